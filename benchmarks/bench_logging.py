@@ -1,0 +1,153 @@
+"""Cost of logging: one run, and one ``log_metric``, in gitruns and (where installed) MLflow.
+
+One run is: start, 10 params, 1 tag, 5 metrics, end. One ``log_metric`` is a
+call with a step inside a long run (the end of the run, which writes what is
+buffered, is counted too). The same function measures both libraries, since
+gitruns speaks MLflow's API; each runs in a fresh git repository of its own,
+MLflow with its sqlite backend.
+
+MLflow is looked for in this interpreter, else in the one named by
+``--mlflow-python`` (or ``$MLFLOW_PYTHON``): keep it in a side virtualenv,
+never in gitruns' own environment.
+
+    python benchmarks/bench_logging.py --mlflow-python ~/venvs/mlflow/bin/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def make_repository(folder: Path) -> None:
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    subprocess.run([*git, "init", "-q", str(folder)], check=True)
+    (folder / "train.py").write_text("print('training')\n")
+    subprocess.run([*git, "-C", str(folder), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(folder), "commit", "-qm", "init"], check=True)
+
+
+def measure(library: str, runs: int, metric_calls: int) -> dict[str, float | str]:
+    """Time the workload with ``library`` ('gitruns' or 'mlflow') in the current folder."""
+    tracking = importlib.import_module(library)
+    if library == "mlflow":
+        tracking.set_tracking_uri(f"sqlite:///{Path.cwd() / 'mlflow.db'}")
+    tracking.set_experiment("bench")
+    params = {f"param_{i}": i * 0.5 for i in range(10)}
+    metrics = {f"metric_{i}": i * 0.25 for i in range(5)}
+
+    def one_run() -> None:
+        with tracking.start_run():
+            tracking.log_params(params)
+            tracking.set_tag("stage", "bench")
+            tracking.log_metrics(metrics)
+
+    for _ in range(3):  # warm up: schema creation, first imports, first git capture
+        one_run()
+    durations = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        one_run()
+        durations.append(time.perf_counter() - started)
+
+    with tracking.start_run():
+        tracking.log_metric("warmup", 0.0, step=0)
+        started = time.perf_counter()
+        for step in range(metric_calls):
+            tracking.log_metric("loss", 1.0 / (step + 1), step=step)
+        tracking.end_run()
+        metric_seconds = time.perf_counter() - started
+
+    return {
+        "library": library,
+        "version": tracking.__version__,
+        "run_ms": statistics.median(durations) * 1000,
+        "run_mean_ms": statistics.fmean(durations) * 1000,
+        "log_metric_us": metric_seconds / metric_calls * 1e6,
+    }
+
+
+def measure_in_fresh_repository(
+    library: str, runs: int, metric_calls: int
+) -> dict[str, float | str]:
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-{library}-"))
+    here = Path.cwd()
+    try:
+        make_repository(folder)
+        os.chdir(folder)
+        return measure(library, runs, metric_calls)
+    finally:
+        os.chdir(here)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure_mlflow(
+    python: str | None, runs: int, metric_calls: int
+) -> dict[str, float | str] | None:
+    if python is None:
+        try:
+            importlib.import_module("mlflow")
+        except ImportError:
+            return None
+        return measure_in_fresh_repository("mlflow", runs, metric_calls)
+    command = [python, __file__, "--only", "mlflow", "--json"]
+    command += ["--runs", str(runs), "--metric-calls", str(metric_calls)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        print(f"MLflow run failed:\n{result.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=200, help="runs to time (default 200)")
+    parser.add_argument("--metric-calls", type=int, default=None, help="log_metric calls to time")
+    parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
+    parser.add_argument("--only", choices=["gitruns", "mlflow"], help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print one JSON line per library")
+    args = parser.parse_args()
+
+    if args.only:
+        calls = args.metric_calls or (50_000 if args.only == "gitruns" else 500)
+        print(json.dumps(measure_in_fresh_repository(args.only, args.runs, calls)))
+        return
+
+    ours = measure_in_fresh_repository("gitruns", args.runs, args.metric_calls or 50_000)
+    # MLflow's log_metric is a database transaction: fewer calls give the same mean.
+    theirs = measure_mlflow(args.mlflow_python, min(args.runs, 100), args.metric_calls or 500)
+    if args.json:
+        print(json.dumps({"gitruns": ours, "mlflow": theirs}))
+        return
+    print(
+        f"gitruns {ours['version']}: one run {ours['run_ms']:.2f} ms (median), "
+        f"one log_metric {ours['log_metric_us']:.2f} µs"
+    )
+    if theirs is None:
+        print("MLflow is not installed here (pass --mlflow-python PATH to compare).")
+        return
+    print(
+        f"MLflow {theirs['version']} (sqlite): one run {theirs['run_ms']:.2f} ms (median), "
+        f"one log_metric {theirs['log_metric_us'] / 1000:.2f} ms"
+    )
+    run_ratio = float(theirs["run_ms"]) / float(ours["run_ms"])
+    metric_ratio = float(theirs["log_metric_us"]) / float(ours["log_metric_us"])
+    print(
+        f"ratio: a run is {run_ratio:.1f}x cheaper in gitruns (target 5x), "
+        f"a log_metric {metric_ratio:.0f}x cheaper (target 300x)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""gitruns: experiment tracking that lives in git.
+
+Log runs with MLflow's fluent API; each run lands as plain files under
+``runs/`` next to your code, with the commit, the uncommitted diff and the
+environment that produced it. Existing MLflow code runs unchanged with::
+
+    import gitruns as mlflow
+"""
+
+from __future__ import annotations
+
+from gitruns import entities, exceptions
+from gitruns.entities import Experiment, Run, RunData, RunInfo, RunStatus, ViewType
+from gitruns.exceptions import GitrunsError, MlflowException
+from gitruns.tracking import (
+    ActiveRun,
+    active_run,
+    create_experiment,
+    delete_tag,
+    end_run,
+    flush,
+    get_artifact_uri,
+    get_experiment,
+    get_experiment_by_name,
+    get_run,
+    get_tracking_uri,
+    last_active_run,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    set_experiment,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun",
+    "Experiment",
+    "GitrunsError",
+    "MlflowException",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunStatus",
+    "ViewType",
+    "__version__",
+    "active_run",
+    "create_experiment",
+    "delete_tag",
+    "end_run",
+    "entities",
+    "exceptions",
+    "flush",
+    "get_artifact_uri",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

@@ -1,0 +1,470 @@
+"""What a run records about itself: code version, uncommitted diff, environment, source.
+
+What cannot change within a process (Python, platform, packages, user, host)
+is captured once per process. Git state can change between two runs of one
+process (a notebook edits and commits), so it is captured per run; but
+``git status`` costs milliseconds, so a snapshot is reused while a cheap
+fingerprint of the work tree (the ``stat`` of every tracked file and folder,
+HEAD, the index and refs) is unchanged, the same signal git itself trusts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import getpass
+import importlib.metadata
+import logging
+import os
+import platform
+import shlex
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+logger = logging.getLogger(__name__)
+
+MAX_DIFF_BYTES = 1024 * 1024
+MAX_UNTRACKED_FILE_BYTES = 64 * 1024
+MAX_UNTRACKED_FILES = 200
+# Past this many tracked files, stat-ing them all costs more than asking git.
+MAX_FINGERPRINTED_FILES = 3000
+
+
+def find_repo_top(start: Path) -> Path | None:
+    """The top folder of the git work tree holding ``start``, or None outside git."""
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+# -- process ------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        return None
+
+
+def _process_instance(pid: int) -> str | None:
+    """A token naming one process for its whole life: boot id and start tick.
+
+    A pid can be reused by a later process; this token cannot, which is how a
+    reader tells a run's dead process from a stranger that got its pid.
+    """
+    boot = _boot_id()
+    if boot is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses; fields after it don't.
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return f"{boot}-{fields[19]}"
+
+
+_process_cache: dict[int, dict[str, Any]] = {}
+
+
+def current_process() -> dict[str, Any]:
+    """``{host, pid, instance}`` of this process, recorded so readers can test liveness."""
+    pid = os.getpid()
+    identity = _process_cache.get(pid)
+    if identity is None:
+        identity = {"host": socket.gethostname(), "pid": pid}
+        instance = _process_instance(pid)
+        if instance is not None:
+            identity["instance"] = instance
+        _process_cache.clear()
+        _process_cache[pid] = identity
+    return identity
+
+
+def process_alive(process: dict[str, Any] | None) -> bool | None:
+    """True or False when it can tell whether the recorded process still runs; else None.
+
+    Only a process on this host can be checked.
+    """
+    if not process or process.get("host") != socket.gethostname():
+        return None
+    pid = process.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return None
+    recorded = process.get("instance")
+    if recorded is not None and _boot_id() is not None:
+        return _process_instance(pid) == recorded
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@functools.lru_cache(maxsize=1)
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+# -- environment ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Environment:
+    python: str
+    platform: str
+    requirements: str  # ``name==version`` lines, sorted, the body of requirements.txt
+
+    @property
+    def package_count(self) -> int:
+        return self.requirements.count("\n")
+
+
+@functools.lru_cache(maxsize=1)
+def capture_environment() -> Environment:
+    """Python, platform and installed packages; read once per process."""
+    packages: dict[str, tuple[str, str]] = {}
+    for distribution in importlib.metadata.distributions():
+        name = distribution.metadata["Name"]
+        if not name:
+            continue
+        canonical = name.lower().replace("_", "-").replace(".", "-")
+        # The first on sys.path wins, as it does for import.
+        packages.setdefault(canonical, (name, distribution.version))
+    lines = [f"{name}=={version}\n" for name, version in sorted(packages.values(), key=_lower)]
+    return Environment(
+        python=platform.python_version(),
+        platform=platform.platform(),
+        requirements="".join(lines),
+    )
+
+
+def _lower(pair: tuple[str, str]) -> str:
+    return pair[0].lower()
+
+
+# -- source ---------------------------------------------------------------------
+
+
+def capture_source(repo_top: Path | None) -> dict[str, Any]:
+    """Entry point and command line, relative to the repository where possible."""
+    if "ipykernel" in sys.modules:
+        notebook = os.environ.get("JPY_SESSION_NAME") or os.environ.get("__vsc_ipynb_file__")
+        source: dict[str, Any] = {"type": "NOTEBOOK"}
+        if notebook:
+            source["entry_point"] = _relative_to(Path(notebook), repo_top)
+        return source
+    argv = list(sys.argv)
+    if not argv or argv[0] in ("", "-", "-c", "-m"):
+        return {"type": "LOCAL", "command": shlex.join(["python", *argv])}
+    entry_point = _relative_to(Path(argv[0]), repo_top)
+    return {
+        "type": "LOCAL",
+        "entry_point": entry_point,
+        "command": shlex.join([entry_point, *argv[1:]]),
+    }
+
+
+def _relative_to(path: Path, repo_top: Path | None) -> str:
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    if repo_top is not None:
+        with contextlib.suppress(ValueError):
+            return absolute.resolve().relative_to(repo_top).as_posix()
+    return path.name
+
+
+# -- git ------------------------------------------------------------------------
+
+
+class GitUnavailable(Exception):
+    """git is not installed, or the folder is not a usable repository."""
+
+
+def run_git(args: list[str], cwd: Path, check: bool = True) -> bytes:
+    """Run ``git args`` in ``cwd`` and return its standard output."""
+    try:
+        result = subprocess.run(
+            ["git", "--no-optional-locks", *args],
+            cwd=cwd,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError as error:
+        raise GitUnavailable("git is not installed") from error
+    if check and result.returncode != 0:
+        message = result.stderr.decode(errors="replace").strip()
+        raise GitUnavailable(f"git {' '.join(args)} failed: {message}")
+    return result.stdout
+
+
+def strip_credentials(url: str) -> str:
+    """Drop user names and passwords from http(s) remotes (tokens hide there).
+
+    >>> strip_credentials("https://user:ghp_secret@github.com/org/repo.git")
+    'https://github.com/org/repo.git'
+    """
+    if "://" not in url:
+        return url  # scp-like 'git@host:path': the user is not a secret
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    secret = parts.scheme in ("http", "https") or ":" in userinfo
+    user = "" if secret else userinfo + "@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class GitSnapshot:
+    """The code version a run starts from."""
+
+    commit: str | None
+    branch: str | None
+    dirty: bool
+    remote: str | None
+    diff: str  # empty when the tree is clean
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "commit": self.commit,
+            "branch": self.branch,
+            "dirty": self.dirty,
+            "remote": self.remote,
+        }
+
+
+Fingerprint = tuple[tuple[int, int, int] | None, ...]
+
+
+class GitWatcher:
+    """Snapshots of one work tree, leaving out the runs folder, reused while nothing changed."""
+
+    def __init__(self, top: Path, runs_dir: Path) -> None:
+        self.top = top
+        self.pathspec = ["--", "."]
+        with contextlib.suppress(ValueError):
+            relative = runs_dir.resolve().relative_to(top).as_posix()
+            if relative != ".":
+                self.pathspec.append(f":(top,exclude){relative}")
+        git_dir, common_dir = (
+            run_git(["rev-parse", "--absolute-git-dir", "--git-common-dir"], top)
+            .decode()
+            .splitlines()
+        )
+        self.git_dir = Path(git_dir)
+        self.common_dir = (top / common_dir).resolve()
+        self._watched: list[str] = []
+        self._fingerprint: Fingerprint | None = None
+        self._snapshot: GitSnapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> GitSnapshot:
+        with self._lock:
+            if self._snapshot is not None and self._watched:
+                # Taken before asking git, so a change made meanwhile is seen next time.
+                fingerprint = self._take_fingerprint(self._watched)
+                if fingerprint == self._fingerprint:
+                    return self._snapshot
+            watched = self._refs_and_index()
+            before = self._take_fingerprint(watched)
+            snapshot, paths = self._ask_git()
+            if len(paths) <= MAX_FINGERPRINTED_FILES:
+                watched += paths
+                before += self._take_fingerprint(paths)
+                self._watched, self._fingerprint = watched, before
+            else:
+                self._watched, self._fingerprint = [], None
+            self._snapshot = snapshot
+            return snapshot
+
+    def _refs_and_index(self) -> list[str]:
+        files = [self.git_dir / "HEAD", self.git_dir / "index", self.common_dir / "packed-refs"]
+        files.append(self.common_dir / "config")
+        with contextlib.suppress(OSError):
+            head = (self.git_dir / "HEAD").read_text().strip()
+            if head.startswith("ref: "):
+                files.append(self.common_dir / head[5:])
+        return [str(path) for path in files]
+
+    @staticmethod
+    def _take_fingerprint(paths: list[str]) -> Fingerprint:
+        signatures: list[tuple[int, int, int] | None] = []
+        for path in paths:
+            try:
+                stat = os.stat(path, follow_symlinks=False)
+            except OSError:
+                signatures.append(None)
+            else:
+                signatures.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+        return tuple(signatures)
+
+    def _ask_git(self) -> tuple[GitSnapshot, list[str]]:
+        status = run_git(
+            ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", *self.pathspec],
+            self.top,
+        )
+        commit, branch, changed, untracked = _parse_status(status)
+        diff = ""
+        if changed or untracked:
+            diff = self._diff(commit, untracked)
+        snapshot = GitSnapshot(
+            commit=commit,
+            branch=branch,
+            dirty=bool(changed or untracked),
+            remote=self._remote(branch),
+            diff=diff,
+        )
+        tracked = run_git(["ls-files", "-z", *self.pathspec], self.top).split(b"\0")
+        files = {os.fsdecode(name) for name in tracked if name} | set(untracked)
+        folders = {os.path.dirname(name) for name in files}
+        paths = [str(self.top / name) for name in sorted(files | folders)]
+        return snapshot, paths
+
+    def _diff(self, commit: str | None, untracked: list[str]) -> str:
+        base = (
+            commit or run_git(["hash-object", "-t", "tree", "/dev/null"], self.top).decode().strip()
+        )
+        tracked = run_git(
+            ["diff", base, "--no-color", "--no-ext-diff", *self.pathspec], self.top
+        ).decode("utf-8", errors="replace")
+        parts = [tracked]
+        left_out: list[str] = []
+        for name in untracked[:MAX_UNTRACKED_FILES]:
+            text = _small_text_file(self.top / name)
+            if text is None:
+                left_out.append(name)
+            else:
+                parts.append(_new_file_diff(name, text))
+        left_out += untracked[MAX_UNTRACKED_FILES:]
+        diff = "".join(parts)
+        notes: list[str] = []
+        encoded = diff.encode("utf-8")
+        if len(encoded) > MAX_DIFF_BYTES:
+            cut = encoded[:MAX_DIFF_BYTES].decode("utf-8", errors="ignore")
+            diff = cut[: cut.rfind("\n") + 1]
+            notes.append(
+                f"# gitruns: diff cut at {MAX_DIFF_BYTES // 1024} KiB "
+                f"of {len(encoded) // 1024} KiB\n"
+            )
+        if left_out:
+            shown = ", ".join(left_out[:20]) + (" ..." if len(left_out) > 20 else "")
+            notes.append(
+                f"# gitruns: {len(left_out)} untracked file(s) left out "
+                f"(binary, over {MAX_UNTRACKED_FILE_BYTES // 1024} KiB, or too many): {shown}\n"
+            )
+        return diff + "".join(notes)
+
+    def _remote(self, branch: str | None) -> str | None:
+        remote_name = "origin"
+        if branch:
+            configured = run_git(
+                ["config", "--get", f"branch.{branch}.remote"], self.top, check=False
+            )
+            remote_name = configured.decode().strip() or remote_name
+        url = run_git(["config", "--get", f"remote.{remote_name}.url"], self.top, check=False)
+        url_text = url.decode().strip()
+        if not url_text:
+            return None
+        return strip_credentials(url_text)
+
+
+def _parse_status(output: bytes) -> tuple[str | None, str | None, list[str], list[str]]:
+    """Commit, branch, changed paths and untracked paths from ``git status --porcelain=v2 -z``."""
+    commit: str | None = None
+    branch: str | None = None
+    changed: list[str] = []
+    untracked: list[str] = []
+    entries = iter(output.split(b"\0"))
+    for raw in entries:
+        if not raw:
+            continue
+        entry = os.fsdecode(raw)
+        if entry.startswith("# branch.oid "):
+            oid = entry[len("# branch.oid ") :]
+            commit = None if oid == "(initial)" else oid
+        elif entry.startswith("# branch.head "):
+            head = entry[len("# branch.head ") :]
+            branch = None if head == "(detached)" else head
+        elif entry.startswith(("1 ", "u ")):
+            changed.append(entry.split(" ", 8 if entry[0] == "1" else 10)[-1])
+        elif entry.startswith("2 "):
+            changed.append(entry.split(" ", 9)[-1])
+            next(entries, None)  # the path it was renamed from
+        elif entry.startswith("? "):
+            untracked.append(entry[2:])
+    return commit, branch, changed, untracked
+
+
+def _small_text_file(path: Path) -> str | None:
+    try:
+        if path.stat().st_size > MAX_UNTRACKED_FILE_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _new_file_diff(name: str, text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    body = "".join("+" + line for line in lines)
+    if lines and not lines[-1].endswith("\n"):
+        body += "\n\\ No newline at end of file\n"
+    return (
+        f"diff --git a/{name} b/{name}\nnew file mode 100644\n--- /dev/null\n+++ b/{name}\n"
+        f"@@ -0,0 +1,{len(lines)} @@\n{body}"
+    )
+
+
+_watchers: dict[tuple[Path, Path], GitWatcher | None] = {}
+_watchers_lock = threading.Lock()
+
+
+def capture_git(repo_top: Path, runs_dir: Path) -> GitSnapshot | None:
+    """The git state of ``repo_top``, leaving ``runs_dir`` out; None when git can't tell."""
+    key = (repo_top, runs_dir)
+    with _watchers_lock:
+        if key not in _watchers:
+            try:
+                _watchers[key] = GitWatcher(repo_top, runs_dir)
+            except GitUnavailable as error:
+                logger.warning("No code version is captured: %s.", error)
+                _watchers[key] = None
+        watcher = _watchers[key]
+    if watcher is None:
+        return None
+    try:
+        return watcher.snapshot()
+    except GitUnavailable as error:
+        logger.warning("No code version is captured for this run: %s.", error)
+        return None
+
+
+def forget_process_state() -> None:
+    """Drop per-process caches; called in a child after ``fork``."""
+    _process_cache.clear()
+    with _watchers_lock:
+        _watchers.clear()
+
+
+os.register_at_fork(after_in_child=forget_process_state)

@@ -1,0 +1,184 @@
+"""MLflow's entity classes, as code written for MLflow reads them.
+
+``run.info.run_id``, ``run.data.metrics``, ``experiment.experiment_id`` and
+friends, built from gitruns' records. ``run.data.tags`` includes the
+``mlflow.*`` system tags MLflow would have set (run name, user, source, git
+commit, parent run), derived from the record rather than stored twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitruns.record import ARTIFACTS_DIR, STATUSES, TERMINAL_STATUSES, ExperimentRecord, RunRecord
+
+
+class RunStatus:
+    """A run's status names, as MLflow spells them."""
+
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @staticmethod
+    def all_status() -> list[str]:
+        return list(STATUSES)
+
+    @staticmethod
+    def is_terminated(status: str) -> bool:
+        return status in TERMINAL_STATUSES
+
+    @staticmethod
+    def to_string(status: str) -> str:
+        return status
+
+    @staticmethod
+    def from_string(status: str) -> str:
+        return status
+
+
+class ViewType:
+    """Which runs or experiments a search returns: live ones, deleted ones, or all."""
+
+    ACTIVE_ONLY = 1
+    DELETED_ONLY = 2
+    ALL = 3
+
+    @classmethod
+    def from_string(cls, name: str) -> int:
+        return {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}[name.upper()]
+
+    @classmethod
+    def to_string(cls, view_type: int) -> str:
+        return {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}[view_type]
+
+
+class LifecycleStage:
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class SourceType:
+    NOTEBOOK = "NOTEBOOK"
+    JOB = "JOB"
+    PROJECT = "PROJECT"
+    LOCAL = "LOCAL"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    value: float
+    timestamp: int
+    step: int
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RunTag:
+    key: str
+    value: str
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str | None
+    status: str
+    start_time: int
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: str = LifecycleStage.ACTIVE
+
+    @property
+    def run_uuid(self) -> str:
+        return self.run_id
+
+
+@dataclass
+class RunData:
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    info: RunInfo
+    data: RunData
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"info": vars(self.info).copy(), "data": vars(self.data).copy()}
+
+
+@dataclass
+class Experiment:
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str = LifecycleStage.ACTIVE
+    tags: dict[str, str] = field(default_factory=dict)
+    creation_time: int | None = None
+    last_update_time: int | None = None
+
+
+def system_tags(record: RunRecord) -> dict[str, str]:
+    """The ``mlflow.*`` tags MLflow sets itself, derived from the record."""
+    git = record.git or {}
+    candidates = {
+        "mlflow.runName": record.name,
+        "mlflow.user": record.user,
+        "mlflow.source.type": record.source.get("type"),
+        "mlflow.source.name": record.source.get("entry_point"),
+        "mlflow.source.git.commit": git.get("commit"),
+        "mlflow.source.git.branch": git.get("branch"),
+        "mlflow.source.git.repoURL": git.get("remote"),
+        "mlflow.parentRunId": record.parent,
+        "mlflow.note.content": record.description,
+    }
+    return {key: str(value) for key, value in candidates.items() if value is not None}
+
+
+def run_from_record(record: RunRecord, run_dir: Path) -> Run:
+    info = RunInfo(
+        run_id=record.id,
+        experiment_id=record.experiment,
+        run_name=record.name,
+        user_id=record.user,
+        status=record.status,
+        start_time=record.start_time,
+        end_time=record.end_time,
+        artifact_uri=(run_dir / ARTIFACTS_DIR).absolute().as_uri(),
+    )
+    data = RunData(
+        metrics={key: summary.last for key, summary in record.metrics.items()},
+        params=dict(record.params),
+        tags={**system_tags(record), **record.tags},
+    )
+    return Run(info=info, data=data)
+
+
+def experiment_from_record(
+    experiment_id: str, record: ExperimentRecord, folder: Path
+) -> Experiment:
+    tags: dict[str, str] = {}
+    if record.description:
+        tags["mlflow.note.content"] = record.description
+    return Experiment(
+        experiment_id=experiment_id,
+        name=record.name,
+        artifact_location=folder.absolute().as_uri(),
+        tags=tags,
+    )

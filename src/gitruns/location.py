@@ -1,0 +1,92 @@
+"""Where runs go: the tracking URI, resolved to a ``runs/`` folder.
+
+In order: ``set_tracking_uri``, then ``GITRUNS_DIR``, then ``MLFLOW_TRACKING_URI``,
+then ``runs/`` at the top of the current git repository (``./runs`` outside git).
+A folder or ``file:`` URI is used as given. A database or server URI
+(``sqlite:///mlflow.db``, ``http://127.0.0.1:5000``), which MLflow tutorials
+pass, does not fail: gitruns warns once and keeps runs in the default folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from gitruns.capture import find_repo_top
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FOLDER = "runs"
+_URI_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):")
+_warned: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Location:
+    """A resolved tracking location: the runs folder and the repository around it."""
+
+    runs_dir: Path
+    repo_top: Path | None
+
+    @property
+    def uri(self) -> str:
+        return self.runs_dir.as_uri()
+
+
+def warn_once(key: str, message: str, *args: object) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning(message, *args)
+
+
+def configured_uri(explicit: str | None) -> str | None:
+    """The URI in force: the one set in this process, else the environment's."""
+    return explicit or os.environ.get("GITRUNS_DIR") or os.environ.get("MLFLOW_TRACKING_URI")
+
+
+def resolve(uri: str | None, cwd: Path | None = None) -> Location:
+    """Turn a tracking URI (or None for the default) into a :class:`Location`."""
+    here = cwd or Path.cwd()
+    folder = _folder_of(uri, here) if uri else None
+    if folder is not None:
+        location = Location(runs_dir=folder, repo_top=find_repo_top(folder.parent))
+    else:
+        repo_top = find_repo_top(here)
+        location = Location(
+            runs_dir=(repo_top or here.resolve()) / DEFAULT_FOLDER, repo_top=repo_top
+        )
+        if uri:
+            warn_once(
+                f"uri:{uri}",
+                "gitruns keeps runs as files in git, so the tracking URI %r (a database or "
+                "server) is not used: runs go to %s. Pass a folder or a file: URI to choose "
+                "another place.",
+                uri,
+                location.runs_dir,
+            )
+    if location.repo_top is None:
+        warn_once(
+            f"nogit:{location.runs_dir}",
+            "%s is not inside a git repository: runs are kept there but no code version is "
+            "captured. Run 'git init' there (or start from 'gitruns demo') to track code "
+            "with runs.",
+            location.runs_dir,
+        )
+    return location
+
+
+def _folder_of(uri: str, here: Path) -> Path | None:
+    """The folder a URI names, or None when it names a database or a server."""
+    match = _URI_SCHEME.match(uri)
+    if match is None or len(match.group("scheme")) == 1:  # a plain path, or 'C:\\...'
+        return (here / Path(uri).expanduser()).resolve()
+    if match.group("scheme").lower() != "file":
+        return None
+    parts = urlsplit(uri)
+    if parts.netloc not in ("", "localhost"):
+        return None
+    return (here / Path(unquote(parts.path))).resolve()

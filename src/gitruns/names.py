@@ -1,0 +1,244 @@
+"""Name grammars, in one place: keys, run ids, experiment slugs, artifact paths.
+
+Keys (params, metrics, tags) follow MLflow's rules, so code that logs into
+MLflow logs into gitruns unchanged: alphanumerics, ``_ - . space /``, at most
+250 characters, no ``..``, not absolute. A metric key also names a file
+(``metrics/<key>.tsv``), which is why the path rules matter.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import posixpath
+import random
+import re
+import unicodedata
+
+from gitruns.exceptions import InvalidName, InvalidPath
+
+MAX_KEY_LENGTH = 250
+MAX_NAME_LENGTH = 250
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_SLUG_LENGTH = 64
+
+KEY_PATTERN = re.compile(r"^[\w\-. /]+$")
+RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+RUN_ID_PREFIX_PATTERN = re.compile(r"^[0-9a-f]{1,32}$")
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+_NOT_SLUG_CHARACTERS = re.compile(r"[^a-z0-9]+")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _is_clean_relative_path(path: str) -> bool:
+    """True when ``path`` is relative and already in normal form (no ``..``, ``.``, ``//``)."""
+    normal = posixpath.normpath(path)
+    return not (
+        normal != path
+        or normal in (".", "..")
+        or normal.startswith("../")
+        or normal.startswith("/")
+    )
+
+
+def check_key(key: object, kind: str = "key") -> str:
+    """Return ``key`` if it is a valid param, metric or tag key; raise :class:`InvalidName`.
+
+    >>> check_key("validation-rmse")
+    'validation-rmse'
+    """
+    if not isinstance(key, str):
+        raise InvalidName(
+            f"{kind} must be a string, got {type(key).__name__} {key!r}. Pass the name as a str."
+        )
+    return _check_key_text(key, kind)
+
+
+# Cached: a training loop logs the same few keys many times.
+@functools.lru_cache(maxsize=4096)
+def _check_key_text(key: str, kind: str) -> str:
+    if not key:
+        raise InvalidName(f"{kind} is empty. Give it a name such as 'rmse'.")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidName(
+            f"{kind} {key[:40]!r}... is {len(key)} characters long; "
+            f"the limit is {MAX_KEY_LENGTH}. Use a shorter name."
+        )
+    if not KEY_PATTERN.match(key):
+        raise InvalidName(
+            f"{kind} {key!r} has characters outside letters, digits, '_', '-', '.', ' ' and '/'. "
+            "Rename it using only those."
+        )
+    if not _is_clean_relative_path(key):
+        raise InvalidName(
+            f"{kind} {key!r} is not a clean relative name: it may not start with '/', "
+            "contain '..' or '.' as a part, repeat '/', or end with '/'. "
+            "Write it like 'train/loss'."
+        )
+    return key
+
+
+def check_text_name(name: object, kind: str, max_length: int = MAX_NAME_LENGTH) -> str:
+    """Return ``name`` if it is a usable run or experiment name; raise :class:`InvalidName`."""
+    if not isinstance(name, str):
+        raise InvalidName(
+            f"{kind} must be a string, got {type(name).__name__} {name!r}. Pass the name as a str."
+        )
+    if not name.strip():
+        raise InvalidName(f"{kind} is empty. Give it a name such as 'nyc-taxi'.")
+    if "\x00" in name:
+        raise InvalidName(f"{kind} {name!r} contains a NUL character. Remove it.")
+    if len(name) > max_length:
+        raise InvalidName(
+            f"{kind} {name[:40]!r}... is {len(name)} characters long; "
+            f"the limit is {max_length}. Use a shorter name."
+        )
+    return name
+
+
+def check_run_id_prefix(prefix: object) -> str:
+    """Return ``prefix`` lower-cased if it can name a run (1 to 32 hex digits)."""
+    if not isinstance(prefix, str) or not RUN_ID_PREFIX_PATTERN.match(prefix.lower()):
+        raise InvalidName(
+            f"{prefix!r} is not a run id: run ids are 32 hexadecimal characters, and any "
+            "unique prefix of one names it. List runs with 'gitruns runs list'."
+        )
+    return prefix.lower()
+
+
+def slugify(name: str) -> str:
+    """The folder name for an experiment: lower-case ASCII letters, digits and dashes.
+
+    Deterministic, so two branches that create the same experiment make the same folder.
+
+    >>> slugify("NYC Taxi: duration (v2)")
+    'nyc-taxi-duration-v2'
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = _NOT_SLUG_CHARACTERS.sub("-", ascii_name.lower()).strip("-")
+    slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
+    return slug or f"experiment-{name_digest(name)}"
+
+
+def name_digest(name: str) -> str:
+    """A short, stable digest of a name, to tell apart names with the same slug."""
+    return hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+
+
+def check_relative_path(path: object, kind: str = "artifact path") -> str:
+    """Return ``path`` as a clean relative POSIX path inside its folder; raise :class:`InvalidPath`.
+
+    Rejects anything that could leave the run's folder or read differently on
+    another machine: absolute paths, ``..``, drive letters, backslashes, NUL.
+
+    >>> check_relative_path("plots/loss.png")
+    'plots/loss.png'
+    """
+    if not isinstance(path, str):
+        raise InvalidPath(
+            f"{kind} must be a string, got {type(path).__name__} {path!r}. "
+            "Pass a relative path such as 'plots/loss.png'."
+        )
+    if "\x00" in path:
+        raise InvalidPath(f"{kind} {path!r} contains a NUL character. Remove it.")
+    if "\\" in path or _WINDOWS_DRIVE.match(path):
+        raise InvalidPath(
+            f"{kind} {path!r} uses a backslash or a drive letter. "
+            "Use forward slashes and a relative path such as 'plots/loss.png'."
+        )
+    stripped = path.strip("/") if not path.startswith("/") else path
+    normal = posixpath.normpath(stripped) if stripped else ""
+    if path.startswith("/") or normal in ("", ".", "..") or normal.startswith("../"):
+        raise InvalidPath(
+            f"{kind} {path!r} would leave the run's folder or names no file. "
+            "Give a path relative to the run's artifacts, such as 'plots/loss.png'."
+        )
+    return normal
+
+
+_ADJECTIVES = (
+    "amber",
+    "bold",
+    "brisk",
+    "calm",
+    "clever",
+    "crisp",
+    "daring",
+    "eager",
+    "fancy",
+    "gentle",
+    "glad",
+    "golden",
+    "honest",
+    "humble",
+    "jolly",
+    "keen",
+    "lively",
+    "lucky",
+    "merry",
+    "nimble",
+    "patient",
+    "polite",
+    "proud",
+    "quiet",
+    "rapid",
+    "silent",
+    "sleek",
+    "smooth",
+    "steady",
+    "sunny",
+    "swift",
+    "tidy",
+    "vivid",
+    "warm",
+    "wise",
+    "witty",
+    "zesty",
+)
+_NOUNS = (
+    "badger",
+    "bass",
+    "bear",
+    "crane",
+    "deer",
+    "dove",
+    "eel",
+    "falcon",
+    "finch",
+    "fox",
+    "gull",
+    "hare",
+    "hawk",
+    "heron",
+    "ibis",
+    "jay",
+    "koala",
+    "lark",
+    "lynx",
+    "mole",
+    "moose",
+    "newt",
+    "otter",
+    "owl",
+    "panda",
+    "quail",
+    "raven",
+    "robin",
+    "seal",
+    "shrew",
+    "slug",
+    "snail",
+    "stork",
+    "swan",
+    "toad",
+    "trout",
+    "vole",
+    "wolf",
+    "wren",
+    "yak",
+)
+
+
+def random_run_name() -> str:
+    """A friendly run name, as MLflow gives runs that have none: ``'swift-heron-417'``."""
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randrange(1000)}"

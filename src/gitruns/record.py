@@ -1,0 +1,493 @@
+"""The on-disk contract: a run's record and files, and how they are written.
+
+::
+
+    runs/<experiment>/experiment.yaml
+    runs/<experiment>/<run-id>/run.yaml            the record (RunRecord)
+    runs/<experiment>/<run-id>/metrics/<key>.tsv   histories, DVCLive's columns
+    runs/<experiment>/<run-id>/artifacts/...       logged files
+    runs/<experiment>/<run-id>/code.diff           uncommitted changes at start
+    runs/<experiment>/<run-id>/requirements.txt    installed packages, pip-freeze style
+
+Every write leaves a readable file at every instant: whole files are written
+to a temporary name and renamed over the old one; metric histories only ever
+grow by whole lines. Nothing stored is absolute, so a clone reads the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitruns.exceptions import CorruptRecord
+
+SCHEMA_VERSION = 1
+
+RUN_FILE = "run.yaml"
+EXPERIMENT_FILE = "experiment.yaml"
+METRICS_DIR = "metrics"
+ARTIFACTS_DIR = "artifacts"
+DIFF_FILE = "code.diff"
+REQUIREMENTS_FILE = "requirements.txt"
+METRIC_SUFFIX = ".tsv"
+
+RUNNING, SCHEDULED, FINISHED, FAILED, KILLED = (
+    "RUNNING",
+    "SCHEDULED",
+    "FINISHED",
+    "FAILED",
+    "KILLED",
+)
+STATUSES = (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)
+TERMINAL_STATUSES = (FINISHED, FAILED, KILLED)
+GOALS = ("minimize", "maximize")
+
+# libyaml's C dumper and loader are several times faster than the pure-Python ones.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YamlDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML in block style, keys in the given order, unicode kept readable."""
+    return yaml.dump(data, Dumper=_YamlDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
+
+
+# A string may be written bare only when YAML can't read it as anything else:
+# starting with a letter rules out numbers, dates, '.nan' and indicators, and
+# leaving out ':' and '#' rules out mappings and comments.
+_PLAIN_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-./ ]*(?<! )$")
+_YAML_WORDS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null"])
+# Characters that YAML reads differently or refuses when written raw inside quotes.
+_RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def _yaml_scalar(value: Any) -> str:
+    if type(value) is str:
+        if _PLAIN_STRING.match(value) and value.lower() not in _YAML_WORDS:
+            return value
+        quoted = json.dumps(value, ensure_ascii=False)
+        return json.dumps(value) if _RAW_UNSAFE.search(quoted) else quoted
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return ".nan"
+        if value in (math.inf, -math.inf):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        if "." not in text:  # YAML 1.1 needs the dot: 1e-05 -> 1.0e-05
+            text = text.replace("e", ".0e") if "e" in text else text + ".0"
+        return text
+    return _yaml_scalar(str(value))
+
+
+def _emit(value: Any, indent: str, lines: list[str]) -> None:
+    for key, item in value.items():
+        label = f"{indent}{_yaml_scalar(key)}:"
+        if isinstance(item, dict) and item:
+            lines.append(label)
+            _emit(item, indent + "  ", lines)
+        elif isinstance(item, dict):
+            lines.append(f"{label} {{}}")
+        else:
+            lines.append(f"{label} {_yaml_scalar(item)}")
+
+
+def emit_record_yaml(data: dict[str, Any]) -> str:
+    """YAML for nested mappings of scalars, the shape of every record, in microseconds.
+
+    PyYAML's representer costs about a millisecond per record even with
+    libyaml, and a run rewrites its record on every ``log_params``. Output is
+    block style, keys in order, and reads back equal with ``yaml.safe_load``.
+    """
+    lines: list[str] = []
+    _emit(data, "", lines)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def load_yaml(text: str | bytes) -> Any:
+    return yaml.load(text, Loader=_YamlLoader)
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            file.write(payload)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+
+
+def create_exclusive(path: Path, data: str | bytes) -> bool:
+    """Create ``path`` with ``data`` unless it exists; True when this call created it.
+
+    The file appears whole (hard link of a finished temporary file), so two
+    processes racing to create it never see a half-written one.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    with open(temporary, "wb") as file:
+        file.write(payload)
+    try:
+        os.link(temporary, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:
+        # Filesystems without hard links: a rename is still whole, if not exclusive.
+        if path.exists():
+            return False
+        os.replace(temporary, path)
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+
+
+def append_whole(path: Path, payload: bytes) -> None:
+    """Append ``payload`` to ``path`` with O_APPEND, so concurrent appenders never interleave."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(descriptor, view) :]
+    finally:
+        os.close(descriptor)
+
+
+_id_lock = threading.Lock()
+_last_id = 0
+
+
+def new_run_id() -> str:
+    """A 32-hex run id: 48 bits of milliseconds since the epoch, then 80 random bits.
+
+    Ids sort by start time, need no coordination, and two machines making a
+    run in the same millisecond collide with odds of 2**-80. Within a process
+    ids also strictly increase, so runs started in one millisecond keep their order.
+    """
+    global _last_id
+    candidate = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    with _id_lock:
+        if candidate <= _last_id:
+            candidate = _last_id + 1
+        _last_id = candidate
+    return f"{candidate:032x}"
+
+
+def iso_from_ms(ms: int) -> str:
+    """``1732440000123`` -> ``'2024-11-24T09:20:00.123Z'``."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ms_from_iso(text: str) -> int:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return round(moment.timestamp() * 1000)
+
+
+@dataclass
+class MetricSummary:
+    """What a run's record keeps of one metric: its latest value and range.
+
+    "Latest" is MLflow's: the value at the highest step, then the latest timestamp.
+    NaN never becomes the minimum or maximum; ``min``/``max`` stay ``None``
+    while every value logged is NaN.
+    """
+
+    last: float
+    step: int
+    timestamp: int
+    min: float | None = None
+    max: float | None = None
+
+    @classmethod
+    def first(cls, value: float, step: int, timestamp: int) -> MetricSummary:
+        summary = cls(last=value, step=step, timestamp=timestamp)
+        if not math.isnan(value):
+            summary.min = summary.max = value
+        return summary
+
+    def update(self, value: float, step: int, timestamp: int) -> None:
+        if (step, timestamp) >= (self.step, self.timestamp):
+            self.last, self.step, self.timestamp = value, step, timestamp
+        if value == value:  # not NaN
+            if self.min is None or value < self.min:
+                self.min = value
+            if self.max is None or value > self.max:
+                self.max = value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "last": self.last,
+            "min": self.min,
+            "max": self.max,
+            "step": self.step,
+            "timestamp": self.timestamp,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MetricSummary:
+        return cls(
+            last=float(data["last"]),
+            step=int(data.get("step", 0)),
+            timestamp=int(data.get("timestamp", 0)),
+            min=None if data.get("min") is None else float(data["min"]),
+            max=None if data.get("max") is None else float(data["max"]),
+        )
+
+
+@dataclass
+class RunRecord:
+    """Everything ``run.yaml`` holds about one run.
+
+    Times are milliseconds since the epoch in memory (MLflow's unit) and
+    ISO 8601 UTC strings on disk (readable in a diff).
+    """
+
+    id: str
+    experiment: str
+    name: str
+    start_time: int
+    status: str = RUNNING
+    end_time: int | None = None
+    user: str | None = None
+    parent: str | None = None
+    description: str | None = None
+    error: dict[str, str] | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+    git: dict[str, Any] | None = None
+    process: dict[str, Any] | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, MetricSummary] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    schema: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "schema": self.schema,
+            "id": self.id,
+            "name": self.name,
+            "experiment": self.experiment,
+            "status": self.status,
+            "start_time": iso_from_ms(self.start_time),
+            "end_time": None if self.end_time is None else iso_from_ms(self.end_time),
+        }
+        optional = {
+            "user": self.user,
+            "parent": self.parent,
+            "description": self.description,
+            "error": self.error,
+            "source": self.source,
+            "git": self.git,
+            "process": self.process,
+        }
+        data.update((key, value) for key, value in optional.items() if value)
+        data["params"] = self.params
+        data["tags"] = self.tags
+        data["metrics"] = {key: summary.to_dict() for key, summary in self.metrics.items()}
+        data["environment"] = self.environment
+        return data
+
+    def to_yaml(self) -> str:
+        return emit_record_yaml(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Any, origin: str = "run.yaml") -> RunRecord:
+        """Build a record from parsed YAML; :class:`CorruptRecord` names ``origin`` if it can't."""
+        if not isinstance(data, dict):
+            raise CorruptRecord(
+                f"{origin} does not hold a run record (a YAML mapping). "
+                "Restore it from git ('git checkout -- <file>') or remove the run's folder."
+            )
+        try:
+            end_time = data.get("end_time")
+            return cls(
+                id=str(data["id"]),
+                experiment=str(data["experiment"]),
+                name=str(data["name"]),
+                start_time=ms_from_iso(str(data["start_time"])),
+                status=str(data.get("status", RUNNING)),
+                end_time=None if end_time is None else ms_from_iso(str(end_time)),
+                user=data.get("user"),
+                parent=data.get("parent"),
+                description=data.get("description"),
+                error=data.get("error"),
+                source=dict(data.get("source") or {}),
+                git=data.get("git"),
+                process=data.get("process"),
+                params={str(k): str(v) for k, v in (data.get("params") or {}).items()},
+                tags={str(k): str(v) for k, v in (data.get("tags") or {}).items()},
+                metrics={
+                    str(k): MetricSummary.from_dict(v)
+                    for k, v in (data.get("metrics") or {}).items()
+                },
+                environment=dict(data.get("environment") or {}),
+                schema=int(data.get("schema", SCHEMA_VERSION)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise CorruptRecord(
+                f"{origin} is not a valid run record ({type(error).__name__}: {error}). "
+                "Run 'gitruns check' to see every problem, then restore the file from git."
+            ) from error
+
+
+def read_run_record(run_dir: Path) -> RunRecord:
+    """Read ``run_dir/run.yaml``; :class:`CorruptRecord` when it is missing or unreadable."""
+    path = run_dir / RUN_FILE
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError as error:
+        raise CorruptRecord(
+            f"{path} is missing: {run_dir} is not a run folder. Remove the folder if it is stray."
+        ) from error
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as error:
+        raise CorruptRecord(
+            f"{path} is not valid YAML ({error}). Restore it from git or remove the run's folder."
+        ) from error
+    return RunRecord.from_dict(data, origin=str(path))
+
+
+@dataclass
+class ExperimentRecord:
+    """``experiment.yaml``: the same bytes on every branch that creates the experiment.
+
+    Nothing here depends on when or where it was made, which is what lets two
+    branches add the same new experiment and merge without a conflict.
+    """
+
+    name: str
+    description: str | None = None
+    primary_metric: str | None = None
+    goal: str | None = None
+
+    def to_yaml(self) -> str:
+        data: dict[str, Any] = {"schema": SCHEMA_VERSION, "name": self.name}
+        for key in ("description", "primary_metric", "goal"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return dump_yaml(data)
+
+    @classmethod
+    def read(cls, path: Path) -> ExperimentRecord:
+        try:
+            data = load_yaml(path.read_bytes())
+        except yaml.YAMLError as error:
+            raise CorruptRecord(
+                f"{path} is not valid YAML ({error}). Restore it from git."
+            ) from error
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise CorruptRecord(
+                f"{path} does not name its experiment (a 'name:' line is needed). "
+                "Restore it from git."
+            )
+        return cls(
+            name=data["name"],
+            description=data.get("description"),
+            primary_metric=data.get("primary_metric"),
+            goal=data.get("goal"),
+        )
+
+
+def metric_file(metrics_dir: Path, key: str) -> Path:
+    return metrics_dir / f"{key}{METRIC_SUFFIX}"
+
+
+def metric_header(key: str) -> str:
+    """DVCLive's columns, so ``dvc plots`` reads the histories too."""
+    return f"timestamp\tstep\t{key}\n"
+
+
+def read_metric_history(path: Path) -> list[tuple[int, int, float]]:
+    """``(timestamp, step, value)`` rows of one metric file, in the order logged.
+
+    A last line without its newline (a process killed mid-write) is skipped.
+    """
+    rows: list[tuple[int, int, float]] = []
+    with open(path, encoding="utf-8") as file:
+        lines = file.read().split("\n")
+    for line in lines[1:-1]:
+        parts = line.split("\t")
+        if len(parts) != 3:
+            continue
+        try:
+            rows.append((int(parts[0]), int(parts[1]), float(parts[2])))
+        except ValueError:
+            continue
+    return rows
+
+
+class MetricLog:
+    """The metric histories of one run: lines buffered in memory, appended whole.
+
+    Appending to a buffer keeps ``log_metric`` in microseconds; :meth:`flush`
+    writes each file's pending lines with one ``write`` call, so a file only
+    ever grows by whole lines.
+    """
+
+    def __init__(self, metrics_dir: Path) -> None:
+        self.metrics_dir = metrics_dir
+        self._pending: dict[str, list[str]] = {}
+        self._started: set[str] = set()
+        self.pending_lines = 0
+
+    def append(self, key: str, timestamp: int, step: int, value: float) -> None:
+        lines = self._pending.get(key)
+        if lines is None:
+            lines = self._pending[key] = []
+        lines.append(f"{timestamp}\t{step}\t{value!r}\n")
+        self.pending_lines += 1
+
+    def flush(self) -> None:
+        pending, self._pending, self.pending_lines = self._pending, {}, 0
+        for key, lines in pending.items():
+            path = metric_file(self.metrics_dir, key)
+            if key not in self._started:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.exists():
+                    lines.insert(0, metric_header(key))
+                self._started.add(key)
+            append_whole(path, "".join(lines).encode("utf-8"))
+
+
+def read_requirements(run_dir: Path) -> dict[str, str]:
+    """The ``name==version`` lines of a run's ``requirements.txt`` as a dict."""
+    packages: dict[str, str] = {}
+    path = run_dir / REQUIREMENTS_FILE
+    if not path.exists():
+        return packages
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, separator, version = line.partition("==")
+        if separator:
+            packages[name.strip()] = version.strip()
+    return packages

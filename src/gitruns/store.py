@@ -1,0 +1,216 @@
+"""Finding and reading experiments and runs in a ``runs/`` tree.
+
+An experiment's id is its folder name, a slug of its name; a run's id is its
+folder name. Any unique prefix of a run id names the run, as with git commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from gitruns.capture import process_alive
+from gitruns.exceptions import AmbiguousRunId, ExperimentNotFound, InvalidName, RunNotFound
+from gitruns.names import (
+    RUN_ID_PATTERN,
+    SLUG_PATTERN,
+    check_run_id_prefix,
+    check_text_name,
+    name_digest,
+    slugify,
+)
+from gitruns.record import (
+    EXPERIMENT_FILE,
+    KILLED,
+    METRIC_SUFFIX,
+    METRICS_DIR,
+    RUNNING,
+    ExperimentRecord,
+    MetricSummary,
+    RunRecord,
+    create_exclusive,
+    read_metric_history,
+    read_run_record,
+    write_atomic,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EXPERIMENT = "Default"
+
+
+def check_experiment_id(experiment_id: object) -> str:
+    """Experiment ids are folder names: a slug, so no id can point outside ``runs/``."""
+    text = str(experiment_id)
+    if not SLUG_PATTERN.match(text):
+        raise InvalidName(
+            f"{text!r} is not an experiment id: ids are the experiment's folder name under "
+            "runs/ (lower-case letters, digits and dashes). Pass the experiment's name to "
+            "set_experiment() instead, or list experiments with 'gitruns experiments list'."
+        )
+    return text
+
+
+class RunStore:
+    """A ``runs/`` folder: experiments and the runs inside them."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        self.runs_dir = runs_dir
+
+    # -- experiments ------------------------------------------------------------
+
+    def experiment_dir(self, experiment_id: str) -> Path:
+        return self.runs_dir / check_experiment_id(experiment_id)
+
+    def _candidate_ids(self, name: str) -> tuple[str, str]:
+        """Where an experiment of this name lives: its slug, or its slug plus a digest.
+
+        The digest tells apart two names with one slug ('My exp' and 'my-exp').
+        """
+        slug = slugify(name)
+        return slug, f"{slug[:55]}-{name_digest(name)}"
+
+    def find_experiment(self, name: str) -> tuple[str, ExperimentRecord] | None:
+        """The id and record of the experiment called ``name``, or None."""
+        check_text_name(name, "experiment name")
+        for candidate in self._candidate_ids(name):
+            path = self.runs_dir / candidate / EXPERIMENT_FILE
+            if path.exists():
+                record = ExperimentRecord.read(path)
+                if record.name == name:
+                    return candidate, record
+        return None
+
+    def create_experiment(self, record: ExperimentRecord) -> str:
+        """Create the experiment's folder and ``experiment.yaml``, or find it; returns its id.
+
+        Safe when several processes create the same experiment at once: exactly
+        one file is written, whole, and all of them agree on the id.
+        """
+        check_text_name(record.name, "experiment name", max_length=500)
+        for candidate in self._candidate_ids(record.name):
+            folder = self.runs_dir / candidate
+            path = folder / EXPERIMENT_FILE
+            if not path.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                if create_exclusive(path, record.to_yaml()):
+                    logger.info("Created experiment %r in %s", record.name, folder)
+                    return candidate
+            if ExperimentRecord.read(path).name == record.name:
+                return candidate
+        raise InvalidName(
+            f"experiment name {record.name!r} collides with two other experiments' folders. "
+            "Choose a more distinct name."
+        )
+
+    def get_experiment(self, experiment_id: str) -> ExperimentRecord:
+        path = self.experiment_dir(experiment_id) / EXPERIMENT_FILE
+        if not path.exists():
+            raise ExperimentNotFound(
+                f"no experiment with id {experiment_id!r} in {self.runs_dir}. "
+                "List experiments with 'gitruns experiments list'."
+            )
+        return ExperimentRecord.read(path)
+
+    def update_experiment(self, experiment_id: str, record: ExperimentRecord) -> None:
+        write_atomic(self.experiment_dir(experiment_id) / EXPERIMENT_FILE, record.to_yaml())
+
+    def experiment_ids(self) -> list[str]:
+        """Ids of every experiment, sorted."""
+        if not self.runs_dir.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in os.scandir(self.runs_dir)
+            if entry.is_dir()
+            and not entry.name.startswith(".")
+            and os.path.exists(os.path.join(entry.path, EXPERIMENT_FILE))
+        )
+
+    # -- runs -------------------------------------------------------------------
+
+    def run_dir(self, experiment_id: str, run_id: str) -> Path:
+        return self.experiment_dir(experiment_id) / run_id
+
+    def run_dirs(self, experiment_ids: list[str] | None = None) -> Iterator[Path]:
+        """Every run folder (one holding a ``run.yaml``) of the given experiments, or all."""
+        for experiment_id in (
+            experiment_ids if experiment_ids is not None else self.experiment_ids()
+        ):
+            folder = self.experiment_dir(experiment_id)
+            if not folder.is_dir():
+                continue
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                if RUN_ID_PATTERN.match(entry.name) and entry.is_dir():
+                    yield Path(entry.path)
+
+    def find_run_dir(self, run_id: str) -> Path:
+        """The folder of the run named by ``run_id`` or a unique prefix of it."""
+        prefix = check_run_id_prefix(run_id)
+        matches: list[Path] = []
+        for experiment_id in self.experiment_ids():
+            folder = self.runs_dir / experiment_id
+            if len(prefix) == 32:
+                if (folder / prefix).is_dir():
+                    matches.append(folder / prefix)
+                continue
+            matches.extend(
+                Path(entry.path)
+                for entry in os.scandir(folder)
+                if entry.name.startswith(prefix) and RUN_ID_PATTERN.match(entry.name)
+            )
+        if not matches:
+            raise RunNotFound(
+                f"no run id starts with {run_id!r} in {self.runs_dir}. "
+                "List runs with 'gitruns runs list'."
+            )
+        if len(matches) > 1:
+            shown = ", ".join(sorted(path.name for path in matches)[:5])
+            raise AmbiguousRunId(
+                f"{len(matches)} runs start with {run_id!r} ({shown}). "
+                "Give more characters of the id."
+            )
+        return matches[0]
+
+    def load_run(self, run_id: str) -> tuple[RunRecord, Path]:
+        """The record of a run and its folder, with its status as observed now."""
+        run_dir = self.find_run_dir(run_id)
+        return observe(read_run_record(run_dir), run_dir), run_dir
+
+
+def observe(record: RunRecord, run_dir: Path) -> RunRecord:
+    """The record as it stands now: a RUNNING run whose process is gone reads as KILLED.
+
+    A process killed with SIGKILL cannot mark its own record. Its pid and start
+    token are in the record, so any reader on the same host can tell it died;
+    its metric summary is then rebuilt from the histories, which are newer.
+    """
+    if record.status == RUNNING and process_alive(record.process) is False:
+        record.status = KILLED
+        record.error = record.error or {
+            "type": "ProcessGone",
+            "message": "the process that ran it ended without finishing the run",
+        }
+        record.metrics = summarize_histories(run_dir) or record.metrics
+    return record
+
+
+def summarize_histories(run_dir: Path) -> dict[str, MetricSummary]:
+    """Metric summaries computed from the ``metrics/*.tsv`` histories of a run."""
+    summaries: dict[str, MetricSummary] = {}
+    metrics_dir = run_dir / METRICS_DIR
+    if not metrics_dir.is_dir():
+        return summaries
+    for path in sorted(metrics_dir.rglob(f"*{METRIC_SUFFIX}")):
+        key = path.relative_to(metrics_dir).as_posix()[: -len(METRIC_SUFFIX)]
+        summary: MetricSummary | None = None
+        for timestamp, step, value in read_metric_history(path):
+            if summary is None:
+                summary = MetricSummary.first(value, step, timestamp)
+            else:
+                summary.update(value, step, timestamp)
+        if summary is not None:
+            summaries[key] = summary
+    return summaries

@@ -1,0 +1,732 @@
+"""The fluent API: ``start_run``, ``log_param``, ``log_metric``... as MLflow spells them.
+
+Each thread has a stack of active runs; ``start_run(nested=True)`` pushes a
+child onto it. The calls here check their arguments and hand the work to the
+run being written (:class:`gitruns.writer.LiveRun`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import types
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from gitruns import location as locations
+from gitruns.capture import (
+    capture_environment,
+    capture_git,
+    capture_source,
+    current_process,
+    current_user,
+)
+from gitruns.entities import (
+    Experiment,
+    Run,
+    RunData,
+    RunInfo,
+    experiment_from_record,
+    run_from_record,
+)
+from gitruns.exceptions import (
+    GitrunsError,
+    InvalidPath,
+    InvalidValue,
+    NoActiveRun,
+    RunAlreadyActive,
+)
+from gitruns.names import (
+    MAX_NAME_LENGTH,
+    check_key,
+    check_relative_path,
+    check_text_name,
+    random_run_name,
+)
+from gitruns.record import (
+    DIFF_FILE,
+    FINISHED,
+    GOALS,
+    REQUIREMENTS_FILE,
+    RUNNING,
+    TERMINAL_STATUSES,
+    ExperimentRecord,
+    RunRecord,
+    dump_yaml,
+    new_run_id,
+    write_atomic,
+)
+from gitruns.store import DEFAULT_EXPERIMENT, RunStore, check_experiment_id
+from gitruns.writer import (
+    MAX_TAG_VALUE_LENGTH,
+    NOTE_TAG,
+    RUN_NAME_TAG,
+    LiveRun,
+    as_text,
+    install_exit_hooks,
+    live_runs,
+    now_ms,
+    status_for_exception,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# -- where runs go ----------------------------------------------------------------
+
+
+class _Settings:
+    tracking_uri: str | None = None
+    experiment_id: str | None = None
+    location: locations.Location | None = None
+    location_key: tuple[str | None, str] | None = None
+
+
+_settings = _Settings()
+
+
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Choose where runs go: a folder or ``file:`` URI.
+
+    A database or server URI (``sqlite:///mlflow.db``) is accepted for
+    compatibility: gitruns warns once and keeps runs in ``runs/``.
+
+    Example::
+
+        gitruns.set_tracking_uri("runs")
+    """
+    _settings.tracking_uri = os.fspath(uri)
+    _settings.location = None
+
+
+def get_tracking_uri() -> str:
+    """The tracking URI in force: the one set, else the ``file:`` URI of the runs folder."""
+    return locations.configured_uri(_settings.tracking_uri) or _location().uri
+
+
+def _location() -> locations.Location:
+    key = (locations.configured_uri(_settings.tracking_uri), os.getcwd())
+    if _settings.location is None or _settings.location_key != key:
+        _settings.location = locations.resolve(key[0])
+        _settings.location_key = key
+    return _settings.location
+
+
+def _store() -> RunStore:
+    return RunStore(_location().runs_dir)
+
+
+# -- experiments ------------------------------------------------------------------
+
+
+def _experiment_entity(store: RunStore, experiment_id: str) -> Experiment:
+    record = store.get_experiment(experiment_id)
+    return experiment_from_record(experiment_id, record, store.experiment_dir(experiment_id))
+
+
+def set_experiment(
+    experiment_name: str | None = None,
+    experiment_id: str | None = None,
+    *,
+    description: str | None = None,
+    primary_metric: str | None = None,
+    goal: str | None = None,
+) -> Experiment:
+    """Make an experiment active for the runs that follow, creating it if needed.
+
+    ``primary_metric`` and ``goal`` (``"minimize"`` or ``"maximize"``) tell the
+    site and pull-request reviews which runs are best.
+
+    Example::
+
+        gitruns.set_experiment("nyc-taxi", primary_metric="rmse", goal="minimize")
+    """
+    store = _store()
+    if experiment_id is not None:
+        experiment_id = check_experiment_id(experiment_id)
+        store.get_experiment(experiment_id)
+    elif experiment_name is not None:
+        check_text_name(experiment_name, "experiment name", max_length=500)
+        experiment_id = _ensure_experiment(store, experiment_name)
+    else:
+        raise InvalidValue(
+            "set_experiment needs an experiment_name or an experiment_id, "
+            "e.g. set_experiment('nyc-taxi')."
+        )
+    if description is not None or primary_metric is not None or goal is not None:
+        _describe_experiment(store, experiment_id, description, primary_metric, goal)
+    _settings.experiment_id = experiment_id
+    return _experiment_entity(store, experiment_id)
+
+
+def _ensure_experiment(store: RunStore, name: str) -> str:
+    found = store.find_experiment(name)
+    return found[0] if found else store.create_experiment(ExperimentRecord(name=name))
+
+
+def _describe_experiment(
+    store: RunStore,
+    experiment_id: str,
+    description: str | None,
+    primary_metric: str | None,
+    goal: str | None,
+) -> None:
+    if goal is not None and goal not in GOALS:
+        raise InvalidValue(
+            f"goal {goal!r} is neither 'minimize' nor 'maximize'. Pass one of those."
+        )
+    if primary_metric is not None:
+        check_key(primary_metric, "primary metric")
+    record = store.get_experiment(experiment_id)
+    updated = ExperimentRecord(
+        name=record.name,
+        description=record.description if description is None else description,
+        primary_metric=record.primary_metric if primary_metric is None else primary_metric,
+        goal=record.goal if goal is None else goal,
+    )
+    if updated.primary_metric is not None and updated.goal is None:
+        updated.goal = "minimize"
+    if updated != record:
+        store.update_experiment(experiment_id, updated)
+
+
+def create_experiment(
+    name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+) -> str:
+    """Create an experiment and return its id (its folder name under ``runs/``)."""
+    del artifact_location, tags  # artifacts live in the run's folder; kept for MLflow's signature
+    check_text_name(name, "experiment name", max_length=500)
+    store = _store()
+    if store.find_experiment(name) is not None:
+        raise GitrunsError(
+            f"experiment {name!r} already exists. Use set_experiment({name!r}) to log into it.",
+            error_code="RESOURCE_ALREADY_EXISTS",
+        )
+    return store.create_experiment(ExperimentRecord(name=name))
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    return _experiment_entity(_store(), check_experiment_id(experiment_id))
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    store = _store()
+    found = store.find_experiment(name)
+    return None if found is None else _experiment_entity(store, found[0])
+
+
+def _default_experiment_id(store: RunStore) -> str:
+    if _settings.experiment_id is not None:
+        return _settings.experiment_id
+    from_environment = os.environ.get("MLFLOW_EXPERIMENT_ID")
+    if from_environment:
+        experiment_id = check_experiment_id(from_environment)
+        store.get_experiment(experiment_id)
+        return experiment_id
+    name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+    return _ensure_experiment(store, name)
+
+
+class _ThreadRuns(threading.local):
+    def __init__(self) -> None:
+        self.stack: list[LiveRun] = []
+
+
+class _LastRun:
+    run: LiveRun | None = None
+
+
+_thread = _ThreadRuns()
+_last = _LastRun()
+
+
+def _forget_parent_stack() -> None:
+    _thread.stack.clear()
+    _last.run = None
+
+
+os.register_at_fork(after_in_child=_forget_parent_stack)
+
+
+class ActiveRun(Run):
+    """What ``start_run`` returns: a :class:`Run` that ends its run when its block ends.
+
+    Its ``info`` and ``data`` are read live, so ``run.info.status`` after the
+    block says how the run ended.
+    """
+
+    def __init__(self, live: LiveRun) -> None:  # no super().__init__: info and data are live
+        self._live = live
+
+    @property  # type: ignore[override]
+    def info(self) -> RunInfo:
+        return self._live.to_run().info
+
+    @property  # type: ignore[override]
+    def data(self) -> RunData:
+        return self._live.to_run().data
+
+    @property
+    def live(self) -> LiveRun:
+        return self._live
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: types.TracebackType | None,
+    ) -> None:
+        _end_with_descendants(self._live, *status_for_exception(error))
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun: run_id={self.info.run_id!r}, name={self.info.run_name!r}>"
+
+
+# -- starting and ending runs ---------------------------------------------------------
+
+
+def _prepare_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise InvalidValue(
+            f"tags must be a mapping of names to values, got {type(tags).__name__}. "
+            "Pass e.g. tags={'team': 'forecasting'}."
+        )
+    return {
+        check_key(key, "tag key"): as_text("tag", key, value, MAX_TAG_VALUE_LENGTH)
+        for key, value in tags.items()
+    }
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    parent_run_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    log_system_metrics: bool | None = None,
+) -> ActiveRun:
+    """Start a run (or resume one by ``run_id``) and make it active in this thread.
+
+    Use it as a context manager: the run ends FINISHED when the block ends,
+    FAILED if it raises, KILLED on Ctrl-C.
+
+    Example::
+
+        with gitruns.start_run(run_name="baseline") as run:
+            gitruns.log_param("alpha", 0.1)
+            gitruns.log_metric("rmse", 5.2)
+        print(run.info.run_id)
+    """
+    del log_system_metrics  # system metrics are not sampled; kept for MLflow's signature
+    stack = _thread.stack
+    if stack and not nested and parent_run_id is None:
+        raise RunAlreadyActive(
+            f"run {stack[-1].run_id} is already active. End it first with end_run(), "
+            "or pass nested=True to start a child run inside it."
+        )
+    new_tags = _prepare_tags(tags)
+    if run_name is not None:
+        check_text_name(run_name, "run name", max_length=MAX_NAME_LENGTH)
+    store = _store()
+    if run_id is not None:
+        live = _resume(store, run_id)
+    else:
+        parent = parent_run_id or (stack[-1].run_id if stack and nested else None)
+        live = _create(store, experiment_id, run_name, parent, description)
+    if new_tags:
+        live.set_tags(new_tags)
+    if run_id is not None and (run_name is not None or description is not None):
+        live.set_tags(
+            {
+                RUN_NAME_TAG: run_name or live.record.name,
+                **({NOTE_TAG: description} if description else {}),
+            }
+        )
+    install_exit_hooks()
+    live_runs.add(live)
+    stack.append(live)
+    logger.info("Run %s (%s) started in %s", live.run_id, live.record.name, live.run_dir)
+    return ActiveRun(live)
+
+
+def _create(
+    store: RunStore,
+    experiment_id: str | None,
+    run_name: str | None,
+    parent: str | None,
+    description: str | None,
+) -> LiveRun:
+    if experiment_id is not None:
+        experiment = check_experiment_id(experiment_id)
+        store.get_experiment(experiment)
+    elif parent is not None:
+        experiment = _find_live_or_stored(store, parent).record.experiment
+    else:
+        experiment = _default_experiment_id(store)
+    where = _location()
+    environment = capture_environment()
+    record = RunRecord(
+        id=new_run_id(),
+        experiment=experiment,
+        name=run_name or random_run_name(),
+        start_time=now_ms(),
+        user=current_user(),
+        parent=parent,
+        description=description,
+        source=capture_source(where.repo_top),
+        process=current_process(),
+        environment={
+            "python": environment.python,
+            "platform": environment.platform,
+            "packages": REQUIREMENTS_FILE,
+        },
+    )
+    snapshot = capture_git(where.repo_top, where.runs_dir) if where.repo_top else None
+    if snapshot is not None:
+        record.git = snapshot.to_record()
+    run_dir = store.run_dir(experiment, record.id)
+    run_dir.mkdir(parents=True)
+    write_atomic(run_dir / REQUIREMENTS_FILE, environment.requirements)
+    if snapshot is not None and snapshot.diff:
+        write_atomic(run_dir / DIFF_FILE, snapshot.diff)
+    live = LiveRun(record, run_dir, owned=True)
+    live.save()  # last: a folder holding run.yaml is a complete run
+    return live
+
+
+def _resume(store: RunStore, run_id: str) -> LiveRun:
+    for live in live_runs:
+        if live.run_id.startswith(run_id.lower()):
+            raise RunAlreadyActive(
+                f"run {live.run_id} is already active in this process. "
+                "Use it as it is, or end it with end_run() before resuming it."
+            )
+    record, run_dir = store.load_run(run_id)
+    if record.status == RUNNING:
+        process = record.process or {}
+        raise RunAlreadyActive(
+            f"run {record.id} is still running in process {process.get('pid')} on "
+            f"{process.get('host')}. Wait for it to end, or log to it by id "
+            "(log_metric(..., run_id=...)) instead of resuming it."
+        )
+    record.status = RUNNING
+    record.end_time = None
+    record.error = None
+    record.process = current_process()
+    live = LiveRun(record, run_dir, owned=True)
+    live.save()
+    return live
+
+
+def _find_live_or_stored(store: RunStore, run_id: str) -> LiveRun:
+    for live in live_runs:
+        if live.run_id == run_id:
+            return live
+    record, run_dir = store.load_run(run_id)
+    return LiveRun(record, run_dir, owned=False)
+
+
+def end_run(status: str = FINISHED) -> None:
+    """End the active run of this thread with ``status`` (FINISHED, FAILED or KILLED)."""
+    if status not in TERMINAL_STATUSES:
+        raise InvalidValue(
+            f"status {status!r} does not end a run. Pass one of {', '.join(TERMINAL_STATUSES)}."
+        )
+    if _thread.stack:
+        _end_with_descendants(_thread.stack[-1], status, None)
+
+
+def _end_with_descendants(live: LiveRun, status: str, error: BaseException | None) -> None:
+    stack = _thread.stack
+    while live in stack:
+        top = stack.pop()
+        if top in live_runs:
+            top.finish(status, error)
+    if live in live_runs:  # ended from another thread than the one that started it
+        live.finish(status, error)
+    _last.run = live
+
+
+def active_run() -> ActiveRun | None:
+    """The active run of this thread, or None."""
+    return ActiveRun(_thread.stack[-1]) if _thread.stack else None
+
+
+def last_active_run() -> Run | None:
+    """The active run, else the run that ended last in this process, else None."""
+    if _thread.stack:
+        return _thread.stack[-1].to_run()
+    return None if _last.run is None else _last.run.to_run()
+
+
+def get_run(run_id: str) -> Run:
+    """A run by id or unique id prefix, as it stands on disk now."""
+    for live in live_runs:
+        if live.run_id == run_id:
+            live.flush()
+    record, run_dir = _store().load_run(run_id)
+    return run_from_record(record, run_dir)
+
+
+# -- logging to the active run -------------------------------------------------------
+
+
+def _target(run_id: str | None) -> LiveRun:
+    """The run a logging call writes to: the active one, or the one named by id."""
+    if run_id is None:
+        stack = _thread.stack
+        if not stack:
+            raise NoActiveRun(
+                "no run is active, so there is nothing to log to. Wrap the calls in "
+                "'with gitruns.start_run():', or pass run_id=..."
+            )
+        return stack[-1]
+    return _find_live_or_stored(_store(), run_id)
+
+
+def _check_mapping(name: str, value: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidValue(
+            f"{name} must be a mapping of names to values, got {type(value).__name__}. "
+            f"Pass a dict, e.g. {name}={{'alpha': 0.1}}."
+        )
+    return value
+
+
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    """Log one parameter of the active run; returns ``value``. Params are write-once."""
+    _target(None).log_params({key: value})
+    return value
+
+
+def log_params(
+    params: Mapping[str, Any], synchronous: bool | None = None, run_id: str | None = None
+) -> None:
+    """Log several parameters at once (all or none are written)."""
+    _target(run_id).log_params(_check_mapping("params", params))
+
+
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+    """Set a tag on the active run; a later value replaces an earlier one."""
+    _target(None).set_tags({key: value})
+
+
+def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> None:
+    _target(None).set_tags(_check_mapping("tags", tags))
+
+
+def delete_tag(key: str) -> None:
+    _target(None).delete_tag(key)
+
+
+def log_metric(
+    key: str,
+    value: float,
+    step: int | None = None,
+    synchronous: bool | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+    **_: Any,
+) -> None:
+    """Log one value of a metric; NaN and infinities are kept.
+
+    ``step`` defaults to 0 and ``timestamp`` (milliseconds) to now.
+
+    Example::
+
+        for epoch in range(10):
+            gitruns.log_metric("loss", loss, step=epoch)
+    """
+    _target(run_id).log_metric(key, value, step, timestamp)
+
+
+def log_metrics(
+    metrics: Mapping[str, float],
+    step: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+    timestamp: int | None = None,
+    **_: Any,
+) -> None:
+    """Log several metrics at one step."""
+    live = _target(run_id)
+    moment = now_ms() if timestamp is None else timestamp
+    for key, value in _check_mapping("metrics", metrics).items():
+        live.log_metric(key, value, step, moment)
+
+
+# -- artifacts --------------------------------------------------------------------------
+
+
+def _local_source(local_path: str | os.PathLike[str]) -> Path:
+    source = Path(local_path)
+    if not source.exists():
+        raise InvalidPath(
+            f"cannot log {os.fspath(local_path)!r}: no such file or folder. Check the path "
+            f"(relative paths start from {Path.cwd()})."
+        )
+    return source
+
+
+def _join(artifact_path: str | None, name: str) -> str:
+    if artifact_path is None or artifact_path in ("", "."):
+        return name
+    return f"{check_relative_path(artifact_path)}/{name}"
+
+
+def log_artifact(
+    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    """Copy a file (or a folder) into the run's ``artifacts/[artifact_path/]``.
+
+    Example::
+
+        gitruns.log_artifact("models/preprocessor.b", artifact_path="preprocessor")
+    """
+    live = _target(run_id)
+    source = _local_source(local_path)
+    if source.is_dir():
+        _copy_tree(live, source, _join(artifact_path, source.name))
+    else:
+        live.copy_artifact(source, _join(artifact_path, source.name))
+
+
+def log_artifacts(
+    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    """Copy the contents of a folder into the run's ``artifacts/[artifact_path/]``."""
+    live = _target(run_id)
+    source = _local_source(local_dir)
+    if not source.is_dir():
+        raise InvalidPath(f"{os.fspath(local_dir)!r} is not a folder. Use log_artifact for a file.")
+    _copy_tree(live, source, "" if artifact_path is None else artifact_path)
+
+
+def _copy_tree(live: LiveRun, source: Path, prefix: str) -> None:
+    for path in sorted(_files_under(source)):
+        relative = path.relative_to(source).as_posix()
+        live.copy_artifact(path, f"{prefix}/{relative}" if prefix else relative)
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            yield Path(root) / name
+
+
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    """Write ``text`` to ``artifacts/<artifact_file>``."""
+    if not isinstance(text, str):
+        raise InvalidValue(f"log_text needs a str, got {type(text).__name__}. Pass str(value).")
+    _target(run_id).write_artifact(artifact_file, text)
+
+
+def log_dict(
+    dictionary: Mapping[str, Any] | list[Any], artifact_file: str, run_id: str | None = None
+) -> None:
+    """Write a dict to ``artifacts/<artifact_file>``: YAML for ``.yaml``/``.yml``, else JSON."""
+    live = _target(run_id)
+    if artifact_file.endswith((".yaml", ".yml")):
+        text = dump_yaml(_plain(dictionary))
+    else:
+        try:
+            text = json.dumps(dictionary, indent=2, default=_json_default, allow_nan=True)
+        except (TypeError, ValueError) as error:
+            raise InvalidValue(f"log_dict cannot write this value as JSON: {error}.") from error
+    live.write_artifact(artifact_file, text)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable; convert it first")
+
+
+def _plain(value: Any) -> Any:
+    """Numbers, strings, lists and dicts only, so YAML stays safe to load."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def log_figure(
+    figure: Any,
+    artifact_file: str,
+    *,
+    save_kwargs: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Save a matplotlib (or plotly) figure to ``artifacts/<artifact_file>``."""
+    live = _target(run_id)
+    target = live.artifact_target(artifact_file, "artifact file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    module = type(figure).__module__
+    temporary = target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
+    if module.startswith("matplotlib"):
+        figure.savefig(temporary, **dict(save_kwargs or {}))
+    elif module.startswith("plotly"):
+        if target.suffix == ".html":
+            figure.write_html(temporary, **dict(save_kwargs or {}))
+        else:
+            figure.write_image(temporary, **dict(save_kwargs or {}))
+    else:
+        raise InvalidValue(
+            f"log_figure takes a matplotlib or plotly figure, got {type(figure).__name__}. "
+            "Save other figures to a file and use log_artifact."
+        )
+    os.replace(temporary, target)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The ``file:`` URI of the active run's artifacts, or of one path inside them."""
+    live = _target(None)
+    if artifact_path is None:
+        return live.artifacts_dir.absolute().as_uri()
+    return live.artifact_target(artifact_path).absolute().as_uri()
+
+
+def flush() -> None:
+    """Write every buffered metric line of this process's runs now."""
+    for live in list(live_runs):
+        live.flush()
+
+
+__all__ = [
+    "ActiveRun",
+    "LiveRun",
+    "active_run",
+    "create_experiment",
+    "delete_tag",
+    "end_run",
+    "flush",
+    "get_artifact_uri",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

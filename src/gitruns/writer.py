@@ -1,0 +1,341 @@
+"""A run being written: its record in memory, its folder on disk, and how it ends.
+
+A :class:`LiveRun` rewrites ``run.yaml`` atomically whenever params or tags
+change; metric lines are buffered and appended by one background thread at
+least twice a second, and at the end of the run. Whatever way the process
+ends, its open runs end with a status that tells the truth: FINISHED at a
+normal exit, FAILED on an uncaught exception, KILLED on Ctrl-C or SIGTERM.
+A process killed outright leaves its record RUNNING, and readers see it as
+KILLED once the process is gone (:func:`gitruns.store.observe`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gitruns.entities import Run, run_from_record
+from gitruns.exceptions import InvalidPath, InvalidValue, ParamConflict
+from gitruns.names import check_key, check_relative_path, check_text_name
+from gitruns.record import (
+    ARTIFACTS_DIR,
+    FAILED,
+    FINISHED,
+    KILLED,
+    METRICS_DIR,
+    RUN_FILE,
+    MetricLog,
+    MetricSummary,
+    RunRecord,
+    write_atomic,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+FLUSH_INTERVAL_SECONDS = 0.5
+MAX_PENDING_METRIC_LINES = 10_000
+
+# Tags MLflow reserves that map onto fields of the record.
+RUN_NAME_TAG = "mlflow.runName"
+NOTE_TAG = "mlflow.note.content"
+PARENT_TAG = "mlflow.parentRunId"
+
+# -- values -------------------------------------------------------------------------
+
+
+def as_metric_value(key: str, value: object) -> float:
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    if kind is int:
+        return float(value)  # type: ignore[arg-type]
+    if value is None or isinstance(value, (str, bytes)):
+        raise InvalidValue(
+            f"metric {key!r} must be a number, got {type(value).__name__} {value!r}. "
+            "Log float(value) for a number; log text with set_tag or log_text."
+        )
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        raise InvalidValue(
+            f"metric {key!r} must be a single number, got {type(value).__name__}: {error}. "
+            "Log one number per call (e.g. value.item() for a one-element array)."
+        ) from error
+
+
+def as_integer(name: str, value: object) -> int:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise InvalidValue(
+            f"{name} must be an integer, got {type(value).__name__} {value!r}. Pass int(...)."
+        )
+    return int(value)  # type: ignore[call-overload]
+
+
+def as_text(kind: str, key: str, value: object, max_length: int) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > max_length:
+        raise InvalidValue(
+            f"{kind} {key!r} is {len(text)} characters long; the limit is {max_length}. "
+            "Log long text as an artifact with log_text() instead."
+        )
+    return text
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class LiveRun:
+    """A run this process writes to: its record in memory and its folder on disk."""
+
+    def __init__(self, record: RunRecord, run_dir: Path, *, owned: bool) -> None:
+        self.record = record
+        self.run_dir = run_dir
+        # An owned run was started or resumed here and is ended here; otherwise
+        # this process only adds to a run (e.g. logging to a finished run by id).
+        self.owned = owned
+        self.metric_log = MetricLog(run_dir / METRICS_DIR)
+        self._lock = threading.RLock()
+        self._record_stale = False
+
+    @property
+    def run_id(self) -> str:
+        return self.record.id
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.run_dir / ARTIFACTS_DIR
+
+    def save(self) -> None:
+        with self._lock:
+            write_atomic(self.run_dir / RUN_FILE, self.record.to_yaml())
+            self._record_stale = False
+
+    def to_run(self) -> Run:
+        with self._lock:
+            return run_from_record(self.record, self.run_dir)
+
+    # params and tags: written at once, so a crash right after loses nothing
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        checked = {
+            check_key(key, "param key"): as_text("param", key, value, MAX_PARAM_VALUE_LENGTH)
+            for key, value in params.items()
+        }
+        with self._lock:
+            for key, value in checked.items():
+                existing = self.record.params.get(key)
+                if existing is not None and existing != value:
+                    raise ParamConflict(
+                        f"param {key!r} is already {existing!r} in run {self.run_id}; a param "
+                        f"cannot change to {value!r} once logged. Log it under another key, "
+                        "or start a new run for the new value."
+                    )
+            if all(self.record.params.get(key) == value for key, value in checked.items()):
+                return
+            self.record.params.update(checked)
+            self.save()
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        checked = {
+            check_key(key, "tag key"): as_text("tag", key, value, MAX_TAG_VALUE_LENGTH)
+            for key, value in tags.items()
+        }
+        with self._lock:
+            for key, value in checked.items():
+                if key == RUN_NAME_TAG:
+                    self.record.name = check_text_name(value, "run name")
+                elif key == NOTE_TAG:
+                    self.record.description = value
+                elif key == PARENT_TAG:
+                    self.record.parent = value
+                else:
+                    self.record.tags[key] = value
+            self.save()
+
+    def delete_tag(self, key: str) -> None:
+        with self._lock:
+            if self.record.tags.pop(check_key(key, "tag key"), None) is not None:
+                self.save()
+
+    # metrics: buffered; the record's summary is rewritten by flush()
+
+    def log_metric(self, key: str, value: object, step: object, timestamp: object) -> None:
+        check_key(key, "metric key")
+        number = as_metric_value(key, value)
+        moment = now_ms() if timestamp is None else as_integer("timestamp", timestamp)
+        at_step = 0 if step is None else as_integer("step", step)
+        with self._lock:
+            self.metric_log.append(key, moment, at_step, number)
+            summary = self.record.metrics.get(key)
+            if summary is None:
+                self.record.metrics[key] = MetricSummary.first(number, at_step, moment)
+            else:
+                summary.update(number, at_step, moment)
+            self._record_stale = True
+            if not self.owned or self.metric_log.pending_lines >= MAX_PENDING_METRIC_LINES:
+                self.flush()
+        if self.owned:
+            flusher.ensure_running()
+
+    def flush(self) -> None:
+        """Write pending metric lines, then the record if its summary changed."""
+        with self._lock:
+            if self.metric_log.pending_lines:
+                self.metric_log.flush()
+            if self._record_stale:
+                self.save()
+
+    # artifacts
+
+    def artifact_target(self, relative: str, kind: str = "artifact path") -> Path:
+        """The path of ``relative`` inside the run's artifacts; never outside them."""
+        clean = check_relative_path(relative, kind)
+        target = self.artifacts_dir / clean
+        root = self.artifacts_dir.resolve()
+        resolved = target.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise InvalidPath(
+                f"{kind} {relative!r} resolves to {resolved}, outside the run's artifacts "
+                f"({root}); a link inside them points away. Remove the link or pick another path."
+            )
+        return target
+
+    def write_artifact(self, relative: str, data: str | bytes) -> Path:
+        target = self.artifact_target(relative, "artifact file")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, data)
+        return target
+
+    def copy_artifact(self, source: Path, relative: str) -> None:
+        target = self.artifact_target(relative)
+        if target.exists() and target.samefile(source):
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+
+    # ending
+
+    def finish(self, status: str, error: BaseException | None = None) -> None:
+        with self._lock:
+            if self.metric_log.pending_lines:
+                self.metric_log.flush()
+            self.record.status = status
+            self.record.end_time = now_ms()
+            if error is not None:
+                self.record.error = {"type": type(error).__name__, "message": str(error)[:2000]}
+            self.save()
+        live_runs.discard(self)
+        logger.info("Run %s ended %s", self.run_id, status)
+
+
+# -- every run open in this process ------------------------------------------------
+
+live_runs: set[LiveRun] = set()
+
+
+class _Flusher:
+    """One daemon thread that flushes every live run's metrics twice a second."""
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+
+    def ensure_running(self) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._loop, name="gitruns-flusher", daemon=True)
+            self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(FLUSH_INTERVAL_SECONDS)
+            for run in list(live_runs):
+                try:
+                    run.flush()
+                except Exception:
+                    logger.exception("Could not flush run %s", run.run_id)
+
+
+flusher = _Flusher()
+
+
+def status_for_exception(error: BaseException | None) -> tuple[str, BaseException | None]:
+    """How a run ends when its block (or the process) ends with ``error``."""
+    if error is None:
+        return FINISHED, None
+    if isinstance(error, KeyboardInterrupt):
+        return KILLED, error
+    if isinstance(error, SystemExit) and error.code in (None, 0):
+        return FINISHED, None
+    return FAILED, error
+
+
+def end_all(status: str, error: BaseException | None) -> None:
+    """End every run open in this process, children before parents."""
+    for run in sorted(live_runs, key=lambda live: live.run_id, reverse=True):
+        try:
+            run.finish(status, error)
+        except Exception:
+            logger.exception("Could not end run %s", run.run_id)
+
+
+def _at_exit() -> None:
+    end_all(FINISHED, None)
+
+
+def _on_uncaught(
+    kind: type[BaseException], error: BaseException, traceback: types.TracebackType | None
+) -> None:
+    end_all(*status_for_exception(error))
+    _previous_excepthook(kind, error, traceback)
+
+
+def _on_sigterm(signum: int, frame: types.FrameType | None) -> None:
+    end_all(KILLED, InterruptedError(f"terminated by signal {signal.Signals(signum).name}"))
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+_previous_excepthook = sys.excepthook
+_hooks_installed = False
+
+
+def install_exit_hooks() -> None:
+    """End open runs truthfully however the process ends (installed once per process).
+
+    SIGTERM is only taken over when nobody else handles it.
+    """
+    global _previous_excepthook, _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_at_exit)
+    _previous_excepthook = sys.excepthook
+    sys.excepthook = _on_uncaught
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _forget_parent_runs() -> None:
+    # A forked child must not end or rewrite its parent's runs.
+    live_runs.clear()
+    flusher.thread = None
+
+
+os.register_at_fork(after_in_child=_forget_parent_runs)
