@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from gitruns.exceptions import GitError
+
 logger = logging.getLogger(__name__)
 
 MAX_DIFF_BYTES = 1024 * 1024
@@ -173,10 +175,11 @@ def capture_source(repo_top: Path | None) -> dict[str, Any]:
     if not argv or argv[0] in ("", "-", "-c", "-m"):
         return {"type": "LOCAL", "command": shlex.join(["python", *argv])}
     entry_point = _relative_to(Path(argv[0]), repo_top)
+    launcher = ["python"] if entry_point.endswith(".py") else []
     return {
         "type": "LOCAL",
         "entry_point": entry_point,
-        "command": shlex.join([entry_point, *argv[1:]]),
+        "command": shlex.join([*launcher, entry_point, *argv[1:]]),
     }
 
 
@@ -191,7 +194,7 @@ def _relative_to(path: Path, repo_top: Path | None) -> str:
 # -- git ------------------------------------------------------------------------
 
 
-class GitUnavailable(Exception):
+class GitUnavailable(GitError):
     """git is not installed, or the folder is not a usable repository."""
 
 
@@ -205,7 +208,9 @@ def run_git(args: list[str], cwd: Path, check: bool = True) -> bytes:
             check=False,
         )
     except FileNotFoundError as error:
-        raise GitUnavailable("git is not installed") from error
+        raise GitUnavailable(
+            "git is not installed. Install it (e.g. 'apt-get install git') to record code versions."
+        ) from error
     if check and result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip()
         raise GitUnavailable(f"git {' '.join(args)} failed: {message}")

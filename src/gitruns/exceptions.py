@@ -82,3 +82,9 @@ class CorruptRecord(GitrunsError):
     """A ``run.yaml`` or ``experiment.yaml`` that cannot be read back."""
 
     error_code = "INVALID_STATE"
+
+
+class GitError(GitrunsError):
+    """git is missing, or a git command failed."""
+
+    error_code = "INVALID_STATE"

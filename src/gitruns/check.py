@@ -1,0 +1,195 @@
+"""Validate a whole ``runs/`` tree against the on-disk contract.
+
+The JSON Schemas for ``run.yaml`` and ``experiment.yaml`` ship with the
+package (``gitruns/schemas/``); :func:`check_runs` applies them to every
+record and adds what a schema cannot see: a folder named differently from
+the id inside it, a run filed under the wrong experiment, a metric history
+that does not parse.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from gitruns.names import RUN_ID_PATTERN
+from gitruns.record import (
+    EXPERIMENT_FILE,
+    METRIC_SUFFIX,
+    METRICS_DIR,
+    RUN_FILE,
+    load_yaml,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=2)
+def load_schema(name: str) -> dict[str, Any]:
+    """A schema shipped with gitruns: ``"run"`` or ``"experiment"``."""
+    text = resources.files("gitruns.schemas").joinpath(f"{name}.schema.json").read_text()
+    return json.loads(text)
+
+
+@functools.lru_cache(maxsize=2)
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    schema = load_schema(name)
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one file."""
+
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass
+class CheckReport:
+    runs_dir: Path
+    experiments: int = 0
+    runs: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate_document(document: Any, schema_name: str) -> list[str]:
+    """Schema errors of a parsed document, each as ``where: what``."""
+    errors = sorted(_validator(schema_name).iter_errors(document), key=lambda e: list(e.path))
+    return [f"{'/'.join(map(str, error.path)) or '(top)'}: {error.message}" for error in errors]
+
+
+def _read_yaml(path: Path, problems: list[Problem]) -> tuple[bool, Any]:
+    """``(True, document)`` when ``path`` parses; else ``(False, None)`` and a problem noted."""
+    try:
+        return True, load_yaml(path.read_bytes())
+    except yaml.YAMLError as error:
+        problems.append(Problem(path, f"not valid YAML: {error}".replace("\n", " ")))
+    except OSError as error:
+        problems.append(Problem(path, f"cannot be read: {error}"))
+    return False, None
+
+
+def check_runs(runs_dir: Path) -> CheckReport:
+    """Check every experiment and run under ``runs_dir``; the report lists each problem.
+
+    Example::
+
+        report = check_runs(Path("runs"))
+        for problem in report.problems:
+            print(problem)
+    """
+    report = CheckReport(runs_dir=runs_dir)
+    if not runs_dir.is_dir():
+        report.problems.append(
+            Problem(runs_dir, "no such folder. Log a run first, or pass the runs folder's path.")
+        )
+        return report
+    for entry in sorted(os.scandir(runs_dir), key=lambda e: e.name):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        report.experiments += 1
+        _check_experiment(Path(entry.path), report)
+    return report
+
+
+def _check_experiment(folder: Path, report: CheckReport) -> None:
+    path = folder / EXPERIMENT_FILE
+    if not path.exists():
+        report.problems.append(
+            Problem(
+                folder,
+                f"no {EXPERIMENT_FILE}: not an experiment folder. Remove it or restore the file.",
+            )
+        )
+    else:
+        parsed, document = _read_yaml(path, report.problems)
+        if parsed:
+            for error in validate_document(document, "experiment"):
+                report.problems.append(Problem(path, error))
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        if not RUN_ID_PATTERN.match(entry.name):
+            report.problems.append(
+                Problem(
+                    Path(entry.path),
+                    "folder name is not a run id (32 hex characters). Move it out of runs/.",
+                )
+            )
+            continue
+        report.runs += 1
+        _check_run(Path(entry.path), folder.name, report)
+
+
+def _check_run(run_dir: Path, experiment_id: str, report: CheckReport) -> None:
+    path = run_dir / RUN_FILE
+    if not path.exists():
+        report.problems.append(
+            Problem(run_dir, f"no {RUN_FILE}: the run never wrote its record. Remove the folder.")
+        )
+        return
+    parsed, document = _read_yaml(path, report.problems)
+    if not parsed:
+        return
+    errors = validate_document(document, "run")
+    report.problems.extend(Problem(path, error) for error in errors)
+    if isinstance(document, dict):
+        if document.get("id") not in (None, run_dir.name):
+            report.problems.append(
+                Problem(
+                    path, f"id {document.get('id')!r} differs from its folder {run_dir.name!r}."
+                )
+            )
+        if document.get("experiment") not in (None, experiment_id):
+            report.problems.append(
+                Problem(
+                    path,
+                    f"experiment {document.get('experiment')!r} differs from the folder it is "
+                    f"in ({experiment_id!r}). Move the run or fix the field.",
+                )
+            )
+    _check_metric_files(run_dir / METRICS_DIR, report)
+
+
+def _check_metric_files(metrics_dir: Path, report: CheckReport) -> None:
+    if not metrics_dir.is_dir():
+        return
+    for path in sorted(metrics_dir.rglob(f"*{METRIC_SUFFIX}")):
+        lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+        header = lines[0].split("\t")
+        if len(header) != 3 or header[:2] != ["timestamp", "step"]:
+            report.problems.append(
+                Problem(path, "header is not 'timestamp<TAB>step<TAB><metric>'.")
+            )
+            continue
+        # The last element is what follows the final newline: empty, or a line cut mid-write.
+        for number, line in enumerate(lines[1:-1], start=2):
+            parts = line.split("\t")
+            try:
+                int(parts[0]), int(parts[1]), float(parts[2])
+                if len(parts) != 3:
+                    raise ValueError
+            except (ValueError, IndexError):
+                report.problems.append(
+                    Problem(
+                        path, f"line {number} is not 'timestamp<TAB>step<TAB>value': {line[:60]!r}"
+                    )
+                )
+                break

@@ -1,0 +1,150 @@
+"""``gitruns demo``: a git repository with taxi data, a training script, and its runs.
+
+The demo does what a user would: it writes a training script that logs with
+``import gitruns as mlflow``, commits it, runs it with this Python, and
+commits the runs it made. Nothing is downloaded; the data is generated.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from gitruns.capture import find_repo_top, run_git
+from gitruns.exceptions import GitrunsError
+from gitruns.record import FINISHED, read_run_record
+from gitruns.repo import commit_paths
+from gitruns.store import RunStore
+
+logger = logging.getLogger(__name__)
+
+SCRIPT = "train.py"
+SCRIPT_MARK = "`gitruns demo` wrote this file."
+EXPERIMENT = "nyc-taxi-experiment"
+NEEDED_MODULES = ("numpy", "pandas", "sklearn")
+_PROGRESS_LINE = re.compile(r"^\[(?P<done>\d+)/(?P<total>\d+)\]")
+
+GITIGNORE = "data/\nmodels/\n__pycache__/\nsite/\n"
+README = """# gitruns demo
+
+Made by `gitruns demo`: generated NYC-taxi-like trips in `data/` (not committed;
+`gitruns demo` makes them again), a training script `train.py` that logs with
+`import gitruns as mlflow`, and its runs under `runs/`.
+
+    python train.py          # train again: new runs, with this commit and your diff
+    gitruns check            # validate every run record
+    git log --stat -- runs   # the runs, versioned with the code
+"""
+
+
+class DemoError(GitrunsError):
+    """The demo cannot run here."""
+
+
+@dataclass
+class DemoResult:
+    directory: Path
+    code_commit: str | None
+    runs_commit: str | None
+    runs: list[tuple[str, str, float | None]] = field(default_factory=list)  # id, name, rmse
+
+
+def check_requirements() -> None:
+    missing = [name for name in NEEDED_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise DemoError(
+            f"the demo trains scikit-learn models and needs {', '.join(missing)}. "
+            "Install them with: pip install 'gitruns[ml]'"
+        )
+
+
+def prepare_directory(directory: Path) -> None:
+    """Make ``directory`` a git repository for the demo; refuse to write over other work."""
+    script = directory / SCRIPT
+    earlier_demo = script.exists() and SCRIPT_MARK in script.read_text(errors="replace")
+    if directory.exists() and any(directory.iterdir()) and not earlier_demo:
+        raise DemoError(
+            f"{directory} is not empty and holds no earlier demo; the demo will not write "
+            "into it. Pass a new folder, e.g. 'gitruns demo gitruns-demo'."
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    if find_repo_top(directory) != directory.resolve():
+        run_git(["init", "--quiet", "--initial-branch=main", "."], directory)
+
+
+def write_files(directory: Path, rows: int) -> None:
+    from gitruns.demo.data import taxi_trips
+
+    template = resources.files("gitruns.demo").joinpath("train_script.py").read_text()
+    (directory / SCRIPT).write_text(template)
+    (directory / ".gitignore").write_text(GITIGNORE)
+    (directory / "README.md").write_text(README)
+    data = directory / "data"
+    data.mkdir(exist_ok=True)
+    for month in (1, 2):
+        path = data / f"green_tripdata_2021-{month:02d}.csv"
+        if not path.exists():
+            taxi_trips(2021, month, rows=rows).to_csv(path, index=False)
+
+
+def train(directory: Path, on_progress: Callable[[int, int, str], None] | None = None) -> None:
+    """Run the demo's ``train.py`` with this Python, reporting each model as it finishes."""
+    process = subprocess.Popen(
+        [sys.executable, SCRIPT],
+        cwd=directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    for line in process.stdout or ():
+        output.append(line)
+        match = _PROGRESS_LINE.match(line)
+        if match and on_progress is not None:
+            on_progress(int(match["done"]), int(match["total"]), line.strip())
+    if process.wait() != 0:
+        tail = "".join(output[-40:]).strip()
+        raise DemoError(f"training failed in {directory / SCRIPT}:\n{tail}")
+
+
+def run_demo(
+    directory: Path,
+    rows: int = 20_000,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> DemoResult:
+    """Make ``directory`` a demo repository, train, log and commit; returns what it made.
+
+    Example::
+
+        result = run_demo(Path("gitruns-demo"))
+        print(result.runs_commit)
+    """
+    check_requirements()
+    prepare_directory(directory)
+    write_files(directory, rows)
+    code_commit = commit_paths(
+        directory,
+        [directory / SCRIPT, directory / ".gitignore", directory / "README.md"],
+        "Add the demo's training script",
+        fallback_identity=True,
+    )
+    runs_dir = directory / "runs"
+    before = {path.name for path in RunStore(runs_dir).run_dirs()}
+    train(directory, on_progress)
+    runs_commit = commit_paths(directory, [runs_dir], "Add demo runs", fallback_identity=True)
+    result = DemoResult(directory=directory, code_commit=code_commit, runs_commit=runs_commit)
+    for run_dir in RunStore(runs_dir).run_dirs():
+        if run_dir.name in before:
+            continue
+        record = read_run_record(run_dir)
+        rmse = record.metrics.get("rmse")
+        if record.status == FINISHED:
+            result.runs.append((record.id, record.name, None if rmse is None else rmse.last))
+    return result
