@@ -22,10 +22,11 @@ MAX_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_SLUG_LENGTH = 64
 
-KEY_PATTERN = re.compile(r"^[\w\-. /]+$")
-RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-RUN_ID_PREFIX_PATTERN = re.compile(r"^[0-9a-f]{1,32}$")
-SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+# Anchored with \Z, not $: '$' also matches before a trailing newline.
+KEY_PATTERN = re.compile(r"^[\w\-. /]+\Z")
+RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{32}\Z")
+RUN_ID_PREFIX_PATTERN = re.compile(r"^[0-9a-f]{1,32}\Z")
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
 _NOT_SLUG_CHARACTERS = re.compile(r"[^a-z0-9]+")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 

@@ -67,7 +67,7 @@ def dump_yaml(data: Any) -> str:
 # A string may be written bare only when YAML can't read it as anything else:
 # starting with a letter rules out numbers, dates, '.nan' and indicators, and
 # leaving out ':' and '#' rules out mappings and comments.
-_PLAIN_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-./ ]*(?<! )$")
+_PLAIN_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-./ ]*(?<! )\Z")
 _YAML_WORDS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null"])
 # Characters that YAML reads differently or refuses when written raw inside quotes.
 _RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")

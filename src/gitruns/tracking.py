@@ -335,6 +335,11 @@ def start_run(
             "or pass nested=True to start a child run inside it."
         )
     new_tags = _prepare_tags(tags)
+    if description is not None and NOTE_TAG in new_tags:
+        raise InvalidValue(
+            f"the description is given twice: as description= and as the {NOTE_TAG!r} tag. "
+            "Pass only one of them."
+        )
     if run_name is not None:
         check_text_name(run_name, "run name", max_length=MAX_NAME_LENGTH)
     store = _store()

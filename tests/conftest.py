@@ -1,0 +1,87 @@
+"""Shared fixtures: every test gets its own HOME, git config and git repository.
+
+Nothing depends on the machine's settings: HOME and git's global config point
+into a temporary folder, and gitruns' process-wide state is reset between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import gitruns
+from gitruns import location, tracking, writer
+
+GIT_IDENTITY = ["-c", "user.name=Test User", "-c", "user.email=test@example.com"]
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` and return its output (tests' own helper, not gitruns')."""
+    result = subprocess.run(
+        ["git", *GIT_IDENTITY, *args], cwd=repo, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "--quiet", "--initial-branch=main")
+    for name, text in (files or {"train.py": "print('train')\n"}).items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    git(path, "add", ".")
+    git(path, "commit", "--quiet", "-m", "initial commit")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path_factory.mktemp("home")
+    config = home / ".gitconfig"
+    config.write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for variable in (
+        "GITRUNS_DIR",
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_EXPERIMENT_NAME",
+        "MLFLOW_EXPERIMENT_ID",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    yield
+    while gitruns.active_run() is not None:
+        gitruns.end_run()
+    writer.end_all("FINISHED", None)
+    tracking._settings.tracking_uri = None
+    tracking._settings.experiment_id = None
+    tracking._settings.location = None
+    tracking._last.run = None
+    location._warned.clear()
+
+
+@pytest.fixture()
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real git repository with one commit, as the current directory."""
+    path = make_repo(tmp_path / "project")
+    monkeypatch.chdir(path)
+    return path
+
+
+def run_python(
+    code: str, cwd: Path, timeout: float = 60, **kwargs
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh Python process (same interpreter, same environment)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **kwargs.pop("env", {})},
+        **kwargs,
+    )
