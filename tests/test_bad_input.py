@@ -79,7 +79,7 @@ def test_steps_must_be_integers(repo: Path):
 def test_a_param_cannot_change_once_logged(repo: Path):
     with mlflow.start_run() as run:
         mlflow.log_param("alpha", 0.1)
-        with pytest.raises(ParamConflict, match="already '0.1'.*cannot change to '0.2'"):
+        with pytest.raises(ParamConflict, match=r"already '0\.1'.*cannot change to '0\.2'"):
             mlflow.log_param("alpha", 0.2)
         with pytest.raises(ParamConflict):
             mlflow.log_params({"beta": 1, "alpha": 0.3})
@@ -135,7 +135,7 @@ def test_a_link_inside_the_artifacts_cannot_lead_outside(repo: Path, tmp_path: P
 
 
 def test_missing_local_file_is_named(repo: Path):
-    with mlflow.start_run(), pytest.raises(InvalidPath, match="no-such-file.bin"):
+    with mlflow.start_run(), pytest.raises(InvalidPath, match=r"no-such-file\.bin"):
         mlflow.log_artifact("no-such-file.bin")
 
 
