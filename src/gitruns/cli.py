@@ -133,9 +133,11 @@ def check(runs_dir: Path | None) -> None:
         console.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
     summary = f"{report.experiments} experiment(s), {report.runs} run(s) in {report.runs_dir}"
     if report.ok:
-        console.print(f"[green]✓[/] {summary}: every record is valid.", highlight=False)
+        console.print(
+            f"[green]✓[/] {summary}: every record is valid.", highlight=False, soft_wrap=True
+        )
         return
-    console.print(f"{summary}: {len(report.problems)} problem(s).", highlight=False)
+    console.print(f"{summary}: {len(report.problems)} problem(s).", highlight=False, soft_wrap=True)
     sys.exit(1)
 
 

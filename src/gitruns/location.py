@@ -43,6 +43,18 @@ def warn_once(key: str, message: str, *args: object) -> None:
         logger.warning(message, *args)
 
 
+def warn_if_untracked(where: Location) -> None:
+    """Warn once per folder that runs logged outside git carry no code version."""
+    if where.repo_top is None:
+        warn_once(
+            f"nogit:{where.runs_dir}",
+            "%s is not inside a git repository: runs are kept there but no code version is "
+            "captured. Run 'git init' there (or start from 'gitruns demo') to track code "
+            "with runs.",
+            where.runs_dir,
+        )
+
+
 def configured_uri(explicit: str | None) -> str | None:
     """The URI in force: the one set in this process, else the environment's."""
     return explicit or os.environ.get("GITRUNS_DIR") or os.environ.get("MLFLOW_TRACKING_URI")
@@ -68,14 +80,6 @@ def resolve(uri: str | None, cwd: Path | None = None) -> Location:
                 uri,
                 location.runs_dir,
             )
-    if location.repo_top is None:
-        warn_once(
-            f"nogit:{location.runs_dir}",
-            "%s is not inside a git repository: runs are kept there but no code version is "
-            "captured. Run 'git init' there (or start from 'gitruns demo') to track code "
-            "with runs.",
-            location.runs_dir,
-        )
     return location
 
 

@@ -73,12 +73,15 @@ _YAML_WORDS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "n
 _RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
+def _escape_character(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def _yaml_scalar(value: Any) -> str:
     if type(value) is str:
         if _PLAIN_STRING.match(value) and value.lower() not in _YAML_WORDS:
             return value
-        quoted = json.dumps(value, ensure_ascii=False)
-        return json.dumps(value) if _RAW_UNSAFE.search(quoted) else quoted
+        return _RAW_UNSAFE.sub(_escape_character, json.dumps(value, ensure_ascii=False))
     if value is None:
         return "null"
     if value is True:
@@ -118,6 +121,8 @@ def emit_record_yaml(data: dict[str, Any]) -> str:
     libyaml, and a run rewrites its record on every ``log_params``. Output is
     block style, keys in order, and reads back equal with ``yaml.safe_load``.
     """
+    if not data:
+        return "{}\n"
     lines: list[str] = []
     _emit(data, "", lines)
     lines.append("")

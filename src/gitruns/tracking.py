@@ -379,6 +379,7 @@ def _create(
     else:
         experiment = _default_experiment_id(store)
     where = _location()
+    locations.warn_if_untracked(where)
     environment = capture_environment()
     record = RunRecord(
         id=new_run_id(),

@@ -1,0 +1,125 @@
+"""What a run records about itself: git state, diff, remote, process liveness."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitruns import capture
+from gitruns.capture import GitWatcher, current_process, process_alive, strip_credentials
+
+from .conftest import git, make_repo
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "project", {"train.py": "alpha = 1\n", "src/model.py": "x = 1\n"})
+
+
+def snapshot(project: Path) -> capture.GitSnapshot:
+    return GitWatcher(project, project / "runs").snapshot()
+
+
+def test_clean_tree(project: Path):
+    state = snapshot(project)
+    assert state.commit == git(project, "rev-parse", "HEAD").strip()
+    assert (state.branch, state.dirty, state.diff) == ("main", False, "")
+
+
+def test_modified_staged_and_untracked_files_are_in_the_diff(project: Path):
+    (project / "train.py").write_text("alpha = 2\n")
+    (project / "src" / "model.py").write_text("x = 2\n")
+    git(project, "add", "src/model.py")
+    (project / "notes.md").write_text("idea\n")
+    (project / "runs" / "exp").mkdir(parents=True)
+    (project / "runs" / "exp" / "run.yaml").write_text("not part of the code\n")
+    state = snapshot(project)
+    assert state.dirty
+    assert "-alpha = 1\n+alpha = 2" in state.diff
+    assert "+x = 2" in state.diff
+    assert "+++ b/notes.md" in state.diff and "+idea" in state.diff
+    assert "runs/" not in state.diff
+    applied = subprocess.run(
+        ["git", "apply", "--check", "-R"], cwd=project, input=state.diff.encode()
+    )
+    assert applied.returncode == 0, "the diff is a real patch of the work tree"
+
+
+def test_big_and_binary_untracked_files_are_named_not_copied(project: Path):
+    (project / "data.csv").write_text("x\n" * 100_000)
+    (project / "model.bin").write_bytes(b"\x00\x01" * 10)
+    state = snapshot(project)
+    assert "2 untracked file(s) left out" in state.diff
+    assert "data.csv" in state.diff and "model.bin" in state.diff
+    assert len(state.diff) < 2_000
+
+
+def test_a_huge_diff_is_cut_with_a_note(project: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(capture, "MAX_DIFF_BYTES", 1000)
+    (project / "train.py").write_text("".join(f"line {i}\n" for i in range(500)))
+    state = snapshot(project)
+    assert "# gitruns: diff cut at" in state.diff
+    assert len(state.diff.encode()) < 1200
+
+
+def test_snapshot_is_reused_until_something_changes(project: Path):
+    watcher = GitWatcher(project, project / "runs")
+    first = watcher.snapshot()
+    assert watcher.snapshot() is first
+    (project / "train.py").write_text("alpha = 3\n")
+    edited = watcher.snapshot()
+    assert edited.dirty and "+alpha = 3" in edited.diff
+    (project / "new_module.py").write_text("y = 1\n")
+    assert "new_module.py" in watcher.snapshot().diff
+    git(project, "add", ".")
+    git(project, "commit", "--quiet", "-m", "more")
+    committed = watcher.snapshot()
+    assert not committed.dirty and committed.commit == git(project, "rev-parse", "HEAD").strip()
+    git(project, "checkout", "--quiet", "-b", "feature")
+    assert watcher.snapshot().branch == "feature"
+
+
+def test_repository_without_commits(tmp_path: Path):
+    project = tmp_path / "fresh"
+    project.mkdir()
+    git(project, "init", "--quiet")
+    (project / "train.py").write_text("print()\n")
+    state = snapshot(project)
+    assert state.commit is None and state.dirty and "+++ b/train.py" in state.diff
+
+
+def test_remote_is_recorded_without_credentials(project: Path):
+    git(project, "remote", "add", "origin", "https://user:ghp_secret@github.com/org/repo.git")
+    assert snapshot(project).remote == "https://github.com/org/repo.git"
+
+
+@pytest.mark.parametrize(
+    ("url", "clean"),
+    [
+        ("https://x-access-token:abc@github.com/o/r.git", "https://github.com/o/r.git"),
+        ("https://token@github.com/o/r", "https://github.com/o/r"),
+        ("ssh://git@github.com/o/r.git", "ssh://git@github.com/o/r.git"),
+        ("ssh://git:pw@host/o/r.git", "ssh://host/o/r.git"),
+        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
+        ("https://github.com/o/r.git", "https://github.com/o/r.git"),
+    ],
+)
+def test_strip_credentials(url: str, clean: str):
+    assert strip_credentials(url) == clean
+
+
+def test_this_process_is_alive_and_a_finished_one_is_not():
+    assert process_alive(current_process()) is True
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import os; print(os.getpid())"], stdout=subprocess.PIPE
+    )
+    pid = int(child.communicate()[0])
+    identity = {**current_process(), "pid": pid}
+    identity.pop("instance", None)
+    assert process_alive(identity) is False
+    assert process_alive({**current_process(), "instance": "00000000-1"}) is False  # pid reused
+    assert process_alive({"host": "another-machine", "pid": os.getpid()}) is None

@@ -1,0 +1,123 @@
+"""The command line: each command works, explains itself, and fails in one clear line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import gitruns
+from gitruns.check import check_runs
+from gitruns.cli import cli
+from gitruns.record import read_run_record
+from gitruns.store import RunStore
+
+from .conftest import git
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gitruns_command() -> str:
+    """The console script installed with the package, beside this Python or on PATH."""
+    beside = Path(sys.executable).parent / "gitruns"
+    command = str(beside) if beside.exists() else shutil.which("gitruns")
+    assert command, "the gitruns console script is installed with the package"
+    return command
+
+
+@pytest.mark.slow
+def test_demo_makes_a_repository_with_committed_runs(tmp_path: Path):
+    target = tmp_path / "demo"
+    result = subprocess.run(
+        [gitruns_command(), "demo", str(target), "--rows", "3000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Runs logged in" in result.stdout and "ridge-1.0" in result.stdout
+    log = git(target, "log", "--format=%s")
+    assert log.splitlines() == ["Add demo runs", "Add the demo's training script"]
+    assert git(target, "status", "--porcelain") == ""
+    records = [read_run_record(path) for path in RunStore(target / "runs").run_dirs()]
+    assert len(records) == 6 and all(r.status == "FINISHED" for r in records)
+    code_commit = git(target, "rev-parse", "HEAD~1").strip()
+    assert {r.git["commit"] for r in records} == {code_commit}
+    assert all(r.source["entry_point"] == "train.py" for r in records)
+    assert all(r.metrics["rmse"].last < 10 for r in records)
+    sgd = next(r for r in records if r.name == "sgd-epochs")
+    assert sgd.metrics["rmse"].step == 11
+    assert check_runs(target / "runs").ok
+
+    again = subprocess.run(
+        [gitruns_command(), "demo", str(target), "--rows", "3000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    assert len(list(RunStore(target / "runs").run_dirs())) == 12
+
+
+def test_demo_refuses_a_folder_with_other_work(tmp_path: Path):
+    (tmp_path / "mine.txt").write_text("precious")
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "not empty" in result.output and "Traceback" not in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+
+
+def test_commit_takes_the_runs_folder_alone(repo: Path):
+    with gitruns.start_run():
+        gitruns.log_metric("m", 1.0)
+    (repo / "staged.py").write_text("print('not ready')\n")
+    git(repo, "add", "staged.py")
+    result = CliRunner().invoke(cli, ["commit", "-m", "Add a run"])
+    assert result.exit_code == 0, result.output
+    assert git(repo, "log", "-1", "--format=%s").strip() == "Add a run"
+    committed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert committed and all(name.startswith("runs/") for name in committed)
+    assert git(repo, "diff", "--cached", "--name-only").split() == ["staged.py"]
+    again = CliRunner().invoke(cli, ["commit"])
+    assert again.exit_code == 0 and "Nothing new" in again.output
+
+
+def test_errors_are_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    result = subprocess.run([gitruns_command(), "commit"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error:") and "git init" in result.stderr
+    assert "Traceback" not in result.stderr
+    traced = subprocess.run(
+        [gitruns_command(), "--traceback", "commit"], capture_output=True, text=True
+    )
+    assert "Traceback" in traced.stderr
+
+
+def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((f"{prefix}{name}", command))
+        if isinstance(command, click.Group):
+            found += all_commands(command, f"{prefix}{name} ")
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), all_commands(cli))
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(
+    name: str, command: click.Command
+):
+    assert command.help and "Example:" in command.help
+    result = CliRunner().invoke(cli, [*name.split(), "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output
+    assert f"gitruns {name}" in (ROOT / "README.md").read_text()
+
+
+def test_version():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert gitruns.__version__ in result.output

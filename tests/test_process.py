@@ -1,0 +1,163 @@
+"""Crash safety and concurrency, with real processes: killed, interrupted, crowded, merged."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gitruns.check import check_runs
+from gitruns.record import read_metric_history, read_run_record
+from gitruns.store import RunStore
+
+from .conftest import git, make_repo, run_python
+
+pytestmark = pytest.mark.slow
+
+# Logs a metric every 10 ms, says which run it is, then waits to be killed.
+LONG_RUN = """
+import sys, time, gitruns
+gitruns.set_experiment("crash")
+with gitruns.start_run() as run:
+    gitruns.log_param("alpha", 0.1)
+    for step in range(20):
+        gitruns.log_metric("loss", 1.0 / (step + 1), step=step)
+    print(run.info.run_id, flush=True)
+    time.sleep(120)
+"""
+
+
+def start_long_run(repo: Path, code: str = LONG_RUN) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    run_id = process.stdout.readline().strip()
+    assert len(run_id) == 32, process.stderr.read() if process.stderr else ""
+    return process, run_id
+
+
+def test_metrics_reach_disk_within_a_second_while_the_run_goes_on(repo: Path):
+    process, run_id = start_long_run(repo)
+    try:
+        time.sleep(1.2)
+        run_dir = repo / "runs" / "crash" / run_id
+        history = read_metric_history(run_dir / "metrics" / "loss.tsv")
+        assert [step for _, step, _ in history] == list(range(20))
+        record, _ = RunStore(repo / "runs").load_run(run_id)
+        assert record.status == "RUNNING"
+        assert record.metrics["loss"].last == pytest.approx(0.05)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_sigkill_leaves_a_record_that_reads_as_killed(repo: Path):
+    process, run_id = start_long_run(repo)
+    time.sleep(1.2)  # let the flusher write the history
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    run_dir = repo / "runs" / "crash" / run_id
+    on_disk = read_run_record(run_dir)
+    assert on_disk.status == "RUNNING"  # the process could not say otherwise
+    record, _ = RunStore(repo / "runs").load_run(run_id)
+    assert record.status == "KILLED"
+    assert record.params == {"alpha": "0.1"}
+    assert record.metrics["loss"].step == 19
+    assert check_runs(repo / "runs").ok
+
+
+def test_sigterm_ends_the_run_as_killed(repo: Path):
+    process, run_id = start_long_run(repo)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == -signal.SIGTERM
+    record = read_run_record(repo / "runs" / "crash" / run_id)
+    assert record.status == "KILLED"
+    assert "SIGTERM" in record.error["message"]
+    assert len(read_metric_history(repo / "runs" / "crash" / run_id / "metrics" / "loss.tsv")) == 20
+
+
+def test_ctrl_c_ends_the_run_as_killed(repo: Path):
+    process, run_id = start_long_run(repo)
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+    assert read_run_record(repo / "runs" / "crash" / run_id).status == "KILLED"
+
+
+def test_uncaught_exception_outside_a_with_block_fails_the_run(repo: Path):
+    result = run_python(
+        "import gitruns\nrun = gitruns.start_run()\nprint(run.info.run_id)\nraise ValueError('bad data')",
+        cwd=repo,
+    )
+    assert result.returncode == 1 and "ValueError: bad data" in result.stderr
+    run_id = result.stdout.strip()
+    record = read_run_record(repo / "runs" / "default" / run_id)
+    assert record.status == "FAILED"
+    assert record.error == {"type": "ValueError", "message": "bad data"}
+
+
+def test_a_run_left_open_finishes_at_normal_exit(repo: Path):
+    result = run_python(
+        "import gitruns\nrun = gitruns.start_run()\ngitruns.log_metric('m', 2.0)\nprint(run.info.run_id)",
+        cwd=repo,
+    )
+    record = read_run_record(repo / "runs" / "default" / result.stdout.strip())
+    assert record.status == "FINISHED" and record.metrics["m"].last == 2.0
+
+
+def test_six_processes_logging_at_once_keep_every_run(repo: Path):
+    code = """
+import gitruns
+gitruns.set_experiment("crowded")
+for i in range(25):
+    with gitruns.start_run():
+        gitruns.log_params({"i": i, "worker": WORKER})
+        for step in range(5):
+            gitruns.log_metric("loss", 1.0 / (step + 1), step=step)
+"""
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code.replace("WORKER", str(n))], cwd=repo)
+        for n in range(6)
+    ]
+    assert [worker.wait(timeout=120) for worker in workers] == [0] * 6
+    run_dirs = list(RunStore(repo / "runs").run_dirs(["crowded"]))
+    assert len(run_dirs) == 150
+    records = [read_run_record(run_dir) for run_dir in run_dirs]
+    assert {(r.params["worker"], r.params["i"]) for r in records} == {
+        (str(w), str(i)) for w in range(6) for i in range(25)
+    }
+    assert all(r.status == "FINISHED" and r.metrics["loss"].step == 4 for r in records)
+    report = check_runs(repo / "runs")
+    assert report.ok, report.problems
+    assert report.runs == 150
+
+
+def test_two_branches_adding_runs_to_the_same_new_experiment_merge_cleanly(tmp_path: Path):
+    repo = make_repo(tmp_path / "project")
+    script = """
+import gitruns
+gitruns.set_experiment("shared-experiment", primary_metric="rmse")
+for alpha in ALPHAS:
+    with gitruns.start_run():
+        gitruns.log_param("alpha", alpha)
+        gitruns.log_metric("rmse", 1 / (1 + alpha))
+"""
+    for branch, alphas in (("tune-a", "[0.1, 0.2]"), ("tune-b", "[0.3]")):
+        git(repo, "checkout", "--quiet", "-b", branch, "main")
+        assert run_python(script.replace("ALPHAS", alphas), cwd=repo).returncode == 0
+        git(repo, "add", "runs")
+        git(repo, "commit", "--quiet", "-m", f"runs from {branch}")
+    git(repo, "checkout", "--quiet", "tune-a")
+    git(repo, "merge", "--no-edit", "--quiet", "tune-b")  # raises on a conflict
+    assert git(repo, "status", "--porcelain") == ""
+    runs = list(RunStore(repo / "runs").run_dirs(["shared-experiment"]))
+    assert sorted(read_run_record(path).params["alpha"] for path in runs) == ["0.1", "0.2", "0.3"]
+    assert check_runs(repo / "runs").ok
