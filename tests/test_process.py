@@ -94,7 +94,8 @@ def test_ctrl_c_ends_the_run_as_killed(repo: Path):
 
 def test_uncaught_exception_outside_a_with_block_fails_the_run(repo: Path):
     result = run_python(
-        "import gitruns\nrun = gitruns.start_run()\nprint(run.info.run_id)\nraise ValueError('bad data')",
+        "import gitruns\nrun = gitruns.start_run()\nprint(run.info.run_id)\n"
+        "raise ValueError('bad data')",
         cwd=repo,
     )
     assert result.returncode == 1 and "ValueError: bad data" in result.stderr
@@ -106,7 +107,8 @@ def test_uncaught_exception_outside_a_with_block_fails_the_run(repo: Path):
 
 def test_a_run_left_open_finishes_at_normal_exit(repo: Path):
     result = run_python(
-        "import gitruns\nrun = gitruns.start_run()\ngitruns.log_metric('m', 2.0)\nprint(run.info.run_id)",
+        "import gitruns\nrun = gitruns.start_run()\ngitruns.log_metric('m', 2.0)\n"
+        "print(run.info.run_id)",
         cwd=repo,
     )
     record = read_run_record(repo / "runs" / "default" / result.stdout.strip())
