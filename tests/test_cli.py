@@ -30,15 +30,17 @@ def gitruns_command() -> str:
     return command
 
 
+def run_gitruns(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    """The installed command, in a process of its own, as a user runs it."""
+    return subprocess.run(
+        [gitruns_command(), *args], capture_output=True, text=True, timeout=300, **kwargs
+    )
+
+
 @pytest.mark.slow
 def test_demo_makes_a_repository_with_committed_runs(tmp_path: Path):
     target = tmp_path / "demo"
-    result = subprocess.run(
-        [gitruns_command(), "demo", str(target), "--rows", "3000"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_gitruns("demo", str(target), "--rows", "3000")
     assert result.returncode == 0, result.stderr
     assert "Runs logged in" in result.stdout and "ridge-1.0" in result.stdout
     log = git(target, "log", "--format=%s")
@@ -54,12 +56,7 @@ def test_demo_makes_a_repository_with_committed_runs(tmp_path: Path):
     assert sgd.metrics["rmse"].step == 11
     assert check_runs(target / "runs").ok
 
-    again = subprocess.run(
-        [gitruns_command(), "demo", str(target), "--rows", "3000"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    again = run_gitruns("demo", str(target), "--rows", "3000")
     assert again.returncode == 0, again.stderr
     assert len(list(RunStore(target / "runs").run_dirs())) == 12
 
@@ -89,13 +86,11 @@ def test_commit_takes_the_runs_folder_alone(repo: Path):
 
 def test_errors_are_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
-    result = subprocess.run([gitruns_command(), "commit"], capture_output=True, text=True)
+    result = run_gitruns("commit")
     assert result.returncode == 1
     assert result.stderr.startswith("Error:") and "git init" in result.stderr
     assert "Traceback" not in result.stderr
-    traced = subprocess.run(
-        [gitruns_command(), "--traceback", "commit"], capture_output=True, text=True
-    )
+    traced = run_gitruns("--traceback", "commit")
     assert "Traceback" in traced.stderr
 
 

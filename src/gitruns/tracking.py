@@ -345,18 +345,16 @@ def start_run(
     store = _store()
     if run_id is not None:
         live = _resume(store, run_id)
+        # A resumed run takes a new name or description the way MLflow stores them.
+        if run_name is not None:
+            new_tags[RUN_NAME_TAG] = run_name
+        if description is not None:
+            new_tags[NOTE_TAG] = description
     else:
         parent = parent_run_id or (stack[-1].run_id if stack and nested else None)
         live = _create(store, experiment_id, run_name, parent, description)
     if new_tags:
         live.set_tags(new_tags)
-    if run_id is not None and (run_name is not None or description is not None):
-        live.set_tags(
-            {
-                RUN_NAME_TAG: run_name or live.record.name,
-                **({NOTE_TAG: description} if description else {}),
-            }
-        )
     install_exit_hooks()
     live_runs.add(live)
     stack.append(live)

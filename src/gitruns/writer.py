@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -107,6 +108,8 @@ class LiveRun:
         # this process only adds to a run (e.g. logging to a finished run by id).
         self.owned = owned
         self.metric_log = MetricLog(run_dir / METRICS_DIR)
+        # Re-entrant: the SIGTERM handler ends runs in the main thread, which may
+        # be inside one of this run's methods, holding the lock, at that moment.
         self._lock = threading.RLock()
         self._record_stale = False
 
@@ -224,9 +227,13 @@ class LiveRun:
         if target.exists() and target.samefile(source):
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
     # ending
 
