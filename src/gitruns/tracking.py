@@ -261,12 +261,12 @@ class ActiveRun(Run):
     def __init__(self, live: LiveRun) -> None:  # no super().__init__: info and data are live
         self._live = live
 
-    @property  # type: ignore[override]
-    def info(self) -> RunInfo:
+    @property
+    def info(self) -> RunInfo:  # type: ignore[override]
         return self._live.to_run().info
 
-    @property  # type: ignore[override]
-    def data(self) -> RunData:
+    @property
+    def data(self) -> RunData:  # type: ignore[override]
         return self._live.to_run().data
 
     @property
