@@ -17,7 +17,9 @@ from gitruns.record import (
     MetricSummary,
     RunRecord,
     emit_record_yaml,
+    load_record_yaml,
     new_run_id,
+    read_emitted_yaml,
     read_metric_history,
     read_run_record,
     write_atomic,
@@ -138,3 +140,38 @@ def test_run_ids_increase_within_a_process_and_carry_the_time():
     import time
 
     assert abs(int(ids[0][:12], 16) - time.time() * 1000) < 60_000
+
+
+@given(documents)
+def test_the_fast_reader_reads_what_the_emitter_writes(document: dict):
+    assert read_emitted_yaml(emit_record_yaml(document)) == document
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1  # comment\n",
+        "a:\n- 1\n",
+        "a: {b: 1}\n",
+        "a: 012\n",
+        "a: yes\n",
+        "a: 'single'\n",
+        "a:\n    b: 1\n",
+        "a: 1\na: 2\n",
+        "a: 1",
+        "a:\n",
+        "a:1\n",
+        "a: 1e5\n",
+        "a: !!python/object x\n",
+    ],
+)
+def test_the_fast_reader_refuses_anything_else_and_the_loader_falls_back(text: str):
+    with pytest.raises(ValueError):
+        read_emitted_yaml(text)
+    try:
+        expected = yaml.safe_load(text)
+    except yaml.YAMLError:
+        with pytest.raises(yaml.YAMLError):
+            load_record_yaml(text)
+    else:
+        assert load_record_yaml(text) == expected
