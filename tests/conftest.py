@@ -57,9 +57,8 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     while gitruns.active_run() is not None:
         gitruns.end_run()
     writer.end_all("FINISHED", None)
-    tracking._settings.tracking_uri = None
+    location.set_tracking_uri(None)
     tracking._settings.experiment_id = None
-    tracking._settings.location = None
     tracking._last.run = None
     location._warned.clear()
 

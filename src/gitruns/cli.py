@@ -40,7 +40,7 @@ class _Group(click.Group):
 def _runs_dir(runs_dir: Path | None) -> Path:
     if runs_dir is not None:
         return runs_dir
-    return location.resolve(location.configured_uri(None)).runs_dir
+    return location.current().runs_dir
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -55,9 +55,39 @@ def warn_if_untracked(where: Location) -> None:
         )
 
 
-def configured_uri(explicit: str | None) -> str | None:
-    """The URI in force: the one set in this process, else the environment's."""
-    return explicit or os.environ.get("GITRUNS_DIR") or os.environ.get("MLFLOW_TRACKING_URI")
+class _Current:
+    """The tracking URI set in this process, and its last resolution."""
+
+    uri: str | None = None
+    resolved: Location | None = None
+    resolved_for: tuple[str | None, str] | None = None
+
+
+_current = _Current()
+
+
+def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
+    _current.uri = None if uri is None else os.fspath(uri)
+    _current.resolved = None
+
+
+def configured_uri(explicit: str | None = None) -> str | None:
+    """The URI in force: ``explicit``, else the one set in this process, else the environment's."""
+    return (
+        explicit
+        or _current.uri
+        or os.environ.get("GITRUNS_DIR")
+        or os.environ.get("MLFLOW_TRACKING_URI")
+    )
+
+
+def current(explicit: str | None = None) -> Location:
+    """Where runs go now, for ``explicit`` or the configured URI (cached per URI and folder)."""
+    key = (configured_uri(explicit), os.getcwd())
+    if _current.resolved is None or _current.resolved_for != key:
+        _current.resolved = resolve(key[0])
+        _current.resolved_for = key
+    return _current.resolved
 
 
 def resolve(uri: str | None, cwd: Path | None = None) -> Location:

@@ -17,13 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from gitruns import location as locations
-from gitruns.capture import (
-    capture_environment,
-    capture_git,
-    capture_source,
-    current_process,
-    current_user,
-)
 from gitruns.entities import (
     Experiment,
     Run,
@@ -44,20 +37,13 @@ from gitruns.names import (
     check_key,
     check_relative_path,
     check_text_name,
-    random_run_name,
 )
 from gitruns.record import (
-    DIFF_FILE,
     FINISHED,
     GOALS,
-    REQUIREMENTS_FILE,
-    RUNNING,
     TERMINAL_STATUSES,
     ExperimentRecord,
-    RunRecord,
     dump_yaml,
-    new_run_id,
-    write_atomic,
 )
 from gitruns.store import DEFAULT_EXPERIMENT, RunStore, check_experiment_id
 from gitruns.writer import (
@@ -66,9 +52,12 @@ from gitruns.writer import (
     RUN_NAME_TAG,
     LiveRun,
     as_text,
+    create_run,
     install_exit_hooks,
     live_runs,
     now_ms,
+    open_run,
+    resume_run,
     status_for_exception,
 )
 
@@ -79,10 +68,7 @@ logger = logging.getLogger(__name__)
 
 
 class _Settings:
-    tracking_uri: str | None = None
     experiment_id: str | None = None
-    location: locations.Location | None = None
-    location_key: tuple[str | None, str] | None = None
 
 
 _settings = _Settings()
@@ -98,21 +84,16 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
 
         gitruns.set_tracking_uri("runs")
     """
-    _settings.tracking_uri = os.fspath(uri)
-    _settings.location = None
+    locations.set_tracking_uri(uri)
 
 
 def get_tracking_uri() -> str:
     """The tracking URI in force: the one set, else the ``file:`` URI of the runs folder."""
-    return locations.configured_uri(_settings.tracking_uri) or _location().uri
+    return locations.configured_uri() or locations.current().uri
 
 
 def _location() -> locations.Location:
-    key = (locations.configured_uri(_settings.tracking_uri), os.getcwd())
-    if _settings.location is None or _settings.location_key != key:
-        _settings.location = locations.resolve(key[0])
-        _settings.location_key = key
-    return _settings.location
+    return locations.current()
 
 
 def _store() -> RunStore:
@@ -344,7 +325,7 @@ def start_run(
         check_text_name(run_name, "run name", max_length=MAX_NAME_LENGTH)
     store = _store()
     if run_id is not None:
-        live = _resume(store, run_id)
+        live = resume_run(store, run_id)
         # A resumed run takes a new name or description the way MLflow stores them.
         if run_name is not None:
             new_tags[RUN_NAME_TAG] = run_name
@@ -352,7 +333,14 @@ def start_run(
             new_tags[NOTE_TAG] = description
     else:
         parent = parent_run_id or (stack[-1].run_id if stack and nested else None)
-        live = _create(store, experiment_id, run_name, parent, description)
+        live = create_run(
+            store,
+            _location(),
+            _experiment_for(store, experiment_id, parent),
+            run_name,
+            parent,
+            description,
+        )
     if new_tags:
         live.set_tags(new_tags)
     install_exit_hooks()
@@ -362,82 +350,15 @@ def start_run(
     return ActiveRun(live)
 
 
-def _create(
-    store: RunStore,
-    experiment_id: str | None,
-    run_name: str | None,
-    parent: str | None,
-    description: str | None,
-) -> LiveRun:
+def _experiment_for(store: RunStore, experiment_id: str | None, parent: str | None) -> str:
+    """The experiment a new run goes to: the one named, its parent's, or the active one."""
     if experiment_id is not None:
         experiment = check_experiment_id(experiment_id)
         store.get_experiment(experiment)
-    elif parent is not None:
-        experiment = _find_live_or_stored(store, parent).record.experiment
-    else:
-        experiment = _default_experiment_id(store)
-    where = _location()
-    locations.warn_if_untracked(where)
-    environment = capture_environment()
-    record = RunRecord(
-        id=new_run_id(),
-        experiment=experiment,
-        name=run_name or random_run_name(),
-        start_time=now_ms(),
-        user=current_user(),
-        parent=parent,
-        description=description,
-        source=capture_source(where.repo_top),
-        process=current_process(),
-        environment={
-            "python": environment.python,
-            "platform": environment.platform,
-            "packages": REQUIREMENTS_FILE,
-        },
-    )
-    snapshot = capture_git(where.repo_top, where.runs_dir) if where.repo_top else None
-    if snapshot is not None:
-        record.git = snapshot.to_record()
-    run_dir = store.run_dir(experiment, record.id)
-    run_dir.mkdir(parents=True)
-    write_atomic(run_dir / REQUIREMENTS_FILE, environment.requirements)
-    if snapshot is not None and snapshot.diff:
-        write_atomic(run_dir / DIFF_FILE, snapshot.diff)
-    live = LiveRun(record, run_dir, owned=True)
-    live.save()  # last: a folder holding run.yaml is a complete run
-    return live
-
-
-def _resume(store: RunStore, run_id: str) -> LiveRun:
-    for live in live_runs:
-        if live.run_id.startswith(run_id.lower()):
-            raise RunAlreadyActive(
-                f"run {live.run_id} is already active in this process. "
-                "Use it as it is, or end it with end_run() before resuming it."
-            )
-    record, run_dir = store.load_run(run_id)
-    if record.status == RUNNING:
-        process = record.process or {}
-        raise RunAlreadyActive(
-            f"run {record.id} is still running in process {process.get('pid')} on "
-            f"{process.get('host')}. Wait for it to end, or log to it by id "
-            "(log_metric(..., run_id=...)) instead of resuming it."
-        )
-    record.status = RUNNING
-    record.end_time = None
-    record.error = None
-    record.process = current_process()
-    live = LiveRun(record, run_dir, owned=True)
-    live.save()
-    return live
-
-
-def _find_live_or_stored(store: RunStore, run_id: str) -> LiveRun:
-    for live in live_runs:
-        if live.run_id == run_id:
-            return live
-    record, run_dir = store.load_run(run_id)
-    return LiveRun(record, run_dir, owned=False)
+        return experiment
+    if parent is not None:
+        return open_run(store, parent).record.experiment
+    return _default_experiment_id(store)
 
 
 def end_run(status: str = FINISHED) -> None:
@@ -495,7 +416,7 @@ def _target(run_id: str | None) -> LiveRun:
                 "'with gitruns.start_run():', or pass run_id=..."
             )
         return stack[-1]
-    return _find_live_or_stored(_store(), run_id)
+    return open_run(_store(), run_id)
 
 
 def _check_mapping(name: str, value: object) -> Mapping[str, Any]:

@@ -25,21 +25,34 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gitruns.capture import (
+    capture_environment,
+    capture_git,
+    capture_source,
+    current_process,
+    current_user,
+)
 from gitruns.entities import Run, run_from_record
-from gitruns.exceptions import InvalidPath, InvalidValue, ParamConflict
-from gitruns.names import check_key, check_relative_path, check_text_name
+from gitruns.exceptions import InvalidPath, InvalidValue, ParamConflict, RunAlreadyActive
+from gitruns.location import Location, warn_if_untracked
+from gitruns.names import check_key, check_relative_path, check_text_name, random_run_name
 from gitruns.record import (
     ARTIFACTS_DIR,
+    DIFF_FILE,
     FAILED,
     FINISHED,
     KILLED,
     METRICS_DIR,
+    REQUIREMENTS_FILE,
     RUN_FILE,
+    RUNNING,
     MetricLog,
     MetricSummary,
     RunRecord,
+    new_run_id,
     write_atomic,
 )
+from gitruns.store import RunStore
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +261,87 @@ class LiveRun:
             self.save()
         live_runs.discard(self)
         logger.info("Run %s ended %s", self.run_id, status)
+
+
+# -- creating, resuming and opening runs ------------------------------------------------
+
+
+def create_run(
+    store: RunStore,
+    where: Location,
+    experiment_id: str,
+    run_name: str | None = None,
+    parent: str | None = None,
+    description: str | None = None,
+) -> LiveRun:
+    """Make a new run's folder and record, capturing code, environment and source."""
+    warn_if_untracked(where)
+    environment = capture_environment()
+    record = RunRecord(
+        id=new_run_id(),
+        experiment=experiment_id,
+        name=run_name or random_run_name(),
+        start_time=now_ms(),
+        user=current_user(),
+        parent=parent,
+        description=description,
+        source=capture_source(where.repo_top),
+        process=current_process(),
+        environment={
+            "python": environment.python,
+            "platform": environment.platform,
+            "packages": REQUIREMENTS_FILE,
+        },
+    )
+    snapshot = capture_git(where.repo_top, where.runs_dir) if where.repo_top else None
+    if snapshot is not None:
+        record.git = snapshot.to_record()
+    run_dir = store.run_dir(experiment_id, record.id)
+    run_dir.mkdir(parents=True)
+    write_atomic(run_dir / REQUIREMENTS_FILE, environment.requirements)
+    if snapshot is not None and snapshot.diff:
+        write_atomic(run_dir / DIFF_FILE, snapshot.diff)
+    live = LiveRun(record, run_dir, owned=True)
+    live.save()  # last: a folder holding run.yaml is a complete run
+    return live
+
+
+def resume_run(store: RunStore, run_id: str) -> LiveRun:
+    """Take an ended run up again: RUNNING, owned by this process."""
+    for live in live_runs:
+        if live.run_id.startswith(run_id.lower()):
+            raise RunAlreadyActive(
+                f"run {live.run_id} is already active in this process. "
+                "Use it as it is, or end it with end_run() before resuming it."
+            )
+    record, run_dir = store.load_run(run_id)
+    if record.status == RUNNING:
+        process = record.process or {}
+        raise RunAlreadyActive(
+            f"run {record.id} is still running in process {process.get('pid')} on "
+            f"{process.get('host')}. Wait for it to end, or log to it by id "
+            "(log_metric(..., run_id=...)) instead of resuming it."
+        )
+    record.status = RUNNING
+    record.end_time = None
+    record.error = None
+    record.process = current_process()
+    live = LiveRun(record, run_dir, owned=True)
+    live.save()
+    return live
+
+
+def open_run(store: RunStore, run_id: str) -> LiveRun:
+    """A run to add to by id: the live one if this process has it open, else from disk.
+
+    A run opened from disk is not owned: what is logged to it is written at
+    once, and its status is left as it is.
+    """
+    for live in live_runs:
+        if live.run_id == run_id:
+            return live
+    record, run_dir = store.load_run(run_id)
+    return LiveRun(record, run_dir, owned=False)
 
 
 # -- every run open in this process ------------------------------------------------
