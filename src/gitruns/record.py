@@ -53,6 +53,7 @@ RUNNING, SCHEDULED, FINISHED, FAILED, KILLED = (
 STATUSES = (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)
 TERMINAL_STATUSES = (FINISHED, FAILED, KILLED)
 GOALS = ("minimize", "maximize")
+ACTIVE, DELETED = "active", "deleted"  # MLflow's lifecycle stages: deleting is soft
 
 # libyaml's C dumper and loader are several times faster than the pure-Python ones.
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -392,6 +393,7 @@ class RunRecord:
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    lifecycle_stage: str = ACTIVE
     schema: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -404,6 +406,8 @@ class RunRecord:
             "start_time": iso_from_ms(self.start_time),
             "end_time": None if self.end_time is None else iso_from_ms(self.end_time),
         }
+        if self.lifecycle_stage != ACTIVE:
+            data["lifecycle_stage"] = self.lifecycle_stage
         optional = {
             "user": self.user,
             "parent": self.parent,
@@ -454,6 +458,7 @@ class RunRecord:
                     for k, v in (data.get("metrics") or {}).items()
                 },
                 environment=dict(data.get("environment") or {}),
+                lifecycle_stage=str(data.get("lifecycle_stage", ACTIVE)),
                 schema=int(data.get("schema", SCHEMA_VERSION)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -493,6 +498,7 @@ class ExperimentRecord:
     description: str | None = None
     primary_metric: str | None = None
     goal: str | None = None
+    lifecycle_stage: str = ACTIVE
 
     def to_yaml(self) -> str:
         data: dict[str, Any] = {"schema": SCHEMA_VERSION, "name": self.name}
@@ -500,6 +506,8 @@ class ExperimentRecord:
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
+        if self.lifecycle_stage != ACTIVE:
+            data["lifecycle_stage"] = self.lifecycle_stage
         return dump_yaml(data)
 
     @classmethod
@@ -520,6 +528,7 @@ class ExperimentRecord:
             description=data.get("description"),
             primary_metric=data.get("primary_metric"),
             goal=data.get("goal"),
+            lifecycle_stage=str(data.get("lifecycle_stage", ACTIVE)),
         )
 
 

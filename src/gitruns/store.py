@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gitruns.capture import process_alive
 from gitruns.exceptions import AmbiguousRunId, ExperimentNotFound, InvalidName, RunNotFound
+from gitruns.index import RunIndex
 from gitruns.names import (
     RUN_ID_PATTERN,
     SLUG_PATTERN,
@@ -173,6 +174,16 @@ class RunStore:
                 "Give more characters of the id."
             )
         return matches[0]
+
+    def records(self, experiment_ids: list[str] | None = None) -> list[tuple[RunRecord, Path]]:
+        """Every readable run of the given experiments (all by default), observed now.
+
+        Served from the index cache; a corrupt record is skipped with a warning.
+        """
+        ids = self.experiment_ids() if experiment_ids is None else experiment_ids
+        return [
+            (observe(record, path), path) for record, path in RunIndex(self.runs_dir).records(ids)
+        ]
 
     def load_run(self, run_id: str) -> tuple[RunRecord, Path]:
         """The record of a run and its folder, with its status as observed now."""

@@ -12,8 +12,7 @@ import logging
 import os
 import threading
 import types
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from gitruns import location as locations
@@ -27,7 +26,6 @@ from gitruns.entities import (
 )
 from gitruns.exceptions import (
     GitrunsError,
-    InvalidPath,
     InvalidValue,
     NoActiveRun,
     RunAlreadyActive,
@@ -35,7 +33,6 @@ from gitruns.exceptions import (
 from gitruns.names import (
     MAX_NAME_LENGTH,
     check_key,
-    check_relative_path,
     check_text_name,
 )
 from gitruns.record import (
@@ -493,22 +490,6 @@ def log_metrics(
 # -- artifacts --------------------------------------------------------------------------
 
 
-def _local_source(local_path: str | os.PathLike[str]) -> Path:
-    source = Path(local_path)
-    if not source.exists():
-        raise InvalidPath(
-            f"cannot log {os.fspath(local_path)!r}: no such file or folder. Check the path "
-            f"(relative paths start from {Path.cwd()})."
-        )
-    return source
-
-
-def _join(artifact_path: str | None, name: str) -> str:
-    if artifact_path is None or artifact_path in ("", "."):
-        return name
-    return f"{check_relative_path(artifact_path)}/{name}"
-
-
 def log_artifact(
     local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
@@ -518,35 +499,14 @@ def log_artifact(
 
         gitruns.log_artifact("models/preprocessor.b", artifact_path="preprocessor")
     """
-    live = _target(run_id)
-    source = _local_source(local_path)
-    if source.is_dir():
-        _copy_tree(live, source, _join(artifact_path, source.name))
-    else:
-        live.copy_artifact(source, _join(artifact_path, source.name))
+    _target(run_id).log_artifact(local_path, artifact_path)
 
 
 def log_artifacts(
     local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
     """Copy the contents of a folder into the run's ``artifacts/[artifact_path/]``."""
-    live = _target(run_id)
-    source = _local_source(local_dir)
-    if not source.is_dir():
-        raise InvalidPath(f"{os.fspath(local_dir)!r} is not a folder. Use log_artifact for a file.")
-    _copy_tree(live, source, "" if artifact_path is None else artifact_path)
-
-
-def _copy_tree(live: LiveRun, source: Path, prefix: str) -> None:
-    for path in sorted(_files_under(source)):
-        relative = path.relative_to(source).as_posix()
-        live.copy_artifact(path, f"{prefix}/{relative}" if prefix else relative)
-
-
-def _files_under(folder: Path) -> Iterator[Path]:
-    for root, _dirs, files in os.walk(folder):
-        for name in files:
-            yield Path(root) / name
+    _target(run_id).log_artifacts(local_dir, artifact_path)
 
 
 def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:

@@ -107,6 +107,22 @@ def as_text(kind: str, key: str, value: object, max_length: int) -> str:
     return text
 
 
+def _local_source(local_path: str | os.PathLike[str]) -> Path:
+    source = Path(local_path)
+    if not source.exists():
+        raise InvalidPath(
+            f"cannot log {os.fspath(local_path)!r}: no such file or folder. Check the path "
+            f"(relative paths start from {Path.cwd()})."
+        )
+    return source
+
+
+def _join(artifact_path: str | None, name: str) -> str:
+    if artifact_path is None or artifact_path in ("", "."):
+        return name
+    return f"{check_relative_path(artifact_path)}/{name}"
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -234,6 +250,32 @@ class LiveRun:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, data)
         return target
+
+    def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None) -> None:
+        """Copy a file, or a folder as a subfolder, into ``artifacts/[artifact_path/]``."""
+        source = _local_source(local_path)
+        target = _join(artifact_path, source.name)
+        if source.is_dir():
+            self._copy_tree(source, target)
+        else:
+            self.copy_artifact(source, target)
+
+    def log_artifacts(self, local_dir: str | os.PathLike[str], artifact_path: str | None) -> None:
+        """Copy the contents of a folder into ``artifacts/[artifact_path/]``."""
+        source = _local_source(local_dir)
+        if not source.is_dir():
+            raise InvalidPath(
+                f"{os.fspath(local_dir)!r} is not a folder. Use log_artifact for a file."
+            )
+        self._copy_tree(source, "" if artifact_path in (None, ".") else str(artifact_path))
+
+    def _copy_tree(self, source: Path, prefix: str) -> None:
+        for root, _folders, files in os.walk(source):
+            for name in sorted(files):
+                relative = (Path(root) / name).relative_to(source).as_posix()
+                self.copy_artifact(
+                    Path(root) / name, f"{prefix}/{relative}" if prefix else relative
+                )
 
     def copy_artifact(self, source: Path, relative: str) -> None:
         target = self.artifact_target(relative)

@@ -1,0 +1,432 @@
+"""Searching runs: MLflow's filter grammar, plus OR and parentheses; order_by; DataFrames.
+
+A filter compares fields of a run with values::
+
+    metrics.rmse < 6.5 AND params.model = 'xgboost'
+    (tags.stage = 'tuning' OR tags.stage = 'final') AND attributes.status != 'FAILED'
+    params.`learning rate` IN ('0.1', '0.3') AND tags.note IS NULL
+
+Fields are ``metrics.KEY``, ``params.KEY``, ``tags.KEY`` and ``attributes.NAME``
+(aliases: ``metric``, ``param``/``parameter(s)``, ``tag``, ``attribute``/``attr``/``run``).
+A key with spaces or other characters goes in backticks or double quotes.
+
+- metrics and the time attributes compare with numbers: ``= != < <= > >=``;
+- params, tags and text attributes compare with quoted text: ``= != LIKE ILIKE IN (...)
+  NOT IN (...)``; with a number (``params.alpha > 0.05``) they compare as numbers;
+- any field: ``IS NULL``, ``IS NOT NULL``;
+- ``AND`` binds tighter than ``OR``; parentheses group. Keywords are case-insensitive.
+
+A run lacking a field never matches a comparison on it (except ``IS NULL``).
+``order_by`` takes ``"FIELD [ASC|DESC]"`` strings; runs lacking the field come last.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gitruns.entities import Run, system_tags
+from gitruns.exceptions import InvalidValue
+from gitruns.record import RunRecord
+
+if TYPE_CHECKING:
+    import pandas
+
+TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<open>\()
+  | (?P<close>\))
+  | (?P<comma>,)
+  | (?P<operator>!=|<>|<=|>=|=|<|>)
+  | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+  | (?P<field>[A-Za-z_][A-Za-z0-9_]*\.(?:`[^`]+`|"[^"]+"|[\w.\-/:]+))
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+    """,
+    re.VERBOSE,
+)
+KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "ILIKE", "ASC", "DESC"})
+ENTITY_ALIASES = {
+    "metric": "metric", "metrics": "metric",
+    "param": "param", "params": "param", "parameter": "param", "parameters": "param",
+    "tag": "tag", "tags": "tag",
+    "attribute": "attribute", "attributes": "attribute", "attr": "attribute", "run": "attribute",
+}  # fmt: skip
+NUMERIC_ATTRIBUTES = {"start_time": "start_time", "created": "start_time", "end_time": "end_time"}
+TEXT_ATTRIBUTES = {
+    "run_id": "id", "run_name": "name", "status": "status", "user_id": "user",
+    "experiment_id": "experiment", "lifecycle_stage": "lifecycle_stage", "parent_run_id": "parent",
+}  # fmt: skip
+NUMERIC_OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
+TEXT_OPERATORS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
+
+
+class InvalidFilter(InvalidValue):
+    """A filter or order_by string that does not parse, with where and what was expected."""
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of a run: ``kind`` is metric, param, tag or attribute."""
+
+    kind: str
+    key: str
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind == "metric" or (
+            self.kind == "attribute" and self.key in NUMERIC_ATTRIBUTES
+        )
+
+    def value(self, record: RunRecord) -> Any:
+        """The field's value in ``record``, or None when the run lacks it."""
+        if self.kind == "metric":
+            summary = record.metrics.get(self.key)
+            return None if summary is None else summary.last
+        if self.kind == "param":
+            return record.params.get(self.key)
+        if self.kind == "tag":
+            value = record.tags.get(self.key)
+            if value is None and self.key.startswith("mlflow."):
+                value = system_tags(record).get(self.key)
+            return value
+        if self.key in NUMERIC_ATTRIBUTES:
+            return getattr(record, NUMERIC_ATTRIBUTES[self.key])
+        return getattr(record, TEXT_ATTRIBUTES[self.key])
+
+    def __str__(self) -> str:
+        return f"{self.kind}s.{self.key}"
+
+
+Predicate = Callable[[RunRecord], bool]
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    position = 0
+    while position < len(text):
+        match = TOKEN.match(text, position)
+        if match is None:
+            raise _error(text, position, f"unexpected character {text[position]!r}")
+        kind = match.lastgroup or ""
+        if kind == "word" and match.group().upper() in KEYWORDS:
+            tokens.append(Token("keyword", match.group().upper(), position))
+        elif kind != "space":
+            tokens.append(Token(kind, match.group(), position))
+        position = match.end()
+    return tokens
+
+
+def _error(text: str, position: int, message: str) -> InvalidFilter:
+    pointer = " " * position + "^"
+    return InvalidFilter(
+        f"invalid filter at position {position}: {message}.\n  {text}\n  {pointer}\n"
+        "A filter looks like: metrics.rmse < 6.5 AND params.model = 'xgboost'"
+    )
+
+
+def parse_field(token: Token, text: str) -> Field:
+    entity, _, key = token.text.partition(".")
+    kind = ENTITY_ALIASES.get(entity.lower())
+    if kind is None:
+        raise _error(
+            text, token.position,
+            f"{entity!r} is not a field type; use metrics., params., tags. or attributes.",
+        )  # fmt: skip
+    if key[:1] in ("`", '"'):
+        key = key[1:-1]
+    if kind == "attribute" and key not in NUMERIC_ATTRIBUTES and key not in TEXT_ATTRIBUTES:
+        known = ", ".join(sorted({*NUMERIC_ATTRIBUTES, *TEXT_ATTRIBUTES}))
+        raise _error(text, token.position, f"unknown attribute {key!r}; attributes are {known}")
+    return Field(kind, key)
+
+
+class _Parser:
+    """Recursive descent over the tokens: or → and → (group | comparison)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.index = 0
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def unexpected(self, expected: str) -> InvalidFilter:
+        token = self.peek()
+        where = len(self.text) if token is None else token.position
+        found = "the end of the filter" if token is None else repr(token.text)
+        return _error(self.text, where, f"expected {expected}, found {found}")
+
+    def take(self, kind: str, text: str | None = None, expected: str = "") -> Token:
+        token = self.peek()
+        if token is None or token.kind != kind or (text is not None and token.text != text):
+            raise self.unexpected(expected or text or kind)
+        self.index += 1
+        return token
+
+    def accept(self, kind: str, text: str | None = None) -> Token | None:
+        token = self.peek()
+        if token is not None and token.kind == kind and (text is None or token.text == text):
+            self.index += 1
+            return token
+        return None
+
+    def parse(self) -> Predicate:
+        predicate = self.disjunction()
+        token = self.peek()
+        if token is not None:
+            raise _error(
+                self.text, token.position, f"expected AND, OR or the end, found {token.text!r}"
+            )
+        return predicate
+
+    def disjunction(self) -> Predicate:
+        parts = [self.conjunction()]
+        while self.accept("keyword", "OR"):
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else lambda record: any(part(record) for part in parts)
+
+    def conjunction(self) -> Predicate:
+        parts = [self.term()]
+        while self.accept("keyword", "AND"):
+            parts.append(self.term())
+        return parts[0] if len(parts) == 1 else lambda record: all(part(record) for part in parts)
+
+    def term(self) -> Predicate:
+        if self.accept("open"):
+            inner = self.disjunction()
+            self.take("close", ")", "')' to close the group")
+            return inner
+        return self.comparison()
+
+    def comparison(self) -> Predicate:
+        field = parse_field(self.take("field", expected="a field such as metrics.rmse"), self.text)
+        token = self.peek()
+        if token is not None and token.kind == "keyword" and token.text == "IS":
+            self.index += 1
+            negate = self.accept("keyword", "NOT") is not None
+            self.take("keyword", "NULL", "NULL")
+            return _is_null(field, negate)
+        if token is not None and token.kind == "keyword" and token.text in ("IN", "NOT"):
+            self.index += 1
+            if token.text == "NOT":
+                self.take("keyword", "IN", "IN after NOT")
+            return self.membership(field, negate=token.text == "NOT", at=token.position)
+        operator = self._operator(field)
+        value_token = self.peek()
+        if value_token is None or value_token.kind not in ("string", "number"):
+            raise self.unexpected("a value ('text' or a number)")
+        self.index += 1
+        return _compare(field, operator, value_token, self.text)
+
+    def _operator(self, field: Field) -> str:
+        token = self.peek()
+        if token is not None and token.kind == "operator":
+            self.index += 1
+            return "!=" if token.text == "<>" else token.text
+        if token is not None and token.kind == "keyword" and token.text in ("LIKE", "ILIKE"):
+            self.index += 1
+            if field.numeric:
+                raise _error(self.text, token.position, f"{field} is a number; LIKE compares text")
+            return token.text
+        raise self.unexpected("a comparison (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, IS)")
+
+    def membership(self, field: Field, negate: bool, at: int) -> Predicate:
+        if field.numeric:
+            raise _error(self.text, at, f"{field} is a number; IN compares text")
+        self.take("open", "(", "'(' to start the list")
+        values = {_unquote(self.take("string", expected="a quoted value").text)}
+        while self.accept("comma"):
+            values.add(_unquote(self.take("string", expected="a quoted value").text))
+        self.take("close", ")", "')' to end the list")
+
+        def matches(record: RunRecord) -> bool:
+            value = field.value(record)
+            return value is not None and (value not in values if negate else value in values)
+
+        return matches
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+def _is_null(field: Field, negate: bool) -> Predicate:
+    if negate:
+        return lambda record: field.value(record) is not None
+    return lambda record: field.value(record) is None
+
+
+_NUMBER_TESTS: dict[str, Callable[[float, float], bool]] = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _compare(field: Field, operator: str, token: Token, text: str) -> Predicate:
+    if token.kind == "number":
+        number = float(token.text)
+        if operator not in NUMERIC_OPERATORS:
+            raise _error(text, token.position, f"{operator} compares text; quote the value")
+        test = _NUMBER_TESTS[operator]
+
+        def numeric(record: RunRecord) -> bool:
+            value = field.value(record)
+            if value is None:
+                return False
+            if isinstance(value, str):  # a param or tag compared as a number
+                try:
+                    value = float(value)
+                except ValueError:
+                    return False
+            return not math.isnan(value) and test(value, number)
+
+        return numeric
+    if field.numeric:
+        raise _error(
+            text, token.position, f"{field} is a number; compare it with a number, unquoted"
+        )
+    if operator not in TEXT_OPERATORS:
+        raise _error(
+            text, token.position,
+            f"{operator} compares numbers; text compares with =, !=, LIKE, ILIKE or IN",
+        )  # fmt: skip
+    wanted = _unquote(token.text)
+    if operator in ("LIKE", "ILIKE"):
+        pattern = _like_pattern(wanted, ignore_case=operator == "ILIKE")
+        return lambda record: _text(field, record, lambda value: pattern.match(value) is not None)
+    if operator == "=":
+        return lambda record: _text(field, record, lambda value: value == wanted)
+    return lambda record: _text(field, record, lambda value: value != wanted)
+
+
+def _text(field: Field, record: RunRecord, test: Callable[[str], bool]) -> bool:
+    value = field.value(record)
+    return value is not None and test(str(value))
+
+
+def _like_pattern(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """SQL's LIKE: ``%`` is any run of characters, ``_`` any one character."""
+    parts = (".*" if char == "%" else "." if char == "_" else re.escape(char) for char in pattern)
+    return re.compile(
+        "".join(parts) + r"\Z", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL
+    )
+
+
+def parse_filter(text: str | None) -> Predicate:
+    """A predicate over run records for a filter string; an empty filter matches every run.
+
+    >>> matches = parse_filter("metrics.rmse < 6.5 AND params.model = 'xgboost'")
+    """
+    if text is None or not text.strip():
+        return lambda record: True
+    return _Parser(text).parse()
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    field: Field
+    descending: bool
+
+
+def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
+    """``["metrics.rmse ASC", "params.alpha DESC"]`` -> order keys; default newest first."""
+    if not clauses:
+        return [
+            OrderKey(Field("attribute", "start_time"), True),
+            OrderKey(Field("attribute", "run_id"), False),
+        ]
+    keys = []
+    for clause in clauses:
+        tokens = tokenize(clause)
+        if not tokens or tokens[0].kind != "field":
+            raise _error(clause, 0, "expected a field to order by, such as metrics.rmse")
+        field = parse_field(tokens[0], clause)
+        direction = tokens[1].text if len(tokens) > 1 else "ASC"
+        if len(tokens) > 2 or direction not in ("ASC", "DESC"):
+            where = tokens[min(len(tokens), 2) - 1].position if len(tokens) > 1 else len(clause)
+            raise _error(clause, where, "expected ASC or DESC after the field, and nothing more")
+        keys.append(OrderKey(field, direction == "DESC"))
+    return keys
+
+
+def order_runs(
+    rows: list[Any], keys: list[OrderKey], record_of: Callable[[Any], RunRecord]
+) -> list[Any]:
+    """Sort ``rows`` by the keys, most significant first.
+
+    Runs lacking a key's field come last whatever the direction, as in MLflow; NaN just before.
+    """
+    for key in reversed(keys):
+        present, not_a_number, missing = [], [], []
+        for row in rows:
+            value = key.field.value(record_of(row))
+            if value is None:
+                missing.append(row)
+            elif isinstance(value, float) and math.isnan(value):
+                not_a_number.append(row)
+            else:
+                present.append((value, row))
+        present.sort(key=lambda pair: pair[0], reverse=key.descending)
+        rows = [row for _, row in present] + not_a_number + missing
+    return rows
+
+
+def search_records(
+    records: Iterable[tuple[RunRecord, Any]],
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[tuple[RunRecord, Any]]:
+    """The records matching ``filter_string``, in ``order_by`` order."""
+    matches = parse_filter(filter_string)
+    keys = parse_order_by(order_by)
+    return order_runs([row for row in records if matches(row[0])], keys, lambda row: row[0])
+
+
+def runs_to_dataframe(runs: Sequence[Run]) -> pandas.DataFrame:
+    """MLflow's search_runs columns: run_id, experiment_id, status, artifact_uri, start_time,
+    end_time, then ``metrics.*``, ``params.*`` and ``tags.*``."""
+    import pandas as pd
+
+    base = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
+    rows = []
+    for run in runs:
+        row: dict[str, Any] = {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "status": run.info.status,
+            "artifact_uri": run.info.artifact_uri,
+            "start_time": run.info.start_time,
+            "end_time": run.info.end_time,
+        }
+        row.update((f"metrics.{key}", value) for key, value in run.data.metrics.items())
+        row.update((f"params.{key}", value) for key, value in run.data.params.items())
+        row.update((f"tags.{key}", value) for key, value in run.data.tags.items())
+        rows.append(row)
+    extra = sorted({column for row in rows for column in row} - set(base), key=_column_order)
+    frame = pd.DataFrame(rows, columns=base + extra)
+    for column in ("start_time", "end_time"):
+        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
+    return frame
+
+
+def _column_order(column: str) -> tuple[int, str]:
+    prefix = column.split(".", 1)[0]
+    return ({"metrics": 0, "params": 1, "tags": 2}.get(prefix, 3), column)
