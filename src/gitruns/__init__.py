@@ -10,12 +10,14 @@ environment that produced it. Existing MLflow code runs unchanged with::
 from __future__ import annotations
 
 from gitruns import entities, exceptions
+from gitruns.client import MlflowClient
 from gitruns.entities import Experiment, Run, RunData, RunInfo, RunStatus, ViewType
 from gitruns.exceptions import GitrunsError, MlflowException
 from gitruns.tracking import (
     ActiveRun,
     active_run,
     create_experiment,
+    delete_run,
     delete_tag,
     end_run,
     flush,
@@ -25,6 +27,7 @@ from gitruns.tracking import (
     get_run,
     get_tracking_uri,
     last_active_run,
+    list_experiments,
     log_artifact,
     log_artifacts,
     log_dict,
@@ -34,6 +37,8 @@ from gitruns.tracking import (
     log_param,
     log_params,
     log_text,
+    search_experiments,
+    search_runs,
     set_experiment,
     set_tag,
     set_tags,
@@ -47,6 +52,7 @@ __all__ = [
     "ActiveRun",
     "Experiment",
     "GitrunsError",
+    "MlflowClient",
     "MlflowException",
     "Run",
     "RunData",
@@ -56,6 +62,7 @@ __all__ = [
     "__version__",
     "active_run",
     "create_experiment",
+    "delete_run",
     "delete_tag",
     "end_run",
     "entities",
@@ -67,6 +74,7 @@ __all__ = [
     "get_run",
     "get_tracking_uri",
     "last_active_run",
+    "list_experiments",
     "log_artifact",
     "log_artifacts",
     "log_dict",
@@ -76,6 +84,8 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "search_experiments",
+    "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from gitruns.record import ARTIFACTS_DIR, STATUSES, TERMINAL_STATUSES, ExperimentRecord, RunRecord
 
@@ -134,6 +134,26 @@ class Experiment:
     last_update_time: int | None = None
 
 
+@dataclass(frozen=True)
+class FileInfo:
+    """An artifact: its path inside the run's artifacts, and its size when it is a file."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None
+
+
+T = TypeVar("T")
+
+
+class PagedList(list[T], Generic[T]):
+    """A page of results; ``token`` fetches the next page, None on the last."""
+
+    def __init__(self, items: list[T], token: str | None) -> None:
+        super().__init__(items)
+        self.token = token
+
+
 def system_tags(record: RunRecord) -> dict[str, str]:
     """The ``mlflow.*`` tags MLflow sets itself, derived from the record."""
     git = record.git or {}
@@ -161,6 +181,7 @@ def run_from_record(record: RunRecord, run_dir: Path) -> Run:
         start_time=record.start_time,
         end_time=record.end_time,
         artifact_uri=(run_dir / ARTIFACTS_DIR).absolute().as_uri(),
+        lifecycle_stage=record.lifecycle_stage,
     )
     data = RunData(
         metrics={key: summary.last for key, summary in record.metrics.items()},
@@ -180,5 +201,6 @@ def experiment_from_record(
         experiment_id=experiment_id,
         name=record.name,
         artifact_location=folder.absolute().as_uri(),
+        lifecycle_stage=record.lifecycle_stage,
         tags=tags,
     )

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gitruns.entities import Run, system_tags
+from gitruns.entities import Experiment, Run, system_tags
 from gitruns.exceptions import InvalidValue
 from gitruns.record import RunRecord
 
@@ -109,7 +109,8 @@ class Field:
         return f"{self.kind}s.{self.key}"
 
 
-Predicate = Callable[[RunRecord], bool]
+Predicate = Callable[[Any], bool]
+FieldParser = Callable[[Token, str], Any]  # a token -> a field with .numeric and .value(item)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -137,12 +138,16 @@ def _error(text: str, position: int, message: str) -> InvalidFilter:
 
 
 def parse_field(token: Token, text: str) -> Field:
+    """The run field a token names: ``metrics.rmse``, ``params.`learning rate```..."""
+    if token.kind != "field":
+        raise _error(text, token.position, "expected a field such as metrics.rmse")
     entity, _, key = token.text.partition(".")
     kind = ENTITY_ALIASES.get(entity.lower())
     if kind is None:
         raise _error(
             text, token.position,
-            f"{entity!r} is not a field type; use metrics., params., tags. or attributes.",
+            f"{entity!r} is not a kind of field; fields start with metrics, params, tags "
+            "or attributes (e.g. metrics.rmse)",
         )  # fmt: skip
     if key[:1] in ("`", '"'):
         key = key[1:-1]
@@ -155,10 +160,11 @@ def parse_field(token: Token, text: str) -> Field:
 class _Parser:
     """Recursive descent over the tokens: or → and → (group | comparison)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, fields: FieldParser) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
+        self.fields = fields
 
     def peek(self) -> Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -212,7 +218,14 @@ class _Parser:
         return self.comparison()
 
     def comparison(self) -> Predicate:
-        field = parse_field(self.take("field", expected="a field such as metrics.rmse"), self.text)
+        token = self.peek()
+        if token is None or token.kind not in ("field", "word"):
+            raise self.unexpected("a field such as metrics.rmse")
+        self.index += 1
+        field = self.fields(token, self.text)
+        return self.condition(field)
+
+    def condition(self, field: Any) -> Predicate:
         token = self.peek()
         if token is not None and token.kind == "keyword" and token.text == "IS":
             self.index += 1
@@ -330,14 +343,49 @@ def _like_pattern(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     )
 
 
-def parse_filter(text: str | None) -> Predicate:
-    """A predicate over run records for a filter string; an empty filter matches every run.
+def parse_filter(text: str | None, fields: FieldParser = parse_field) -> Predicate:
+    """A predicate for a filter string (over run records by default); empty matches all.
 
     >>> matches = parse_filter("metrics.rmse < 6.5 AND params.model = 'xgboost'")
     """
     if text is None or not text.strip():
-        return lambda record: True
-    return _Parser(text).parse()
+        return lambda item: True
+    return _Parser(text, fields).parse()
+
+
+@dataclass(frozen=True)
+class ExperimentField:
+    """A field of an experiment: its ``name``, ``experiment_id``, ``lifecycle_stage`` or a tag."""
+
+    kind: str
+    key: str
+    numeric = False
+
+    def value(self, experiment: Experiment) -> Any:
+        if self.kind == "tag":
+            return experiment.tags.get(self.key)
+        return getattr(experiment, self.key)
+
+    def __str__(self) -> str:
+        return self.key if self.kind == "attribute" else f"tags.{self.key}"
+
+
+EXPERIMENT_ATTRIBUTES = ("name", "experiment_id", "lifecycle_stage")
+
+
+def parse_experiment_field(token: Token, text: str) -> ExperimentField:
+    """``name``, ``attributes.name``, ``tags.KEY``: what search_experiments filters on."""
+    entity, dot, key = token.text.partition(".")
+    if not dot:
+        entity, key = "attribute", token.text
+    kind = ENTITY_ALIASES.get(entity.lower())
+    if key[:1] in ("`", '"'):
+        key = key[1:-1]
+    if kind == "tag":
+        return ExperimentField("tag", key)
+    if kind == "attribute" and key in EXPERIMENT_ATTRIBUTES:
+        return ExperimentField("attribute", key)
+    raise _error(text, token.position, "experiments filter on name, experiment_id or tags.KEY")
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,17 @@ import logging
 import os
 import threading
 import types
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gitruns import location as locations
+from gitruns.client import MlflowClient
 from gitruns.entities import (
     Experiment,
     Run,
     RunData,
     RunInfo,
+    ViewType,
     experiment_from_record,
     run_from_record,
 )
@@ -35,6 +37,7 @@ from gitruns.names import (
     check_key,
     check_text_name,
 )
+from gitruns.query import runs_to_dataframe
 from gitruns.record import (
     FINISHED,
     GOALS,
@@ -580,6 +583,78 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
     return live.artifact_target(artifact_path).absolute().as_uri()
 
 
+# -- searching ------------------------------------------------------------------------
+
+
+def search_runs(
+    experiment_ids: str | Sequence[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int = 100_000,
+    order_by: Sequence[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: Sequence[str] | None = None,
+) -> Any:
+    """Runs matching a filter, as a pandas DataFrame (MLflow's columns) or a list of runs.
+
+    Without experiment ids or names, searches the active experiment (every
+    experiment with ``search_all_experiments=True``).
+
+    Example::
+
+        best = gitruns.search_runs(
+            filter_string="metrics.rmse < 7 AND params.model = 'xgboost'",
+            order_by=["metrics.rmse ASC"],
+        )
+    """
+    if output_format not in ("pandas", "list"):
+        raise InvalidValue(f"output_format {output_format!r} is neither 'pandas' nor 'list'.")
+    client = MlflowClient()
+    store = _store()
+    if experiment_names:
+        ids = []
+        for name in experiment_names:
+            found = store.find_experiment(name)
+            if found is None:
+                raise GitrunsError(
+                    f"no experiment named {name!r}. List them with 'gitruns experiments list'.",
+                    error_code="RESOURCE_DOES_NOT_EXIST",
+                )
+            ids.append(found[0])
+        experiment_ids = ids
+    elif experiment_ids is None:
+        experiment_ids = (
+            store.experiment_ids() if search_all_experiments else [_default_experiment_id(store)]
+        )
+    runs = client.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by)
+    if output_format == "list":
+        return list(runs)
+    return runs_to_dataframe(runs)
+
+
+def search_experiments(
+    view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[Experiment]:
+    """Experiments, filtered on ``name`` or ``tags.KEY``."""
+    return list(MlflowClient().search_experiments(view_type, max_results, filter_string, order_by))
+
+
+def list_experiments(
+    view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None
+) -> list[Experiment]:
+    """MLflow 1.x's name for :func:`search_experiments`."""
+    return search_experiments(view_type, max_results)
+
+
+def delete_run(run_id: str) -> None:
+    """Soft-delete a run (see :meth:`MlflowClient.delete_run`)."""
+    MlflowClient().delete_run(run_id)
+
+
 def flush() -> None:
     """Write every buffered metric line of this process's runs now."""
     for live in list(live_runs):
@@ -589,8 +664,10 @@ def flush() -> None:
 __all__ = [
     "ActiveRun",
     "LiveRun",
+    "MlflowClient",
     "active_run",
     "create_experiment",
+    "delete_run",
     "delete_tag",
     "end_run",
     "flush",
@@ -600,6 +677,7 @@ __all__ = [
     "get_run",
     "get_tracking_uri",
     "last_active_run",
+    "list_experiments",
     "log_artifact",
     "log_artifacts",
     "log_dict",
@@ -609,6 +687,8 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "search_experiments",
+    "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",

@@ -1,0 +1,430 @@
+"""``MlflowClient``: MLflow's lower-level client, over a ``runs/`` folder.
+
+Every method takes ids rather than relying on an active run, as MLflow's
+does; code and course notebooks written against ``mlflow.tracking.MlflowClient``
+work unchanged. Runs are found by id or any unique id prefix.
+
+Example::
+
+    from gitruns import MlflowClient
+    from gitruns.entities import ViewType
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("nyc-taxi-experiment")
+    best = client.search_runs(
+        experiment_ids=experiment.experiment_id,
+        filter_string="metrics.rmse < 7",
+        run_view_type=ViewType.ACTIVE_ONLY,
+        max_results=5,
+        order_by=["metrics.rmse ASC"],
+    )
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from gitruns import location
+from gitruns.entities import (
+    Experiment,
+    FileInfo,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+    ViewType,
+    experiment_from_record,
+    run_from_record,
+)
+from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
+from gitruns.names import check_relative_path, check_text_name
+from gitruns.query import parse_experiment_field, parse_filter, search_records
+from gitruns.record import (
+    ACTIVE,
+    ARTIFACTS_DIR,
+    DELETED,
+    FINISHED,
+    METRICS_DIR,
+    TERMINAL_STATUSES,
+    ExperimentRecord,
+    metric_file,
+    read_metric_history,
+)
+from gitruns.store import RunStore, check_experiment_id
+from gitruns.writer import create_run, open_run
+
+logger = logging.getLogger(__name__)
+
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+# MLflow's default experiment has id "0"; here it is the folder "default".
+_DEFAULT_EXPERIMENT_ALIASES = {"0": "default"}
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _offset(page_token: str | None) -> int:
+    if not page_token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(page_token.encode()))["offset"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as error:
+        raise InvalidValue(
+            f"page_token {page_token!r} is not one this client gave. Pass the .token of the "
+            "previous page, or None for the first page."
+        ) from error
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidValue(f"page_token {page_token!r} is damaged. Start again from None.")
+    return offset
+
+
+def _page(items: list[Any], max_results: int | None, page_token: str | None) -> PagedList[Any]:
+    start = _offset(page_token)
+    if max_results is None:
+        return PagedList(items[start:], None)
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+        raise InvalidValue(f"max_results must be a positive integer, got {max_results!r}.")
+    end = start + max_results
+    return PagedList(items[start:end], _page_token(end) if end < len(items) else None)
+
+
+def _view_matches(view_type: int, lifecycle_stage: str) -> bool:
+    if view_type == ViewType.ALL:
+        return True
+    if view_type == ViewType.DELETED_ONLY:
+        return lifecycle_stage == DELETED
+    if view_type == ViewType.ACTIVE_ONLY:
+        return lifecycle_stage != DELETED
+    raise InvalidValue(
+        f"view type {view_type!r} is not one of ViewType.ACTIVE_ONLY, DELETED_ONLY or ALL."
+    )
+
+
+class MlflowClient:
+    """Experiments, runs and artifacts by id, in the runs folder of ``tracking_uri``.
+
+    ``tracking_uri`` works as for :func:`gitruns.set_tracking_uri`; by default
+    the client follows the fluent API's (``runs/`` at the top of the repository).
+    """
+
+    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
+        self._tracking_uri = None if tracking_uri is None else os.fspath(tracking_uri)
+        self._registry_uri = registry_uri
+
+    @property
+    def tracking_uri(self) -> str:
+        return location.configured_uri(self._tracking_uri) or location.current().uri
+
+    @property
+    def runs_dir(self) -> Path:
+        return location.current(self._tracking_uri).runs_dir
+
+    @property
+    def _store(self) -> RunStore:
+        return RunStore(self.runs_dir)
+
+    # -- experiments ------------------------------------------------------------
+
+    def _experiment_id(self, experiment_id: object) -> str:
+        text = str(experiment_id)
+        if text in _DEFAULT_EXPERIMENT_ALIASES and not (self.runs_dir / text).exists():
+            return _DEFAULT_EXPERIMENT_ALIASES[text]
+        if text.isdigit():
+            raise ExperimentNotFound(
+                f"no experiment with id {text!r}: gitruns names experiments by folder "
+                "(e.g. 'nyc-taxi-experiment'), not by number. Use "
+                "client.get_experiment_by_name(name).experiment_id."
+            )
+        return check_experiment_id(text)
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create an experiment and return its id (its folder name)."""
+        del artifact_location  # artifacts live in each run's folder
+        check_text_name(name, "experiment name", max_length=500)
+        if self._store.find_experiment(name) is not None:
+            raise GitrunsError(
+                f"experiment {name!r} already exists. Use get_experiment_by_name({name!r}).",
+                error_code="RESOURCE_ALREADY_EXISTS",
+            )
+        description = (tags or {}).get("mlflow.note.content")
+        return self._store.create_experiment(ExperimentRecord(name=name, description=description))
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        experiment_id = self._experiment_id(experiment_id)
+        record = self._store.get_experiment(experiment_id)
+        return _experiment(self._store, experiment_id, record)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        found = self._store.find_experiment(name)
+        return None if found is None else _experiment(self._store, *found)
+
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """Experiments, filtered on ``name`` or ``tags.KEY`` (e.g. ``"name LIKE '%taxi%'"``)."""
+        matches = parse_filter(filter_string, parse_experiment_field)
+        store = self._store
+        experiments = []
+        for experiment_id in store.experiment_ids():
+            record = store.get_experiment(experiment_id)
+            experiment = _experiment(store, experiment_id, record)
+            if _view_matches(view_type, record.lifecycle_stage) and matches(experiment):
+                experiments.append(experiment)
+        descending = bool(order_by) and str(order_by[0]).strip().upper().endswith(" DESC")
+        experiments.sort(key=lambda experiment: experiment.name, reverse=descending)
+        return _page(experiments, max_results, page_token)
+
+    def list_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """MLflow 1.x's name for :meth:`search_experiments`, which older course code calls."""
+        return self.search_experiments(view_type, max_results, page_token=page_token)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete: hidden from searches of active experiments; restore undoes it."""
+        self._set_experiment_stage(experiment_id, DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._set_experiment_stage(experiment_id, ACTIVE)
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        experiment_id = self._experiment_id(experiment_id)
+        record = self._store.get_experiment(experiment_id)
+        record.lifecycle_stage = stage
+        self._store.update_experiment(experiment_id, record)
+
+    # -- runs ---------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_name: str | None = None,
+    ) -> Run:
+        """Create a RUNNING run; end it with :meth:`set_terminated`."""
+        experiment_id = self._experiment_id(experiment_id)
+        self._store.get_experiment(experiment_id)
+        live = create_run(
+            self._store, location.current(self._tracking_uri), experiment_id, run_name
+        )
+        if start_time is not None:
+            live.record.start_time = int(start_time)
+        if tags:
+            live.set_tags(tags)
+        live.save()
+        return live.to_run()
+
+    def get_run(self, run_id: str) -> Run:
+        """A run by id or unique id prefix."""
+        record, run_dir = self._store.load_run(run_id)
+        return run_from_record(record, run_dir)
+
+    def search_runs(
+        self,
+        experiment_ids: str | Sequence[str],
+        filter_string: str = "",
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """Runs of the experiments that match ``filter_string``, in ``order_by`` order.
+
+        The result is a list with ``.token`` for the next page (None on the last).
+        """
+        rows = self._search(experiment_ids, filter_string, run_view_type, order_by)
+        page = _page(rows, max_results, page_token)
+        return PagedList([run_from_record(record, path) for record, path in page], page.token)
+
+    def _search(
+        self,
+        experiment_ids: str | Sequence[str],
+        filter_string: str | None,
+        run_view_type: int,
+        order_by: Sequence[str] | None,
+    ) -> list[Any]:
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [str(experiment_ids)]
+        ids = [self._experiment_id(experiment_id) for experiment_id in experiment_ids]
+        for experiment_id in ids:
+            self._store.get_experiment(experiment_id)
+        records = (
+            row
+            for row in self._store.records(ids)
+            if _view_matches(run_view_type, row[0].lifecycle_stage)
+        )
+        return search_records(records, filter_string, order_by)
+
+    def list_run_infos(
+        self,
+        experiment_id: str,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RunInfo]:
+        """MLflow 1.x: the ``info`` of each run of one experiment."""
+        runs = self.search_runs(experiment_id, "", run_view_type, max_results, order_by, page_token)
+        return PagedList([run.info for run in runs], runs.token)
+
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        open_run(self._store, run_id).set_tags({key: value})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        open_run(self._store, run_id).delete_tag(key)
+
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        open_run(self._store, run_id).log_params({key: value})
+        return value
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool | None = None,
+        **_: Any,
+    ) -> None:
+        live = open_run(self._store, run_id)
+        live.log_metric(key, value, step, timestamp)
+        live.flush()
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+        synchronous: bool | None = None,
+    ) -> None:
+        """Log metrics, params and tags in one call (params all or none)."""
+        live = open_run(self._store, run_id)
+        if params:
+            live.log_params({param.key: param.value for param in params})
+        if tags:
+            live.set_tags({tag.key: tag.value for tag in tags})
+        for metric in metrics:
+            live.log_metric(metric.key, metric.value, metric.step, metric.timestamp)
+        live.flush()
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every value logged for ``key``, in the order logged."""
+        run_dir = self._store.find_run_dir(run_id)
+        path = metric_file(run_dir / METRICS_DIR, key)
+        if not path.exists():
+            return []
+        return [
+            Metric(key=key, value=value, timestamp=timestamp, step=step)
+            for timestamp, step, value in read_metric_history(path)
+        ]
+
+    def set_terminated(
+        self, run_id: str, status: str | None = None, end_time: int | None = None
+    ) -> None:
+        """End a run: FINISHED by default, or FAILED or KILLED."""
+        status = status or FINISHED
+        if status not in TERMINAL_STATUSES:
+            raise InvalidValue(
+                f"status {status!r} does not end a run. Pass one of {', '.join(TERMINAL_STATUSES)}."
+            )
+        live = open_run(self._store, run_id)
+        live.finish(status)
+        if end_time is not None:
+            live.record.end_time = int(end_time)
+            live.save()
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete a run: hidden from active searches, kept on disk; restore_run undoes it."""
+        self._set_run_stage(run_id, DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, ACTIVE)
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        live = open_run(self._store, run_id)
+        live.record.lifecycle_stage = stage
+        live.save()
+
+    # -- artifacts ----------------------------------------------------------------
+
+    def _artifacts_dir(self, run_id: str) -> Path:
+        return self._store.find_run_dir(run_id) / ARTIFACTS_DIR
+
+    def _artifact_path(self, run_id: str, path: str | None) -> Path:
+        root = self._artifacts_dir(run_id)
+        if path in (None, "", "."):
+            return root
+        target = root / check_relative_path(path)
+        if not target.exists():
+            raise InvalidPath(
+                f"run {run_id} has no artifact {path!r}. List them with list_artifacts({run_id!r})."
+            )
+        return target
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The files and folders directly inside ``artifacts/[path]``."""
+        folder = self._artifact_path(run_id, path)
+        if not folder.is_dir():
+            return []
+        root = self._artifacts_dir(run_id)
+        infos = []
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.name.startswith("."):
+                continue  # temporary files of a write in progress
+            relative = Path(entry.path).relative_to(root).as_posix()
+            is_dir = entry.is_dir()
+            infos.append(FileInfo(relative, is_dir, None if is_dir else entry.stat().st_size))
+        return infos
+
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        """Copy ``artifacts/path`` (a file or folder) to ``dst_path``; returns the local path."""
+        source = self._artifact_path(run_id, path)
+        destination = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp())
+        destination.mkdir(parents=True, exist_ok=True)
+        target = destination / source.name
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, target)
+        return str(target)
+
+    def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
+        open_run(self._store, run_id).log_artifact(local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: str, artifact_path: str | None = None) -> None:
+        open_run(self._store, run_id).log_artifacts(local_dir, artifact_path)
+
+
+def _experiment(store: RunStore, experiment_id: str, record: ExperimentRecord) -> Experiment:
+    return experiment_from_record(experiment_id, record, store.experiment_dir(experiment_id))
+
+
+__all__ = ["MlflowClient"]
