@@ -42,7 +42,7 @@ TOKEN = re.compile(
   | (?P<close>\))
   | (?P<comma>,)
   | (?P<operator>!=|<>|<=|>=|=|<|>)
-  | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*")
   | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
   | (?P<field>[A-Za-z_][A-Za-z0-9_]*\.(?:`[^`]+`|"[^"]+"|[\w.\-/:]+))
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
@@ -273,7 +273,10 @@ class _Parser:
 
 
 def _unquote(text: str) -> str:
+    """The text of a quoted value: SQL's doubled quote ('it''s') and backslash escapes."""
     body = text[1:-1]
+    if text[0] == "'":
+        body = body.replace("''", "'")
     return re.sub(r"\\(.)", r"\1", body)
 
 

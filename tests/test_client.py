@@ -1,0 +1,227 @@
+"""MlflowClient and the fluent search functions, as MLflow code and the course use them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import gitruns
+import gitruns as mlflow
+from gitruns import MlflowClient
+from gitruns.entities import Metric, Param, RunTag, ViewType
+from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
+
+from .conftest import git
+
+
+@pytest.fixture()
+def experiment(repo: Path) -> str:
+    mlflow.set_experiment("nyc-taxi-experiment")
+    for alpha, rmse in [(0.1, 6.9), (0.01, 6.4), (0.001, 7.5), (1.0, 8.1)]:
+        with mlflow.start_run():
+            mlflow.set_tag("model", "lasso")
+            mlflow.log_param("alpha", alpha)
+            mlflow.log_metric("rmse", rmse)
+    return "nyc-taxi-experiment"
+
+
+def test_client_is_importable_where_mlflow_code_looks():
+    assert gitruns.MlflowClient is gitruns.tracking.MlflowClient is gitruns.client.MlflowClient
+    assert mlflow.entities.ViewType.ACTIVE_ONLY == 1
+
+
+def test_the_course_model_registry_search(experiment: str):
+    client = MlflowClient(tracking_uri="sqlite:///mlflow.db")
+    runs = client.search_runs(
+        experiment_ids=client.get_experiment_by_name("nyc-taxi-experiment").experiment_id,
+        filter_string="metrics.rmse < 7",
+        run_view_type=ViewType.ACTIVE_ONLY,
+        max_results=5,
+        order_by=["metrics.rmse ASC"],
+    )
+    assert [run.data.metrics["rmse"] for run in runs] == [6.4, 6.9]
+    assert [run.data.params["alpha"] for run in runs] == ["0.01", "0.1"]
+    assert runs.token is None
+    for run in runs:
+        assert len(run.info.run_id) == 32 and run.info.experiment_id == experiment
+
+
+def test_search_pages_with_tokens(experiment: str):
+    client = MlflowClient()
+    first = client.search_runs([experiment], max_results=3, order_by=["metrics.rmse"])
+    assert len(first) == 3 and first.token
+    second = client.search_runs(
+        [experiment], max_results=3, order_by=["metrics.rmse"], page_token=first.token
+    )
+    assert len(second) == 1 and second.token is None
+    everything = [run.info.run_id for run in (*first, *second)]
+    assert len(set(everything)) == 4
+    with pytest.raises(InvalidValue, match="page_token"):
+        client.search_runs([experiment], page_token="garbage!")
+    with pytest.raises(InvalidValue, match="max_results"):
+        client.search_runs([experiment], max_results=0)
+
+
+def test_soft_delete_and_restore_runs(experiment: str):
+    client = MlflowClient()
+    worst = client.search_runs(experiment, order_by=["metrics.rmse DESC"], max_results=1)[0]
+    client.delete_run(worst.info.run_id)
+    assert len(client.search_runs(experiment)) == 3
+    deleted = client.search_runs(experiment, run_view_type=ViewType.DELETED_ONLY)
+    assert [run.info.run_id for run in deleted] == [worst.info.run_id]
+    assert deleted[0].info.lifecycle_stage == "deleted"
+    assert len(client.search_runs(experiment, run_view_type=ViewType.ALL)) == 4
+    assert client.get_run(worst.info.run_id).info.lifecycle_stage == "deleted"
+    client.restore_run(worst.info.run_id)
+    assert len(client.search_runs(experiment)) == 4
+
+
+def test_experiments_create_search_delete_restore(repo: Path):
+    client = MlflowClient()
+    experiment_id = client.create_experiment("my-cool-experiment")
+    assert client.get_experiment(experiment_id).name == "my-cool-experiment"
+    client.create_experiment("other")
+    with pytest.raises(GitrunsError, match="already exists"):
+        client.create_experiment("other")
+    assert [e.name for e in client.search_experiments()] == ["my-cool-experiment", "other"]
+    assert [e.name for e in client.search_experiments(filter_string="name LIKE '%cool%'")] == [
+        "my-cool-experiment"
+    ]
+    client.delete_experiment(experiment_id)
+    assert [e.name for e in client.list_experiments()] == ["other"]
+    assert [e.name for e in client.search_experiments(view_type=ViewType.DELETED_ONLY)] == [
+        "my-cool-experiment"
+    ]
+    client.restore_experiment(experiment_id)
+    assert len(mlflow.search_experiments()) == 2 and len(mlflow.list_experiments()) == 2
+
+
+def test_numeric_experiment_ids(repo: Path):
+    with mlflow.start_run():
+        pass
+    client = MlflowClient()
+    assert client.get_experiment("0").name == "Default"
+    with pytest.raises(ExperimentNotFound, match="get_experiment_by_name"):
+        client.search_runs(experiment_ids="1")
+
+
+def test_writing_to_runs_by_id(experiment: str):
+    client = MlflowClient()
+    run = client.create_run(experiment, run_name="by-client", tags={"source": "client"})
+    run_id = run.info.run_id
+    assert run.info.status == "RUNNING"
+    client.log_param(run_id, "alpha", 0.5)
+    client.set_tag(run_id, "stage", "test")
+    for step in range(3):
+        client.log_metric(run_id, "loss", 1.0 / (step + 1), step=step)
+    client.log_batch(
+        run_id,
+        metrics=[Metric("acc", 0.9, 1_700_000_000_000, 2)],
+        params=[Param("depth", "6")],
+        tags=[RunTag("team", "pricing")],
+    )
+    client.set_terminated(run_id)
+    fetched = client.get_run(run_id[:16])
+    assert fetched.info.status == "FINISHED" and fetched.info.run_name == "by-client"
+    assert fetched.data.params == {"alpha": "0.5", "depth": "6"}
+    assert fetched.data.metrics == {"loss": pytest.approx(1 / 3), "acc": 0.9}
+    expected_tags = {"source": "client", "stage": "test", "team": "pricing"}
+    assert {key: fetched.data.tags.get(key) for key in expected_tags} == expected_tags
+    history = client.get_metric_history(run_id, "loss")
+    assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5), (2, pytest.approx(1 / 3))]
+    assert client.get_metric_history(run_id, "missing") == []
+    with pytest.raises(InvalidValue, match="does not end a run"):
+        client.set_terminated(run_id, "PAUSED")
+
+
+def test_client_sees_what_the_fluent_api_has_open(repo: Path):
+    with mlflow.start_run() as run:
+        MlflowClient().set_tag(run.info.run_id, "via", "client")
+        mlflow.set_tag("via-fluent", "yes")
+    assert {"via", "via-fluent"} <= set(run.data.tags)
+
+
+def test_artifacts_listed_and_downloaded(repo: Path, tmp_path: Path):
+    (repo / "model").mkdir()
+    (repo / "model" / "MLmodel").write_text("flavors: {}\n")
+    (repo / "model" / "model.xgb").write_bytes(b"booster")
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts("model", artifact_path="model")
+        mlflow.log_text("notes", "readme.txt")
+    client = MlflowClient()
+    listing = client.list_artifacts(run.info.run_id)
+    assert [(i.path, i.is_dir) for i in listing] == [("model", True), ("readme.txt", False)]
+    assert listing[1].file_size == 5
+    assert [i.path for i in client.list_artifacts(run.info.run_id, "model")] == [
+        "model/MLmodel",
+        "model/model.xgb",
+    ]
+    local = client.download_artifacts(run.info.run_id, "model", str(tmp_path / "out"))
+    assert Path(local) == tmp_path / "out" / "model"
+    assert (Path(local) / "model.xgb").read_bytes() == b"booster"
+    single = client.download_artifacts(run.info.run_id, "readme.txt")
+    assert Path(single).read_text() == "notes"
+    with pytest.raises(InvalidPath, match="no artifact"):
+        client.download_artifacts(run.info.run_id, "nothing")
+    with pytest.raises(InvalidPath):
+        client.download_artifacts(run.info.run_id, "../run.yaml")
+
+
+def test_fluent_search_runs_gives_mlflow_columns(experiment: str):
+    frame = mlflow.search_runs(filter_string="metrics.rmse < 7", order_by=["metrics.rmse"])
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns[:6]) == [
+        "run_id",
+        "experiment_id",
+        "status",
+        "artifact_uri",
+        "start_time",
+        "end_time",
+    ]
+    assert {"metrics.rmse", "params.alpha", "tags.model", "tags.mlflow.runName"} <= set(
+        frame.columns
+    )
+    assert list(frame["metrics.rmse"]) == [6.4, 6.9]
+    assert str(frame["start_time"].dtype).startswith("datetime64") and "UTC" in str(
+        frame["start_time"].dtype
+    )
+    as_list = mlflow.search_runs(experiment_names=["nyc-taxi-experiment"], output_format="list")
+    assert len(as_list) == 4 and all(isinstance(run, gitruns.Run) for run in as_list)
+    assert len(mlflow.search_runs(search_all_experiments=True)) == 4
+
+
+def test_search_skips_a_corrupt_record_with_one_warning(experiment: str, caplog):
+    caplog.set_level(logging.WARNING)
+    client = MlflowClient()
+    victim = client.search_runs(experiment)[0]
+    record = Path(victim.info.artifact_uri.removeprefix("file://")).parent / "run.yaml"
+    record.write_text("id: [this is not a record\n")
+    for _ in range(3):
+        assert len(client.search_runs(experiment)) == 3
+    warnings = [r.getMessage() for r in caplog.records if str(record) in r.getMessage()]
+    assert len(warnings) == 1 and "gitruns check" in warnings[0]
+
+
+def test_the_index_cache_is_ignored_by_git_and_deleting_it_loses_nothing(experiment: str):
+    client = MlflowClient()
+    before = sorted(run.info.run_id for run in client.search_runs(experiment))
+    index = Path("runs/.index/records.json")
+    assert index.exists()
+    assert git(Path.cwd(), "check-ignore", str(index)).strip() == str(index)
+    index.unlink()
+    assert sorted(run.info.run_id for run in client.search_runs(experiment)) == before
+
+
+def test_the_index_follows_changes_to_records(experiment: str):
+    client = MlflowClient()
+    run = client.search_runs(experiment, "params.alpha = '0.1'")[0]
+    client.set_tag(run.info.run_id, "reviewed", "yes")
+    assert [r.info.run_id for r in client.search_runs(experiment, "tags.reviewed = 'yes'")] == [
+        run.info.run_id
+    ]
+    with mlflow.start_run(experiment_id=experiment):
+        mlflow.log_metric("rmse", 1.0)
+    assert client.search_runs(experiment, order_by=["metrics.rmse"])[0].data.metrics["rmse"] == 1.0
