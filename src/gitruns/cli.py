@@ -7,8 +7,10 @@ shows the whole story.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gitruns import __version__, location
+from gitruns.client import MlflowClient
+from gitruns.entities import Run, ViewType
 from gitruns.exceptions import GitrunsError
+from gitruns.query import abbreviate, compare_runs, summarize_experiments
 
-console = Console()
-errors = Console(stderr=True)
+# Piped output (logs, CI) is not cut to 80 columns; a terminal keeps its own width.
+console = Console(width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 class _Group(click.Group):
@@ -159,6 +165,423 @@ def commit(message: str | None, runs_dir: Path | None) -> None:
         console.print(f"Nothing new to commit in {folder}.")
     else:
         console.print(f"Committed {folder} as [bold]{sha[:10]}[/].")
+
+
+# -- experiments and runs -------------------------------------------------------------
+
+VIEWS = {"active": ViewType.ACTIVE_ONLY, "deleted": ViewType.DELETED_ONLY, "all": ViewType.ALL}
+
+
+def _view_option(function: Any) -> Any:
+    return click.option(
+        "--view",
+        type=click.Choice(list(VIEWS)),
+        default="active",
+        show_default=True,
+        help="Active, soft-deleted, or all.",
+    )(function)
+
+
+def _json_option(function: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")(
+        function
+    )
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _time(ms: int | None, full: bool = False) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000).strftime(
+        "%Y-%m-%d %H:%M:%S" if full else "%m-%d %H:%M"
+    )
+
+
+def _duration(start: int, end: int | None) -> str:
+    if end is None:
+        return ""
+    seconds = (end - start) / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def _number(value: float | None, digits: int = 6) -> str:
+    if value is None:
+        return ""
+    return f"{value:.{digits}g}"
+
+
+_STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}
+
+
+def _status(status: str) -> str:
+    return f"[{_STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def _run_json(run: Run) -> dict[str, Any]:
+    return {
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
+        "experiment_id": run.info.experiment_id,
+        "status": run.info.status,
+        "lifecycle_stage": run.info.lifecycle_stage,
+        "start_time": run.info.start_time,
+        "end_time": run.info.end_time,
+        "user_id": run.info.user_id,
+        "artifact_uri": run.info.artifact_uri,
+        "params": run.data.params,
+        "metrics": run.data.metrics,
+        "tags": run.data.tags,
+    }
+
+
+@cli.group()
+def experiments() -> None:
+    """Experiments: each is a folder under runs/.
+
+    Example:
+
+        gitruns experiments list
+    """
+
+
+@experiments.command("list")
+@_view_option
+@_json_option
+@click.option("--runs-dir", type=click.Path(path_type=Path), help="The runs folder.")
+def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
+    """List experiments with their run count, best primary metric and last activity.
+
+    Example:
+
+        gitruns experiments list
+    """
+    summaries = summarize_experiments(_runs_dir(runs_dir), VIEWS[view])
+    if as_json:
+        _print_json(
+            [
+                {
+                    "experiment_id": s.experiment.experiment_id,
+                    "name": s.experiment.name,
+                    "runs": s.runs,
+                    "primary_metric": s.primary_metric,
+                    "goal": s.goal,
+                    "best": s.best,
+                    "last_activity": s.last_activity,
+                }
+                for s in summaries
+            ]
+        )
+        return
+    table = Table(title=f"Experiments in {_runs_dir(runs_dir)}", title_justify="left")
+    for column in ("id", "name", "runs", "primary metric", "best", "last run"):
+        table.add_column(column, justify="right" if column in ("runs", "best") else "left")
+    for s in summaries:
+        goal = f" ({s.goal})" if s.primary_metric and s.goal else ""
+        table.add_row(
+            s.experiment.experiment_id,
+            s.experiment.name,
+            str(s.runs),
+            f"{s.primary_metric or ''}{goal}",
+            _number(s.best),
+            _time(s.last_activity),
+        )
+    console.print(table)
+
+
+@cli.group()
+def runs() -> None:
+    """Find, show, compare, delete and restore runs.
+
+    Example:
+
+        gitruns runs list --filter "metrics.rmse < 7" --order-by "metrics.rmse ASC"
+    """
+
+
+def _client(runs_dir: Path | None) -> MlflowClient:
+    return MlflowClient(str(runs_dir) if runs_dir is not None else None)
+
+
+def _runs_dir_option(function: Any) -> Any:
+    return click.option(
+        "--runs-dir", type=click.Path(path_type=Path), help="The runs folder (default: runs/)."
+    )(function)
+
+
+@runs.command("list")
+@click.option(
+    "-e",
+    "--experiment",
+    "experiments_",
+    multiple=True,
+    help="Experiment name or id (repeatable; default: all).",
+)
+@click.option(
+    "-f", "--filter", "filter_string", default="", help='A filter, e.g. "metrics.rmse < 7".'
+)
+@click.option("-o", "--order-by", multiple=True, help='e.g. "metrics.rmse ASC" (repeatable).')
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(1),
+    default=50,
+    show_default=True,
+    help="At most this many runs.",
+)
+@_view_option
+@_json_option
+@_runs_dir_option
+def runs_list(
+    experiments_: tuple[str, ...],
+    filter_string: str,
+    order_by: tuple[str, ...],
+    limit: int,
+    view: str,
+    as_json: bool,
+    runs_dir: Path | None,
+) -> None:
+    """List runs, filtered and ordered with MLflow's search grammar.
+
+    Example:
+
+        gitruns runs list -e nyc-taxi-experiment -f "params.model = 'ridge'" -o "metrics.rmse"
+    """
+    client = _client(runs_dir)
+    ids = [_experiment_id(client, name) for name in experiments_] or [
+        experiment.experiment_id for experiment in client.search_experiments(ViewType.ALL)
+    ]
+    found = client.search_runs(ids, filter_string, VIEWS[view], limit, list(order_by) or None)
+    if as_json:
+        _print_json([_run_json(run) for run in found])
+        return
+    width = abbreviate(run.info.run_id for run in found)
+    metric_keys = _metric_columns(client, ids, found)
+    table = Table(
+        title=f"{len(found)} run(s)" + (" (more with --limit)" if found.token else ""),
+        title_justify="left",
+    )
+    table.add_column("run id", no_wrap=True, style="bold")
+    if len(ids) > 1:
+        table.add_column("experiment")
+    for column in ("name", "status", "started", "duration"):
+        table.add_column(column)
+    for key in metric_keys:
+        table.add_column(key, justify="right")
+    table.add_column("commit")
+    for run in found:
+        record_git = {
+            key.removeprefix("mlflow.source.git."): value
+            for key, value in run.data.tags.items()
+            if key.startswith("mlflow.source.git.")
+        }
+        row = [run.info.run_id[:width]]
+        if len(ids) > 1:
+            row.append(run.info.experiment_id)
+        row += [
+            run.info.run_name,
+            _status(run.info.status),
+            _time(run.info.start_time),
+            _duration(run.info.start_time, run.info.end_time),
+        ]
+        row += [_number(run.data.metrics.get(key), 4) for key in metric_keys]
+        row.append(record_git.get("commit", "")[:8])
+        table.add_row(*row)
+    console.print(table)
+
+
+def _experiment_id(client: MlflowClient, name_or_id: str) -> str:
+    found = client.get_experiment_by_name(name_or_id)
+    return (
+        found.experiment_id
+        if found is not None
+        else client.get_experiment(name_or_id).experiment_id
+    )
+
+
+def _metric_columns(client: MlflowClient, experiment_ids: list[str], found: list[Run]) -> list[str]:
+    """The primary metrics of the experiments first, then others, at most four."""
+    primary = []
+    for experiment_id in experiment_ids:
+        metric = client.primary_metric(experiment_id)
+        if metric and metric not in primary:
+            primary.append(metric)
+    others = sorted({key for run in found for key in run.data.metrics} - set(primary))
+    return (primary + others)[:4]
+
+
+@runs.command("show")
+@click.argument("run_id")
+@_json_option
+@_runs_dir_option
+def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
+    """Show everything a run recorded: source, code version, params, metrics, tags, artifacts.
+
+    RUN_ID may be any unique prefix of the id.
+
+    Example:
+
+        gitruns runs show 01a20b10edf1
+    """
+    client = _client(runs_dir)
+    record, run_dir = client.get_run_record(run_id)
+    if as_json:
+        _print_json(record.to_dict())
+        return
+    git = record.git or {}
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    commit = git.get("commit") or ""
+    if commit and git.get("dirty"):
+        commit += " (with uncommitted changes, see code.diff)"
+    for label, value in [
+        ("run", record.id),
+        ("name", record.name),
+        ("experiment", record.experiment),
+        (
+            "status",
+            _status(record.status) + (" (deleted)" if record.lifecycle_stage == "deleted" else ""),
+        ),
+        ("error", f"{record.error['type']}: {record.error['message']}" if record.error else ""),
+        ("started", _time(record.start_time, full=True)),
+        ("duration", _duration(record.start_time, record.end_time)),
+        ("user", record.user or ""),
+        ("command", record.source.get("command") or record.source.get("entry_point") or ""),
+        ("commit", commit),
+        ("branch", git.get("branch") or ""),
+        ("remote", git.get("remote") or ""),
+        ("parent", record.parent or ""),
+        ("description", record.description or ""),
+        (
+            "python",
+            " ".join(
+                filter(None, [record.environment.get("python"), record.environment.get("platform")])
+            ),
+        ),
+        ("folder", str(run_dir)),
+    ]:
+        if value:
+            facts.add_row(label, value)
+    console.print(facts)
+    if record.params:
+        console.print(_key_value_table("params", record.params))
+    if record.metrics:
+        metrics = Table(title="metrics", title_justify="left")
+        for column in ("key", "last", "min", "max", "step"):
+            metrics.add_column(column, justify="left" if column == "key" else "right")
+        for key, summary in record.metrics.items():
+            metrics.add_row(
+                key,
+                _number(summary.last),
+                _number(summary.min),
+                _number(summary.max),
+                str(summary.step),
+            )
+        console.print(metrics)
+    if record.tags:
+        console.print(_key_value_table("tags", record.tags))
+    artifacts = client.list_artifacts(record.id)
+    if artifacts:
+        console.print(
+            "[bold]artifacts:[/] "
+            + ", ".join(info.path + ("/" if info.is_dir else "") for info in artifacts)
+        )
+
+
+def _key_value_table(title: str, values: dict[str, str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("key")
+    table.add_column("value")
+    for key, value in values.items():
+        table.add_row(key, value)
+    return table
+
+
+@runs.command("compare")
+@click.argument("run_ids", nargs=-1, required=True)
+@click.option("--only-differences", is_flag=True, help="Hide the values all runs share.")
+@_json_option
+@_runs_dir_option
+def runs_compare(
+    run_ids: tuple[str, ...], only_differences: bool, as_json: bool, runs_dir: Path | None
+) -> None:
+    """Put the params and metrics of two or more runs side by side; differences are marked.
+
+    Example:
+
+        gitruns runs compare 01a20b10edf1 01a20b10ec72
+    """
+    if len(run_ids) < 2:
+        raise click.UsageError("compare needs at least two run ids.")
+    client = _client(runs_dir)
+    compared = [client.get_run(run_id) for run_id in run_ids]
+    rows = compare_runs(compared)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "kind": row.kind,
+                    "key": row.key,
+                    "values": list(row.values),
+                    "differs": row.differs,
+                }
+                for row in rows
+            ]
+        )
+        return
+    width = abbreviate(run.info.run_id for run in compared)
+    table = Table(title="≠ marks what differs", title_justify="left")
+    table.add_column("")
+    table.add_column("")
+    for run in compared:
+        table.add_column(f"{run.info.run_id[:width]}\n{run.info.run_name}", justify="right")
+    for row in rows:
+        if only_differences and not row.differs:
+            continue
+        cells = [_number(value) if row.kind == "metric" else (value or "") for value in row.values]
+        style = "yellow" if row.differs else None
+        table.add_row("≠" if row.differs else "", f"{row.kind}s.{row.key}", *cells, style=style)
+    console.print(table)
+
+
+@runs.command("delete")
+@click.argument("run_ids", nargs=-1, required=True)
+@_runs_dir_option
+def runs_delete(run_ids: tuple[str, ...], runs_dir: Path | None) -> None:
+    """Soft-delete runs: hidden from lists and searches, kept on disk until restored.
+
+    Example:
+
+        gitruns runs delete 01a20b10edf1
+    """
+    client = _client(runs_dir)
+    for run_id in run_ids:
+        client.delete_run(run_id)
+        full_id = client.get_run(run_id).info.run_id
+        console.print(f"Deleted run {full_id}; 'gitruns runs restore {full_id}' brings it back.")
+
+
+@runs.command("restore")
+@click.argument("run_ids", nargs=-1, required=True)
+@_runs_dir_option
+def runs_restore(run_ids: tuple[str, ...], runs_dir: Path | None) -> None:
+    """Bring soft-deleted runs back.
+
+    Example:
+
+        gitruns runs restore 01a20b10edf1
+    """
+    client = _client(runs_dir)
+    for run_id in run_ids:
+        client.restore_run(run_id)
+        console.print(f"Restored run {client.get_run(run_id).info.run_id}.")
 
 
 def main() -> None:

@@ -58,6 +58,7 @@ from gitruns.record import (
     METRICS_DIR,
     TERMINAL_STATUSES,
     ExperimentRecord,
+    RunRecord,
     metric_file,
     read_metric_history,
 )
@@ -98,18 +99,6 @@ def _page(items: list[Any], max_results: int | None, page_token: str | None) -> 
         raise InvalidValue(f"max_results must be a positive integer, got {max_results!r}.")
     end = start + max_results
     return PagedList(items[start:end], _page_token(end) if end < len(items) else None)
-
-
-def _view_matches(view_type: int, lifecycle_stage: str) -> bool:
-    if view_type == ViewType.ALL:
-        return True
-    if view_type == ViewType.DELETED_ONLY:
-        return lifecycle_stage == DELETED
-    if view_type == ViewType.ACTIVE_ONLY:
-        return lifecycle_stage != DELETED
-    raise InvalidValue(
-        f"view type {view_type!r} is not one of ViewType.ACTIVE_ONLY, DELETED_ONLY or ALL."
-    )
 
 
 class MlflowClient:
@@ -190,7 +179,7 @@ class MlflowClient:
         for experiment_id in store.experiment_ids():
             record = store.get_experiment(experiment_id)
             experiment = _experiment(store, experiment_id, record)
-            if _view_matches(view_type, record.lifecycle_stage) and matches(experiment):
+            if ViewType.includes(view_type, record.lifecycle_stage) and matches(experiment):
                 experiments.append(experiment)
         descending = bool(order_by) and str(order_by[0]).strip().upper().endswith(" DESC")
         experiments.sort(key=lambda experiment: experiment.name, reverse=descending)
@@ -245,6 +234,14 @@ class MlflowClient:
         record, run_dir = self._store.load_run(run_id)
         return run_from_record(record, run_dir)
 
+    def get_run_record(self, run_id: str) -> tuple[RunRecord, Path]:
+        """gitruns' own record of a run (everything in ``run.yaml``) and its folder."""
+        return self._store.load_run(run_id)
+
+    def primary_metric(self, experiment_id: str) -> str | None:
+        """The metric that ranks an experiment's runs, from ``experiment.yaml``."""
+        return self._store.get_experiment(self._experiment_id(experiment_id)).primary_metric
+
     def search_runs(
         self,
         experiment_ids: str | Sequence[str],
@@ -277,7 +274,7 @@ class MlflowClient:
         records = (
             row
             for row in self._store.records(ids)
-            if _view_matches(run_view_type, row[0].lifecycle_stage)
+            if ViewType.includes(run_view_type, row[0].lifecycle_stage)
         )
         return search_records(records, filter_string, order_by)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from gitruns.exceptions import InvalidValue
 from gitruns.record import ARTIFACTS_DIR, STATUSES, TERMINAL_STATUSES, ExperimentRecord, RunRecord
 
 
@@ -55,6 +56,19 @@ class ViewType:
     @classmethod
     def to_string(cls, view_type: int) -> str:
         return {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}[view_type]
+
+    @classmethod
+    def includes(cls, view_type: int, lifecycle_stage: str) -> bool:
+        """Whether a run or experiment in ``lifecycle_stage`` belongs to this view."""
+        if view_type == cls.ALL:
+            return True
+        if view_type == cls.DELETED_ONLY:
+            return lifecycle_stage == LifecycleStage.DELETED
+        if view_type == cls.ACTIVE_ONLY:
+            return lifecycle_stage != LifecycleStage.DELETED
+        raise InvalidValue(
+            f"view type {view_type!r} is not one of ViewType.ACTIVE_ONLY, DELETED_ONLY or ALL."
+        )
 
 
 class LifecycleStage:

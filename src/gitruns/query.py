@@ -22,15 +22,19 @@ A run lacking a field never matches a comparison on it (except ``IS NULL``).
 
 from __future__ import annotations
 
+import itertools
 import math
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitruns.entities import Experiment, Run, system_tags
+from gitruns.entities import Experiment, Run, ViewType, experiment_from_record, system_tags
 from gitruns.exceptions import InvalidValue
-from gitruns.record import RunRecord
+from gitruns.record import DELETED, RunRecord
+from gitruns.store import RunStore
 
 if TYPE_CHECKING:
     import pandas
@@ -481,3 +485,134 @@ def runs_to_dataframe(runs: Sequence[Run]) -> pandas.DataFrame:
 def _column_order(column: str) -> tuple[int, str]:
     prefix = column.split(".", 1)[0]
     return ({"metrics": 0, "params": 1, "tags": 2}.get(prefix, 3), column)
+
+
+@dataclass(frozen=True)
+class ComparedValue:
+    """One param or metric across the compared runs; ``differs`` when they don't all agree."""
+
+    kind: str  # "param" or "metric"
+    key: str
+    values: tuple[Any, ...]  # one per run, None where a run lacks it
+
+    @property
+    def differs(self) -> bool:
+        first = self.values[0]
+        return any(not _same(first, value) for value in self.values[1:])
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def compare_runs(runs: Sequence[Run]) -> list[ComparedValue]:
+    """Params, then metrics, of several runs side by side.
+
+    Example::
+
+        for row in compare_runs([client.get_run(a), client.get_run(b)]):
+            print(row.key, row.values, "differs" if row.differs else "")
+    """
+    rows: list[ComparedValue] = []
+    for kind in ("param", "metric"):
+        keys = sorted({key for run in runs for key in _values(run, kind)})
+        rows.extend(
+            ComparedValue(kind, key, tuple(_values(run, kind).get(key) for run in runs))
+            for key in keys
+        )
+    return rows
+
+
+def _values(run: Run, kind: str) -> dict[str, Any]:
+    return run.data.params if kind == "param" else run.data.metrics
+
+
+@dataclass(frozen=True)
+class ExperimentSummary:
+    """What the experiments listing shows of one experiment."""
+
+    experiment: Experiment
+    runs: int
+    primary_metric: str | None
+    goal: str | None
+    best: float | None
+    last_activity: int | None  # start time of the newest run, in milliseconds
+
+
+def best_value(values: Iterable[float], goal: str | None) -> float | None:
+    """The best of ``values`` for the goal (``minimize`` by default), NaN left out."""
+    finite = [value for value in values if not math.isnan(value)]
+    if not finite:
+        return None
+    return max(finite) if goal == "maximize" else min(finite)
+
+
+def summarize_experiment(
+    experiment: Experiment,
+    records: Sequence[RunRecord],
+    primary_metric: str | None,
+    goal: str | None,
+) -> ExperimentSummary:
+    values = [
+        record.metrics[primary_metric].last
+        for record in records
+        if primary_metric and primary_metric in record.metrics
+    ]
+    return ExperimentSummary(
+        experiment=experiment,
+        runs=len(records),
+        primary_metric=primary_metric,
+        goal=goal,
+        best=best_value(values, goal),
+        last_activity=max((record.start_time for record in records), default=None),
+    )
+
+
+def abbreviate(run_ids: Iterable[str], minimum: int = 8) -> int:
+    """The shortest length, at least ``minimum``, at which the ids are all distinct.
+
+    Ids begin with their start time, so runs started close together share a
+    long prefix; like git, the abbreviation grows until it tells them apart.
+    """
+    ids = sorted(set(run_ids))
+    length = minimum
+    for left, right in itertools.pairwise(ids):
+        shared = len(posixpath.commonprefix([left, right]))
+        length = max(length, shared + 1)
+    return min(length, 32)
+
+
+def summarize_experiments(
+    runs_dir: Path, view_type: int = ViewType.ACTIVE_ONLY
+) -> list[ExperimentSummary]:
+    """Every experiment with its run count, best primary metric and last activity.
+
+    Example::
+
+        for summary in summarize_experiments(Path("runs")):
+            print(summary.experiment.name, summary.runs, summary.best)
+    """
+    store = RunStore(runs_dir)
+    by_experiment: dict[str, list[RunRecord]] = {}
+    for record, run_dir in store.records():
+        if record.lifecycle_stage != DELETED:
+            by_experiment.setdefault(run_dir.parent.name, []).append(record)
+    summaries = []
+    for experiment_id in store.experiment_ids():
+        record = store.get_experiment(experiment_id)
+        if not ViewType.includes(view_type, record.lifecycle_stage):
+            continue
+        experiment = experiment_from_record(
+            experiment_id, record, store.experiment_dir(experiment_id)
+        )
+        summaries.append(
+            summarize_experiment(
+                experiment,
+                by_experiment.get(experiment_id, []),
+                record.primary_metric,
+                record.goal,
+            )
+        )
+    return summaries
