@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -116,3 +117,78 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(
 def test_version():
     result = CliRunner().invoke(cli, ["--version"])
     assert gitruns.__version__ in result.output
+
+
+@pytest.fixture()
+def logged(repo: Path) -> list[str]:
+    gitruns.set_experiment("taxi", primary_metric="rmse")
+    ids = []
+    for model, rmse in [("lasso", 6.2), ("ridge", 5.1), ("xgboost", 4.3)]:
+        with gitruns.start_run(run_name=model) as run:
+            gitruns.log_params({"model": model, "seed": 1})
+            gitruns.log_metric("rmse", rmse)
+        ids.append(run.info.run_id)
+    return ids
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_experiments_list(logged):
+    output = invoke("experiments", "list")
+    assert "taxi" in output and "rmse (minimize)" in output and "4.3" in output
+    rows = json.loads(invoke("experiments", "list", "--json"))
+    assert rows == [
+        {
+            "experiment_id": "taxi", "name": "taxi", "runs": 3, "primary_metric": "rmse",
+            "goal": "minimize", "best": 4.3, "last_activity": rows[0]["last_activity"],
+        }
+    ]  # fmt: skip
+
+
+def test_runs_list_filters_orders_and_limits(logged):
+    rows = json.loads(
+        invoke("runs", "list", "--json", "-f", "metrics.rmse < 6", "-o", "metrics.rmse")
+    )
+    assert [row["run_name"] for row in rows] == ["xgboost", "ridge"]
+    assert rows[0]["params"] == {"model": "xgboost", "seed": "1"}
+    table = invoke("runs", "list", "-e", "taxi", "-n", "2")
+    assert "2 run(s) (more with --limit)" in table and "xgboost" in table and "lasso" not in table
+    assert "rmse" in table
+
+
+def test_runs_show_and_compare(logged):
+    shown = invoke("runs", "show", logged[0][:20])
+    assert logged[0] in shown and "lasso" in shown and "FINISHED" in shown
+    assert json.loads(invoke("runs", "show", logged[0], "--json"))["params"]["model"] == "lasso"
+    compared = invoke("runs", "compare", logged[0], logged[2])
+    assert "≠" in compared and "params.model" in compared and "metrics.rmse" in compared
+    rows = json.loads(invoke("runs", "compare", logged[0], logged[2], "--json"))
+    by_key = {row["key"]: row for row in rows}
+    assert by_key["model"]["differs"] and not by_key["seed"]["differs"]
+    only = invoke("runs", "compare", "--only-differences", logged[0], logged[2])
+    assert "params.seed" not in only
+
+
+def test_runs_delete_and_restore(logged):
+    invoke("runs", "delete", logged[1])
+    assert [r["run_name"] for r in json.loads(invoke("runs", "list", "--json"))] == [
+        "xgboost",
+        "lasso",
+    ]
+    assert [
+        r["run_name"] for r in json.loads(invoke("runs", "list", "--json", "--view", "deleted"))
+    ] == ["ridge"]
+    invoke("runs", "restore", logged[1])
+    assert len(json.loads(invoke("runs", "list", "--json"))) == 3
+
+
+def test_a_bad_filter_is_a_clear_error_not_a_traceback(logged):
+    result = CliRunner().invoke(cli, ["runs", "list", "-f", "metrics.rmse <"])
+    assert result.exit_code == 1
+    assert "position 14" in result.output and "Traceback" not in result.output
+    missing = CliRunner().invoke(cli, ["runs", "show", "ffff"])
+    assert missing.exit_code == 1 and "no run id starts with 'ffff'" in missing.output
