@@ -86,7 +86,9 @@ def search(library: str, folder: Path) -> dict[str, float]:
         client = mlflow.MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
     imported = time.perf_counter()
     experiment = client.get_experiment_by_name("bench")
-    runs = client.search_runs([experiment.experiment_id], FILTER, max_results=1000, order_by=ORDER_BY)
+    runs = client.search_runs(
+        [experiment.experiment_id], FILTER, max_results=1000, order_by=ORDER_BY
+    )
     done = time.perf_counter()
     return {
         "found": len(runs),
@@ -154,7 +156,9 @@ def measure(size: int, mlflow_python: str | None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="2000,10000", help="run counts, comma-separated")
     parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
     parser.add_argument("--json", action="store_true")
