@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -225,3 +226,19 @@ def test_the_index_follows_changes_to_records(experiment: str):
     with mlflow.start_run(experiment_id=experiment):
         mlflow.log_metric("rmse", 1.0)
     assert client.search_runs(experiment, order_by=["metrics.rmse"])[0].data.metrics["rmse"] == 1.0
+
+
+def test_the_index_never_trusts_a_record_changed_within_one_clock_tick(experiment: str):
+    client = MlflowClient()
+    run = client.search_runs(experiment, "params.alpha = '0.1'")[0]
+    record = Path(run.info.artifact_uri.removeprefix("file://")).parent / "run.yaml"
+    text = record.read_text()
+    stat = record.stat()
+    # Same size, same mtime, different content: only a fresh parse can tell.
+    record.write_text(text.replace("status: FINISHED", "status: FINISHEd"))
+    os.utime(record, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert client.get_run(run.info.run_id).info.status == "FINISHEd"
+    assert (
+        client.search_runs(experiment, "attributes.status = 'FINISHEd'")[0].info.run_id
+        == run.info.run_id
+    )

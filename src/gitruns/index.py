@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ INDEX_FOLDER = ".index"
 INDEX_FILE = "records.json"
 INDEX_VERSION = 1
 IGNORE_LINE = f"/{INDEX_FOLDER}/"
+RACY_NANOSECONDS = 2_000_000_000
 
 Signature = tuple[int, int]  # size, mtime in nanoseconds
 _warned: set[tuple[str, Signature]] = set()
@@ -41,6 +43,7 @@ class RunIndex:
         """Every readable record in the given experiments; an unreadable one is skipped
         with one warning naming its file."""
         cached = self._load()
+        now = time.time_ns()
         fresh: dict[str, list[Any]] = {}
         changed = False
         found: list[tuple[RunRecord, Path]] = []
@@ -62,10 +65,13 @@ class RunIndex:
                 signature = (stat.st_size, stat.st_mtime_ns)
                 item = cached.get(key)
                 if item is None or (item[0], item[1]) != signature:
-                    item = [*signature, _parse(record_path)]
+                    # A file changed within the last moments may change again within
+                    # the same clock tick, keeping size and mtime: parse it next time too.
+                    racy = now - stat.st_mtime_ns < RACY_NANOSECONDS
+                    item = [stat.st_size, -1 if racy else stat.st_mtime_ns, _parse(record_path)]
                     changed = True
                 fresh[key] = item
-                record = _record(item, record_path)
+                record = _record(item, record_path, signature)
                 if record is not None:
                     found.append((record, Path(entry.path)))
         removed = _under(cached, experiment_ids) - fresh.keys()
@@ -102,13 +108,12 @@ def _parse(record_path: str) -> dict[str, Any] | str:
     return data if isinstance(data, dict) else "does not hold a run record (a YAML mapping)"
 
 
-def _record(item: list[Any], record_path: str) -> RunRecord | None:
+def _record(item: list[Any], record_path: str, signature: Signature) -> RunRecord | None:
     data = item[2]
     if isinstance(data, dict):
         with contextlib.suppress(CorruptRecord):
             return RunRecord.from_dict(data, origin=record_path)
         data = "not a valid run record"
-    signature = (item[0], item[1])
     if (record_path, signature) not in _warned:
         _warned.add((record_path, signature))
         logger.warning(
