@@ -49,7 +49,7 @@ from gitruns.entities import (
 )
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
 from gitruns.names import check_relative_path, check_text_name
-from gitruns.query import parse_experiment_field, parse_filter, search_records
+from gitruns.query import parse_experiment_field, parse_filter, search_entries
 from gitruns.record import (
     ACTIVE,
     ARTIFACTS_DIR,
@@ -257,7 +257,7 @@ class MlflowClient:
         """
         rows = self._search(experiment_ids, filter_string, run_view_type, order_by)
         page = _page(rows, max_results, page_token)
-        return PagedList([run_from_record(record, path) for record, path in page], page.token)
+        return PagedList([entry.to_run(Path(path)) for entry, path in page], page.token)
 
     def _search(
         self,
@@ -271,12 +271,12 @@ class MlflowClient:
         ids = [self._experiment_id(experiment_id) for experiment_id in experiment_ids]
         for experiment_id in ids:
             self._store.get_experiment(experiment_id)
-        records = (
+        runs = (
             row
-            for row in self._store.records(ids)
+            for row in self._store.entries(ids)
             if ViewType.includes(run_view_type, row[0].lifecycle_stage)
         )
-        return search_records(records, filter_string, order_by)
+        return search_entries(runs, filter_string, order_by)
 
     def list_run_infos(
         self,

@@ -1,56 +1,117 @@
-"""A cache of every run's record, refreshed from the files whose size or mtime changed.
+"""A cache of what searches need of every run, refreshed from the files that changed.
 
-The files stay the truth. The cache is ``runs/.index/records.json``, kept out
-of git by ``runs/.gitignore``; deleting it loses nothing but the time to
-rebuild it. A search stats each ``run.yaml`` (one system call a run), reads
-the cache, and parses only the records that changed since.
+The files stay the truth. The cache is ``runs/.index/runs.json``, kept out of
+git by ``runs/.gitignore``; deleting it loses nothing but the time to rebuild
+it. A search stats each ``run.yaml`` (one system call a run), reads the cache,
+and parses only the records whose size or mtime changed since. Each run is
+cached as a :class:`RunEntry`: ids, status, times, params, tags and the last
+value of each metric, which is all a filter, an ordering or a listing reads.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from gitruns.entities import Run, RunData, RunInfo, system_tags
 from gitruns.exceptions import CorruptRecord
 from gitruns.names import RUN_ID_PATTERN
-from gitruns.record import RUN_FILE, RunRecord, load_record_yaml, write_atomic
+from gitruns.record import (
+    ARTIFACTS_DIR,
+    RUN_FILE,
+    RUNNING,
+    RunRecord,
+    load_record_yaml,
+    write_atomic,
+)
 
 logger = logging.getLogger(__name__)
 
 INDEX_FOLDER = ".index"
-INDEX_FILE = "records.json"
-INDEX_VERSION = 1
+INDEX_FILE = "runs.json"
+INDEX_VERSION = 2
 IGNORE_LINE = f"/{INDEX_FOLDER}/"
+# A file changed this recently may change again within the same clock tick,
+# keeping its size and mtime; such files are parsed again next time (git's "racy" rule).
 RACY_NANOSECONDS = 2_000_000_000
 
 Signature = tuple[int, int]  # size, mtime in nanoseconds
 _warned: set[tuple[str, Signature]] = set()
 
 
+class RunEntry(NamedTuple):
+    """What searches and listings read of one run: cached, and cheap to rebuild."""
+
+    id: str
+    experiment: str
+    name: str
+    status: str
+    lifecycle_stage: str
+    start_time: int
+    end_time: int | None
+    user: str | None
+    parent: str | None
+    params: dict[str, str]
+    tags: dict[str, str]  # the user's, then MLflow's system tags
+    metrics: dict[str, float]  # the latest value of each
+    process: dict[str, Any] | None  # kept while RUNNING, to tell whether it still runs
+
+    @classmethod
+    def of(cls, record: RunRecord) -> RunEntry:
+        return cls(
+            id=record.id,
+            experiment=record.experiment,
+            name=record.name,
+            status=record.status,
+            lifecycle_stage=record.lifecycle_stage,
+            start_time=record.start_time,
+            end_time=record.end_time,
+            user=record.user,
+            parent=record.parent,
+            params=record.params,
+            tags={**system_tags(record), **record.tags},
+            metrics={key: summary.last for key, summary in record.metrics.items()},
+            process=record.process if record.status == RUNNING else None,
+        )
+
+    def to_run(self, run_dir: Path) -> Run:
+        """MLflow's entity, as :func:`gitruns.entities.run_from_record` makes it."""
+        info = RunInfo(
+            run_id=self.id,
+            experiment_id=self.experiment,
+            run_name=self.name,
+            user_id=self.user,
+            status=self.status,
+            start_time=self.start_time,
+            end_time=self.end_time,
+            artifact_uri=(run_dir / ARTIFACTS_DIR).absolute().as_uri(),
+            lifecycle_stage=self.lifecycle_stage,
+        )
+        return Run(info=info, data=RunData(dict(self.metrics), dict(self.params), dict(self.tags)))
+
+
 class RunIndex:
-    """The records under one ``runs/`` folder, as fast as a scan of their sizes and mtimes."""
+    """The runs under one ``runs/`` folder, as fast as a scan of their sizes and mtimes."""
 
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = runs_dir
         self.path = runs_dir / INDEX_FOLDER / INDEX_FILE
 
-    def records(self, experiment_ids: list[str]) -> list[tuple[RunRecord, Path]]:
-        """Every readable record in the given experiments; an unreadable one is skipped
-        with one warning naming its file."""
+    def entries(self, experiment_ids: list[str]) -> list[tuple[RunEntry, str]]:
+        """Every readable run of the given experiments with its folder; an unreadable
+        record is skipped with one warning naming its file."""
         cached = self._load()
-        now = time.time_ns()
         fresh: dict[str, list[Any]] = {}
         changed = False
-        found: list[tuple[RunRecord, Path]] = []
+        now = time.time_ns()
+        found: list[tuple[RunEntry, str]] = []
         for experiment_id in experiment_ids:
-            folder = self.runs_dir / experiment_id
             try:
-                entries = list(os.scandir(folder))
+                entries = list(os.scandir(self.runs_dir / experiment_id))
             except OSError:
                 continue
             for entry in entries:
@@ -62,18 +123,16 @@ class RunIndex:
                 except OSError:
                     continue  # a run still being created, or a stray folder
                 key = f"{experiment_id}/{entry.name}"
-                signature = (stat.st_size, stat.st_mtime_ns)
                 item = cached.get(key)
-                if item is None or (item[0], item[1]) != signature:
-                    # A file changed within the last moments may change again within
-                    # the same clock tick, keeping size and mtime: parse it next time too.
+                if item is None or item[0] != stat.st_size or item[1] != stat.st_mtime_ns:
                     racy = now - stat.st_mtime_ns < RACY_NANOSECONDS
-                    item = [stat.st_size, -1 if racy else stat.st_mtime_ns, _parse(record_path)]
+                    item = [stat.st_size, -1 if racy else stat.st_mtime_ns, _read(record_path)]
                     changed = True
                 fresh[key] = item
-                record = _record(item, record_path, signature)
-                if record is not None:
-                    found.append((record, Path(entry.path)))
+                if isinstance(item[2], list):
+                    found.append((RunEntry(*item[2]), entry.path))
+                else:
+                    _warn(record_path, (stat.st_size, stat.st_mtime_ns), item[2])
         removed = _under(cached, experiment_ids) - fresh.keys()
         if changed or removed:
             self._save({**_outside(cached, experiment_ids), **fresh})
@@ -98,28 +157,24 @@ class RunIndex:
             logger.debug("Could not write the run index %s: %s", self.path, error)
 
 
-def _parse(record_path: str) -> dict[str, Any] | str:
-    """The parsed record, or the reason it can't be read."""
+def _read(record_path: str) -> list[Any] | str:
+    """The run's entry as a list (what the cache stores), or why it can't be read."""
     try:
         with open(record_path, "rb") as file:
             data = load_record_yaml(file.read())
+        return list(RunEntry.of(RunRecord.from_dict(data, origin=record_path)))
+    except CorruptRecord as error:
+        return error.message
     except Exception as error:  # any parse failure is the file's fault, reported by name
         return f"{type(error).__name__}: {error}".replace("\n", " ")
-    return data if isinstance(data, dict) else "does not hold a run record (a YAML mapping)"
 
 
-def _record(item: list[Any], record_path: str, signature: Signature) -> RunRecord | None:
-    data = item[2]
-    if isinstance(data, dict):
-        with contextlib.suppress(CorruptRecord):
-            return RunRecord.from_dict(data, origin=record_path)
-        data = "not a valid run record"
+def _warn(record_path: str, signature: Signature, reason: str) -> None:
     if (record_path, signature) not in _warned:
         _warned.add((record_path, signature))
         logger.warning(
-            "Skipped %s: %s. Run 'gitruns check' to see what is wrong.", record_path, data
+            "Skipped %s: %s. Run 'gitruns check' to see what is wrong.", record_path, reason
         )
-    return None
 
 
 def _under(runs: dict[str, list[Any]], experiment_ids: list[str]) -> set[str]:

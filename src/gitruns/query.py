@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitruns.entities import Experiment, Run, ViewType, experiment_from_record, system_tags
+from gitruns.entities import Experiment, Run, ViewType, experiment_from_record
 from gitruns.exceptions import InvalidValue
-from gitruns.record import DELETED, RunRecord
+from gitruns.index import RunEntry
+from gitruns.record import DELETED
 from gitruns.store import RunStore
 
 if TYPE_CHECKING:
@@ -93,27 +94,21 @@ class Field:
             self.kind == "attribute" and self.key in NUMERIC_ATTRIBUTES
         )
 
-    def value(self, record: RunRecord) -> Any:
-        """The field's value in ``record``, or None when the run lacks it."""
+    def value(self, run: RunEntry) -> Any:
+        """The field's value in ``run``, or None when the run lacks it."""
         if self.kind == "metric":
-            summary = record.metrics.get(self.key)
-            return None if summary is None else summary.last
+            return run.metrics.get(self.key)
         if self.kind == "param":
-            return record.params.get(self.key)
+            return run.params.get(self.key)
         if self.kind == "tag":
-            value = record.tags.get(self.key)
-            if value is None and self.key.startswith("mlflow."):
-                value = system_tags(record).get(self.key)
-            return value
-        if self.key in NUMERIC_ATTRIBUTES:
-            return getattr(record, NUMERIC_ATTRIBUTES[self.key])
-        return getattr(record, TEXT_ATTRIBUTES[self.key])
+            return run.tags.get(self.key)
+        return getattr(run, NUMERIC_ATTRIBUTES.get(self.key) or TEXT_ATTRIBUTES[self.key])
 
     def __str__(self) -> str:
         return f"{self.kind}s.{self.key}"
 
 
-Predicate = Callable[[Any], bool]
+Predicate = Callable[[Any], bool]  # over a RunEntry, or an Experiment
 FieldParser = Callable[[Token, str], Any]  # a token -> a field with .numeric and .value(item)
 
 
@@ -269,7 +264,7 @@ class _Parser:
             values.add(_unquote(self.take("string", expected="a quoted value").text))
         self.take("close", ")", "')' to end the list")
 
-        def matches(record: RunRecord) -> bool:
+        def matches(record: RunEntry) -> bool:
             value = field.value(record)
             return value is not None and (value not in values if negate else value in values)
 
@@ -307,7 +302,7 @@ def _compare(field: Field, operator: str, token: Token, text: str) -> Predicate:
             raise _error(text, token.position, f"{operator} compares text; quote the value")
         test = _NUMBER_TESTS[operator]
 
-        def numeric(record: RunRecord) -> bool:
+        def numeric(record: RunEntry) -> bool:
             value = field.value(record)
             if value is None:
                 return False
@@ -337,7 +332,7 @@ def _compare(field: Field, operator: str, token: Token, text: str) -> Predicate:
     return lambda record: _text(field, record, lambda value: value != wanted)
 
 
-def _text(field: Field, record: RunRecord, test: Callable[[str], bool]) -> bool:
+def _text(field: Field, record: RunEntry, test: Callable[[str], bool]) -> bool:
     value = field.value(record)
     return value is not None and test(str(value))
 
@@ -423,7 +418,7 @@ def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
 
 
 def order_runs(
-    rows: list[Any], keys: list[OrderKey], record_of: Callable[[Any], RunRecord]
+    rows: list[Any], keys: list[OrderKey], entry_of: Callable[[Any], RunEntry]
 ) -> list[Any]:
     """Sort ``rows`` by the keys, most significant first.
 
@@ -432,7 +427,7 @@ def order_runs(
     for key in reversed(keys):
         present, not_a_number, missing = [], [], []
         for row in rows:
-            value = key.field.value(record_of(row))
+            value = key.field.value(entry_of(row))
             if value is None:
                 missing.append(row)
             elif isinstance(value, float) and math.isnan(value):
@@ -444,15 +439,15 @@ def order_runs(
     return rows
 
 
-def search_records(
-    records: Iterable[tuple[RunRecord, Any]],
+def search_entries(
+    runs: Iterable[tuple[RunEntry, str]],
     filter_string: str | None = None,
     order_by: Sequence[str] | None = None,
-) -> list[tuple[RunRecord, Any]]:
-    """The records matching ``filter_string``, in ``order_by`` order."""
+) -> list[tuple[RunEntry, str]]:
+    """The runs matching ``filter_string``, in ``order_by`` order."""
     matches = parse_filter(filter_string)
     keys = parse_order_by(order_by)
-    return order_runs([row for row in records if matches(row[0])], keys, lambda row: row[0])
+    return order_runs([row for row in runs if matches(row[0])], keys, lambda row: row[0])
 
 
 def runs_to_dataframe(runs: Sequence[Run]) -> pandas.DataFrame:
@@ -551,22 +546,18 @@ def best_value(values: Iterable[float], goal: str | None) -> float | None:
 
 def summarize_experiment(
     experiment: Experiment,
-    records: Sequence[RunRecord],
+    runs: Sequence[RunEntry],
     primary_metric: str | None,
     goal: str | None,
 ) -> ExperimentSummary:
-    values = [
-        record.metrics[primary_metric].last
-        for record in records
-        if primary_metric and primary_metric in record.metrics
-    ]
+    values = [run.metrics[primary_metric] for run in runs if primary_metric in run.metrics]
     return ExperimentSummary(
         experiment=experiment,
-        runs=len(records),
+        runs=len(runs),
         primary_metric=primary_metric,
         goal=goal,
         best=best_value(values, goal),
-        last_activity=max((record.start_time for record in records), default=None),
+        last_activity=max((run.start_time for run in runs), default=None),
     )
 
 
@@ -595,10 +586,10 @@ def summarize_experiments(
             print(summary.experiment.name, summary.runs, summary.best)
     """
     store = RunStore(runs_dir)
-    by_experiment: dict[str, list[RunRecord]] = {}
-    for record, run_dir in store.records():
-        if record.lifecycle_stage != DELETED:
-            by_experiment.setdefault(run_dir.parent.name, []).append(record)
+    by_experiment: dict[str, list[RunEntry]] = {}
+    for run, run_dir in store.entries():
+        if run.lifecycle_stage != DELETED:
+            by_experiment.setdefault(Path(run_dir).parent.name, []).append(run)
     summaries = []
     for experiment_id in store.experiment_ids():
         record = store.get_experiment(experiment_id)

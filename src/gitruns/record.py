@@ -147,38 +147,37 @@ class _NotEmitted(ValueError):
     """Text that :func:`emit_record_yaml` would not have written."""
 
 
+# One line of emitted YAML: indent, a quoted or plain key, and after ": " a scalar
+# (or nothing, when a nested mapping follows).
+_LINE = re.compile(
+    r'( *)(?:"((?:[^"\\\n]|\\.)*)"|([A-Za-z_][A-Za-z0-9_\-./ ]*?)):(?: ([^\n]*))?\n'
+)
+
+
 def _read_scalar(text: str) -> Any:
-    if text.startswith('"'):
+    first = text[0]
+    if first == '"':
         value, end = _json_decoder.raw_decode(text)
         if end != len(text):
             raise _NotEmitted(text)
         return value
-    if text in _SPECIAL_SCALARS:
-        return _SPECIAL_SCALARS[text]
-    if _INTEGER.match(text):
-        return int(text)
-    if _FLOAT.match(text):
-        return float(text)
+    special = _SPECIAL_SCALARS.get(text, _NotEmitted)
+    if special is not _NotEmitted:
+        return special
+    if first == "-" or first.isdigit():
+        if _INTEGER.match(text):
+            return int(text)
+        if _FLOAT.match(text):
+            return float(text)
+        raise _NotEmitted(text)
     if _PLAIN_STRING.match(text) and text.lower() not in _YAML_WORDS:
         return text
     raise _NotEmitted(text)
 
 
-def _read_key(content: str) -> tuple[str, str]:
-    """Split ``key: rest`` into the key and what follows the colon."""
-    if content.startswith('"'):
-        key, end = _json_decoder.raw_decode(content)
-        if not isinstance(key, str) or content[end : end + 1] != ":":
-            raise _NotEmitted(content)
-        return key, content[end + 1 :]
-    key, colon, rest = content.partition(":")
-    if not colon or not _PLAIN_STRING.match(key) or key.lower() in _YAML_WORDS:
-        raise _NotEmitted(content)
-    return key, rest
-
-
 def read_emitted_yaml(text: str) -> dict[str, Any]:
-    """Read YAML in exactly the form :func:`emit_record_yaml` writes, ten times faster than libyaml.
+    """Read YAML in exactly the form :func:`emit_record_yaml` writes, several times faster
+    than libyaml.
 
     Anything else (a comment, a list, another style, a hand edit) raises
     ``ValueError``; :func:`load_record_yaml` then falls back to PyYAML.
@@ -187,35 +186,42 @@ def read_emitted_yaml(text: str) -> dict[str, Any]:
         return {}
     root: dict[str, Any] = {}
     stack: list[tuple[int, dict[str, Any]]] = [(0, root)]
-    opened: tuple[int, dict[str, Any]] | None = None  # a mapping whose first key comes next
-    for line in text.split("\n"):
-        if not line:
-            continue
-        content = line.lstrip(" ")
-        indent = len(line) - len(content)
+    opened: dict[str, Any] | None = None  # a mapping whose first key comes next
+    position, size = 0, len(text)
+    while position < size:
+        match = _LINE.match(text, position)
+        if match is None:
+            raise _NotEmitted(text[position : position + 80])
+        position = match.end()
+        indent_text, quoted, plain, rest = match.groups()
+        indent = len(indent_text)
         if opened is not None:
-            if indent != opened[0]:
-                raise _NotEmitted(line)
-            stack.append(opened)
+            if indent != stack[-1][0] + 2:
+                raise _NotEmitted(match.group())
+            stack.append((indent, opened))
             opened = None
         while indent < stack[-1][0]:
             stack.pop()
         if indent != stack[-1][0]:
-            raise _NotEmitted(line)
-        key, rest = _read_key(content)
+            raise _NotEmitted(match.group())
+        if plain is not None:
+            if plain[-1:] == " " or plain.lower() in _YAML_WORDS:
+                raise _NotEmitted(plain)
+            key = plain
+        else:
+            key = json.loads(f'"{quoted}"') if "\\" in quoted else quoted
         target = stack[-1][1]
         if key in target:
-            raise _NotEmitted(line)
-        if rest == "":
-            target[key] = child = {}
-            opened = (indent + 2, child)
-        elif rest == " {}":
+            raise _NotEmitted(match.group())
+        if rest is None:
+            target[key] = opened = {}
+        elif rest == "{}":
             target[key] = {}
-        elif rest.startswith(" "):
-            target[key] = _read_scalar(rest[1:])
+        elif rest:
+            target[key] = _read_scalar(rest)
         else:
-            raise _NotEmitted(line)
-    if opened is not None or not text.endswith("\n"):
+            raise _NotEmitted(match.group())
+    if opened is not None:
         raise _NotEmitted("unfinished document")
     return root
 

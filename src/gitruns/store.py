@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gitruns.capture import process_alive
 from gitruns.exceptions import AmbiguousRunId, ExperimentNotFound, InvalidName, RunNotFound
-from gitruns.index import RunIndex
+from gitruns.index import RunEntry, RunIndex
 from gitruns.names import (
     RUN_ID_PATTERN,
     SLUG_PATTERN,
@@ -175,14 +175,13 @@ class RunStore:
             )
         return matches[0]
 
-    def records(self, experiment_ids: list[str] | None = None) -> list[tuple[RunRecord, Path]]:
-        """Every readable run of the given experiments (all by default), observed now.
-
-        Served from the index cache; a corrupt record is skipped with a warning.
-        """
+    def entries(self, experiment_ids: list[str] | None = None) -> list[tuple[RunEntry, str]]:
+        """What searches read of every run of the given experiments (all by default), with
+        its folder, observed now. Served from the index cache; a corrupt record is skipped
+        with a warning."""
         ids = self.experiment_ids() if experiment_ids is None else experiment_ids
         return [
-            (observe(record, path), path) for record, path in RunIndex(self.runs_dir).records(ids)
+            (_observed(entry, path), path) for entry, path in RunIndex(self.runs_dir).entries(ids)
         ]
 
     def load_run(self, run_id: str) -> tuple[RunRecord, Path]:
@@ -206,6 +205,12 @@ def observe(record: RunRecord, run_dir: Path) -> RunRecord:
         }
         record.metrics = summarize_histories(run_dir) or record.metrics
     return record
+
+
+def _observed(entry: RunEntry, run_dir: str) -> RunEntry:
+    if entry.status != RUNNING or process_alive(entry.process) is not False:
+        return entry
+    return RunEntry.of(observe(read_run_record(Path(run_dir)), Path(run_dir)))
 
 
 def summarize_histories(run_dir: Path) -> dict[str, MetricSummary]:
