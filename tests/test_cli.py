@@ -192,3 +192,9 @@ def test_a_bad_filter_is_a_clear_error_not_a_traceback(logged):
     assert "position 14" in result.output and "Traceback" not in result.output
     missing = CliRunner().invoke(cli, ["runs", "show", "ffff"])
     assert missing.exit_code == 1 and "no run id starts with 'ffff'" in missing.output
+
+
+def test_an_unknown_experiment_is_named_in_the_error(logged):
+    result = CliRunner().invoke(cli, ["runs", "list", "-e", "No Such Thing"])
+    assert result.exit_code == 1
+    assert "no experiment is named 'No Such Thing'" in result.output

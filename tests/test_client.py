@@ -242,3 +242,12 @@ def test_the_index_never_trusts_a_record_changed_within_one_clock_tick(experimen
         client.search_runs(experiment, "attributes.status = 'FINISHEd'")[0].info.run_id
         == run.info.run_id
     )
+
+
+def test_list_run_infos_and_experiment_order(experiment: str):
+    client = MlflowClient()
+    infos = client.list_run_infos(experiment, max_results=2, order_by=["metrics.rmse"])
+    assert len(infos) == 2 and infos.token and all(isinstance(i, gitruns.RunInfo) for i in infos)
+    client.create_experiment("aardvark")
+    names = [e.name for e in client.search_experiments(order_by=["name DESC"])]
+    assert names == ["nyc-taxi-experiment", "aardvark"]

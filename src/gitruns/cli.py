@@ -22,7 +22,7 @@ from rich.table import Table
 from gitruns import __version__, location
 from gitruns.client import MlflowClient
 from gitruns.entities import Run, ViewType
-from gitruns.exceptions import GitrunsError
+from gitruns.exceptions import ExperimentNotFound, GitrunsError
 from gitruns.query import abbreviate, compare_runs, summarize_experiments
 
 # Piped output (logs, CI) is not cut to 80 columns; a terminal keeps its own width.
@@ -397,12 +397,17 @@ def runs_list(
 
 
 def _experiment_id(client: MlflowClient, name_or_id: str) -> str:
+    """The id of the experiment named ``name_or_id``, or with that id."""
     found = client.get_experiment_by_name(name_or_id)
-    return (
-        found.experiment_id
-        if found is not None
-        else client.get_experiment(name_or_id).experiment_id
-    )
+    if found is not None:
+        return found.experiment_id
+    try:
+        return client.get_experiment(name_or_id).experiment_id
+    except GitrunsError as error:
+        raise ExperimentNotFound(
+            f"no experiment is named {name_or_id!r} or has that id. "
+            "List them with 'gitruns experiments list'."
+        ) from error
 
 
 def _metric_columns(client: MlflowClient, experiment_ids: list[str], found: list[Run]) -> list[str]:

@@ -149,9 +149,7 @@ class _NotEmitted(ValueError):
 
 # One line of emitted YAML: indent, a quoted or plain key, and after ": " a scalar
 # (or nothing, when a nested mapping follows).
-_LINE = re.compile(
-    r'( *)(?:"((?:[^"\\\n]|\\.)*)"|([A-Za-z_][A-Za-z0-9_\-./ ]*?)):(?: ([^\n]*))?\n'
-)
+_LINE = re.compile(r'( *)(?:"((?:[^"\\\n]|\\.)*)"|([A-Za-z_][A-Za-z0-9_\-./ ]*?)):(?: ([^\n]*))?\n')
 
 
 def _read_scalar(text: str) -> Any:
