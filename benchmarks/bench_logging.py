@@ -27,13 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def make_repository(folder: Path) -> None:
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
-    subprocess.run([*git, "init", "-q", str(folder)], check=True)
-    (folder / "train.py").write_text("print('training')\n")
-    subprocess.run([*git, "-C", str(folder), "add", "."], check=True)
-    subprocess.run([*git, "-C", str(folder), "commit", "-qm", "init"], check=True)
+from common import make_repository
 
 
 def measure(library: str, runs: int, metric_calls: int) -> dict[str, float | str]:

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import make_repository
+
 FILTER = "metrics.rmse < 5 AND params.model = 'xgboost'"
 ORDER_BY = ["metrics.rmse ASC"]
 MODELS = ["xgboost", "lasso", "ridge", "random-forest", "linear"]
@@ -107,14 +109,6 @@ def timed_subprocess(python: str, *args: str, cwd: Path) -> tuple[float, dict]:
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-3000:])
     return elapsed, json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def make_repository(folder: Path) -> None:
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
-    subprocess.run([*git, "init", "-q", str(folder)], check=True)
-    (folder / "train.py").write_text("print('training')\n")
-    subprocess.run([*git, "-C", str(folder), "add", "."], check=True)
-    subprocess.run([*git, "-C", str(folder), "commit", "-qm", "init"], check=True)
 
 
 def best_of(times: int, python: str, args: list[str], cwd: Path, before=None) -> tuple[float, dict]:

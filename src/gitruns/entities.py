@@ -185,7 +185,10 @@ def system_tags(record: RunRecord) -> dict[str, str]:
     return {key: str(value) for key, value in candidates.items() if value is not None}
 
 
-def run_from_record(record: RunRecord, run_dir: Path) -> Run:
+def make_run(
+    record: RunRecord | Any, run_dir: Path, metrics: dict[str, float], tags: dict[str, str]
+) -> Run:
+    """A :class:`Run` from anything with a record's fields (a record, or an index entry)."""
     info = RunInfo(
         run_id=record.id,
         experiment_id=record.experiment,
@@ -197,12 +200,12 @@ def run_from_record(record: RunRecord, run_dir: Path) -> Run:
         artifact_uri=(run_dir / ARTIFACTS_DIR).absolute().as_uri(),
         lifecycle_stage=record.lifecycle_stage,
     )
-    data = RunData(
-        metrics={key: summary.last for key, summary in record.metrics.items()},
-        params=dict(record.params),
-        tags={**system_tags(record), **record.tags},
-    )
-    return Run(info=info, data=data)
+    return Run(info=info, data=RunData(metrics=metrics, params=dict(record.params), tags=tags))
+
+
+def run_from_record(record: RunRecord, run_dir: Path) -> Run:
+    metrics = {key: summary.last for key, summary in record.metrics.items()}
+    return make_run(record, run_dir, metrics, {**system_tags(record), **record.tags})
 
 
 def experiment_from_record(

@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gitruns.entities import Run, RunData, RunInfo, system_tags
+from gitruns.entities import Run, make_run, system_tags
 from gitruns.exceptions import CorruptRecord
 from gitruns.names import RUN_ID_PATTERN
 from gitruns.record import (
-    ARTIFACTS_DIR,
     RUN_FILE,
     RUNNING,
     RunRecord,
@@ -79,19 +78,8 @@ class RunEntry(NamedTuple):
         )
 
     def to_run(self, run_dir: Path) -> Run:
-        """MLflow's entity, as :func:`gitruns.entities.run_from_record` makes it."""
-        info = RunInfo(
-            run_id=self.id,
-            experiment_id=self.experiment,
-            run_name=self.name,
-            user_id=self.user,
-            status=self.status,
-            start_time=self.start_time,
-            end_time=self.end_time,
-            artifact_uri=(run_dir / ARTIFACTS_DIR).absolute().as_uri(),
-            lifecycle_stage=self.lifecycle_stage,
-        )
-        return Run(info=info, data=RunData(dict(self.metrics), dict(self.params), dict(self.tags)))
+        """MLflow's entity, the same :func:`gitruns.entities.run_from_record` makes."""
+        return make_run(self, run_dir, dict(self.metrics), dict(self.tags))
 
 
 class RunIndex:
