@@ -198,14 +198,17 @@ class GitUnavailable(GitError):
     """git is not installed, or the folder is not a usable repository."""
 
 
-def run_git(args: list[str], cwd: Path, check: bool = True) -> bytes:
-    """Run ``git args`` in ``cwd`` and return its standard output."""
+def run_git(
+    args: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> bytes:
+    """Run ``git args`` in ``cwd`` (with ``env`` added to the environment); its output."""
     try:
         result = subprocess.run(
             ["git", "--no-optional-locks", *args],
             cwd=cwd,
             capture_output=True,
             check=False,
+            env=None if env is None else {**os.environ, **env},
         )
     except FileNotFoundError as error:
         raise GitUnavailable(

@@ -168,6 +168,38 @@ class PagedList(list[T], Generic[T]):
         self.token = token
 
 
+@dataclass
+class ModelVersion:
+    """A registered model's version, as MLflow's client returns it."""
+
+    name: str
+    version: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    current_stage: str = "None"
+    description: str = ""
+    user_id: str | None = None
+    source: str | None = None
+    run_id: str | None = None
+    status: str = "READY"
+    run_link: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RegisteredModel:
+    """A registered model, as MLflow's client returns it."""
+
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str = ""
+    latest_versions: list[ModelVersion] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # alias -> version
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 def system_tags(record: RunRecord) -> dict[str, str]:
     """The ``mlflow.*`` tags MLflow sets itself, derived from the record."""
     git = record.git or {}

@@ -373,6 +373,34 @@ class ExperimentField:
 
 
 EXPERIMENT_ATTRIBUTES = ("name", "experiment_id", "lifecycle_stage")
+MODEL_ATTRIBUTES = ("name", "version", "run_id", "current_stage", "description", "user_id")
+
+
+@dataclass(frozen=True)
+class ModelField:
+    """A field of a registered model or model version (MLflow's entities)."""
+
+    key: str
+    numeric = False
+
+    def value(self, item: Any) -> Any:
+        return getattr(item, self.key, None)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def parse_model_field(token: Token, text: str) -> ModelField:
+    """``name``, ``run_id``, ``version``, ``current_stage``: what model searches filter on."""
+    entity, dot, key = token.text.partition(".")
+    if not dot:
+        key = token.text
+    elif ENTITY_ALIASES.get(entity.lower()) != "attribute":
+        key = ""
+    if key in MODEL_ATTRIBUTES:
+        return ModelField(key)
+    known = ", ".join(MODEL_ATTRIBUTES)
+    raise _error(text, token.position, f"models filter on {known}")
 
 
 def parse_experiment_field(token: Token, text: str) -> ExperimentField:

@@ -28,6 +28,29 @@ def has_identity(repo_top: Path) -> bool:
     return True
 
 
+def identity_env(repo_top: Path, *, fallback: bool = False) -> dict[str, str]:
+    """Environment for git commands that record an author: empty when git knows the user.
+
+    Without an identity, ``fallback`` (used where gitruns made the repository
+    itself, as the demo does) names the demo; otherwise this raises.
+    """
+    if has_identity(repo_top):
+        return {}
+    if not fallback:
+        raise GitError(
+            "git does not know who you are, so it cannot commit or tag. Run "
+            "'git config --global user.name \"Your Name\"' and "
+            "'git config --global user.email you@example.com', then try again."
+        )
+    name, email = FALLBACK_IDENTITY
+    return {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+
+
 def commit_paths(
     repo_top: Path, paths: list[Path], message: str, *, fallback_identity: bool = False
 ) -> str | None:
@@ -43,23 +66,8 @@ def commit_paths(
     if not staged.strip():
         logger.info("Nothing new to commit in %s", ", ".join(relative))
         return None
-    identity: list[str] = []
-    if not has_identity(repo_top):
-        if not fallback_identity:
-            raise GitError(
-                "git does not know who you are, so it cannot commit. Run "
-                "'git config --global user.name \"Your Name\"' and "
-                "'git config --global user.email you@example.com', then try again."
-            )
-        identity = [
-            "-c",
-            f"user.name={FALLBACK_IDENTITY[0]}",
-            "-c",
-            f"user.email={FALLBACK_IDENTITY[1]}",
-        ]
-    run_git(
-        [*identity, "commit", "--quiet", "--no-verify", "-m", message, "--", *relative], repo_top
-    )
+    env = identity_env(repo_top, fallback=fallback_identity)
+    run_git(["commit", "--quiet", "--no-verify", "-m", message, "--", *relative], repo_top, env=env)
     commit = run_git(["rev-parse", "HEAD"], repo_top).decode().strip()
     logger.info("Committed %s as %s", ", ".join(relative), commit[:10])
     return commit

@@ -19,6 +19,7 @@ from gitruns import location as locations
 from gitruns.client import MlflowClient
 from gitruns.entities import (
     Experiment,
+    ModelVersion,
     Run,
     RunData,
     RunInfo,
@@ -655,6 +656,25 @@ def delete_run(run_id: str) -> None:
     MlflowClient().delete_run(run_id)
 
 
+def register_model(
+    model_uri: str,
+    name: str,
+    await_registration_for: int = 300,
+    *,
+    tags: Mapping[str, Any] | None = None,
+) -> ModelVersion:
+    """Register the model at ``model_uri`` (``runs:/RUN_ID/model``) as a new version of ``name``.
+
+    The version is an annotated git tag ``NAME@vN.0.0`` on a commit that holds the run;
+    a run folder not yet committed is committed alone first.
+
+    Example::
+
+        version = gitruns.register_model(f"runs:/{run_id}/model", "nyc-taxi-regressor")
+    """
+    return MlflowClient().create_model_version(name, model_uri, tags=tags)
+
+
 def flush() -> None:
     """Write every buffered metric line of this process's runs now."""
     for live in list(live_runs):
@@ -687,6 +707,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",

@@ -1,0 +1,652 @@
+"""The model registry: versions, stages and aliases as annotated git tags, in GTO's names.
+
+State is read from the tags alone, with one ``git for-each-ref``: who and when
+come from each tag's tagger, the rest from the small YAML document in its
+message (run id, experiment, model path, description, key metrics). GTO's
+tools read the same tags. Rules that keep the two in agreement:
+
+- a version tag points at a commit that holds the run, and no two versions of
+  one model share a commit (GTO finds a stage's version by its commit): HEAD
+  when it is free, else an empty commit made for the registration;
+- MLflow's one-stage-per-version is kept: moving a version to a stage
+  unassigns its previous stage, and ``archive_existing_versions`` moves the
+  stage's other holders to ``archived``;
+- an alias is a stage with one holder: setting it unassigns the old holder;
+- a model's tags are at least a second apart in tag time, so GTO, which orders
+  by time, orders them as gitruns does (by counter).
+
+Writers hold a lock in the git directory while they read the state and add
+tags; a tag that exists already (another tool got there first) is retried
+under the next version number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitruns.capture import find_repo_top, run_git
+from gitruns.exceptions import GitError, GitrunsError, InvalidPath
+from gitruns.names import check_relative_path
+from gitruns.record import ARTIFACTS_DIR, load_yaml
+from gitruns.repo import commit_paths, identity_env
+from gitruns.store import RunStore
+from gitruns.tags import (
+    ASSIGN,
+    DEPRECATE,
+    DEREGISTER,
+    MLFLOW_STAGES,
+    REGISTER,
+    UNASSIGN,
+    TagName,
+    assign_tag,
+    check_model_name,
+    deprecate_tag,
+    deregister_tag,
+    gto_stage,
+    mlflow_stage,
+    parse_tag_name,
+    register_tag,
+    semver,
+    unassign_tag,
+    version_label,
+    version_number,
+)
+
+logger = logging.getLogger(__name__)
+
+LOCK_FILE = "gitruns-registry.lock"
+LOCK_TIMEOUT_SECONDS = 30.0
+_RECORD_END = "\x00--gitruns-tag-end--\x00"  # what git prints for the format's end below
+_RECORD_END_FORMAT = "%00--gitruns-tag-end--%00"
+_FORMAT = "%00".join(
+    [
+        "%(refname:strip=2)",
+        "%(objecttype)",
+        "%(*objectname)",
+        "%(taggername)",
+        "%(taggeremail)",
+        "%(taggerdate:raw)",
+        "%(contents)",
+    ]
+)
+
+
+class ModelNotFound(GitrunsError):
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class VersionNotFound(GitrunsError):
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+@dataclass(frozen=True)
+class TagEvent:
+    """One registry tag: what it says, where it points, who made it and when."""
+
+    tag: str
+    name: TagName
+    commit: str
+    tagger: str
+    email: str
+    date: str  # git's raw form: "1732440000 +0100"
+    message: str
+
+    @property
+    def time(self) -> int:
+        return int(self.date.split()[0])
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The YAML document in the message (gitruns' own tags), else {}."""
+        try:
+            document = load_yaml(self.message)
+        except yaml.YAMLError:
+            return {}
+        return document if isinstance(document, dict) else {}
+
+
+@dataclass
+class StageChange:
+    """A stage given to or taken from a version: the history ``models history`` shows."""
+
+    stage: str
+    assigned: bool
+    version: str
+    tagger: str
+    time: int
+    tag: str
+
+
+@dataclass
+class VersionState:
+    """One version of a model, as its tags describe it."""
+
+    model: str
+    version: str  # GTO's: "v3.0.0"
+    commit: str
+    tag: str
+    registered_by: str
+    registered_at: int  # seconds since the epoch
+    info: dict[str, Any]
+    deregistered: bool = False
+    stages: dict[str, int] = field(default_factory=dict)  # active stage -> when assigned
+    updated_at: int = 0
+
+    @property
+    def label(self) -> str:
+        """MLflow's version: '3'."""
+        return version_label(self.version)
+
+    @property
+    def run_id(self) -> str | None:
+        return self.info.get("run_id")
+
+    @property
+    def path(self) -> str:
+        return str(self.info.get("path") or "model")
+
+    @property
+    def description(self) -> str:
+        return str(self.info.get("description") or "")
+
+    @property
+    def current_stage(self) -> str:
+        """MLflow's single stage: the latest of Staging, Production, Archived it holds."""
+        held = [stage for stage in self.stages if stage in MLFLOW_STAGES]
+        return mlflow_stage(max(held, key=self.stages.__getitem__)) if held else "None"
+
+    @property
+    def aliases(self) -> list[str]:
+        return sorted(stage for stage in self.stages if stage not in MLFLOW_STAGES)
+
+
+@dataclass
+class ModelState:
+    """A registered model: its versions, stage history and description."""
+
+    name: str
+    versions: dict[str, VersionState] = field(default_factory=dict)
+    history: list[StageChange] = field(default_factory=list)
+    deprecated: bool = False
+    description: str = ""
+    created_at: int = 0
+    updated_at: int = 0
+    last_time: int = 0  # the latest tag time, to keep new tags after it
+    last_counter: int = 0
+
+    def live_versions(self) -> list[VersionState]:
+        """Versions not deregistered, oldest first."""
+        live = [state for state in self.versions.values() if not state.deregistered]
+        return sorted(live, key=lambda state: version_number(state.version))
+
+    def version(self, version: int | str) -> VersionState:
+        state = self.versions.get(semver(version))
+        if state is None or state.deregistered:
+            known = ", ".join(v.label for v in self.live_versions()) or "none"
+            raise VersionNotFound(
+                f"model {self.name!r} has no version {version!r} (versions: {known}). "
+                f"See them with 'gitruns models show {self.name}'."
+            )
+        return state
+
+    def holders(self, stage: str) -> list[VersionState]:
+        return [state for state in self.live_versions() if stage in state.stages]
+
+
+class Registry:
+    """The registry of the git repository that holds ``runs_dir``."""
+
+    def __init__(self, runs_dir: Path, *, fallback_identity: bool = False) -> None:
+        repo_top = find_repo_top(runs_dir if runs_dir.exists() else runs_dir.parent)
+        if repo_top is None:
+            raise GitError(
+                f"{runs_dir} is not in a git repository, and the model registry lives in git "
+                "tags. Run 'git init' and commit your runs first."
+            )
+        self.repo_top = repo_top
+        self.store = RunStore(runs_dir)
+        self.fallback_identity = fallback_identity
+
+    # -- reading --------------------------------------------------------------------
+
+    def events(self) -> list[TagEvent]:
+        """Every registry tag, in the order the registry applies them."""
+        output = run_git(
+            ["for-each-ref", f"--format={_FORMAT}{_RECORD_END_FORMAT}", "refs/tags"], self.repo_top
+        ).decode("utf-8", errors="replace")
+        events = []
+        for record in output.split(_RECORD_END):
+            fields = record.lstrip("\n").split("\x00")
+            if len(fields) != 7:
+                continue
+            tag, kind, commit, tagger, email, date, message = fields
+            name = parse_tag_name(tag)
+            if name is None or kind != "tag" or not date:
+                continue  # GTO ignores lightweight tags, and so does gitruns
+            events.append(
+                TagEvent(tag, name, commit, tagger, email.strip("<>"), date, message.strip())
+            )
+        return sorted(
+            events, key=lambda e: (e.time, -1 if e.name.counter is None else e.name.counter, e.tag)
+        )
+
+    def models(self) -> dict[str, ModelState]:
+        """Every model the tags mention, deprecated ones included."""
+        models: dict[str, ModelState] = {}
+        for event in self.events():
+            model = models.setdefault(event.name.model, ModelState(event.name.model))
+            _apply(model, event)
+        return models
+
+    def model(self, name: str) -> ModelState:
+        """A model that exists (registered and not deprecated since)."""
+        check_model_name(name)
+        model = self.models().get(name)
+        if model is None or model.deprecated:
+            raise ModelNotFound(
+                f"no registered model {name!r}. Register one with "
+                f"'gitruns models register {name} --run RUN_ID', or list them with "
+                "'gitruns models list'."
+            )
+        return model
+
+    def model_folder(self, version: VersionState) -> Path:
+        """The folder inside the run's artifacts that holds this version's model."""
+        if not version.run_id:
+            raise GitrunsError(
+                f"{version.tag} was not made by gitruns: it names no run, so no model folder. "
+                "Register the version with gitruns to load it by this name."
+            )
+        run_dir = self.store.find_run_dir(version.run_id)
+        return run_dir / ARTIFACTS_DIR / check_relative_path(version.path, "model path")
+
+    # -- writing --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One registry writer at a time, across processes (a lock file in the git directory)."""
+        git_dir = Path(run_git(["rev-parse", "--absolute-git-dir"], self.repo_top).decode().strip())
+        lock = git_dir / LOCK_FILE
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        while True:
+            try:
+                descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if time.monotonic() > deadline:
+                    raise GitError(
+                        f"another process has been changing the registry for "
+                        f"{LOCK_TIMEOUT_SECONDS:.0f} s (lock file {lock}). If none is running, "
+                        "delete that file and try again."
+                    ) from None
+                time.sleep(0.02)
+                continue
+            os.write(descriptor, str(os.getpid()).encode())
+            os.close(descriptor)
+            break
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+
+    def _env(self) -> dict[str, str]:
+        return identity_env(self.repo_top, fallback=self.fallback_identity)
+
+    def _tag(self, model: ModelState, tag: str, commit: str, message: str) -> None:
+        """Add an annotated tag, a second after the model's last one (GTO orders by time)."""
+        moment = max(int(time.time()), model.last_time + 1)
+        env = {**self._env(), "GIT_COMMITTER_DATE": f"{moment} +0000"}
+        run_git(["tag", "-a", tag, "-m", message, commit], self.repo_top, env=env)
+        model.last_time = moment
+        logger.info("Tagged %s at %s", tag, commit[:10])
+
+    def _next_counter(self, model: ModelState) -> int:
+        model.last_counter += 1
+        return model.last_counter
+
+    def register(
+        self,
+        name: str,
+        run_id: str,
+        path: str = "model",
+        description: str | None = None,
+        model_description: str | None = None,
+    ) -> VersionState:
+        """Register the model at ``artifacts/path`` of a run as a new version of ``name``.
+
+        If the run's folder is not committed yet, it is committed alone first.
+        """
+        check_model_name(name)
+        path = check_relative_path(path, "model path")
+        record, run_dir = self.store.load_run(run_id)
+        if not (run_dir / ARTIFACTS_DIR / path).exists():
+            raise InvalidPath(
+                f"run {record.id} has no artifact {path!r} to register. Log the model first "
+                "(e.g. gitruns.sklearn.log_model(model, 'model')), or pass the path it was "
+                "logged under."
+            )
+        with self._locked():
+            self._commit_run(run_dir, name)
+            for _attempt in range(20):
+                model = self.models().get(name) or ModelState(name)
+                number = 1 + max((version_number(v) for v in model.versions), default=0)
+                version = semver(number)
+                commit = self._free_commit(model, f"Register {name} v{number} from run {record.id}")
+                info = {
+                    "run_id": record.id,
+                    "experiment": record.experiment,
+                    "path": path,
+                    "run_path": run_dir.relative_to(self.repo_top).as_posix(),
+                    "description": description or "",
+                    "metrics": {
+                        key: summary.last for key, summary in list(record.metrics.items())[:20]
+                    },
+                }
+                if model_description or model.description:
+                    info["model_description"] = model_description or model.description
+                message = _message(f"Register {name} version {number} from run {record.id}", info)
+                try:
+                    self._tag(model, register_tag(name, version), commit, message)
+                except GitError as error:
+                    if "already exists" in str(error):
+                        continue  # another writer took this number: take the next
+                    raise
+                return self.model(name).version(version)
+        raise GitError(f"could not find a free version number for {name!r}. Try again.")
+
+    def _commit_run(self, run_dir: Path, name: str) -> None:
+        relative = run_dir.relative_to(self.repo_top).as_posix()
+        pending = run_git(
+            ["status", "--porcelain", "--untracked-files=all", "--", relative], self.repo_top
+        )
+        if pending.strip():
+            commit_paths(
+                self.repo_top,
+                [run_dir],
+                f"Add run {run_dir.name} for model {name}",
+                fallback_identity=self.fallback_identity,
+            )
+            logger.warning("Committed run folder %s alone, so a version can point at it.", relative)
+
+    def _free_commit(self, model: ModelState, message: str) -> str:
+        """HEAD, unless a version of this model is there already; then an empty commit on it.
+
+        The empty commit is made with plumbing (commit-tree, update-ref), so nothing
+        the user has staged goes into it.
+        """
+        head = run_git(["rev-parse", "HEAD"], self.repo_top).decode().strip()
+        if head not in {state.commit for state in model.versions.values()}:
+            return head
+        env = self._env()
+        commit = (
+            run_git(
+                ["commit-tree", "HEAD^{tree}", "-p", head, "-m", message], self.repo_top, env=env
+            )
+            .decode()
+            .strip()
+        )
+        run_git(["update-ref", "-m", f"gitruns: {message}", "HEAD", commit, head], self.repo_top)
+        logger.info("Made commit %s for %s", commit[:10], message)
+        return commit
+
+    def set_stage(
+        self, name: str, version: int | str, stage: str, archive_existing: bool = False
+    ) -> VersionState:
+        """Move a version to ``stage`` (MLflow's or GTO's name; 'None' clears it).
+
+        The version leaves the stage it held; with ``archive_existing`` the stage's
+        other holders move to ``archived``.
+        """
+        target = gto_stage(stage)
+        with self._locked():
+            model = self.model(name)
+            chosen = model.version(version)
+            for held in [s for s in chosen.stages if s in MLFLOW_STAGES and s != target]:
+                self._unassign(model, chosen, held)
+            if target is not None and target not in chosen.stages:
+                if archive_existing and target != "archived":
+                    for other in model.holders(target):
+                        if other is not chosen:
+                            self._unassign(model, other, target)
+                            if "archived" not in other.stages:
+                                self._assign(model, other, "archived")
+                self._assign(model, chosen, target)
+            return self.model(name).version(chosen.version)
+
+    def _assign(self, model: ModelState, version: VersionState, stage: str) -> None:
+        tag = assign_tag(model.name, stage, self._next_counter(model))
+        info = {"version": version.label, "stage": mlflow_stage(stage)}
+        self._tag(
+            model, tag, version.commit, _message(f"{model.name} v{version.label}: {stage}", info)
+        )
+        version.stages[stage] = model.last_time
+
+    def _unassign(self, model: ModelState, version: VersionState, stage: str) -> None:
+        tag = unassign_tag(model.name, stage, self._next_counter(model))
+        info = {"version": version.label, "stage": mlflow_stage(stage)}
+        message = _message(f"{model.name} v{version.label}: leaves {stage}", info)
+        self._tag(model, tag, version.commit, message)
+        version.stages.pop(stage, None)
+
+    def set_alias(self, name: str, alias: str, version: int | str) -> VersionState:
+        """Point ``alias`` at a version; it leaves the version that held it."""
+        stage = _alias_stage(alias)
+        with self._locked():
+            model = self.model(name)
+            chosen = model.version(version)
+            for other in model.holders(stage):
+                if other is not chosen:
+                    self._unassign(model, other, stage)
+            if stage not in chosen.stages:
+                self._assign(model, chosen, stage)
+            return self.model(name).version(chosen.version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        stage = _alias_stage(alias)
+        with self._locked():
+            model = self.model(name)
+            holders = model.holders(stage)
+            if not holders:
+                raise VersionNotFound(f"model {name!r} has no alias {alias!r}.")
+            for holder in holders:
+                self._unassign(model, holder, stage)
+
+    def alias_holder(self, name: str, alias: str) -> VersionState:
+        holders = self.model(name).holders(_alias_stage(alias))
+        if not holders:
+            raise VersionNotFound(
+                f"model {name!r} has no alias {alias!r}. Set it with "
+                "client.set_registered_model_alias(name, alias, version)."
+            )
+        return holders[-1]
+
+    def deregister(self, name: str, version: int | str) -> None:
+        """Remove a version (its number is never reused)."""
+        with self._locked():
+            model = self.model(name)
+            state = model.version(version)
+            message = _message(f"Deregister {name} version {state.label}", {"version": state.label})
+            self._tag(model, deregister_tag(name, state.version), state.commit, message)
+
+    def deprecate(self, name: str) -> None:
+        """Retire a model: hidden from listings until a new version is registered."""
+        with self._locked():
+            model = self.model(name)
+            head = run_git(["rev-parse", "HEAD"], self.repo_top).decode().strip()
+            counter = None
+            if any(
+                event.name.action == DEPRECATE
+                for event in self.events()
+                if event.name.model == name
+            ):
+                counter = self._next_counter(model)
+            self._tag(model, deprecate_tag(name, counter), head, _message(f"Deprecate {name}", {}))
+
+    def describe_version(self, name: str, version: int | str, description: str) -> VersionState:
+        """Set a version's description: its registration tag is made again with the new
+        message, keeping its commit, tagger and date."""
+        with self._locked():
+            state = self.model(name).version(version)
+            self._rewrite(state.tag, {**state.info, "description": description})
+            return self.model(name).version(state.version)
+
+    def describe_model(self, name: str, description: str) -> ModelState:
+        """Set a model's description (kept in its newest version's registration tag)."""
+        with self._locked():
+            model = self.model(name)
+            live = model.live_versions()
+            if not live:
+                raise VersionNotFound(f"model {name!r} has no version to carry a description yet.")
+            newest = live[-1]
+            self._rewrite(newest.tag, {**newest.info, "model_description": description})
+            return self.model(name)
+
+    def _rewrite(self, tag: str, info: dict[str, Any]) -> None:
+        event = next(e for e in self.events() if e.tag == tag)
+        headline = event.message.splitlines()[0] if event.message else f"# {tag}"
+        env = {
+            "GIT_COMMITTER_NAME": event.tagger,
+            "GIT_COMMITTER_EMAIL": event.email,
+            "GIT_COMMITTER_DATE": event.date,
+        }
+        run_git(
+            ["tag", "-f", "-a", tag, "-m", _message(headline.lstrip("# "), info), event.commit],
+            self.repo_top,
+            env=env,
+        )
+        logger.warning("Rewrote tag %s with a new description; push it with --force.", tag)
+
+
+def _alias_stage(alias: str) -> str:
+    stage = gto_stage(alias)
+    if stage is None or stage in MLFLOW_STAGES or stage in ("latest",):
+        raise GitrunsError(
+            f"{alias!r} cannot be an alias: 'None', 'latest' and the stages Staging, Production "
+            "and Archived are taken. Choose another name, e.g. 'champion'.",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    return stage
+
+
+def _message(headline: str, info: dict[str, Any]) -> str:
+    """A tag message: a readable first line (a YAML comment), then the YAML document."""
+    body = yaml.safe_dump(info, sort_keys=False, allow_unicode=True) if info else ""
+    return f"# {headline}\n{body}"
+
+
+def _apply(model: ModelState, event: TagEvent) -> None:
+    """Fold one tag into the model's state."""
+    name = event.name
+    model.created_at = model.created_at or event.time
+    model.updated_at = event.time
+    model.last_time = max(model.last_time, event.time)
+    model.last_counter = max(model.last_counter, name.counter or 0)
+    if name.action == DEPRECATE:
+        model.deprecated = True
+        return
+    model.deprecated = False
+    if name.action == REGISTER and name.version:
+        info = event.info
+        model.versions[name.version] = VersionState(
+            model=model.name,
+            version=name.version,
+            commit=event.commit,
+            tag=event.tag,
+            registered_by=event.tagger,
+            registered_at=event.time,
+            info=info,
+            updated_at=event.time,
+        )
+        if info.get("model_description"):
+            model.description = str(info["model_description"])
+        return
+    if name.action == DEREGISTER and name.version in model.versions:
+        state = model.versions[name.version]
+        state.deregistered = True
+        state.stages.clear()
+        return
+    if name.action in (ASSIGN, UNASSIGN) and name.stage:
+        at_commit = [
+            v for v in model.versions.values() if v.commit == event.commit and not v.deregistered
+        ]
+        if not at_commit:
+            logger.debug("Stage tag %s points at no registered version", event.tag)
+            return
+        state = at_commit[-1]
+        if name.action == ASSIGN:
+            state.stages[name.stage] = event.time
+        else:
+            state.stages.pop(name.stage, None)
+        state.updated_at = event.time
+        model.history.append(
+            StageChange(
+                name.stage, name.action == ASSIGN, state.label, event.tagger, event.time, event.tag
+            )
+        )
+
+
+def split_runs_uri(uri: str) -> tuple[str, str]:
+    """``runs:/ID/PATH`` -> (ID, PATH); PATH defaults to the artifacts' root."""
+    body = uri.removeprefix("runs:/").lstrip("/")
+    run_id, _, path = body.partition("/")
+    if not run_id:
+        raise InvalidPath(f"{uri!r} names no run: write it as 'runs:/RUN_ID/model'.")
+    return run_id, path.strip("/")
+
+
+def locate_model(registry: Registry, uri: str) -> Path:
+    """The folder a model URI names, inside its run's artifacts.
+
+    ``models:/NAME/3``, ``models:/NAME/Production``, ``models:/NAME/latest``,
+    ``models:/NAME@champion``, ``runs:/RUN_ID/model``, a ``file:`` URI or a path.
+    """
+    if uri.startswith("models:/"):
+        return registry.model_folder(resolve_version(registry, uri))
+    if uri.startswith("runs:/"):
+        run_id, path = split_runs_uri(uri)
+        run_dir = registry.store.find_run_dir(run_id)
+        target = run_dir / ARTIFACTS_DIR / (check_relative_path(path) if path else "")
+    else:
+        target = Path(uri.removeprefix("file://")) if uri.startswith("file://") else Path(uri)
+    if not target.exists():
+        raise InvalidPath(f"{uri!r} names nothing: {target} does not exist.")
+    return target
+
+
+def resolve_version(registry: Registry, uri: str) -> VersionState:
+    """The version a ``models:/`` URI names."""
+    body = uri.removeprefix("models:/").strip("/")
+    if "@" in body and "/" not in body.split("@", 1)[1]:
+        name, alias = body.rsplit("@", 1)
+        return registry.alias_holder(name, alias)
+    name, _, selector = body.rpartition("/")
+    if not name or not selector:
+        raise InvalidPath(
+            f"{uri!r} is not a model URI: write models:/NAME/VERSION, models:/NAME/STAGE "
+            "or models:/NAME@ALIAS."
+        )
+    model = registry.model(name)
+    if selector.isdigit():
+        return model.version(selector)
+    if selector.lower() == "latest":
+        live = model.live_versions()
+        if not live:
+            raise VersionNotFound(f"model {name!r} has no versions yet.")
+        return live[-1]
+    stage = gto_stage(selector)
+    wanted = mlflow_stage(stage)
+    holders = [v for v in model.live_versions() if v.current_stage == wanted or stage in v.stages]
+    if not holders:
+        raise VersionNotFound(
+            f"no version of {name!r} is in stage {wanted!r}. Move one there with "
+            f"'gitruns models promote {name} VERSION {wanted}'."
+        )
+    return holders[-1]
