@@ -106,9 +106,10 @@ class TagEvent:
 
     @property
     def info(self) -> dict[str, Any]:
-        """The YAML document in the message (gitruns' own tags), else {}."""
+        """The YAML document after the message's first line (gitruns' own tags), else {}."""
+        _headline, _, body = self.message.partition("\n\n")
         try:
-            document = load_yaml(self.message)
+            document = load_yaml(body)
         except yaml.YAMLError:
             return {}
         return document if isinstance(document, dict) else {}
@@ -193,13 +194,21 @@ class ModelState:
         if state is None or state.deregistered:
             known = ", ".join(v.label for v in self.live_versions()) or "none"
             raise VersionNotFound(
-                f"model {self.name!r} has no version {version!r} (versions: {known}). "
+                f"model {self.name!r} has no version {str(version)!r} (versions: {known}). "
                 f"See them with 'gitruns models show {self.name}'."
             )
         return state
 
     def holders(self, stage: str) -> list[VersionState]:
         return [state for state in self.live_versions() if stage in state.stages]
+
+    def stage_holders(self) -> dict[str, VersionState]:
+        """Each stage with its newest holder: what GTO's ``gto show`` reports per stage."""
+        current: dict[str, VersionState] = {}
+        for state in self.live_versions():
+            for stage in state.stages:
+                current[stage] = state
+        return dict(sorted(current.items()))
 
 
 class Registry:
@@ -258,6 +267,18 @@ class Registry:
                 "'gitruns models list'."
             )
         return model
+
+    def history(self, name: str) -> list[TagEvent]:
+        """Every registry event of a model, oldest first: registrations, stage changes,
+        deregistrations and deprecations, each with who and when.
+
+        Example::
+
+            for event in Registry(Path("runs")).history("nyc-taxi-regressor"):
+                print(event.time, event.tagger, event.tag)
+        """
+        self.model(name)
+        return [event for event in self.events() if event.name.model == name]
 
     def model_folder(self, version: VersionState) -> Path:
         """The folder inside the run's artifacts that holds this version's model."""
@@ -511,7 +532,7 @@ class Registry:
 
     def _rewrite(self, tag: str, info: dict[str, Any]) -> None:
         event = next(e for e in self.events() if e.tag == tag)
-        headline = event.message.splitlines()[0] if event.message else f"# {tag}"
+        headline = event.message.partition("\n")[0] or tag
         env = {
             "GIT_COMMITTER_NAME": event.tagger,
             "GIT_COMMITTER_EMAIL": event.email,
@@ -537,9 +558,10 @@ def _alias_stage(alias: str) -> str:
 
 
 def _message(headline: str, info: dict[str, Any]) -> str:
-    """A tag message: a readable first line (a YAML comment), then the YAML document."""
-    body = yaml.safe_dump(info, sort_keys=False, allow_unicode=True) if info else ""
-    return f"# {headline}\n{body}"
+    """A tag message: a readable first line (what ``git tag -n`` shows), a blank line,
+    then the YAML document."""
+    body = yaml.safe_dump(info, sort_keys=False, allow_unicode=True) if info else "{}\n"
+    return f"{headline}\n\n{body}"
 
 
 def _apply(model: ModelState, event: TagEvent) -> None:
