@@ -342,3 +342,15 @@ def test_a_fresh_repository_without_commits(tmp_path: Path, monkeypatch):
     run_id = log_model_run(2.0)
     version = mlflow.register_model(f"runs:/{run_id}/model", MODEL)
     assert version.version == "1"
+
+
+def test_a_run_that_git_ignores_cannot_be_registered(repo: Path):
+    (repo / ".gitignore").write_text("runs/\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-qm", "ignore runs, an mlruns habit")
+    mlflow.set_experiment("exp")
+    run_id = log_model_run(1.0)
+    before = tags(repo)
+    with pytest.raises(GitrunsError, match="ignored by a .gitignore"):
+        mlflow.register_model(f"runs:/{run_id}/model", MODEL)
+    assert tags(repo) == before

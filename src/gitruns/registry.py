@@ -23,6 +23,7 @@ under the next version number.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -318,8 +319,12 @@ class Registry:
         finally:
             lock.unlink(missing_ok=True)
 
-    def _env(self) -> dict[str, str]:
+    @functools.cached_property
+    def _identity(self) -> dict[str, str]:
         return identity_env(self.repo_top, fallback=self.fallback_identity)
+
+    def _env(self) -> dict[str, str]:
+        return dict(self._identity)
 
     def _tag(self, model: ModelState, tag: str, commit: str, message: str) -> None:
         """Add an annotated tag, a second after the model's last one (GTO orders by time)."""
@@ -384,7 +389,19 @@ class Registry:
         raise GitError(f"could not find a free version number for {name!r}. Try again.")
 
     def _commit_run(self, run_dir: Path, name: str) -> None:
+        """Commit the run's folder alone if it has changes; then HEAD must hold it."""
         relative = run_dir.relative_to(self.repo_top).as_posix()
+        self._commit_pending(run_dir, relative, name)
+        try:
+            run_git(["cat-file", "-e", f"HEAD:{relative}/run.yaml"], self.repo_top)
+        except GitError as error:
+            raise GitError(
+                f"the current commit (HEAD) does not hold run {run_dir.name}, so no version can "
+                f"point at it. Is {relative} ignored by a .gitignore (remove that rule), or was "
+                "it committed on another branch (check that branch out)? Then register again."
+            ) from error
+
+    def _commit_pending(self, run_dir: Path, relative: str, name: str) -> None:
         pending = run_git(
             ["status", "--porcelain", "--untracked-files=all", "--", relative], self.repo_top
         )
@@ -406,6 +423,7 @@ class Registry:
         head = run_git(["rev-parse", "HEAD"], self.repo_top).decode().strip()
         if head not in {state.commit for state in model.versions.values()}:
             return head
+        env = self._env()
         env = self._env()
         commit = (
             run_git(
