@@ -351,6 +351,6 @@ def test_a_run_that_git_ignores_cannot_be_registered(repo: Path):
     mlflow.set_experiment("exp")
     run_id = log_model_run(1.0)
     before = tags(repo)
-    with pytest.raises(GitrunsError, match="ignored by a .gitignore"):
+    with pytest.raises(GitrunsError, match=r"ignored by a \.gitignore"):
         mlflow.register_model(f"runs:/{run_id}/model", MODEL)
     assert tags(repo) == before
