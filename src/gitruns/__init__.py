@@ -9,10 +9,11 @@ environment that produced it. Existing MLflow code runs unchanged with::
 
 from __future__ import annotations
 
-from gitruns import entities, exceptions
+from gitruns import entities, exceptions, pyfunc, sklearn, xgboost
 from gitruns.client import MlflowClient
 from gitruns.entities import Experiment, Run, RunData, RunInfo, RunStatus, ViewType
 from gitruns.exceptions import GitrunsError, MlflowException
+from gitruns.models import infer_signature
 from gitruns.tracking import (
     ActiveRun,
     active_run,
@@ -62,6 +63,7 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "autolog",
     "create_experiment",
     "delete_run",
     "delete_tag",
@@ -74,6 +76,7 @@ __all__ = [
     "get_experiment_by_name",
     "get_run",
     "get_tracking_uri",
+    "infer_signature",
     "last_active_run",
     "list_experiments",
     "log_artifact",
@@ -85,6 +88,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "pyfunc",
     "register_model",
     "search_experiments",
     "search_runs",
@@ -92,5 +96,7 @@ __all__ = [
     "set_tag",
     "set_tags",
     "set_tracking_uri",
+    "sklearn",
     "start_run",
+    "xgboost",
 ]

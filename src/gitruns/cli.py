@@ -72,21 +72,30 @@ def cli(verbose: int, traceback: bool) -> None:
 @cli.command()
 @click.argument("directory", type=click.Path(path_type=Path), default="gitruns-demo")
 @click.option(
+    "--trials",
+    type=click.IntRange(1, 500),
+    default=20,
+    show_default=True,
+    help="Hyperopt trials in the XGBoost search.",
+)
+@click.option(
     "--rows",
     type=click.IntRange(500, 1_000_000),
     default=20_000,
     show_default=True,
     help="Trips generated per month of data.",
 )
-def demo(directory: Path, rows: int) -> None:
-    """Make DIRECTORY a git repository with taxi data, train models, log and commit the runs.
+def demo(directory: Path, trials: int, rows: int) -> None:
+    """Make DIRECTORY a git repository with taxi data, tune and register a model, commit it all.
 
-    Nothing is downloaded: the NYC-taxi-like trips are generated. Runs land
-    in DIRECTORY/runs and are committed next to the training script.
+    Nothing is downloaded: the NYC-taxi-like trips are generated. A training
+    script logs a scikit-learn baseline and a hyperopt + XGBoost search with
+    autolog, registers the best model and promotes it to production; runs land
+    in DIRECTORY/runs and the registry in git tags.
 
     Example:
 
-        gitruns demo gitruns-demo
+        gitruns demo gitruns-demo --trials 20
     """
     from gitruns.demo import run_demo
 
@@ -104,21 +113,29 @@ def demo(directory: Path, rows: int) -> None:
         def advance(done: int, total: int, line: str) -> None:
             progress.update(task, completed=done, total=total, description=line.split("]", 1)[-1])
 
-        result = run_demo(directory, rows=rows, on_progress=advance)
+        result = run_demo(directory, rows=rows, trials=trials, on_progress=advance)
 
-    table = Table(title=f"Runs logged in {directory / 'runs'}", title_justify="left")
+    ranked = sorted(result.runs, key=lambda run: run[2] if run[2] is not None else float("inf"))
+    table = Table(
+        title=f"Best of {len(result.runs)} runs in {directory / 'runs'}", title_justify="left"
+    )
     table.add_column("run id")
     table.add_column("name")
     table.add_column("rmse", justify="right")
-    for run_id, name, rmse in sorted(result.runs, key=lambda run: run[2] or float("inf")):
-        table.add_row(run_id[:12], name, "" if rmse is None else f"{rmse:.3f}")
+    width = abbreviate(run_id for run_id, _, _ in result.runs)
+    for run_id, name, rmse in ranked[:8]:
+        table.add_row(run_id[:width], name, "" if rmse is None else f"{rmse:.3f}")
     console.print(table)
+    for name, version, stage in result.model_versions:
+        console.print(
+            f"Registered [bold]{name}[/] v{version}: {stage} (git tag {name}@v{version}.0.0)"
+        )
     if result.runs_commit:
         console.print(f"Committed the runs as [bold]{result.runs_commit[:10]}[/] in {directory}.")
     console.print(
-        f"\nNext: [bold]cd {directory}[/], edit train.py and run [bold]python train.py[/] again; "
-        "[bold]gitruns check[/] validates every record; [bold]git log --stat -- runs[/] shows "
-        "the runs next to the code."
+        f"\nNext: [bold]cd {directory}[/], then [bold]gitruns runs list -o metrics.rmse[/], "
+        "[bold]gitruns models show nyc-taxi-regressor[/], or edit train.py and run "
+        "[bold]python train.py[/] again."
     )
 
 

@@ -7,12 +7,13 @@ run being written (:class:`gitruns.writer.LiveRun`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from gitruns import location as locations
@@ -215,6 +216,22 @@ def _default_experiment_id(store: RunStore) -> str:
 class _ThreadRuns(threading.local):
     def __init__(self) -> None:
         self.stack: list[LiveRun] = []
+        self.lent: LiveRun | None = None  # a run that start_run() inside a block reuses
+
+
+@contextlib.contextmanager
+def lend_active_run() -> Iterator[None]:
+    """Within this block, ``start_run()`` reuses the active run instead of refusing.
+
+    This is how code that opens its own run (the course's hyperopt objective)
+    logs into the child run a search opened for it.
+    """
+    previous = _thread.lent
+    _thread.lent = _thread.stack[-1] if _thread.stack else None
+    try:
+        yield
+    finally:
+        _thread.lent = previous
 
 
 class _LastRun:
@@ -240,8 +257,11 @@ class ActiveRun(Run):
     block says how the run ended.
     """
 
-    def __init__(self, live: LiveRun) -> None:  # no super().__init__: info and data are live
+    def __init__(self, live: LiveRun, borrowed: bool = False) -> None:
+        # No super().__init__: info and data are read live. A borrowed run belongs to
+        # an enclosing block (a hyperopt trial), which ends it.
         self._live = live
+        self._borrowed = borrowed
 
     @property
     def info(self) -> RunInfo:  # type: ignore[override]
@@ -264,7 +284,8 @@ class ActiveRun(Run):
         error: BaseException | None,
         traceback: types.TracebackType | None,
     ) -> None:
-        _end_with_descendants(self._live, *status_for_exception(error))
+        if not self._borrowed:
+            _end_with_descendants(self._live, *status_for_exception(error))
 
     def __repr__(self) -> str:
         return f"<ActiveRun: run_id={self.info.run_id!r}, name={self.info.run_name!r}>"
@@ -311,6 +332,8 @@ def start_run(
     """
     del log_system_metrics  # system metrics are not sampled; kept for MLflow's signature
     stack = _thread.stack
+    if stack and stack[-1] is _thread.lent and not nested and run_id is None:
+        return ActiveRun(stack[-1], borrowed=True)
     if stack and not nested and parent_run_id is None:
         raise RunAlreadyActive(
             f"run {stack[-1].run_id} is already active. End it first with end_run(), "
@@ -418,6 +441,11 @@ def _target(run_id: str | None) -> LiveRun:
             )
         return stack[-1]
     return open_run(_store(), run_id)
+
+
+def live_run(run_id: str | None = None) -> LiveRun:
+    """The run being written that logging calls reach: the active one, or the one by id."""
+    return _target(run_id)
 
 
 def _check_mapping(name: str, value: object) -> Mapping[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitrunsError
 from gitruns.record import FINISHED, read_run_record
-from gitruns.repo import commit_paths
+from gitruns.repo import commit_paths, identity_env
 from gitruns.store import RunStore
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,8 @@ logger = logging.getLogger(__name__)
 SCRIPT = "train.py"
 SCRIPT_MARK = "`gitruns demo` wrote this file."
 EXPERIMENT = "nyc-taxi-experiment"
-NEEDED_MODULES = ("numpy", "pandas", "sklearn")
+NEEDED_MODULES = ("numpy", "pandas", "sklearn", "xgboost", "hyperopt")
+MODEL_NAME = "nyc-taxi-regressor"
 _PROGRESS_LINE = re.compile(r"^\[(?P<done>\d+)/(?P<total>\d+)\]")
 
 GITIGNORE = "data/\nmodels/\n__pycache__/\nsite/\n"
@@ -38,9 +40,10 @@ Made by `gitruns demo`: generated NYC-taxi-like trips in `data/` (not committed;
 `gitruns demo` makes them again), a training script `train.py` that logs with
 `import gitruns as mlflow`, and its runs under `runs/`.
 
-    python train.py          # train again: new runs, with this commit and your diff
-    gitruns check            # validate every run record
-    git log --stat -- runs   # the runs, versioned with the code
+    python train.py                       # train again: new runs, with this commit and your diff
+    gitruns runs list -o "metrics.rmse"   # the runs, best first
+    gitruns models show nyc-taxi-regressor   # the registry, read from git tags
+    gitruns check                         # validate every run record
 """
 
 
@@ -54,13 +57,14 @@ class DemoResult:
     code_commit: str | None
     runs_commit: str | None
     runs: list[tuple[str, str, float | None]] = field(default_factory=list)  # id, name, rmse
+    model_versions: list[tuple[str, str, str]] = field(default_factory=list)  # name, version, stage
 
 
 def check_requirements() -> None:
     missing = [name for name in NEEDED_MODULES if importlib.util.find_spec(name) is None]
     if missing:
         raise DemoError(
-            f"the demo trains scikit-learn models and needs {', '.join(missing)}. "
+            f"the demo trains scikit-learn and XGBoost models and needs {', '.join(missing)}. "
             "Install them with: pip install 'gitruns[ml]'"
         )
 
@@ -94,14 +98,25 @@ def write_files(directory: Path, rows: int) -> None:
             taxi_trips(2021, month, rows=rows).to_csv(path, index=False)
 
 
-def train(directory: Path, on_progress: Callable[[int, int, str], None] | None = None) -> None:
-    """Run the demo's ``train.py`` with this Python, reporting each model as it finishes."""
+def train(
+    directory: Path,
+    trials: int = 20,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> None:
+    """Run the demo's ``train.py`` with this Python, reporting each step as it finishes."""
+    env = {
+        **os.environ,
+        **identity_env(directory, fallback=True),
+        "DEMO_TRIALS": str(trials),
+        "PYTHONUNBUFFERED": "1",
+    }
     process = subprocess.Popen(
         [sys.executable, SCRIPT],
         cwd=directory,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=env,
     )
     output: list[str] = []
     for line in process.stdout or ():
@@ -116,7 +131,8 @@ def train(directory: Path, on_progress: Callable[[int, int, str], None] | None =
 
 def run_demo(
     directory: Path,
-    rows: int = 20_000,
+    rows: int = 10_000,
+    trials: int = 20,
     on_progress: Callable[[int, int, str], None] | None = None,
 ) -> DemoResult:
     """Make ``directory`` a demo repository, train, log and commit; returns what it made.
@@ -137,7 +153,7 @@ def run_demo(
     )
     runs_dir = directory / "runs"
     before = {path.name for path in RunStore(runs_dir).run_dirs()}
-    train(directory, on_progress)
+    train(directory, trials, on_progress)
     runs_commit = commit_paths(directory, [runs_dir], "Add demo runs", fallback_identity=True)
     result = DemoResult(directory=directory, code_commit=code_commit, runs_commit=runs_commit)
     for run_dir in RunStore(runs_dir).run_dirs():
@@ -145,6 +161,11 @@ def run_demo(
             continue
         record = read_run_record(run_dir)
         rmse = record.metrics.get("rmse")
-        if record.status == FINISHED:
-            result.runs.append((record.id, record.name, None if rmse is None else rmse.last))
+        if record.status == FINISHED and rmse is not None:
+            result.runs.append((record.id, record.name, rmse.last))
+    from gitruns.registry import Registry
+
+    model = Registry(runs_dir).models().get(MODEL_NAME)
+    for state in model.live_versions() if model else []:
+        result.model_versions.append((MODEL_NAME, state.label, state.current_stage))
     return result

@@ -1,4 +1,4 @@
-"""Train trip-duration models on the taxi data and log every run with gitruns.
+"""Predict NYC taxi trip durations, tune XGBoost with hyperopt, and log it all with gitruns.
 
 `gitruns demo` wrote this file. Edit it and run `python train.py` again: each
 run records the commit it started from and your uncommitted changes.
@@ -6,22 +6,27 @@ run records the commit it started from and your uncommitted changes.
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xgboost as xgb
+from hyperopt import STATUS_OK, hp, tpe
+from hyperopt.pyll import scope
 from scipy import sparse
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.linear_model import Lasso, LinearRegression, Ridge, SGDRegressor
+from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_squared_error
 
 import gitruns as mlflow  # the MLflow API, kept in git
+from gitruns.hyperopt import fmin
 
 TRAIN_PATH = "data/green_tripdata_2021-01.csv"
 VALID_PATH = "data/green_tripdata_2021-02.csv"
-CATEGORICAL = ["PU_DO"]
-NUMERICAL = ["trip_distance"]
+MODEL_NAME = "nyc-taxi-regressor"
+TRIALS = int(os.environ.get("DEMO_TRIALS", "20"))
 
 
 def read_dataframe(path: str) -> pd.DataFrame:
@@ -33,63 +38,118 @@ def read_dataframe(path: str) -> pd.DataFrame:
     return trips
 
 
+def features(trips: pd.DataFrame) -> list[dict]:
+    return trips[["PU_DO", "trip_distance"]].to_dict(orient="records")
+
+
 def with_32bit_indices(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
-    """Lasso and SGD take only 32-bit sparse indices; recent SciPy makes 64-bit ones."""
+    """Some estimators take only 32-bit sparse indices; recent SciPy makes 64-bit ones."""
     matrix.indices = matrix.indices.astype(np.int32)
     matrix.indptr = matrix.indptr.astype(np.int32)
     return matrix
 
 
-def rmse(truth: pd.Series, predicted: list[float]) -> float:
+def rmse(truth: np.ndarray, predicted: np.ndarray) -> float:
     return float(mean_squared_error(truth, predicted) ** 0.5)
 
 
 def main() -> None:
-    train, valid = read_dataframe(TRAIN_PATH), read_dataframe(VALID_PATH)
+    train_trips, valid_trips = read_dataframe(TRAIN_PATH), read_dataframe(VALID_PATH)
     vectorizer = DictVectorizer()
-    x_train = vectorizer.fit_transform(train[CATEGORICAL + NUMERICAL].to_dict(orient="records"))
-    x_valid = vectorizer.transform(valid[CATEGORICAL + NUMERICAL].to_dict(orient="records"))
-    x_train, x_valid = with_32bit_indices(x_train), with_32bit_indices(x_valid)
-    y_train, y_valid = train.duration.to_numpy(), valid.duration.to_numpy()
+    x_train = with_32bit_indices(vectorizer.fit_transform(features(train_trips)))
+    x_valid = with_32bit_indices(vectorizer.transform(features(valid_trips)))
+    y_train, y_valid = train_trips.duration.to_numpy(), valid_trips.duration.to_numpy()
     Path("models").mkdir(exist_ok=True)
     with open("models/preprocessor.b", "wb") as file:
         pickle.dump(vectorizer, file)
 
     mlflow.set_experiment("nyc-taxi-experiment", primary_metric="rmse", goal="minimize")
-    candidates = [
-        ("linear", LinearRegression(), {}),
-        ("lasso", Lasso(alpha=0.01), {"alpha": 0.01}),
-        ("lasso", Lasso(alpha=0.001), {"alpha": 0.001}),
-        ("ridge", Ridge(alpha=1.0), {"alpha": 1.0}),
-        ("ridge", Ridge(alpha=10.0), {"alpha": 10.0}),
-    ]
-    total = len(candidates) + 1
-    for number, (name, model, params) in enumerate(candidates, start=1):
-        with mlflow.start_run(run_name=f"{name}-{params.get('alpha', 'default')}"):
-            mlflow.set_tag("developer", "demo")
-            mlflow.set_tag("model", name)
-            mlflow.log_params({"train-data-path": TRAIN_PATH, "valid-data-path": VALID_PATH})
-            mlflow.log_params({"model": name, **params})
-            model.fit(x_train, y_train)
-            score = rmse(y_valid, model.predict(x_valid))
-            mlflow.log_metric("rmse", score)
-            mlflow.log_metric("train_rmse", rmse(y_train, model.predict(x_train)))
-            mlflow.log_artifact("models/preprocessor.b", artifact_path="preprocessor")
-        print(f"[{number}/{total}] {name} {params or ''}: rmse {score:.3f}", flush=True)
+    steps = TRIALS + 3
 
-    # An iterative model: its validation error per epoch becomes a metric history.
-    with mlflow.start_run(run_name="sgd-epochs"):
+    # 1. A scikit-learn baseline: autolog records params, training metrics and the model.
+    mlflow.sklearn.autolog()
+    with mlflow.start_run(run_name="ridge-baseline"):
         mlflow.set_tag("developer", "demo")
-        mlflow.set_tag("model", "sgd")
-        epochs, learning_rate = 12, 0.002
-        mlflow.log_params({"model": "sgd", "epochs": epochs, "eta0": learning_rate})
-        model = SGDRegressor(learning_rate="constant", eta0=learning_rate, random_state=1)
-        for epoch in range(epochs):
-            model.partial_fit(x_train, y_train)
-            score = rmse(y_valid, model.predict(x_valid))
-            mlflow.log_metric("rmse", score, step=epoch)
-            mlflow.log_metric("train_rmse", rmse(y_train, model.predict(x_train)), step=epoch)
-    print(f"[{total}/{total}] sgd {{'epochs': {epochs}}}: rmse {score:.3f}", flush=True)
+        baseline = Ridge(alpha=1.0).fit(x_train, y_train)
+        mlflow.log_metric("rmse", rmse(y_valid, baseline.predict(x_valid)))
+    mlflow.sklearn.autolog(disable=True)
+    print(f"[1/{steps}] ridge baseline", flush=True)
+
+    # 2. Tune XGBoost with hyperopt: one parent run, each trial a child run.
+    train = xgb.DMatrix(x_train, label=y_train)
+    valid = xgb.DMatrix(x_valid, label=y_valid)
+    mlflow.xgboost.autolog(log_models=False)
+
+    def objective(params: dict) -> dict:
+        with mlflow.start_run():
+            mlflow.set_tag("model", "xgboost")
+            booster = xgb.train(
+                params=params,
+                dtrain=train,
+                num_boost_round=100,
+                evals=[(valid, "validation")],
+                early_stopping_rounds=10,
+                verbose_eval=False,
+            )
+            score = rmse(y_valid, booster.predict(valid))
+            mlflow.log_metric("rmse", score)
+        return {"loss": score, "status": STATUS_OK}
+
+    search_space = {
+        "max_depth": scope.int(hp.quniform("max_depth", 3, 12, 1)),
+        "learning_rate": hp.loguniform("learning_rate", -2.3, 0),
+        "reg_alpha": hp.loguniform("reg_alpha", -5, -1),
+        "reg_lambda": hp.loguniform("reg_lambda", -6, -1),
+        "min_child_weight": hp.loguniform("min_child_weight", -1, 3),
+        "objective": "reg:squarederror",
+        "seed": 42,
+    }
+
+    def report(number: int, total: int, loss: float | None) -> None:
+        print(f"[{number + 1}/{steps}] trial {number}: rmse {loss:.3f}", flush=True)
+
+    best = fmin(
+        objective,
+        search_space,
+        algo=tpe.suggest,
+        max_evals=TRIALS,
+        rstate=np.random.default_rng(42),
+        show_progressbar=False,
+        on_trial=report,
+    )
+
+    # 3. Train the best parameters once more and log that model.
+    best_params = {
+        "max_depth": int(best["max_depth"]),
+        "learning_rate": best["learning_rate"],
+        "reg_alpha": best["reg_alpha"],
+        "reg_lambda": best["reg_lambda"],
+        "min_child_weight": best["min_child_weight"],
+        "objective": "reg:squarederror",
+        "seed": 42,
+    }
+    mlflow.xgboost.autolog(log_models=True)
+    with mlflow.start_run(run_name="xgboost-best") as run:
+        mlflow.set_tag("developer", "demo")
+        booster = xgb.train(
+            params=best_params,
+            dtrain=train,
+            num_boost_round=100,
+            evals=[(valid, "validation")],
+            early_stopping_rounds=10,
+            verbose_eval=False,
+        )
+        mlflow.log_metric("rmse", rmse(y_valid, booster.predict(valid)))
+        mlflow.log_artifact("models/preprocessor.b", artifact_path="preprocessor")
+    mlflow.xgboost.autolog(disable=True)
+    print(f"[{steps - 1}/{steps}] best xgboost model logged", flush=True)
+
+    # 4. Register it and send it to production: annotated git tags, in GTO's names.
+    version = mlflow.register_model(f"runs:/{run.info.run_id}/model", MODEL_NAME)
+    mlflow.MlflowClient().transition_model_version_stage(
+        MODEL_NAME, version.version, "Production", archive_existing_versions=True
+    )
+    print(f"[{steps}/{steps}] {MODEL_NAME} v{version.version} in production", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,107 @@
+"""Autologging for scikit-learn: every estimator's ``fit``.
+
+Each logs the estimator's params, MLflow's ``estimator_name`` and
+``estimator_class`` tags, training metrics (``training_rmse``… for
+regressors, ``training_accuracy_score``… for classifiers), the training time
+and the model under ``model/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from typing import Any
+
+from gitruns.autologging import inside_training, log_params_quietly, training_run
+
+logger = logging.getLogger(__name__)
+
+
+class _Settings:
+    log_models = True
+    originals: dict[type, Any] = {}
+
+
+_settings = _Settings()
+
+
+def configure(disable: bool = False, log_models: bool = True) -> None:
+    from sklearn.utils import all_estimators
+
+    _settings.log_models = log_models
+    if disable:
+        for cls, original in _settings.originals.items():
+            cls.fit = original
+        _settings.originals.clear()
+        return
+    for _name, cls in all_estimators():
+        if "fit" in vars(cls) and cls not in _settings.originals:
+            _settings.originals[cls] = cls.fit
+            cls.fit = _patched_fit(cls.fit)
+
+
+def _patched_fit(original: Any) -> Any:
+    @functools.wraps(original)
+    def fit(self: Any, x: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if inside_training():
+            return original(self, x, y, *args, **kwargs)
+        with training_run() as live:
+            log_params_quietly(live, self.get_params(deep=True))
+            live.set_tags(
+                {
+                    "estimator_name": type(self).__name__,
+                    "estimator_class": f"{type(self).__module__}.{type(self).__qualname__}",
+                }
+            )
+            started = time.perf_counter()
+            result = original(self, x, y, *args, **kwargs)
+            _after_fit(live, self, x, y, time.perf_counter() - started)
+            return result
+
+    return fit
+
+
+def _after_fit(live: Any, estimator: Any, x: Any, y: Any, seconds: float) -> None:
+    try:
+        live.log_metric("training_time", seconds, None, None)
+        for key, value in _training_metrics(estimator, x, y).items():
+            live.log_metric(key, value, None, None)
+        if _settings.log_models:
+            from gitruns.sklearn import log_model
+
+            log_model(estimator, "model")
+    except Exception as error:  # autologging must never break training
+        logger.warning("Autolog could not record everything about this fit: %s", error)
+
+
+def _training_metrics(estimator: Any, x: Any, y: Any) -> dict[str, float]:
+    from sklearn import metrics
+    from sklearn.base import is_classifier, is_regressor
+
+    if y is None or not hasattr(estimator, "predict"):
+        return {}
+    predicted = estimator.predict(x)
+    if is_regressor(estimator):
+        mse = metrics.mean_squared_error(y, predicted)
+        return {
+            "training_mean_squared_error": float(mse),
+            "training_root_mean_squared_error": float(mse**0.5),
+            "training_mean_absolute_error": float(metrics.mean_absolute_error(y, predicted)),
+            "training_r2_score": float(metrics.r2_score(y, predicted)),
+        }
+    if is_classifier(estimator):
+        average = "weighted"
+        return {
+            "training_accuracy_score": float(metrics.accuracy_score(y, predicted)),
+            "training_precision_score": float(
+                metrics.precision_score(y, predicted, average=average, zero_division=0)
+            ),
+            "training_recall_score": float(
+                metrics.recall_score(y, predicted, average=average, zero_division=0)
+            ),
+            "training_f1_score": float(
+                metrics.f1_score(y, predicted, average=average, zero_division=0)
+            ),
+        }
+    return {}

@@ -1,0 +1,275 @@
+"""Model folders in MLflow's format: ``MLmodel``, the model file, its environment.
+
+A logged model lives inside its run's artifacts (``artifacts/model/``), so
+``runs:/ID/model`` is a plain folder anyone can open, and MLflow's own
+``pyfunc.load_model`` reads it: the ``MLmodel`` file uses MLflow's keys and
+names MLflow's loader modules. gitruns reads the flavors, not the loader name.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import json
+import platform
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitruns import location
+from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue
+from gitruns.record import dump_yaml, load_yaml
+from gitruns.registry import Registry, locate_model
+
+MLMODEL = "MLmodel"
+REQUIREMENTS = "requirements.txt"
+PYTHON_ENV = "python_env.yaml"
+INPUT_EXAMPLE = "input_example.json"
+
+
+class MissingLibrary(GitrunsError):
+    """A flavor whose library is not installed."""
+
+    error_code = "INVALID_STATE"
+
+
+def require(module: str, package: str | None = None) -> Any:
+    """Import ``module``, or say which package to install for it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise MissingLibrary(
+            f"this needs {package or module}, which is not installed. Install it with "
+            f"pip install {package or module} (or pip install 'gitruns[ml]')."
+        ) from error
+
+
+def pinned(*packages: str) -> list[str]:
+    """``name==version`` for each installed package, as a model's requirements."""
+    lines = []
+    for package in packages:
+        try:
+            lines.append(f"{package}=={importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return lines
+
+
+@dataclass
+class ModelSignature:
+    """What a model takes and returns, in MLflow's column or tensor specs."""
+
+    inputs: list[dict[str, Any]]
+    outputs: list[dict[str, Any]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inputs": json.dumps(self.inputs),
+            "outputs": None if self.outputs is None else json.dumps(self.outputs),
+            "params": None,
+        }
+
+
+_DTYPES = {"f": "double", "i": "long", "u": "long", "b": "boolean", "O": "string", "U": "string"}
+
+
+def _spec(data: Any) -> list[dict[str, Any]]:
+    import numpy as np
+
+    if hasattr(data, "dtypes") and hasattr(data, "columns"):  # a DataFrame
+        return [
+            {"type": _DTYPES.get(dtype.kind, "string"), "name": str(name), "required": True}
+            for name, dtype in data.dtypes.items()
+        ]
+    if hasattr(data, "dtype") and hasattr(data, "name") and hasattr(data, "to_numpy"):  # a Series
+        return [{"type": _DTYPES.get(data.dtype.kind, "string"), "required": True}]
+    if hasattr(data, "toarray"):  # a sparse matrix
+        data = data[:1].toarray()
+    array = np.asarray(data)
+    shape = [-1, *array.shape[1:]]
+    return [{"type": "tensor", "tensor-spec": {"dtype": str(array.dtype), "shape": shape}}]
+
+
+def infer_signature(model_input: Any, model_output: Any = None) -> ModelSignature:
+    """The signature of a model from an example input (and output), as MLflow infers it.
+
+    Example::
+
+        signature = infer_signature(x_valid, model.predict(x_valid))
+    """
+    outputs = None if model_output is None else _spec(model_output)
+    return ModelSignature(inputs=_spec(model_input), outputs=outputs)
+
+
+def _signature_dict(signature: Any) -> dict[str, Any] | None:
+    if signature is None:
+        return None
+    if isinstance(signature, dict):
+        return signature
+    if hasattr(signature, "to_dict"):
+        return signature.to_dict()
+    raise InvalidValue(
+        "signature must come from infer_signature(...) or be a dict, got "
+        f"{type(signature).__name__}."
+    )
+
+
+def _example_json(example: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The input example as MLflow stores it, and its MLmodel entry."""
+    import numpy as np
+
+    if hasattr(example, "to_dict") and hasattr(example, "columns"):
+        data = json.loads(example.head(5).to_json(orient="split", index=False))
+        return data, {"artifact_path": INPUT_EXAMPLE, "type": "dataframe", "pandas_orient": "split"}
+    if hasattr(example, "toarray"):
+        example = example[:5].toarray()
+    array = np.asarray(example)[:5]
+    return {"inputs": array.tolist()}, {
+        "artifact_path": INPUT_EXAMPLE,
+        "type": "ndarray",
+        "format": "tf-serving",
+    }
+
+
+@dataclass
+class ModelInfo:
+    """What ``log_model`` returns: where the model is and what it is."""
+
+    artifact_path: str
+    model_uri: str
+    run_id: str | None
+    flavors: dict[str, Any]
+    model_uuid: str
+    utc_time_created: str
+    signature: dict[str, Any] | None = None
+    registered_model_version: str | None = None
+    path: Path | None = field(default=None, repr=False)
+
+
+def write_model_folder(
+    folder: Path,
+    *,
+    flavor: str,
+    flavor_conf: dict[str, Any],
+    loader_module: str,
+    model_file: str,
+    requirements: list[str],
+    signature: Any = None,
+    input_example: Any = None,
+    run_id: str | None = None,
+    artifact_path: str | None = None,
+) -> ModelInfo:
+    """Write ``MLmodel``, ``requirements.txt`` and ``python_env.yaml`` beside the model file."""
+    python = platform.python_version()
+    created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    model_uuid = uuid.uuid4().hex
+    data_key = "data" if flavor == "xgboost" else "model_path"
+    mlmodel: dict[str, Any] = {}
+    if artifact_path is not None:
+        mlmodel["artifact_path"] = artifact_path
+    mlmodel["flavors"] = {
+        "python_function": {
+            data_key: model_file,
+            "env": {"virtualenv": PYTHON_ENV},
+            "loader_module": loader_module,
+            "predict_fn": "predict",
+            "python_version": python,
+        },
+        flavor: flavor_conf,
+    }
+    mlmodel["model_size_bytes"] = (folder / model_file).stat().st_size
+    mlmodel["model_uuid"] = model_uuid
+    mlmodel["gitruns_version"] = importlib.metadata.version("gitruns")
+    if run_id is not None:
+        mlmodel["run_id"] = run_id
+    signature_dict = _signature_dict(signature)
+    if signature_dict is not None:
+        mlmodel["signature"] = signature_dict
+    if input_example is not None:
+        example, entry = _example_json(input_example)
+        (folder / INPUT_EXAMPLE).write_text(json.dumps(example))
+        mlmodel["saved_input_example_info"] = entry
+    mlmodel["utc_time_created"] = created
+    (folder / MLMODEL).write_text(dump_yaml(mlmodel))
+    (folder / REQUIREMENTS).write_text("".join(f"{line}\n" for line in requirements))
+    build = pinned("pip", "setuptools", "wheel")
+    python_env = {
+        "python": python,
+        "build_dependencies": build,
+        "dependencies": [f"-r {REQUIREMENTS}"],
+    }
+    (folder / PYTHON_ENV).write_text(dump_yaml(python_env))
+    return ModelInfo(
+        artifact_path=artifact_path or folder.name,
+        model_uri=f"runs:/{run_id}/{artifact_path}" if run_id and artifact_path else str(folder),
+        run_id=run_id,
+        flavors=mlmodel["flavors"],
+        model_uuid=model_uuid,
+        utc_time_created=created,
+        signature=signature_dict,
+        path=folder,
+    )
+
+
+def prepare_folder(path: str | Path) -> Path:
+    """A new, empty folder to save a model in; MLflow refuses an existing non-empty one too."""
+    folder = Path(path)
+    if folder.exists() and any(folder.iterdir()):
+        raise InvalidPath(
+            f"{folder} exists and is not empty; a model is saved into a new folder. "
+            "Pick another path or remove that one."
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def model_folder(model_uri: str | Path) -> Path:
+    """The local folder a model URI names: ``runs:/``, ``models:/``, a path or ``file:``."""
+    uri = str(model_uri)
+    return locate_model(Registry(location.current().runs_dir), uri)
+
+
+def read_mlmodel(folder: Path) -> dict[str, Any]:
+    """The ``MLmodel`` of a model folder; a clear error when there is none."""
+    path = folder / MLMODEL
+    if not path.is_file():
+        raise InvalidPath(
+            f"{folder} holds no {MLMODEL} file, so it is not a saved model. Log models with "
+            "gitruns.sklearn.log_model or gitruns.xgboost.log_model, and load them by the "
+            "folder that holds MLmodel."
+        )
+    data = load_yaml(path.read_text())
+    if not isinstance(data, dict) or not isinstance(data.get("flavors"), dict):
+        raise InvalidPath(f"{path} has no 'flavors' section; it is not an MLmodel file.")
+    return data
+
+
+def flavor_conf(folder: Path, flavor: str) -> dict[str, Any]:
+    flavors = read_mlmodel(folder)["flavors"]
+    if flavor not in flavors:
+        raise InvalidValue(
+            f"the model in {folder} was not saved with the {flavor} flavor (it has "
+            f"{', '.join(sorted(flavors))}). Load it with gitruns.pyfunc.load_model."
+        )
+    return flavors[flavor]
+
+
+def log_model_folder(save: Any, artifact_path: str, registered_model_name: str | None) -> ModelInfo:
+    """Save a model with ``save(folder, run_id, artifact_path)`` into the active run's artifacts."""
+    from gitruns.client import MlflowClient
+    from gitruns.names import check_relative_path
+    from gitruns.tracking import live_run
+
+    live = live_run()
+    relative = check_relative_path(artifact_path, "artifact path")
+    folder = live.artifact_target(relative)
+    info: ModelInfo = save(prepare_folder(folder), live.run_id, relative)
+    if registered_model_name:
+        version = MlflowClient().create_model_version(
+            registered_model_name, f"runs:/{live.run_id}/{relative}"
+        )
+        info.registered_model_version = version.version
+    return info

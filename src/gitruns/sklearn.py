@@ -1,0 +1,149 @@
+"""The scikit-learn flavor: save, log and load estimators as MLflow does.
+
+Estimators are saved with skops where it is installed (a format that does not
+run code on loading unless told which types to trust), and with pickle
+otherwise. Either way, load only models you trust: like MLflow, gitruns reads
+the trusted types from the model's own ``MLmodel``.
+
+Example::
+
+    import gitruns as mlflow
+
+    with mlflow.start_run():
+        model = Ridge().fit(x_train, y_train)
+        info = mlflow.sklearn.log_model(model, artifact_path="model", input_example=x_train[:5])
+    loaded = mlflow.sklearn.load_model(info.model_uri)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pickle
+from pathlib import Path
+from typing import Any
+
+from gitruns.models import (
+    ModelInfo,
+    flavor_conf,
+    log_model_folder,
+    model_folder,
+    pinned,
+    prepare_folder,
+    require,
+    write_model_folder,
+)
+
+FLAVOR = "sklearn"
+SKOPS, PICKLE = "skops", "pickle"
+
+
+def _default_format() -> str:
+    return SKOPS if importlib.util.find_spec("skops") is not None else PICKLE
+
+
+def _save(
+    sk_model: Any,
+    folder: Path,
+    run_id: str | None,
+    artifact_path: str | None,
+    serialization_format: str | None,
+    signature: Any,
+    input_example: Any,
+) -> ModelInfo:
+    sklearn = require("sklearn", "scikit-learn")
+    chosen = serialization_format or _default_format()
+    conf: dict[str, Any] = {"code": None, "sklearn_version": sklearn.__version__}
+    if chosen == SKOPS:
+        skops_io = require("skops.io", "skops")
+        model_file = "model.skops"
+        skops_io.dump(sk_model, folder / model_file)
+        conf["skops_trusted_types"] = sorted(skops_io.get_untrusted_types(file=folder / model_file))
+    elif chosen == PICKLE:
+        model_file = "model.pkl"
+        with open(folder / model_file, "wb") as file:
+            pickle.dump(sk_model, file, protocol=pickle.DEFAULT_PROTOCOL)
+    else:
+        raise ValueError(f"serialization_format {chosen!r} is neither 'skops' nor 'pickle'.")
+    conf = {"pickled_model": model_file, "serialization_format": chosen, **conf}
+    requirements = pinned("scikit-learn", "numpy", "scipy", *(["skops"] if chosen == SKOPS else []))
+    if signature is None and input_example is not None:
+        from gitruns.models import infer_signature
+
+        signature = infer_signature(input_example, sk_model.predict(input_example))
+    return write_model_folder(
+        folder,
+        flavor=FLAVOR,
+        flavor_conf=conf,
+        loader_module="mlflow.sklearn",
+        model_file=model_file,
+        requirements=requirements,
+        signature=signature,
+        input_example=input_example,
+        run_id=run_id,
+        artifact_path=artifact_path,
+    )
+
+
+def save_model(
+    sk_model: Any,
+    path: str | Path,
+    serialization_format: str | None = None,
+    signature: Any = None,
+    input_example: Any = None,
+    **_: Any,
+) -> ModelInfo:
+    """Save an estimator to a new folder ``path`` in MLflow's format."""
+    return _save(
+        sk_model, prepare_folder(path), None, None, serialization_format, signature, input_example
+    )
+
+
+def log_model(
+    sk_model: Any,
+    artifact_path: str | None = None,
+    *,
+    name: str | None = None,
+    serialization_format: str | None = None,
+    registered_model_name: str | None = None,
+    signature: Any = None,
+    input_example: Any = None,
+    **_: Any,
+) -> ModelInfo:
+    """Save an estimator into the active run's artifacts (``artifact_path`` or ``name``,
+    default ``model``), and register it as a new version when a name is given."""
+    return log_model_folder(
+        lambda folder, run_id, path: _save(
+            sk_model, folder, run_id, path, serialization_format, signature, input_example
+        ),
+        artifact_path or name or "model",
+        registered_model_name,
+    )
+
+
+def load_model(model_uri: str | Path, dst_path: str | None = None) -> Any:
+    """The estimator saved at ``model_uri`` (``runs:/``, ``models:/``, or a folder)."""
+    folder = model_folder(model_uri)
+    return load_from_folder(folder)
+
+
+def load_from_folder(folder: Path) -> Any:
+    conf = flavor_conf(folder, FLAVOR)
+    path = folder / conf["pickled_model"]
+    if conf.get("serialization_format", PICKLE) == SKOPS:
+        skops_io = require("skops.io", "skops")
+        return skops_io.load(path, trusted=conf.get("skops_trusted_types") or [])
+    with open(path, "rb") as file:
+        return pickle.load(file)  # trusted as MLflow trusts it: load only your own models
+
+
+def autolog(disable: bool = False, log_models: bool = True, **_: Any) -> None:
+    """Log params, training metrics, tags and the model of every estimator's ``fit``.
+
+    Example::
+
+        gitruns.sklearn.autolog()
+        Ridge(alpha=1.0).fit(x_train, y_train)   # a run, with params, metrics and model
+    """
+    from gitruns.autologging.sklearn import configure
+
+    configure(disable=disable, log_models=log_models)

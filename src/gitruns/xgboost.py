@@ -1,0 +1,130 @@
+"""The XGBoost flavor: save, log and load boosters (and the scikit-learn wrappers).
+
+Models are saved in XGBoost's own format (UBJSON, as MLflow does); no pickle.
+
+Example::
+
+    import gitruns as mlflow
+
+    mlflow.xgboost.autolog()
+    with mlflow.start_run():
+        booster = xgb.train(params, train, evals=[(valid, "validation")])
+        mlflow.xgboost.log_model(booster, artifact_path="models_mlflow")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gitruns.models import (
+    ModelInfo,
+    flavor_conf,
+    log_model_folder,
+    model_folder,
+    pinned,
+    prepare_folder,
+    require,
+    write_model_folder,
+)
+
+FLAVOR = "xgboost"
+
+
+def _save(
+    xgb_model: Any,
+    folder: Path,
+    run_id: str | None,
+    artifact_path: str | None,
+    model_format: str,
+    signature: Any,
+    input_example: Any,
+) -> ModelInfo:
+    xgb = require("xgboost")
+    model_file = f"model.{model_format}"
+    xgb_model.save_model(str(folder / model_file))
+    model_class = f"{type(xgb_model).__module__}.{type(xgb_model).__qualname__}"
+    conf = {
+        "code": None,
+        "data": model_file,
+        "model_class": model_class,
+        "model_format": model_format,
+        "xgb_version": xgb.__version__,
+    }
+    if signature is None and input_example is not None:
+        from gitruns.models import infer_signature
+
+        signature = infer_signature(input_example)
+    return write_model_folder(
+        folder,
+        flavor=FLAVOR,
+        flavor_conf=conf,
+        loader_module="mlflow.xgboost",
+        model_file=model_file,
+        requirements=pinned("xgboost", "numpy", "scipy"),
+        signature=signature,
+        input_example=input_example,
+        run_id=run_id,
+        artifact_path=artifact_path,
+    )
+
+
+def save_model(
+    xgb_model: Any,
+    path: str | Path,
+    model_format: str = "ubj",
+    signature: Any = None,
+    input_example: Any = None,
+    **_: Any,
+) -> ModelInfo:
+    """Save a booster or an XGBoost scikit-learn model to a new folder ``path``."""
+    folder = prepare_folder(path)
+    return _save(xgb_model, folder, None, None, model_format, signature, input_example)
+
+
+def log_model(
+    xgb_model: Any,
+    artifact_path: str | None = None,
+    *,
+    name: str | None = None,
+    model_format: str = "ubj",
+    registered_model_name: str | None = None,
+    signature: Any = None,
+    input_example: Any = None,
+    **_: Any,
+) -> ModelInfo:
+    """Save a model into the active run's artifacts (``artifact_path`` or ``name``, default
+    ``model``), and register it as a new version when a name is given."""
+    return log_model_folder(
+        lambda folder, run_id, path: _save(
+            xgb_model, folder, run_id, path, model_format, signature, input_example
+        ),
+        artifact_path or name or "model",
+        registered_model_name,
+    )
+
+
+def load_model(model_uri: str | Path, dst_path: str | None = None) -> Any:
+    """The booster (or scikit-learn wrapper) saved at ``model_uri``."""
+    return load_from_folder(model_folder(model_uri))
+
+
+def load_from_folder(folder: Path) -> Any:
+    import importlib
+
+    require("xgboost")
+    conf = flavor_conf(folder, FLAVOR)
+    module_name, _, class_name = conf.get("model_class", "xgboost.core.Booster").rpartition(".")
+    if not module_name.startswith("xgboost"):
+        raise ValueError(f"{conf['model_class']!r} is not an XGBoost class; refusing to load it.")
+    model = getattr(importlib.import_module(module_name), class_name)()
+    model.load_model(str(folder / conf["data"]))
+    return model
+
+
+def autolog(disable: bool = False, log_models: bool = True, **_: Any) -> None:
+    """Log params, per-iteration metrics of every eval set, feature importances and the
+    model of every ``xgb.train`` and XGBoost scikit-learn ``fit``."""
+    from gitruns.autologging.xgboost import configure
+
+    configure(disable=disable, log_models=log_models)
