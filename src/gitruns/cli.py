@@ -81,7 +81,7 @@ def cli(verbose: int, traceback: bool) -> None:
 @click.option(
     "--rows",
     type=click.IntRange(500, 1_000_000),
-    default=20_000,
+    default=10_000,
     show_default=True,
     help="Trips generated per month of data.",
 )
