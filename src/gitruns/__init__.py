@@ -10,6 +10,7 @@ environment that produced it. Existing MLflow code runs unchanged with::
 from __future__ import annotations
 
 from gitruns import entities, exceptions, pyfunc, sklearn, xgboost
+from gitruns.autologging import autolog
 from gitruns.client import MlflowClient
 from gitruns.entities import Experiment, Run, RunData, RunInfo, RunStatus, ViewType
 from gitruns.exceptions import GitrunsError, MlflowException

@@ -43,9 +43,12 @@ def configure(disable: bool = False, log_models: bool = True) -> None:
 
 def _patched_fit(original: Any) -> Any:
     @functools.wraps(original)
-    def fit(self: Any, x: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # Forward exactly what was passed: some estimators' fit takes no y at all.
         if inside_training():
-            return original(self, x, y, *args, **kwargs)
+            return original(self, *args, **kwargs)
+        x = args[0] if args else kwargs.get("X")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
         with training_run() as live:
             log_params_quietly(live, self.get_params(deep=True))
             live.set_tags(
@@ -55,7 +58,7 @@ def _patched_fit(original: Any) -> Any:
                 }
             )
             started = time.perf_counter()
-            result = original(self, x, y, *args, **kwargs)
+            result = original(self, *args, **kwargs)
             _after_fit(live, self, x, y, time.perf_counter() - started)
             return result
 

@@ -1,0 +1,191 @@
+"""Autologging and hyperopt, with real XGBoost, scikit-learn and hyperopt."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xgboost as xgb
+from hyperopt import STATUS_OK, Trials, hp, tpe
+from hyperopt import fmin as plain_fmin
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import gitruns as mlflow
+from gitruns import MlflowClient
+from gitruns.hyperopt import fmin
+from gitruns.record import read_metric_history
+
+
+@pytest.fixture(autouse=True)
+def autolog_off():
+    yield
+    mlflow.autolog(disable=True)
+
+
+@pytest.fixture()
+def matrices():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(400, 4))
+    y = x @ np.array([1.0, 2.0, 0.5, 0.0]) + rng.normal(0, 0.1, 400)
+    return xgb.DMatrix(x[:300], label=y[:300]), xgb.DMatrix(x[300:], label=y[300:]), x, y
+
+
+def artifacts(run) -> Path:
+    return Path(run.info.artifact_uri.removeprefix("file://"))
+
+
+def test_xgboost_autolog_records_params_histories_importance_and_model(repo: Path, matrices):
+    train, valid, _, _ = matrices
+    mlflow.xgboost.autolog()
+    with mlflow.start_run() as run:
+        booster = xgb.train(
+            {"max_depth": 3, "eta": 0.3, "eval_metric": ["rmse", "mae"]},
+            train,
+            num_boost_round=50,
+            evals=[(train, "train"), (valid, "validation")],
+            early_stopping_rounds=5,
+            verbose_eval=False,
+        )
+    logged = mlflow.get_run(run.info.run_id)
+    assert logged.data.params["max_depth"] == "3" and logged.data.params["num_boost_round"] == "50"
+    assert {
+        "train-rmse",
+        "validation-rmse",
+        "validation-mae",
+        "best_iteration",
+        "training_time",
+    } <= set(logged.data.metrics)
+    history = read_metric_history(artifacts(run).parent / "metrics" / "validation-rmse.tsv")
+    assert [step for _, step, _ in history] == list(range(booster.num_boosted_rounds()))
+    assert logged.data.metrics["best_iteration"] == booster.best_iteration
+    importance = json.loads((artifacts(run) / "feature_importance_weight.json").read_text())
+    assert set(importance) <= {"f0", "f1", "f2", "f3"} and importance
+    assert (artifacts(run) / "feature_importance_weight.png").read_bytes()[:4] == b"\x89PNG"
+    reloaded = mlflow.xgboost.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_allclose(reloaded.predict(valid), booster.predict(valid))
+
+
+def test_xgboost_autolog_starts_a_run_when_none_is_active_and_can_be_disabled(repo: Path, matrices):
+    train, _, x, y = matrices
+    mlflow.autolog()
+    xgb.XGBRegressor(n_estimators=10).fit(x, y, eval_set=[(x, y)], verbose=False)
+    run = mlflow.last_active_run()
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["estimator_name"] == "XGBRegressor"
+    assert "validation_0-rmse" in run.data.metrics
+    assert (artifacts(run) / "model" / "MLmodel").exists()
+    mlflow.xgboost.autolog(disable=True)
+    before = len(MlflowClient().search_runs("default"))
+    xgb.train({}, train, num_boost_round=2)
+    assert len(MlflowClient().search_runs("default")) == before
+
+
+def test_sklearn_autolog_logs_the_outermost_fit_once(repo: Path, matrices):
+    _, _, x, y = matrices
+    mlflow.sklearn.autolog()
+    make_pipeline(StandardScaler(), Ridge(alpha=2.0)).fit(x, y)
+    runs = MlflowClient().search_runs("default")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.tags["estimator_name"] == "Pipeline"
+    assert run.data.tags["estimator_class"] == "sklearn.pipeline.Pipeline"
+    assert run.data.params["ridge__alpha"] == "2.0"
+    assert run.data.metrics["training_r2_score"] > 0.9
+    assert {"training_root_mean_squared_error", "training_mean_absolute_error"} <= set(
+        run.data.metrics
+    )
+    model = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_allclose(model.predict(x[:5]), model.predict(x[:5]))
+
+    with mlflow.start_run(run_name="classifier") as active:
+        LogisticRegression().fit(x, (y > 0).astype(int))
+    logged = mlflow.get_run(active.info.run_id)
+    assert logged.data.metrics["training_accuracy_score"] > 0.8
+    mlflow.sklearn.autolog(disable=True)
+    Ridge().fit(x, y)
+    assert len(MlflowClient().search_runs("default")) == 2
+
+
+def test_the_course_pattern_works_with_plain_hyperopt(repo: Path, matrices):
+    train, valid, _, _ = matrices
+
+    def objective(params):
+        with mlflow.start_run():
+            mlflow.set_tag("model", "xgboost")
+            mlflow.log_params(params)
+            booster = xgb.train(
+                params=params,
+                dtrain=train,
+                num_boost_round=20,
+                evals=[(valid, "validation")],
+                early_stopping_rounds=5,
+                verbose_eval=False,
+            )
+            rmse = float(np.sqrt(np.mean((booster.predict(valid) - valid.get_label()) ** 2)))
+            mlflow.log_metric("rmse", rmse)
+        return {"loss": rmse, "status": STATUS_OK}
+
+    space = {
+        "max_depth": hp.choice("max_depth", [2, 3, 4]),
+        "learning_rate": hp.loguniform("lr", -3, 0),
+    }
+    plain_fmin(
+        objective,
+        space,
+        algo=tpe.suggest,
+        max_evals=4,
+        trials=Trials(),
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+    runs = MlflowClient().search_runs("default", "tags.model = 'xgboost'")
+    assert len(runs) == 4 and all("rmse" in run.data.metrics for run in runs)
+
+
+def test_gitruns_hyperopt_makes_trials_children_of_one_parent(repo: Path, matrices):
+    train, valid, _, _ = matrices
+    mlflow.set_experiment("search")
+    seen = []
+
+    def objective(params):
+        with mlflow.start_run():  # the course's objective opens its own run: it gets the trial's
+            booster = xgb.train({"max_depth": int(params["max_depth"])}, train, num_boost_round=10)
+            rmse = float(np.sqrt(np.mean((booster.predict(valid) - valid.get_label()) ** 2)))
+            mlflow.log_metric("rmse", rmse)
+            seen.append(mlflow.active_run().info.run_id)
+        return {"loss": rmse, "status": STATUS_OK}
+
+    progress = []
+    best = fmin(
+        objective,
+        {"max_depth": hp.quniform("max_depth", 2, 6, 1)},
+        algo=tpe.suggest,
+        max_evals=5,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+        on_trial=lambda number, total, loss: progress.append((number, total)),
+    )
+    assert progress == [(n, 5) for n in range(1, 6)]
+    client = MlflowClient()
+    runs = client.search_runs("search")
+    parents = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    children = [run for run in runs if "mlflow.parentRunId" in run.data.tags]
+    assert len(parents) == 1 and len(children) == 5
+    parent = parents[0]
+    assert {child.data.tags["mlflow.parentRunId"] for child in children} == {parent.info.run_id}
+    assert {child.info.run_id for child in children} == set(seen)
+    assert all(
+        "max_depth" in child.data.params and "loss" in child.data.metrics for child in children
+    )
+    tagged = [child for child in children if child.data.tags.get("hyperopt.best_trial") == "true"]
+    assert len(tagged) == 1
+    assert tagged[0].data.metrics["loss"] == min(child.data.metrics["loss"] for child in children)
+    assert parent.data.tags["hyperopt.best_run_id"] == tagged[0].info.run_id
+    assert parent.data.metrics["best_loss"] == tagged[0].data.metrics["loss"]
+    assert parent.data.params["best.max_depth"] == str(best["max_depth"])
+    assert "max_depth" in (artifacts(parent) / "search_space.txt").read_text()
+    assert parent.info.status == "FINISHED" and mlflow.active_run() is None
