@@ -185,7 +185,8 @@ def test_mlflow_loads_what_gitruns_saved_and_predicts_the_same(repo: Path, data)
         "import json, sys, pandas as pd, mlflow.pyfunc\n"
         "frame = pd.read_csv('frame.csv')\n"
         "load = lambda name: mlflow.pyfunc.load_model(sys.argv[1] + '/' + name)\n"
-        "print(json.dumps({name: load(name).predict(frame).tolist() for name in ('ridge', 'booster')}))"
+        "names = ('ridge', 'booster')\n"
+        "print(json.dumps({name: load(name).predict(frame).tolist() for name in names}))"
     )
     result = subprocess.run(
         [mlflow_python(), "-c", code, str(artifacts)],
