@@ -18,7 +18,7 @@ from gitruns.cli import cli
 from gitruns.record import read_run_record
 from gitruns.store import RunStore
 
-from .conftest import git
+from .conftest import git, run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,27 +39,47 @@ def run_gitruns(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_demo_makes_a_repository_with_committed_runs(tmp_path: Path):
+def test_demo_tunes_registers_and_commits(tmp_path: Path):
     target = tmp_path / "demo"
-    result = run_gitruns("demo", str(target), "--rows", "3000")
+    result = run_gitruns("demo", str(target), "--trials", "3", "--rows", "2000")
     assert result.returncode == 0, result.stderr
-    assert "Runs logged in" in result.stdout and "ridge-1.0" in result.stdout
-    log = git(target, "log", "--format=%s")
-    assert log.splitlines() == ["Add demo runs", "Add the demo's training script"]
+    assert "Best of" in result.stdout and "xgboost-best" in result.stdout
+    assert "Registered nyc-taxi-regressor v1: Production" in result.stdout
+    subjects = git(target, "log", "--format=%s").splitlines()
+    assert subjects[0] == "Add demo runs" and subjects[-1] == "Add the demo's training script"
+    assert any(subject.startswith("Add run ") for subject in subjects)
     assert git(target, "status", "--porcelain") == ""
+    assert set(git(target, "tag").split()) == {
+        "nyc-taxi-regressor@v1.0.0",
+        "nyc-taxi-regressor#production#1",
+    }
     records = [read_run_record(path) for path in RunStore(target / "runs").run_dirs()]
-    assert len(records) == 6 and all(r.status == "FINISHED" for r in records)
-    code_commit = git(target, "rev-parse", "HEAD~1").strip()
+    names = sorted(r.name for r in records)
+    assert names == sorted(
+        ["ridge-baseline", "hyperopt-search", "xgboost-best", "trial-1", "trial-2", "trial-3"]
+    )
+    assert all(r.status == "FINISHED" for r in records)
+    code_commit = git(target, "rev-list", "--max-parents=0", "HEAD").strip()
     assert {r.git["commit"] for r in records} == {code_commit}
-    assert all(r.source["entry_point"] == "train.py" for r in records)
-    assert all(r.metrics["rmse"].last < 10 for r in records)
-    sgd = next(r for r in records if r.name == "sgd-epochs")
-    assert sgd.metrics["rmse"].step == 11
+    trials = [r for r in records if r.name.startswith("trial-")]
+    parent = next(r for r in records if r.name == "hyperopt-search")
+    assert all(r.parent == parent.id for r in trials)
+    assert all("validation-rmse" in r.metrics and "rmse" in r.metrics for r in trials)
     assert check_runs(target / "runs").ok
 
-    again = run_gitruns("demo", str(target), "--rows", "3000")
+    load = run_python(
+        "import gitruns, pickle\n"
+        "from gitruns.demo.data import taxi_trips\n"
+        "model = gitruns.pyfunc.load_model('models:/nyc-taxi-regressor/Production')\n"
+        "print(type(model).__name__, model.flavor)",
+        cwd=target,
+    )
+    assert load.stdout.split() == ["PyFuncModel", "xgboost"], load.stderr
+
+    again = run_gitruns("demo", str(target), "--trials", "2", "--rows", "2000")
     assert again.returncode == 0, again.stderr
-    assert len(list(RunStore(target / "runs").run_dirs())) == 12
+    assert "Registered nyc-taxi-regressor v2: Production" in again.stdout
+    assert "Registered nyc-taxi-regressor v1: Archived" in again.stdout
 
 
 def test_demo_refuses_a_folder_with_other_work(tmp_path: Path):
