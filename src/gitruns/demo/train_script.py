@@ -129,7 +129,7 @@ def main() -> None:
         "seed": 42,
     }
     mlflow.xgboost.autolog(log_models=True)
-    with mlflow.start_run(run_name="xgboost-best") as run:
+    with mlflow.start_run(run_name="xgboost-best"):
         mlflow.set_tag("developer", "demo")
         booster = xgb.train(
             params=best_params,
@@ -144,12 +144,23 @@ def main() -> None:
     mlflow.xgboost.autolog(disable=True)
     print(f"[{steps - 1}/{steps}] best xgboost model logged", flush=True)
 
-    # 4. Register it and send it to production: annotated git tags, in GTO's names.
-    version = mlflow.register_model(f"runs:/{run.info.run_id}/model", MODEL_NAME)
-    mlflow.MlflowClient().transition_model_version_stage(
+    # 4. Register the best model of the experiment and send it to production: annotated
+    #    git tags, in GTO's names. "Best" is the lowest validation rmse among runs with a model.
+    client = mlflow.MlflowClient()
+    ranked = client.search_runs(
+        experiment_ids=mlflow.get_experiment_by_name("nyc-taxi-experiment").experiment_id,
+        filter_string="metrics.rmse > 0 and tags.developer = 'demo'",
+        order_by=["metrics.rmse ASC"],
+    )
+    best_run = next(
+        r for r in ranked if any(a.path == "model" for a in client.list_artifacts(r.info.run_id))
+    )
+    version = mlflow.register_model(f"runs:/{best_run.info.run_id}/model", MODEL_NAME)
+    client.transition_model_version_stage(
         MODEL_NAME, version.version, "Production", archive_existing_versions=True
     )
-    print(f"[{steps}/{steps}] {MODEL_NAME} v{version.version} in production", flush=True)
+    chosen = best_run.info.run_name
+    print(f"[{steps}/{steps}] {MODEL_NAME} v{version.version} ({chosen}) in production", flush=True)
 
 
 if __name__ == "__main__":
