@@ -186,7 +186,9 @@ class MlflowClient:
             experiment = _experiment(store, experiment_id, record)
             if ViewType.includes(view_type, record.lifecycle_stage) and matches(experiment):
                 experiments.append(experiment)
-        descending = bool(order_by) and str(order_by[0]).strip().upper().endswith(" DESC")
+        descending = order_by is not None and any(
+            str(clause).strip().upper().endswith(" DESC") for clause in order_by[:1]
+        )
         experiments.sort(key=lambda experiment: experiment.name, reverse=descending)
         return _page(experiments, max_results, page_token)
 

@@ -45,6 +45,8 @@ def _describe(space: Any) -> str:
 
 def _loss(result: Any) -> float | None:
     value = result.get("loss") if isinstance(result, Mapping) else result
+    if value is None:
+        return None
     try:
         return float(value)
     except (TypeError, ValueError):

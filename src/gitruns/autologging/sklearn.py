@@ -32,13 +32,13 @@ def configure(disable: bool = False, log_models: bool = True) -> None:
     _settings.log_models = log_models
     if disable:
         for cls, original in _settings.originals.items():
-            cls.fit = original
+            cls.fit = original  # type: ignore[attr-defined]
         _settings.originals.clear()
         return
     for _name, cls in all_estimators():
         if "fit" in vars(cls) and cls not in _settings.originals:
             _settings.originals[cls] = cls.fit
-            cls.fit = _patched_fit(cls.fit)
+            cls.fit = _patched_fit(cls.fit)  # type: ignore[attr-defined]
 
 
 def _patched_fit(original: Any) -> Any:

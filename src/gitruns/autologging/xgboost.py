@@ -37,14 +37,14 @@ def configure(disable: bool = False, log_models: bool = True) -> None:
         if "train" in _settings.originals:
             xgboost.train = _settings.originals.pop("train")
         if "fit" in _settings.originals:
-            xgboost.sklearn.XGBModel.fit = _settings.originals.pop("fit")
+            xgboost.sklearn.XGBModel.fit = _settings.originals.pop("fit")  # type: ignore[method-assign]
         return
     if "train" not in _settings.originals:
         _settings.originals["train"] = xgboost.train
         xgboost.train = _patched_train(xgboost.train)
     if "fit" not in _settings.originals:
         _settings.originals["fit"] = xgboost.sklearn.XGBModel.fit
-        xgboost.sklearn.XGBModel.fit = _patched_fit(xgboost.sklearn.XGBModel.fit)
+        xgboost.sklearn.XGBModel.fit = _patched_fit(xgboost.sklearn.XGBModel.fit)  # type: ignore[method-assign]
 
 
 def _metrics_callback(live: Any) -> Any:

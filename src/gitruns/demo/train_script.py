@@ -63,7 +63,9 @@ def main() -> None:
     with open("models/preprocessor.b", "wb") as file:
         pickle.dump(vectorizer, file)
 
-    mlflow.set_experiment("nyc-taxi-experiment", primary_metric="rmse", goal="minimize")
+    experiment = mlflow.set_experiment(
+        "nyc-taxi-experiment", primary_metric="rmse", goal="minimize"
+    )
     steps = TRIALS + 3
 
     # 1. A scikit-learn baseline: autolog records params, training metrics and the model.
@@ -80,17 +82,20 @@ def main() -> None:
     valid = xgb.DMatrix(x_valid, label=y_valid)
     mlflow.xgboost.autolog(log_models=False)
 
+    def train_booster(params: dict) -> xgb.Booster:
+        return xgb.train(
+            params=params,
+            dtrain=train,
+            num_boost_round=100,
+            evals=[(valid, "validation")],
+            early_stopping_rounds=10,
+            verbose_eval=False,
+        )
+
     def objective(params: dict) -> dict:
         with mlflow.start_run():
             mlflow.set_tag("model", "xgboost")
-            booster = xgb.train(
-                params=params,
-                dtrain=train,
-                num_boost_round=100,
-                evals=[(valid, "validation")],
-                early_stopping_rounds=10,
-                verbose_eval=False,
-            )
+            booster = train_booster(params)
             score = rmse(y_valid, booster.predict(valid))
             mlflow.log_metric("rmse", score)
         return {"loss": score, "status": STATUS_OK}
@@ -131,14 +136,7 @@ def main() -> None:
     mlflow.xgboost.autolog(log_models=True)
     with mlflow.start_run(run_name="xgboost-best"):
         mlflow.set_tag("developer", "demo")
-        booster = xgb.train(
-            params=best_params,
-            dtrain=train,
-            num_boost_round=100,
-            evals=[(valid, "validation")],
-            early_stopping_rounds=10,
-            verbose_eval=False,
-        )
+        booster = train_booster(best_params)
         mlflow.log_metric("rmse", rmse(y_valid, booster.predict(valid)))
         mlflow.log_artifact("models/preprocessor.b", artifact_path="preprocessor")
     mlflow.xgboost.autolog(disable=True)
@@ -148,7 +146,7 @@ def main() -> None:
     #    git tags, in GTO's names. "Best" is the lowest validation rmse among runs with a model.
     client = mlflow.MlflowClient()
     ranked = client.search_runs(
-        experiment_ids=mlflow.get_experiment_by_name("nyc-taxi-experiment").experiment_id,
+        experiment_ids=experiment.experiment_id,
         filter_string="metrics.rmse > 0 and tags.developer = 'demo'",
         order_by=["metrics.rmse ASC"],
     )
