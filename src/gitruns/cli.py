@@ -828,6 +828,94 @@ def _event_row(event: TagEvent) -> dict[str, Any]:
     }
 
 
+# -- the site -----------------------------------------------------------------------------
+
+
+@cli.group()
+def site() -> None:
+    """The static site: experiments, runs, charts and models as HTML pages.
+
+    Example:
+
+        gitruns site build && open site/index.html
+    """
+
+
+@site.command("build")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default="site",
+    show_default=True,
+    help="Where to write the site.",
+)
+@click.option(
+    "--templates",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A folder of templates that override gitruns' own (e.g. run.html).",
+)
+@click.option("--base-url", default="", help="Where the site is published, e.g. for Pages.")
+@_runs_dir_option
+def site_build(output: Path, templates: Path | None, base_url: str, runs_dir: Path | None) -> None:
+    """Build the site from runs/ and the registry's tags; only changed pages are written.
+
+    Example:
+
+        gitruns site build --output site --base-url https://me.github.io/project
+    """
+    from gitruns.site import build_site
+
+    with Progress(
+        TextColumn("[bold]Building"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("site", total=None)
+        report = build_site(
+            _runs_dir(runs_dir),
+            output,
+            base_url=base_url,
+            templates=templates,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"Built {output}/index.html: {report.experiments} experiment(s), {report.runs} run(s); "
+        f"{report.written} of {report.pages} files written, the rest unchanged."
+    )
+
+
+@cli.command()
+@click.option("-p", "--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default="site", show_default=True)
+@_runs_dir_option
+def ui(port: int, host: str, output: Path, runs_dir: Path | None) -> None:
+    """Build the site, serve it on localhost, and rebuild it when runs change.
+
+    Example:
+
+        gitruns ui --port 5000
+    """
+    from gitruns.site.serve import serve, wait_forever
+
+    def built(report: Any) -> None:
+        console.print(f"Site built: {report.runs} run(s), {report.written} file(s) written.")
+
+    server = serve(_runs_dir(runs_dir), output, port=port, host=host, on_build=built)
+    console.print(
+        f"Serving {output} at [bold]http://{host}:{server.server_address[1]}/[/] (Ctrl-C to stop)."
+    )
+    try:
+        wait_forever()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
 def main() -> None:
     cli(prog_name="gitruns")
 

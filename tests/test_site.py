@@ -1,0 +1,259 @@
+"""The static site, opened in real headless Chromium from file://."""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import gitruns as mlflow
+from gitruns import MlflowClient
+from gitruns.site import build_site
+from gitruns.site.render import TemplateMissing
+
+CHROMIUM = "/usr/bin/chromium"
+PAYLOAD = '<img src=x onerror="window.__pwned=1"></script><script>window.__pwned=1</script>'
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+class Visitor:
+    """A page that records console errors, requests leaving the site, and dialogs."""
+
+    def __init__(self, browser) -> None:
+        self.page = browser.new_page(viewport={"width": 1300, "height": 900})
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", self._request)
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def _request(self, request) -> None:
+        if not request.url.startswith(("file://", "data:", "blob:")):
+            self.outside.append(request.url)
+
+    def open(self, path: Path, query: str = "") -> None:
+        self.page.goto(path.as_uri() + query)
+        self.page.wait_for_load_state("load")
+
+    def charts(self, count: int) -> None:
+        self.page.wait_for_function(
+            f"document.querySelectorAll('svg.marks').length >= {count}", timeout=10_000
+        )
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def log_runs(repo: Path) -> list[str]:
+    """Two experiments: a small search with histories and artifacts, and one with payloads."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mlflow.set_experiment("taxi", primary_metric="rmse")
+    ids = []
+    for depth, rate in [(3, 0.1), (5, 0.3), (7, 0.2), (9, 0.05)]:
+        with mlflow.start_run(run_name=f"depth-{depth}") as run:
+            mlflow.log_params({"max_depth": depth, "learning_rate": rate, "model": "xgboost"})
+            for step in range(10):
+                mlflow.log_metric("validation-rmse", 5 - depth * 0.1 - step * 0.05, step=step)
+            mlflow.log_metric("rmse", 5 - depth * 0.1)
+            mlflow.set_tag("stage", "tuning")
+            figure, axes = plt.subplots()
+            axes.plot([1, 2, 3])
+            mlflow.log_figure(figure, "plots/curve.png")
+            plt.close(figure)
+            mlflow.log_dict({"features": ["PU_DO"]}, "config.json")
+            mlflow.log_text("weights", "model/MLmodel")
+        ids.append(run.info.run_id)
+    mlflow.set_experiment(f"evil {PAYLOAD}")
+    (repo / "train.py").write_text(f"# {PAYLOAD}\n")  # the diff carries the payload too
+    with mlflow.start_run(run_name=f"run {PAYLOAD}", description=PAYLOAD) as run:
+        mlflow.log_param("note", PAYLOAD)
+        mlflow.set_tag("owner", PAYLOAD)
+        mlflow.log_metric("rmse", 1.0)
+        mlflow.log_text(PAYLOAD, "notes.txt")
+        mlflow.log_text(f"<html><script>window.__pwned=1</script>{PAYLOAD}</html>", "report.html")
+        mlflow.log_text(
+            '<svg xmlns="http://www.w3.org/2000/svg"><script>window.__pwned=1</script></svg>',
+            "x.svg",
+        )
+        mlflow.log_text("x", "weird <b>name</b>.txt")
+    ids.append(run.info.run_id)
+    MlflowClient().create_model_version("taxi-model", f"runs:/{ids[1]}/model", description=PAYLOAD)
+    MlflowClient().transition_model_version_stage("taxi-model", 1, "Production")
+    return ids
+
+
+@pytest.fixture()
+def site(repo: Path) -> tuple[Path, list[str]]:
+    ids = log_runs(repo)
+    output = repo / "site"
+    build_site(repo / "runs", output)
+    return output, ids
+
+
+def test_every_page_loads_offline_with_no_error(site, browser):
+    output, ids = site
+    visitor = Visitor(browser)
+    pages = [
+        "index.html",
+        "models.html",
+        "compare.html",
+        "experiments/taxi.html",
+        *(f"runs/{run_id}.html" for run_id in ids),
+    ]
+    pages += [str(path.relative_to(output)) for path in (output / "experiments").glob("*.html")]
+    for page in pages:
+        visitor.open(output / page)
+    visitor.open(output / "compare.html", f"?runs={ids[0]},{ids[1]}")
+    visitor.charts(1)
+    assert visitor.errors == [] and visitor.outside == [] and visitor.dialogs == []
+    visitor.close()
+
+
+def test_charts_draw_and_tables_sort_and_filter(site, browser):
+    output, ids = site
+    visitor = Visitor(browser)
+    visitor.open(output / "experiments" / "taxi.html")
+    visitor.charts(3)  # parallel coordinates, scatters, heatmap
+    page = visitor.page
+    names = lambda: page.locator("#runs tbody tr:not([hidden]) td:nth-child(2) a").all_inner_texts()  # noqa: E731
+    assert sorted(names()) == ["depth-3", "depth-5", "depth-7", "depth-9"]
+    page.locator("#runs th", has_text="rmse").first.click()
+    assert names() == ["depth-9", "depth-7", "depth-5", "depth-3"]
+    page.locator("#runs th", has_text="rmse").first.click()
+    assert names() == ["depth-3", "depth-5", "depth-7", "depth-9"]
+    page.fill("input[data-filter-for=runs]", "depth-5")
+    assert names() == ["depth-5"]
+    page.fill("input[data-filter-for=runs]", "")
+    page.click("details.columns summary")
+    page.locator("input[data-column=param-0]").uncheck()
+    assert page.locator("#runs th[data-col=param-0]").is_hidden()
+
+    page.locator(f"input.pick[value='{ids[0]}']").check()
+    page.locator(f"input.pick[value='{ids[2]}']").check()
+    page.wait_for_function("document.querySelectorAll('#selected-histories svg.marks').length > 0")
+    page.click("#compare")
+    page.wait_for_selector("#comparison tr.differs")
+    assert page.locator("#comparison tr.differs th", has_text="params.max_depth").count() == 1
+    visitor.charts(1)
+    visitor.open(output / "runs" / f"{ids[0]}.html")
+    visitor.charts(1)
+    assert page.locator("img[alt='plots/curve.png']").evaluate("img => img.naturalWidth") > 0
+    assert "PU_DO" in page.locator("pre.preview").first.inner_text()
+    assert visitor.errors == []
+    visitor.close()
+
+
+def test_script_in_any_logged_field_stays_inert(site, browser):
+    output, ids = site
+    visitor = Visitor(browser)
+    evil_experiment = next(
+        path for path in (output / "experiments").glob("*.html") if path.name != "taxi.html"
+    )
+    for path in [
+        output / "index.html",
+        evil_experiment,
+        output / "runs" / f"{ids[-1]}.html",
+        output / "models.html",
+    ]:
+        visitor.open(path)
+        visitor.page.wait_for_timeout(300)
+        assert visitor.page.evaluate("window.__pwned") is None
+        assert visitor.page.locator("img[src=x]").count() == 0
+    visitor.open(output / "runs" / f"{ids[-1]}.html")
+    run_page = visitor.page
+    assert PAYLOAD in run_page.locator("body").inner_text()  # shown as text, not run
+    hrefs = run_page.locator("details.artifact a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert any(href.endswith("report.html.txt") for href in hrefs)
+    visitor.open(output / "artifacts" / ids[-1] / "report.html.txt")
+    assert visitor.page.evaluate("window.__pwned") is None
+    assert visitor.dialogs == [] and visitor.errors == []
+    visitor.close()
+
+
+def test_rebuilds_write_only_what_changed(repo: Path):
+    ids = log_runs(repo)
+    output = repo / "site"
+    first = build_site(repo / "runs", output)
+    assert first.written == first.pages
+    assert build_site(repo / "runs", output).written == 0
+    mlflow.set_experiment("taxi")
+    with mlflow.start_run(run_name="one-more") as run:
+        mlflow.log_metric("rmse", 3.0)
+    again = build_site(repo / "runs", output)
+    assert f"runs/{run.info.run_id}.html" in again.files
+    assert "experiments/taxi.html" in again.files and "index.html" in again.files
+    assert not any(path.startswith(f"runs/{ids[0]}") for path in again.files)
+    assert again.written < 20
+    MlflowClient().delete_run(run.info.run_id)
+    build_site(repo / "runs", output)
+    assert not (output / "runs" / f"{run.info.run_id}.html").exists()
+
+
+def test_templates_can_be_overridden_and_missing_ones_are_named(repo: Path, tmp_path: Path):
+    log_runs(repo)
+    custom = tmp_path / "theme"
+    custom.mkdir()
+    (custom / "home.html").write_text(
+        '{% extends "base.html" %}{% block content %}<h1>Our lab</h1>{% endblock %}'
+    )
+    build_site(repo / "runs", repo / "site", templates=custom)
+    assert "<h1>Our lab</h1>" in (repo / "site" / "index.html").read_text()
+    with pytest.raises(TemplateMissing, match="does not exist"):
+        build_site(repo / "runs", repo / "site", templates=tmp_path / "nowhere")
+
+
+def test_ui_serves_and_rebuilds_when_runs_change(repo: Path):
+    from gitruns.site.serve import serve
+
+    mlflow.set_experiment("live")
+    with mlflow.start_run():
+        mlflow.log_metric("rmse", 2.0)
+    server = serve(repo / "runs", repo / "site", port=0, interval=0.2)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        assert urllib.request.urlopen(url + "index.html").status == 200
+        with mlflow.start_run() as run:
+            mlflow.log_metric("rmse", 1.0)
+        deadline = time.monotonic() + 15
+        while (
+            time.monotonic() < deadline
+            and not (repo / "site" / "runs" / f"{run.info.run_id}.html").exists()
+        ):
+            time.sleep(0.2)
+        assert urllib.request.urlopen(url + f"runs/{run.info.run_id}.html").status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
