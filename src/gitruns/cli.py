@@ -132,6 +132,10 @@ def demo(directory: Path, trials: int, rows: int) -> None:
         )
     if result.runs_commit:
         console.print(f"Committed the runs as [bold]{result.runs_commit[:10]}[/] in {directory}.")
+    if result.site is not None:
+        console.print(
+            f"The site: [bold]{result.site}[/] (open it in a browser, or run gitruns ui)."
+        )
     console.print(
         f"\nNext: [bold]cd {directory}[/], then [bold]gitruns runs list -o metrics.rmse[/], "
         "[bold]gitruns models show nyc-taxi-regressor[/], or edit train.py and run "

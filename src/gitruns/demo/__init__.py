@@ -58,6 +58,7 @@ class DemoResult:
     runs_commit: str | None
     runs: list[tuple[str, str, float | None]] = field(default_factory=list)  # id, name, rmse
     model_versions: list[tuple[str, str, str]] = field(default_factory=list)  # name, version, stage
+    site: Path | None = None
 
 
 def check_requirements() -> None:
@@ -168,4 +169,8 @@ def run_demo(
     model = Registry(runs_dir).models().get(MODEL_NAME)
     for state in model.live_versions() if model else []:
         result.model_versions.append((MODEL_NAME, state.label, state.current_stage))
+    from gitruns.site import build_site
+
+    build_site(runs_dir, directory / "site")
+    result.site = directory / "site" / "index.html"
     return result

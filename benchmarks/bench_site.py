@@ -1,0 +1,134 @@
+"""Site build speed: 1,000 runs with 5 metrics of 100 steps each.
+
+Prints the full build time, the rebuild time after adding one run, and how
+long headless Chromium takes to show the experiment page usable (the runs
+table filled and the charts drawn). Targets: 30 s, 3 s, 2 s on 2 cores.
+
+    python benchmarks/bench_site.py [--runs 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from common import make_repository
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def log_runs(count: int, seed: int = 0) -> None:
+    import gitruns
+
+    gitruns.set_experiment("bench", primary_metric="rmse")
+    rng = random.Random(seed)
+    for index in range(count):
+        with gitruns.start_run():
+            gitruns.log_params(
+                {
+                    "max_depth": rng.randint(2, 12),
+                    "learning_rate": round(rng.uniform(0.01, 0.5), 4),
+                    "min_child_weight": round(rng.uniform(0.5, 10), 3),
+                    "model": rng.choice(["xgboost", "lightgbm", "ridge"]),
+                    "seed": index,
+                }
+            )
+            for step in range(100):
+                gitruns.log_metrics(
+                    {
+                        "rmse": 9 - step * 0.03 + rng.random(),
+                        "mae": 6 - step * 0.02 + rng.random(),
+                        "r2": step / 120 + rng.random() * 0.1,
+                        "train-rmse": 8 - step * 0.04 + rng.random(),
+                        "lr": 0.3 * 0.99**step,
+                    },
+                    step=step,
+                )
+
+
+def page_ready_seconds(page_path: Path, runs: int) -> float:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto("about:blank")
+        started = time.perf_counter()
+        page.goto(page_path.as_uri())
+        page.wait_for_function(
+            f"document.querySelectorAll('#runs tbody tr').length === {runs} && "
+            "document.querySelectorAll('svg.marks').length >= 3",
+            timeout=60_000,
+        )
+        elapsed = time.perf_counter() - started
+        browser.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=1000)
+    args = parser.parse_args()
+
+    from gitruns.site import build_site
+
+    workspace = Path(tempfile.mkdtemp(prefix="bench-site-"))
+    here = Path.cwd()
+    try:
+        make_repository(workspace)
+        os.chdir(workspace)
+        started = time.perf_counter()
+        log_runs(args.runs)
+        print(
+            f"logged {args.runs} runs x 5 metrics x 100 steps in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+
+        started = time.perf_counter()
+        report = build_site(workspace / "runs", workspace / "site")
+        full = time.perf_counter() - started
+        print(f"full build: {full:.1f} s for {report.pages} files (target 30 s)")
+
+        log_runs(1, seed=99)
+        started = time.perf_counter()
+        report = build_site(workspace / "runs", workspace / "site")
+        rebuild = time.perf_counter() - started
+        print(
+            f"rebuild after one new run: {rebuild:.2f} s, {report.written} files written "
+            "(target 3 s)"
+        )
+
+        if os.path.exists(CHROMIUM):
+            ready = page_ready_seconds(
+                workspace / "site" / "experiments" / "bench.html", args.runs + 1
+            )
+            print(
+                f"experiment page usable in Chromium: {ready:.2f} s "
+                f"(table of {args.runs + 1} runs and charts drawn; target 2 s)"
+            )
+        else:
+            print("Chromium not found at /usr/bin/chromium: page time not measured.")
+    finally:
+        os.chdir(here)
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
