@@ -1,0 +1,399 @@
+"""``gitruns site build``: runs and registry tags into a static site, as one pipeline.
+
+collect (runs, histories, tags) → page models → charts → render (Jinja2) → write.
+
+The site works from ``file://`` and from GitHub Pages alike: links are
+relative, the Vega bundle ships with the site, and chart data lives in
+``.js`` files loaded by ``<script>`` (browsers refuse ``fetch`` on ``file://``).
+Builds are incremental: every page and data file records a key of its inputs
+in ``.gitruns-site.json``, and only those whose key changed are written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gitruns.record import read_run_record
+from gitruns.site import charts
+from gitruns.site.collect import (
+    ExperimentModel,
+    RunModel,
+    SiteData,
+    artifact_files,
+    collect,
+    diff_text,
+    histories,
+    json_for_script,
+)
+from gitruns.site.output import SiteWriter
+from gitruns.site.render import Renderer
+
+logger = logging.getLogger(__name__)
+
+MAX_COPIED_ARTIFACT_BYTES = 5 * 1024 * 1024
+MAX_PREVIEW_BYTES = 20_000
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
+TEXT_SUFFIXES = (".txt", ".json", ".yaml", ".yml", ".csv", ".tsv", ".md", ".log", ".py", ".diff")
+# Files a browser would run if opened directly: copied under a .txt name, shown as text.
+ACTIVE_SUFFIXES = (".html", ".htm", ".xhtml", ".svg", ".xml", ".js", ".mjs")
+KNOWN_HOSTS = re.compile(
+    r"^(?:https://|ssh://git@|git@)(?P<host>github\.com|gitlab\.com|bitbucket\.org)[:/](?P<path>.+?)(?:\.git)?/?$"
+)
+
+
+@dataclass
+class BuildReport:
+    output: Path
+    pages: int = 0
+    written: int = 0
+    skipped: int = 0
+    runs: int = 0
+    experiments: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+def build_site(
+    runs_dir: Path,
+    output: Path,
+    *,
+    base_url: str = "",
+    templates: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Build the static site for ``runs_dir`` into ``output``; only changed pages are written.
+
+    Example::
+
+        report = build_site(Path("runs"), Path("site"))
+        print(f"{report.written} of {report.pages} files written")
+    """
+    data = collect(runs_dir)
+    renderer = Renderer(templates, base_url=base_url)
+    writer = SiteWriter(output, salt=renderer.key)
+    report = BuildReport(output=output, runs=len(data.runs), experiments=len(data.experiments))
+    tasks = _plan(data, renderer)
+    for number, (path, key, produce) in enumerate(tasks, start=1):
+        if writer.needs(path, key):
+            writer.write(path, produce(), key)
+        if on_progress is not None:
+            on_progress(number, len(tasks))
+    _write_assets(writer)
+    report.pages, report.written, report.skipped = writer.finish()
+    report.files = writer.written_paths
+    return report
+
+
+Task = tuple[str, str, Callable[[], str | bytes]]
+
+
+def _plan(data: SiteData, renderer: Renderer) -> list[Task]:
+    """Every output file with the key of its inputs and how to make it."""
+    index_key = _key("index", *(e.key for e in data.experiments), repr(data.models))
+    nav = [{"id": e.id, "name": e.record.name} for e in data.experiments]
+    # Every page shows the navigation; a run's page depends on nothing else outside the run.
+    nav_key = _key("nav", *(f"{item['id']}\x00{item['name']}" for item in nav))
+    tasks: list[Task] = [
+        ("index.html", index_key, lambda: renderer.page("home.html", _home(data), depth=0, nav=nav)),
+        ("models.html", _key("models", repr(data.models), nav_key),
+         lambda: renderer.page("models.html", {"models": data.models}, depth=0, nav=nav)),
+        ("compare.html", _key("compare", nav_key),
+         lambda: renderer.page("compare.html", {"spec": json_for_script(charts.histories())}, depth=0, nav=nav)),
+        ("data/index.js", _key("data-index", *(r.id for r in data.runs)),
+         lambda: _data_js("runs", {run.id: run.entry.experiment for run in data.runs})),
+    ]
+    for experiment in data.experiments:
+        tasks.append((f"data/experiments/{experiment.id}.js", experiment.key,
+                      lambda e=experiment: _data_js(f"experiment:{e.id}", _experiment_rows(e))))
+        tasks.append((f"experiments/{experiment.id}.html", _key(experiment.key, nav_key),
+                      lambda e=experiment: renderer.page("experiment.html", _experiment_page(e), depth=1, nav=nav)))
+        for run in experiment.runs:
+            children = [r for r in experiment.runs if r.entry.parent == run.id]
+            run_key = _key(run.key, experiment.record.name, *(child.id for child in children))
+            tasks.append((f"data/runs/{run.id}.js", run.key,
+                          lambda r=run: _data_js(f"history:{r.id}", _history_rows(r))))
+            tasks.append((f"runs/{run.id}.html", _key(run_key, nav_key),
+                          lambda r=run, e=experiment, c=children: renderer.page(
+                              "run.html", _run_page(r, e, c), depth=1, nav=nav)))
+            tasks.extend(_artifact_tasks(run))
+    return tasks
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become None (shown empty)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
+
+
+def _data_js(name: str, payload: Any) -> str:
+    """A data file the pages load with <script>: it adds ``payload`` to ``window.GITRUNS``."""
+    return (
+        "window.GITRUNS = window.GITRUNS || {};\n"
+        f"window.GITRUNS[{json_for_script(name)}] = {json_for_script(_clean(payload))};\n"
+    )
+
+
+def _time(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _duration(start: int, end: int | None) -> str:
+    if end is None:
+        return ""
+    seconds = (end - start) / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
+
+
+def _number(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "" if value is None else str(value)
+    return f"{value:.6g}"
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+# -- page models --------------------------------------------------------------------
+
+
+def _home(data: SiteData) -> dict[str, Any]:
+    recent = sorted(data.runs, key=lambda run: run.entry.start_time, reverse=True)[:15]
+    return {
+        "experiments": [
+            {
+                "id": e.id,
+                "name": e.record.name,
+                "runs": len(e.runs),
+                "metric": e.primary_metric,
+                "goal": e.goal,
+                "best": _number(e.best),
+                "last": _time(e.last_activity),
+            }
+            for e in data.experiments
+        ],
+        "models": data.models,
+        "recent": [_run_row(run) for run in recent],
+    }
+
+
+def _run_row(run: RunModel) -> dict[str, Any]:
+    entry = run.entry
+    return {
+        "id": entry.id,
+        "short": entry.id[:12],
+        "name": entry.name,
+        "experiment": entry.experiment,
+        "status": entry.status,
+        "start": _time(entry.start_time),
+        "start_ms": entry.start_time,
+        "duration": _duration(entry.start_time, entry.end_time),
+        "duration_ms": None if entry.end_time is None else entry.end_time - entry.start_time,
+        "user": entry.user or "",
+        "commit": (entry.tags.get("mlflow.source.git.commit") or "")[:8],
+        "params": entry.params,
+        "metrics": {key: _clean(value) for key, value in entry.metrics.items()},
+        "tags": {key: value for key, value in entry.tags.items() if not key.startswith("mlflow.")},
+    }
+
+
+def _fields(experiment: ExperimentModel) -> tuple[list[str], list[str], list[str]]:
+    params = sorted({key for run in experiment.runs for key in run.entry.params})
+    metrics = sorted({key for run in experiment.runs for key in run.entry.metrics})
+    metric = experiment.primary_metric
+    if metric in metrics:
+        metrics.remove(metric)
+        metrics.insert(0, metric)
+    tags = sorted({key for run in experiment.runs for key in run.entry.tags if not key.startswith("mlflow.")})
+    return params, metrics, tags
+
+
+def _experiment_rows(experiment: ExperimentModel) -> dict[str, Any]:
+    """The experiment's shared data: one row per run, params and metrics under safe names."""
+    params, metrics, _tags = _fields(experiment)
+    rows = []
+    for run in experiment.runs:
+        row: dict[str, Any] = {"id": run.id, "run": f"{run.entry.name} ({run.id[:12]})"}
+        for index, key in enumerate(params):
+            value = run.entry.params.get(key)
+            number = _as_number(value) if value is not None else None
+            row[f"p{index}"] = number if number is not None else value
+        for index, key in enumerate(metrics):
+            row[f"m{index}"] = run.entry.metrics.get(key)
+        rows.append(row)
+    return {"runs": rows, "params": params, "metrics": metrics}
+
+
+def _experiment_page(experiment: ExperimentModel) -> dict[str, Any]:
+    params, metrics, tags = _fields(experiment)
+    numeric = _chart_params(experiment, params, metrics[0] if metrics else None)
+    specs: dict[str, Any] = {}
+    if metrics:
+        metric = charts.Field("m0", metrics[0])
+        for name, spec in (
+            ("parallel", charts.parallel_coordinates(numeric, metric)),
+            ("scatter", charts.scatters(numeric, metric)),
+            ("heatmap", charts.heatmap(numeric, metric)),
+        ):
+            if spec is not None:
+                specs[name] = json_for_script(spec)
+    specs["histories"] = json_for_script(charts.histories())
+    return {
+        "experiment": {"id": experiment.id, "name": experiment.record.name,
+                       "description": experiment.record.description or "",
+                       "metric": experiment.primary_metric, "goal": experiment.goal,
+                       "best": _number(experiment.best)},
+        "params": params,
+        "metrics": metrics,
+        "tags": tags,
+        "runs": [_run_row(run) for run in experiment.runs],
+        "specs": specs,
+        "number": _number,
+    }
+
+
+def _chart_params(experiment: ExperimentModel, params: list[str], metric: str | None) -> list[charts.Field]:
+    """Numeric params that vary across most runs having the metric, most common first."""
+    scored = [run for run in experiment.runs if metric in run.entry.metrics]
+    chosen = []
+    for index, key in enumerate(params):
+        values = [_as_number(run.entry.params.get(key, "")) for run in scored]
+        present = [value for value in values if value is not None]
+        if len(present) >= max(2, len(scored) // 2) and len(set(present)) > 1:
+            chosen.append((-len(present), key, charts.Field(f"p{index}", key)))
+    return [field for _, _, field in sorted(chosen)]
+
+
+def _history_rows(run: RunModel) -> dict[str, Any]:
+    """Histories worth a line: metrics logged at more than one step."""
+    found = {key: points for key, points in histories(run).items() if len(points) > 1}
+    return {"run": f"{run.entry.name} ({run.id[:12]})", "metrics": found}
+
+
+def commit_link(remote: str | None, commit: str | None) -> str | None:
+    """The web page of a commit on GitHub, GitLab or Bitbucket, when the remote is one."""
+    if not remote or not commit:
+        return None
+    match = KNOWN_HOSTS.match(remote)
+    if match is None:
+        return None
+    path = "commits" if match["host"] == "bitbucket.org" else "commit"
+    separator = "/-/" if match["host"] == "gitlab.com" else "/"
+    return f"https://{match['host']}/{match['path']}{separator}{path}/{commit}"
+
+
+def _artifact_kind(path: str) -> str:
+    lowered = path.lower()
+    if lowered.rsplit("/", 1)[-1] == "mlmodel":
+        return "mlmodel"
+    if lowered.endswith(".svg"):
+        return "image"  # shown with <img>, where it cannot run script
+    if lowered.endswith(ACTIVE_SUFFIXES):
+        return "active"
+    if lowered.endswith(IMAGE_SUFFIXES):
+        return "image"
+    if lowered.endswith(TEXT_SUFFIXES):
+        return "text"
+    return "other"
+
+
+def _site_artifact_path(run_id: str, path: str) -> str:
+    """Where an artifact is copied in the site; active content is renamed to plain text."""
+    suffix = ".txt" if _artifact_kind(path) == "active" else ""
+    return f"artifacts/{run_id}/{path}{suffix}"
+
+
+def _artifact_tasks(run: RunModel) -> list[Task]:
+    tasks: list[Task] = []
+    root = run.folder / "artifacts"
+    for path, size in artifact_files(run):
+        if size > MAX_COPIED_ARTIFACT_BYTES:
+            continue
+        source = root / path
+        tasks.append((_site_artifact_path(run.id, path), _key(run.key, path, str(size)), source.read_bytes))
+    return tasks
+
+
+def _run_page(run: RunModel, experiment: ExperimentModel, children: list[RunModel]) -> dict[str, Any]:
+    record = read_run_record(run.folder)
+    git = record.git or {}
+    artifacts = []
+    for path, size in artifact_files(run):
+        kind = _artifact_kind(path)
+        item: dict[str, Any] = {"path": path, "size": size, "kind": kind,
+                                "href": None if size > MAX_COPIED_ARTIFACT_BYTES
+                                else "../" + _site_artifact_path(run.id, path)}
+        if kind in ("text", "mlmodel", "active") and size <= MAX_PREVIEW_BYTES:
+            item["preview"] = (run.folder / "artifacts" / path).read_text(encoding="utf-8", errors="replace")
+        artifacts.append(item)
+    diff = diff_text(run)
+    diff_lines = []
+    for line in (diff or "").splitlines():
+        kind = "add" if line.startswith("+") and not line.startswith("+++") else (
+            "del" if line.startswith("-") and not line.startswith("---") else (
+                "hunk" if line.startswith("@@") else ("file" if line.startswith(("diff ", "+++", "---")) else "")))
+        diff_lines.append((kind, line))
+    return {
+        "run": record,
+        "entry": run.entry,
+        "experiment": {"id": experiment.id, "name": experiment.record.name},
+        "started": _time(record.start_time),
+        "ended": _time(record.end_time),
+        "duration": _duration(record.start_time, record.end_time),
+        "git": git,
+        "commit_url": commit_link(git.get("remote"), git.get("commit")),
+        "metrics": [
+            {"key": key, "last": _number(s.last), "min": _number(s.min), "max": _number(s.max), "step": s.step}
+            for key, s in record.metrics.items()
+        ],
+        "artifacts": artifacts,
+        "diff": diff_lines,
+        "children": [_run_row(child) for child in children],
+        "histories_spec": json_for_script(charts.histories()),
+        "has_histories": any(len(points) > 1 for points in histories(run).values()),
+    }
+
+
+def _write_assets(writer: SiteWriter) -> None:
+    static = resources.files("gitruns.site").joinpath("static")
+    for name in ("site.css", "site.js"):
+        content = static.joinpath(name).read_bytes()
+        writer.write_if_changed(f"assets/{name}", content)
+    import vl_convert
+
+    bundle_key = _key("vega", vl_convert.__version__)
+    if writer.needs("assets/vega.js", bundle_key):
+        writer.write("assets/vega.js", vl_convert.javascript_bundle(), bundle_key)
+
+
+def clean_output(output: Path) -> None:
+    """Remove a previous build entirely."""
+    shutil.rmtree(output, ignore_errors=True)

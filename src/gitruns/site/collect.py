@@ -1,0 +1,218 @@
+"""Collect what the site shows: experiments, runs, metric histories and the registry.
+
+Everything is read once, here, into plain page models; the later steps only
+transform them. Each model carries a ``key`` that changes whenever its
+inputs change, which is what lets a rebuild skip unchanged pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitruns.exceptions import GitError, GitrunsError
+from gitruns.index import RunEntry
+from gitruns.query import best_value
+from gitruns.record import (
+    ARTIFACTS_DIR,
+    DIFF_FILE,
+    METRIC_SUFFIX,
+    METRICS_DIR,
+    RUN_FILE,
+    ExperimentRecord,
+    read_metric_history,
+)
+from gitruns.store import RunStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunModel:
+    """One run as the site shows it."""
+
+    entry: RunEntry
+    folder: Path
+    key: str  # changes when run.yaml or any metric history changes
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+
+@dataclass
+class ExperimentModel:
+    id: str
+    record: ExperimentRecord
+    runs: list[RunModel] = field(default_factory=list)
+
+    @property
+    def primary_metric(self) -> str | None:
+        if self.record.primary_metric:
+            return self.record.primary_metric
+        counts: dict[str, int] = {}
+        for run in self.runs:
+            for key in run.entry.metrics:
+                counts[key] = counts.get(key, 0) + 1
+        return max(counts, key=lambda key: (counts[key], key == "rmse"), default=None)
+
+    @property
+    def goal(self) -> str:
+        return self.record.goal or "minimize"
+
+    @property
+    def best(self) -> float | None:
+        metric = self.primary_metric
+        values = [run.entry.metrics[metric] for run in self.runs if metric in run.entry.metrics]
+        return best_value(values, self.goal)
+
+    @property
+    def last_activity(self) -> int | None:
+        return max((run.entry.start_time for run in self.runs), default=None)
+
+    @property
+    def key(self) -> str:
+        parts = [self.id, self.record.to_yaml(), *(run.key for run in self.runs)]
+        return _digest(parts)
+
+
+@dataclass
+class SiteData:
+    runs_dir: Path
+    experiments: list[ExperimentModel]
+    models: list[dict[str, Any]]  # the registry, as plain dicts
+
+    @property
+    def runs(self) -> list[RunModel]:
+        return [run for experiment in self.experiments for run in experiment.runs]
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _run_key(folder: Path) -> str:
+    """Size and mtime of the record and of every metric history of a run."""
+    signatures = []
+    for path in [folder / RUN_FILE, *sorted((folder / METRICS_DIR).rglob(f"*{METRIC_SUFFIX}"))]:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        signatures.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return _digest(signatures)
+
+
+def collect(runs_dir: Path) -> SiteData:
+    """Read every experiment, run and registered model under ``runs_dir``."""
+    store = RunStore(runs_dir)
+    experiments = []
+    for experiment_id in store.experiment_ids():
+        record = store.get_experiment(experiment_id)
+        if record.lifecycle_stage == "deleted":
+            continue
+        model = ExperimentModel(experiment_id, record)
+        for entry, folder in store.entries([experiment_id]):
+            if entry.lifecycle_stage != "deleted":
+                model.runs.append(RunModel(entry, Path(folder), _run_key(Path(folder))))
+        model.runs.sort(key=lambda run: run.entry.start_time, reverse=True)
+        experiments.append(model)
+    return SiteData(runs_dir, experiments, _registry(runs_dir))
+
+
+def _registry(runs_dir: Path) -> list[dict[str, Any]]:
+    """Registered models with versions, stages and history; empty outside git."""
+    from gitruns.registry import Registry
+
+    try:
+        registry = Registry(runs_dir)
+        models = registry.models()
+        events = registry.events()
+    except (GitError, GitrunsError) as error:
+        logger.info("No model registry for the site: %s", error)
+        return []
+    found = []
+    for name, model in sorted(models.items()):
+        if model.deprecated:
+            continue
+        found.append(
+            {
+                "name": name,
+                "description": model.description,
+                "versions": [
+                    {
+                        "version": state.label,
+                        "stage": state.current_stage,
+                        "aliases": state.aliases,
+                        "run_id": state.run_id,
+                        "description": state.description,
+                        "registered_by": state.registered_by,
+                        "registered_at": state.registered_at * 1000,
+                        "tag": state.tag,
+                    }
+                    for state in reversed(model.live_versions())
+                ],
+                "history": [
+                    {
+                        "time": event.time * 1000,
+                        "who": event.tagger,
+                        "tag": event.tag,
+                        "action": event.name.action,
+                        "stage": event.name.stage,
+                        "version": event.info.get("version") or (event.name.version or "").lstrip("v"),
+                    }
+                    for event in reversed(events)
+                    if event.name.model == name
+                ],
+            }
+        )
+    return found
+
+
+def histories(run: RunModel) -> dict[str, list[list[float]]]:
+    """Every metric history of a run: key -> [[step, value, timestamp], ...]."""
+    found: dict[str, list[list[float]]] = {}
+    metrics_dir = run.folder / METRICS_DIR
+    if not metrics_dir.is_dir():
+        return found
+    for path in sorted(metrics_dir.rglob(f"*{METRIC_SUFFIX}")):
+        key = path.relative_to(metrics_dir).as_posix()[: -len(METRIC_SUFFIX)]
+        found[key] = [[step, value, timestamp] for timestamp, step, value in read_metric_history(path)]
+    return found
+
+
+def diff_text(run: RunModel, limit: int = 200_000) -> str | None:
+    path = run.folder / DIFF_FILE
+    if not path.exists():
+        return None
+    return path.read_text(encoding="utf-8", errors="replace")[:limit]
+
+
+def artifact_files(run: RunModel) -> list[tuple[str, int]]:
+    """Every artifact file of a run, relative to its artifacts folder, with its size."""
+    root = run.folder / ARTIFACTS_DIR
+    files = []
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = Path(folder) / name
+            files.append((path.relative_to(root).as_posix(), path.stat().st_size))
+    return sorted(files)
+
+
+def json_for_script(data: Any) -> str:
+    """JSON safe inside HTML and JS: no character can close a script or start markup."""
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False, default=str)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )

@@ -1,0 +1,68 @@
+"""Rendering pages with Jinja2: the user's template folder first, then gitruns' own.
+
+As in mkdocs, a custom folder only needs the templates it changes; the rest
+come from the package. Every value is escaped (autoescape); chart specs and
+data reach pages only as JSON made safe for HTML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from gitruns import __version__
+from gitruns.exceptions import GitrunsError
+
+
+class TemplateMissing(GitrunsError):
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+def package_templates() -> Path:
+    return Path(str(resources.files("gitruns.site").joinpath("templates")))
+
+
+class Renderer:
+    def __init__(self, templates: Path | None = None, base_url: str = "") -> None:
+        if templates is not None and not templates.is_dir():
+            raise TemplateMissing(
+                f"the template folder {templates} does not exist. Pass a folder holding the "
+                "templates you override (e.g. run.html)."
+            )
+        self.folders = [*([templates] if templates else []), package_templates()]
+        self.environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(folder) for folder in self.folders]),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.base_url = base_url.rstrip("/")
+        sources = []
+        for folder in self.folders:
+            for path in sorted(folder.glob("*.html")):
+                sources.append(f"{path.name}:{path.read_text()}")
+        self.key = hashlib.sha1(
+            "\x00".join([__version__, self.base_url, *sources]).encode()
+        ).hexdigest()
+
+    def page(self, template: str, context: dict[str, Any], depth: int, nav: list[dict[str, str]]) -> str:
+        try:
+            page = self.environment.get_template(template)
+        except jinja2.TemplateNotFound as error:
+            searched = ", ".join(str(folder) for folder in self.folders)
+            raise TemplateMissing(
+                f"template {template!r} is in none of the template folders ({searched}). "
+                "Copy it from gitruns' own templates into your folder, or remove the override."
+            ) from error
+        return page.render(
+            **context,
+            root="../" * depth,
+            nav=nav,
+            base_url=self.base_url,
+            version=__version__,
+        )

@@ -1,0 +1,85 @@
+"""``gitruns ui``: build the site, serve it on localhost, rebuild when runs change."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gitruns.site import BuildReport, build_site
+
+logger = logging.getLogger(__name__)
+
+
+def _fingerprint(runs_dir: Path) -> tuple[int, int]:
+    """How many files and the newest mtime under runs/ (the index cache left out)."""
+    count, newest = 0, 0
+    for folder, dirs, files in os.walk(runs_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            try:
+                newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
+            except OSError:
+                continue
+            count += 1
+    return count, newest
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        logger.debug(format, *args)
+
+
+def serve(
+    runs_dir: Path,
+    output: Path,
+    port: int = 5000,
+    host: str = "127.0.0.1",
+    interval: float = 1.0,
+    on_build: Callable[[BuildReport], None] | None = None,
+) -> http.server.ThreadingHTTPServer:
+    """Build once, then serve ``output`` and rebuild in the background when runs change.
+
+    Returns the running server; call ``shutdown()`` to stop it.
+    """
+    report = build_site(runs_dir, output)
+    if on_build is not None:
+        on_build(report)
+    handler = functools.partial(_QuietHandler, directory=str(output))
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    stop = threading.Event()
+
+    def watch() -> None:
+        seen = _fingerprint(runs_dir)
+        while not stop.wait(interval):
+            now = _fingerprint(runs_dir)
+            if now != seen:
+                seen = now
+                try:
+                    rebuilt = build_site(runs_dir, output)
+                except Exception:
+                    logger.exception("Rebuilding the site failed")
+                    continue
+                if on_build is not None:
+                    on_build(rebuilt)
+
+    threading.Thread(target=server.serve_forever, name="gitruns-ui", daemon=True).start()
+    threading.Thread(target=watch, name="gitruns-ui-watch", daemon=True).start()
+    original_shutdown = server.shutdown
+
+    def shutdown() -> None:
+        stop.set()
+        original_shutdown()
+
+    server.shutdown = shutdown  # type: ignore[method-assign]
+    return server
+
+
+def wait_forever() -> None:
+    while True:
+        time.sleep(3600)
