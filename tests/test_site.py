@@ -257,3 +257,30 @@ def test_ui_serves_and_rebuilds_when_runs_change(repo: Path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("remote", "link"),
+    [
+        ("https://github.com/org/repo.git", "https://github.com/org/repo/commit/abc"),
+        ("git@github.com:org/repo.git", "https://github.com/org/repo/commit/abc"),
+        ("https://gitlab.com/group/sub/repo", "https://gitlab.com/group/sub/repo/-/commit/abc"),
+        ("https://bitbucket.org/team/repo.git", "https://bitbucket.org/team/repo/commits/abc"),
+        ("https://git.example.com/repo.git", None),
+        (None, None),
+    ],
+)
+def test_commits_link_to_known_hosts(remote, link):
+    from gitruns.site import commit_link
+
+    assert commit_link(remote, "abc") == link
+
+
+def test_a_logged_model_is_summarised(site):
+    output, ids = site
+    from gitruns.site import _mlmodel_summary
+
+    assert _mlmodel_summary("flavors:\n  sklearn: {}\n  python_function: {}\nsignature: {}\n") == (
+        "a sklearn model, without a signature"
+    )
+    assert "weights" in (output / "runs" / f"{ids[0]}.html").read_text()

@@ -19,6 +19,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -97,35 +98,66 @@ Task = tuple[str, str, Callable[[], str | bytes]]
 
 
 def _plan(data: SiteData, renderer: Renderer) -> list[Task]:
-    """Every output file with the key of its inputs and how to make it."""
-    index_key = _key("index", *(e.key for e in data.experiments), repr(data.models))
+    """Every output file with the key of its inputs and how to make it (made only if needed)."""
     nav = [{"id": e.id, "name": e.record.name} for e in data.experiments]
     # Every page shows the navigation; a run's page depends on nothing else outside the run.
     nav_key = _key("nav", *(f"{item['id']}\x00{item['name']}" for item in nav))
+
+    def page(template: str, depth: int, context: Callable[[], dict[str, Any]]) -> Callable[[], str]:
+        return lambda: renderer.page(template, context(), depth=depth, nav=nav)
+
+    compare_spec = {"spec": json_for_script(charts.histories())}
+    run_index = {run.id: run.entry.experiment for run in data.runs}
     tasks: list[Task] = [
-        ("index.html", index_key, lambda: renderer.page("home.html", _home(data), depth=0, nav=nav)),
-        ("models.html", _key("models", repr(data.models), nav_key),
-         lambda: renderer.page("models.html", {"models": data.models}, depth=0, nav=nav)),
-        ("compare.html", _key("compare", nav_key),
-         lambda: renderer.page("compare.html", {"spec": json_for_script(charts.histories())}, depth=0, nav=nav)),
-        ("data/index.js", _key("data-index", *(r.id for r in data.runs)),
-         lambda: _data_js("runs", {run.id: run.entry.experiment for run in data.runs})),
+        (
+            "index.html",
+            _key("index", *(e.key for e in data.experiments), repr(data.models)),
+            page("home.html", 0, partial(_home, data)),
+        ),
+        (
+            "models.html",
+            _key("models", repr(data.models), nav_key),
+            page("models.html", 0, lambda: {"models": data.models}),
+        ),
+        ("compare.html", _key("compare", nav_key), page("compare.html", 0, lambda: compare_spec)),
+        ("data/index.js", _key("data-index", *run_index), partial(_data_js, "runs", run_index)),
     ]
     for experiment in data.experiments:
-        tasks.append((f"data/experiments/{experiment.id}.js", experiment.key,
-                      lambda e=experiment: _data_js(f"experiment:{e.id}", _experiment_rows(e))))
-        tasks.append((f"experiments/{experiment.id}.html", _key(experiment.key, nav_key),
-                      lambda e=experiment: renderer.page("experiment.html", _experiment_page(e), depth=1, nav=nav)))
+        tasks.append(
+            (
+                f"data/experiments/{experiment.id}.js",
+                experiment.key,
+                partial(_experiment_data_js, experiment),
+            )
+        )
+        tasks.append(
+            (
+                f"experiments/{experiment.id}.html",
+                _key(experiment.key, nav_key),
+                page("experiment.html", 1, partial(_experiment_page, experiment)),
+            )
+        )
         for run in experiment.runs:
             children = [r for r in experiment.runs if r.entry.parent == run.id]
             run_key = _key(run.key, experiment.record.name, *(child.id for child in children))
-            tasks.append((f"data/runs/{run.id}.js", run.key,
-                          lambda r=run: _data_js(f"history:{r.id}", _history_rows(r))))
-            tasks.append((f"runs/{run.id}.html", _key(run_key, nav_key),
-                          lambda r=run, e=experiment, c=children: renderer.page(
-                              "run.html", _run_page(r, e, c), depth=1, nav=nav)))
+            tasks.append((f"data/runs/{run.id}.js", run.key, partial(_history_data_js, run)))
+            tasks.append(
+                (
+                    f"runs/{run.id}.html",
+                    _key(run_key, nav_key),
+                    page("run.html", 1, partial(_run_page, run, experiment, children)),
+                )
+            )
             tasks.extend(_artifact_tasks(run))
     return tasks
+
+
+def _experiment_data_js(experiment: ExperimentModel) -> str:
+    return _data_js(f"experiment:{experiment.id}", _experiment_rows(experiment))
+
+
+def _history_data_js(run: RunModel) -> str:
+    return _data_js(f"history:{run.id}", _history_rows(run))
 
 
 def _key(*parts: str) -> str:
@@ -232,7 +264,9 @@ def _fields(experiment: ExperimentModel) -> tuple[list[str], list[str], list[str
     if metric in metrics:
         metrics.remove(metric)
         metrics.insert(0, metric)
-    tags = sorted({key for run in experiment.runs for key in run.entry.tags if not key.startswith("mlflow.")})
+    tags = sorted(
+        {key for run in experiment.runs for key in run.entry.tags if not key.startswith("mlflow.")}
+    )
     return params, metrics, tags
 
 
@@ -267,10 +301,14 @@ def _experiment_page(experiment: ExperimentModel) -> dict[str, Any]:
                 specs[name] = json_for_script(spec)
     specs["histories"] = json_for_script(charts.histories())
     return {
-        "experiment": {"id": experiment.id, "name": experiment.record.name,
-                       "description": experiment.record.description or "",
-                       "metric": experiment.primary_metric, "goal": experiment.goal,
-                       "best": _number(experiment.best)},
+        "experiment": {
+            "id": experiment.id,
+            "name": experiment.record.name,
+            "description": experiment.record.description or "",
+            "metric": experiment.primary_metric,
+            "goal": experiment.goal,
+            "best": _number(experiment.best),
+        },
         "params": params,
         "metrics": metrics,
         "tags": tags,
@@ -280,7 +318,9 @@ def _experiment_page(experiment: ExperimentModel) -> dict[str, Any]:
     }
 
 
-def _chart_params(experiment: ExperimentModel, params: list[str], metric: str | None) -> list[charts.Field]:
+def _chart_params(
+    experiment: ExperimentModel, params: list[str], metric: str | None
+) -> list[charts.Field]:
     """Numeric params that vary across most runs having the metric, most common first."""
     scored = [run for run in experiment.runs if metric in run.entry.metrics]
     chosen = []
@@ -308,6 +348,24 @@ def commit_link(remote: str | None, commit: str | None) -> str | None:
     path = "commits" if match["host"] == "bitbucket.org" else "commit"
     separator = "/-/" if match["host"] == "gitlab.com" else "/"
     return f"https://{match['host']}/{match['path']}{separator}{path}/{commit}"
+
+
+def _mlmodel_summary(text: str) -> str:
+    """One line about a logged model: its flavors, and whether it has a signature."""
+    from gitruns.record import load_yaml
+
+    try:
+        data = load_yaml(text)
+    except Exception:
+        return ""
+    if not isinstance(data, dict) or not isinstance(data.get("flavors"), dict):
+        return ""
+    flavors = ", ".join(sorted(key for key in data["flavors"] if key != "python_function"))
+    parts = [f"a {flavors or 'python_function'} model"]
+    parts.append("with a signature" if data.get("signature") else "without a signature")
+    if data.get("utc_time_created"):
+        parts.append(f"saved {data['utc_time_created']} UTC")
+    return ", ".join(parts)
 
 
 def _artifact_kind(path: str) -> str:
@@ -338,28 +396,51 @@ def _artifact_tasks(run: RunModel) -> list[Task]:
         if size > MAX_COPIED_ARTIFACT_BYTES:
             continue
         source = root / path
-        tasks.append((_site_artifact_path(run.id, path), _key(run.key, path, str(size)), source.read_bytes))
+        tasks.append(
+            (_site_artifact_path(run.id, path), _key(run.key, path, str(size)), source.read_bytes)
+        )
     return tasks
 
 
-def _run_page(run: RunModel, experiment: ExperimentModel, children: list[RunModel]) -> dict[str, Any]:
+def _run_page(
+    run: RunModel, experiment: ExperimentModel, children: list[RunModel]
+) -> dict[str, Any]:
     record = read_run_record(run.folder)
     git = record.git or {}
     artifacts = []
     for path, size in artifact_files(run):
         kind = _artifact_kind(path)
-        item: dict[str, Any] = {"path": path, "size": size, "kind": kind,
-                                "href": None if size > MAX_COPIED_ARTIFACT_BYTES
-                                else "../" + _site_artifact_path(run.id, path)}
+        item: dict[str, Any] = {
+            "path": path,
+            "size": size,
+            "kind": kind,
+            "href": None
+            if size > MAX_COPIED_ARTIFACT_BYTES
+            else "../" + _site_artifact_path(run.id, path),
+        }
         if kind in ("text", "mlmodel", "active") and size <= MAX_PREVIEW_BYTES:
-            item["preview"] = (run.folder / "artifacts" / path).read_text(encoding="utf-8", errors="replace")
+            item["preview"] = (run.folder / "artifacts" / path).read_text(
+                encoding="utf-8", errors="replace"
+            )
+        if kind == "mlmodel":
+            item["summary"] = _mlmodel_summary(item.get("preview", ""))
         artifacts.append(item)
     diff = diff_text(run)
     diff_lines = []
     for line in (diff or "").splitlines():
-        kind = "add" if line.startswith("+") and not line.startswith("+++") else (
-            "del" if line.startswith("-") and not line.startswith("---") else (
-                "hunk" if line.startswith("@@") else ("file" if line.startswith(("diff ", "+++", "---")) else "")))
+        kind = (
+            "add"
+            if line.startswith("+") and not line.startswith("+++")
+            else (
+                "del"
+                if line.startswith("-") and not line.startswith("---")
+                else (
+                    "hunk"
+                    if line.startswith("@@")
+                    else ("file" if line.startswith(("diff ", "+++", "---")) else "")
+                )
+            )
+        )
         diff_lines.append((kind, line))
     return {
         "run": record,
@@ -371,7 +452,13 @@ def _run_page(run: RunModel, experiment: ExperimentModel, children: list[RunMode
         "git": git,
         "commit_url": commit_link(git.get("remote"), git.get("commit")),
         "metrics": [
-            {"key": key, "last": _number(s.last), "min": _number(s.min), "max": _number(s.max), "step": s.step}
+            {
+                "key": key,
+                "last": _number(s.last),
+                "min": _number(s.min),
+                "max": _number(s.max),
+                "step": s.step,
+            }
             for key, s in record.metrics.items()
         ],
         "artifacts": artifacts,
@@ -387,11 +474,15 @@ def _write_assets(writer: SiteWriter) -> None:
     for name in ("site.css", "site.js"):
         content = static.joinpath(name).read_bytes()
         writer.write_if_changed(f"assets/{name}", content)
+    import importlib.metadata
+
     import vl_convert
 
-    bundle_key = _key("vega", vl_convert.__version__)
+    bundle_key = _key("vega", importlib.metadata.version("vl-convert-python"))
     if writer.needs("assets/vega.js", bundle_key):
-        writer.write("assets/vega.js", vl_convert.javascript_bundle(), bundle_key)
+        # None asks for the default snippet, which sets window.vegaEmbed (the stub wants a str).
+        bundle = vl_convert.javascript_bundle(None)  # type: ignore[arg-type]
+        writer.write("assets/vega.js", bundle, bundle_key)
 
 
 def clean_output(output: Path) -> None:

@@ -43,16 +43,25 @@ def parallel_coordinates(params: list[Field], metric: Field) -> dict[str, Any] |
         .transform_filter("isValid(datum.value) && isFinite(datum.value)")
         .transform_joinaggregate(low="min(value)", high="max(value)", groupby=["key"])
         .transform_calculate(
-            position="datum.high == datum.low ? 0.5 : (datum.value - datum.low) / (datum.high - datum.low)"
+            position="datum.high == datum.low ? 0.5 "
+            ": (datum.value - datum.low) / (datum.high - datum.low)"
         )
-        .transform_lookup(lookup="key", from_=alt.LookupData(data=labels, key="key", fields=["axis"]))
+        .transform_lookup(
+            lookup="key", from_=alt.LookupData(data=labels, key="key", fields=["axis"])
+        )
         .mark_line(opacity=0.5)
         .encode(
             x=alt.X("axis:N", sort=[field.title for field in axes], title=None),
             y=alt.Y("position:Q", axis=None),
-            color=alt.Color(f"{metric.name}:Q", title=metric.title, scale=alt.Scale(scheme="viridis")),
+            color=alt.Color(
+                f"{metric.name}:Q", title=metric.title, scale=alt.Scale(scheme="viridis")
+            ),
             detail="index:N",
-            tooltip=[alt.Tooltip("run:N", title="run"), alt.Tooltip("value:Q"), alt.Tooltip("axis:N")],
+            tooltip=[
+                alt.Tooltip("run:N", title="run"),
+                alt.Tooltip("value:Q"),
+                alt.Tooltip("axis:N"),
+            ],
         )
         .properties(width=max(300, 110 * len(axes)), height=260)
     )
@@ -67,8 +76,11 @@ def scatters(params: list[Field], metric: Field) -> dict[str, Any] | None:
         .encode(
             x=alt.X(f"{param.name}:Q", title=param.title, scale=alt.Scale(zero=False)),
             y=alt.Y(f"{metric.name}:Q", title=metric.title, scale=alt.Scale(zero=False)),
-            tooltip=[alt.Tooltip("run:N", title="run"), alt.Tooltip(f"{param.name}:Q", title=param.title),
-                     alt.Tooltip(f"{metric.name}:Q", title=metric.title)],
+            tooltip=[
+                alt.Tooltip("run:N", title="run"),
+                alt.Tooltip(f"{param.name}:Q", title=param.title),
+                alt.Tooltip(f"{metric.name}:Q", title=metric.title),
+            ],
         )
         .properties(width=WIDTH, height=WIDTH)
         for param in params[:MAX_SCATTERS]
@@ -89,10 +101,15 @@ def heatmap(params: list[Field], metric: Field) -> dict[str, Any] | None:
         .encode(
             x=alt.X(f"{first.name}:Q", bin=alt.Bin(maxbins=12), title=first.title),
             y=alt.Y(f"{second.name}:Q", bin=alt.Bin(maxbins=12), title=second.title),
-            color=alt.Color(f"mean({metric.name}):Q", title=f"mean {metric.title}",
-                            scale=alt.Scale(scheme="viridis")),
-            tooltip=[alt.Tooltip(f"mean({metric.name}):Q", title=f"mean {metric.title}"),
-                     alt.Tooltip("count():Q", title="runs")],
+            color=alt.Color(
+                f"mean({metric.name}):Q",
+                title=f"mean {metric.title}",
+                scale=alt.Scale(scheme="viridis"),
+            ),
+            tooltip=[
+                alt.Tooltip(f"mean({metric.name}):Q", title=f"mean {metric.title}"),
+                alt.Tooltip("count():Q", title="runs"),
+            ],
         )
         .properties(width=300, height=260)
     )

@@ -164,7 +164,8 @@ def _registry(runs_dir: Path) -> list[dict[str, Any]]:
                         "tag": event.tag,
                         "action": event.name.action,
                         "stage": event.name.stage,
-                        "version": event.info.get("version") or (event.name.version or "").lstrip("v"),
+                        "version": event.info.get("version")
+                        or (event.name.version or "").lstrip("v"),
                     }
                     for event in reversed(events)
                     if event.name.model == name
@@ -182,7 +183,9 @@ def histories(run: RunModel) -> dict[str, list[list[float]]]:
         return found
     for path in sorted(metrics_dir.rglob(f"*{METRIC_SUFFIX}")):
         key = path.relative_to(metrics_dir).as_posix()[: -len(METRIC_SUFFIX)]
-        found[key] = [[step, value, timestamp] for timestamp, step, value in read_metric_history(path)]
+        found[key] = [
+            [step, value, timestamp] for timestamp, step, value in read_metric_history(path)
+        ]
     return found
 
 

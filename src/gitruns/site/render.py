@@ -50,7 +50,9 @@ class Renderer:
             "\x00".join([__version__, self.base_url, *sources]).encode()
         ).hexdigest()
 
-    def page(self, template: str, context: dict[str, Any], depth: int, nav: list[dict[str, str]]) -> str:
+    def page(
+        self, template: str, context: dict[str, Any], depth: int, nav: list[dict[str, str]]
+    ) -> str:
         try:
             page = self.environment.get_template(template)
         except jinja2.TemplateNotFound as error:
