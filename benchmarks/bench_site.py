@@ -54,17 +54,12 @@ def log_runs(count: int, seed: int = 0) -> None:
 def page_ready_seconds(page_path: Path, runs: int) -> float:
     from playwright.sync_api import sync_playwright
 
+    from gitruns.site import CHROMIUM_ARGS
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
+            args=list(CHROMIUM_ARGS),
         )
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.goto("about:blank")

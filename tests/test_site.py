@@ -11,7 +11,7 @@ import pytest
 
 import gitruns as mlflow
 from gitruns import MlflowClient
-from gitruns.site import build_site
+from gitruns.site import CHROMIUM_ARGS, build_site
 from gitruns.site.render import TemplateMissing
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,14 +28,7 @@ def browser():
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
+            args=list(CHROMIUM_ARGS),
         )
         yield launched
         launched.close()

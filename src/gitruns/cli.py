@@ -23,7 +23,7 @@ from gitruns import __version__, location
 from gitruns.client import MlflowClient
 from gitruns.entities import ModelVersion, RegisteredModel, Run, ViewType
 from gitruns.exceptions import ExperimentNotFound, GitrunsError
-from gitruns.query import abbreviate, compare_runs, summarize_experiments
+from gitruns.query import abbreviate, compare_runs, format_duration, summarize_experiments
 from gitruns.registry import Registry, TagEvent
 from gitruns.tags import mlflow_stage, version_label
 
@@ -223,17 +223,6 @@ def _time(ms: int | None, full: bool = False) -> str:
     )
 
 
-def _duration(start: int, end: int | None) -> str:
-    if end is None:
-        return ""
-    seconds = (end - start) / 1000
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, seconds = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
-
-
 def _number(value: float | None, digits: int = 6) -> str:
     if value is None:
         return ""
@@ -411,7 +400,7 @@ def runs_list(
             run.info.run_name,
             _status(run.info.status),
             _time(run.info.start_time),
-            _duration(run.info.start_time, run.info.end_time),
+            format_duration(run.info.start_time, run.info.end_time),
         ]
         row += [_number(run.data.metrics.get(key), 4) for key in metric_keys]
         row.append(record_git.get("commit", "")[:8])
@@ -479,7 +468,7 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
         ),
         ("error", f"{record.error['type']}: {record.error['message']}" if record.error else ""),
         ("started", _time(record.start_time, full=True)),
-        ("duration", _duration(record.start_time, record.end_time)),
+        ("duration", format_duration(record.start_time, record.end_time)),
         ("user", record.user or ""),
         ("command", record.source.get("command") or record.source.get("entry_point") or ""),
         ("commit", commit),

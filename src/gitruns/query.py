@@ -635,3 +635,15 @@ def summarize_experiments(
             )
         )
     return summaries
+
+
+def format_duration(start: int, end: int | None) -> str:
+    """A run's duration for people: '0.4 s', '3 min 07 s', '2 h 05 min'; '' while running."""
+    if end is None:
+        return ""
+    seconds = (end - start) / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, whole = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {whole:02d} s"

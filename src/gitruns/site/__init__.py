@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gitruns.query import format_duration
 from gitruns.record import read_run_record
 from gitruns.site import charts
 from gitruns.site.collect import (
@@ -42,6 +43,16 @@ from gitruns.site.render import Renderer
 logger = logging.getLogger(__name__)
 
 MAX_COPIED_ARTIFACT_BYTES = 5 * 1024 * 1024
+# Headless Chromium as tests and benchmarks start it: no sandbox (root in CI), and no
+# background traffic, which a closed network refuses.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+)
 MAX_PREVIEW_BYTES = 20_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
 TEXT_SUFFIXES = (".txt", ".json", ".yaml", ".yml", ".csv", ".tsv", ".md", ".log", ".py", ".diff")
@@ -189,17 +200,6 @@ def _time(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _duration(start: int, end: int | None) -> str:
-    if end is None:
-        return ""
-    seconds = (end - start) / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, seconds = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
-
-
 def _number(value: float | None) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "" if value is None else str(value)
@@ -247,7 +247,7 @@ def _run_row(run: RunModel) -> dict[str, Any]:
         "status": entry.status,
         "start": _time(entry.start_time),
         "start_ms": entry.start_time,
-        "duration": _duration(entry.start_time, entry.end_time),
+        "duration": format_duration(entry.start_time, entry.end_time),
         "duration_ms": None if entry.end_time is None else entry.end_time - entry.start_time,
         "user": entry.user or "",
         "commit": (entry.tags.get("mlflow.source.git.commit") or "")[:8],
@@ -448,7 +448,7 @@ def _run_page(
         "experiment": {"id": experiment.id, "name": experiment.record.name},
         "started": _time(record.start_time),
         "ended": _time(record.end_time),
-        "duration": _duration(record.start_time, record.end_time),
+        "duration": format_duration(record.start_time, record.end_time),
         "git": git,
         "commit_url": commit_link(git.get("remote"), git.get("commit")),
         "metrics": [
