@@ -7,9 +7,11 @@ shows the whole story.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -834,6 +836,21 @@ def site() -> None:
     """
 
 
+@contextlib.contextmanager
+def _build_progress() -> Iterator[Callable[[int, int], None]]:
+    """A progress bar for a site build; yields the callback the build reports to."""
+    with Progress(
+        TextColumn("[bold]Building the site"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("site", total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
 @site.command("build")
 @click.option(
     "-o",
@@ -860,21 +877,9 @@ def site_build(output: Path, templates: Path | None, base_url: str, runs_dir: Pa
     """
     from gitruns.site import build_site
 
-    with Progress(
-        TextColumn("[bold]Building"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("site", total=None)
+    with _build_progress() as advance:
         report = build_site(
-            _runs_dir(runs_dir),
-            output,
-            base_url=base_url,
-            templates=templates,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            _runs_dir(runs_dir), output, base_url=base_url, templates=templates, on_progress=advance
         )
     console.print(
         f"Built {output}/index.html: {report.experiments} experiment(s), {report.runs} run(s); "
@@ -896,12 +901,21 @@ def ui(port: int, host: str, output: Path, runs_dir: Path | None) -> None:
     """
     from gitruns.site.serve import serve, wait_forever
 
-    def built(report: Any) -> None:
-        console.print(f"Site built: {report.runs} run(s), {report.written} file(s) written.")
+    def rebuilt(report: Any) -> None:
+        console.print(f"Rebuilt the site: {report.written} file(s) changed.")
 
-    server = serve(_runs_dir(runs_dir), output, port=port, host=host, on_build=built)
+    with _build_progress() as advance:
+        server = serve(
+            _runs_dir(runs_dir),
+            output,
+            port=port,
+            host=host,
+            on_progress=advance,
+            on_rebuild=rebuilt,
+        )
     console.print(
-        f"Serving {output} at [bold]http://{host}:{server.server_address[1]}/[/] (Ctrl-C to stop)."
+        f"Built {output}; serving it at [bold]http://{host}:{server.server_address[1]}/[/] "
+        "(Ctrl-C to stop)."
     )
     try:
         wait_forever()

@@ -41,15 +41,15 @@ def serve(
     port: int = 5000,
     host: str = "127.0.0.1",
     interval: float = 1.0,
-    on_build: Callable[[BuildReport], None] | None = None,
+    on_rebuild: Callable[[BuildReport], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> http.server.ThreadingHTTPServer:
-    """Build once, then serve ``output`` and rebuild in the background when runs change.
+    """Build once (reporting to ``on_progress``), then serve ``output`` and rebuild in the
+    background when runs change (reporting each rebuild to ``on_rebuild``).
 
     Returns the running server; call ``shutdown()`` to stop it.
     """
-    report = build_site(runs_dir, output)
-    if on_build is not None:
-        on_build(report)
+    build_site(runs_dir, output, on_progress=on_progress)
     handler = functools.partial(_QuietHandler, directory=str(output))
     server = http.server.ThreadingHTTPServer((host, port), handler)
     stop = threading.Event()
@@ -65,8 +65,8 @@ def serve(
                 except Exception:
                     logger.exception("Rebuilding the site failed")
                     continue
-                if on_build is not None:
-                    on_build(rebuilt)
+                if on_rebuild is not None:
+                    on_rebuild(rebuilt)
 
     threading.Thread(target=server.serve_forever, name="gitruns-ui", daemon=True).start()
     threading.Thread(target=watch, name="gitruns-ui-watch", daemon=True).start()
