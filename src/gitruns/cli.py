@@ -923,6 +923,51 @@ def ui(port: int, host: str, output: Path, runs_dir: Path | None) -> None:
         server.shutdown()
 
 
+# -- pull-request review ---------------------------------------------------------------
+
+
+@cli.command("review")
+@click.option(
+    "--base", required=True, help="The branch or commit to compare with, e.g. origin/main."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+)
+@click.option(
+    "--output", type=click.Path(path_type=Path), default=None, help="Write here, not to stdout."
+)
+@click.option("--site-url", default=None, help="Where the site is published, to link runs.")
+@click.option("--metric", default=None, help="The metric to compare (default: the primary metric).")
+@_runs_dir_option
+def review_command(
+    base: str,
+    output_format: str,
+    output: Path | None,
+    site_url: str | None,
+    metric: str | None,
+    runs_dir: Path | None,
+) -> None:
+    """Compare the runs this branch adds with the base branch's best, for a pull request.
+
+    Example:
+
+        gitruns review --base origin/main --site-url https://me.github.io/project
+    """
+    from gitruns.review import render_markdown, review, to_json
+
+    result = review(_runs_dir(runs_dir), base, metric=metric, site_url=site_url)
+    text = to_json(result) if output_format == "json" else render_markdown(result)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text)
+        console.print(f"Wrote the review of {result.added_runs} new run(s) to {output}.")
+
+
 def main() -> None:
     cli(prog_name="gitruns")
 

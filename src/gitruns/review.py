@@ -1,0 +1,396 @@
+"""Pull-request review: the runs a branch adds, against the base branch's best.
+
+The branch's runs are the ones in the work tree; the base's are read from git
+(``git ls-tree`` and one ``git cat-file --batch``), so the base need not be
+checked out. Runs are matched by id: a run the base does not have is added.
+For each experiment, the added runs are compared with the base's best run on
+the primary metric (``experiment.yaml``, or ``metric=``): value, delta,
+whether it beats the base, and the params that differ.
+
+The Markdown carries a hidden marker so that one comment can be found and
+updated on every push, and stays under GitHub's 65,536-character limit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitruns.capture import find_repo_top, run_git
+from gitruns.exceptions import GitError
+from gitruns.names import RUN_ID_PATTERN
+from gitruns.record import EXPERIMENT_FILE, RUN_FILE, RunRecord, load_record_yaml
+from gitruns.store import RunStore
+
+logger = logging.getLogger(__name__)
+
+MARKER = "<!-- gitruns-review -->"
+GITHUB_LIMIT = 65_536
+BUDGET = 60_000  # room for the closing note and the marker
+
+
+@dataclass
+class RunResult:
+    id: str
+    name: str
+    value: float | None
+    params: dict[str, str]
+    delta: float | None = None
+    beats: bool | None = None
+    differing: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+
+@dataclass
+class ExperimentReview:
+    id: str
+    name: str
+    metric: str | None
+    goal: str
+    base_best: RunResult | None
+    added: list[RunResult]
+
+    @property
+    def best_added(self) -> RunResult | None:
+        scored = [run for run in self.added if run.value is not None]
+        if not scored:
+            return None
+        pick = min if self.goal == "minimize" else max
+        return pick(scored, key=lambda run: run.value)  # type: ignore[arg-type, return-value]
+
+
+@dataclass
+class Review:
+    base: str
+    base_commit: str
+    experiments: list[ExperimentReview]
+    site_url: str | None = None
+
+    @property
+    def added_runs(self) -> int:
+        return sum(len(experiment.added) for experiment in self.experiments)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def base_records(repo_top: Path, commit: str, runs_path: str) -> dict[str, tuple[str, Any]]:
+    """Every ``run.yaml`` and ``experiment.yaml`` under ``runs_path`` at ``commit``, parsed."""
+    listing = run_git(["ls-tree", "-r", "--name-only", commit, "--", runs_path], repo_top).decode()
+    wanted = [
+        path
+        for path in listing.splitlines()
+        if path.endswith((f"/{RUN_FILE}", f"/{EXPERIMENT_FILE}"))
+    ]
+    if not wanted:
+        return {}
+    request = "".join(f"{commit}:{path}\n" for path in wanted).encode()
+    process = subprocess.run(
+        ["git", "cat-file", "--batch"], cwd=repo_top, input=request, capture_output=True, check=True
+    )
+    found: dict[str, tuple[str, Any]] = {}
+    output = process.stdout
+    position = 0
+    for path in wanted:
+        header_end = output.index(b"\n", position)
+        header = output[position:header_end].split()
+        size = int(header[2]) if len(header) == 3 else 0
+        body = output[header_end + 1 : header_end + 1 + size]
+        position = header_end + 1 + size + 1
+        try:
+            found[path] = (path, load_record_yaml(body))
+        except Exception:  # a corrupt record on the base is skipped, as searches skip it
+            logger.warning("Skipped %s at %s: not a readable record", path, commit[:10])
+    return found
+
+
+def resolve_base(repo_top: Path, base: str) -> str:
+    try:
+        return (
+            run_git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], repo_top)
+            .decode()
+            .strip()
+        )
+    except GitError as error:
+        shallow = (
+            run_git(["rev-parse", "--is-shallow-repository"], repo_top, check=False)
+            .decode()
+            .strip()
+        )
+        hint = (
+            " This clone is shallow: fetch the base with full history, e.g. "
+            "'git fetch --unshallow origin' or actions/checkout with fetch-depth: 0."
+            if shallow == "true"
+            else f" Fetch it first, e.g. 'git fetch origin {base.removeprefix('origin/')}'."
+        )
+        raise GitError(f"the base ref {base!r} does not exist in this repository.{hint}") from error
+
+
+def review(
+    runs_dir: Path, base: str, metric: str | None = None, site_url: str | None = None
+) -> Review:
+    """Compare the runs in the work tree with those on ``base``.
+
+    Example::
+
+        result = review(Path("runs"), "origin/main")
+        print(render_markdown(result))
+    """
+    repo_top = find_repo_top(runs_dir if runs_dir.exists() else runs_dir.parent)
+    if repo_top is None:
+        raise GitError(
+            f"{runs_dir} is not in a git repository, so there is no base to compare with."
+        )
+    commit = resolve_base(repo_top, base)
+    runs_path = runs_dir.resolve().relative_to(repo_top).as_posix()
+    base_files = base_records(repo_top, commit, runs_path)
+    base_runs: dict[str, list[RunRecord]] = {}
+    base_ids: set[str] = set()
+    for path, (_, data) in base_files.items():
+        parts = path.split("/")
+        if parts[-1] == RUN_FILE and RUN_ID_PATTERN.match(parts[-2]):
+            base_ids.add(parts[-2])
+            try:
+                record = RunRecord.from_dict(data, origin=path)
+            except Exception:
+                continue
+            base_runs.setdefault(parts[-3], []).append(record)
+
+    store = RunStore(runs_dir)
+    experiments = []
+    for experiment_id in store.experiment_ids():
+        added_entries = [
+            entry for entry, _ in store.entries([experiment_id]) if entry.id not in base_ids
+        ]
+        if not added_entries:
+            continue
+        experiment_record = store.get_experiment(experiment_id)
+        chosen = metric or experiment_record.primary_metric or _common_metric(added_entries)
+        goal = experiment_record.goal or "minimize"
+        best = _best_base(base_runs.get(experiment_id, []), chosen, goal)
+        added = []
+        for entry in sorted(added_entries, key=lambda e: e.start_time):
+            result = RunResult(
+                entry.id,
+                entry.name,
+                _finite(entry.metrics.get(chosen)) if chosen else None,
+                dict(entry.params),
+            )
+            if best is not None and result.value is not None and best.value is not None:
+                result.delta = result.value - best.value
+                result.beats = (
+                    result.value < best.value if goal == "minimize" else result.value > best.value
+                )
+            if best is not None:
+                keys = set(best.params) | set(result.params)
+                result.differing = {
+                    key: (best.params.get(key), result.params.get(key))
+                    for key in sorted(keys)
+                    if best.params.get(key) != result.params.get(key)
+                }
+            added.append(result)
+        experiments.append(
+            ExperimentReview(experiment_id, experiment_record.name, chosen, goal, best, added)
+        )
+    return Review(base, commit, experiments, site_url.rstrip("/") if site_url else None)
+
+
+def _common_metric(entries: list[Any]) -> str | None:
+    counts: dict[str, int] = {}
+    for entry in entries:
+        for key in entry.metrics:
+            counts[key] = counts.get(key, 0) + 1
+    return max(counts, key=counts.__getitem__, default=None)
+
+
+def _best_base(records: list[RunRecord], metric: str | None, goal: str) -> RunResult | None:
+    scored: list[tuple[RunRecord, float]] = []
+    for record in records:
+        if metric and metric in record.metrics and record.lifecycle_stage != "deleted":
+            value = _finite(record.metrics[metric].last)
+            if value is not None:
+                scored.append((record, value))
+    if not scored:
+        return None
+    pick = min if goal == "minimize" else max
+    record, value = pick(scored, key=lambda pair: pair[1])
+    return RunResult(record.id, record.name, value, dict(record.params))
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def _text(value: object, limit: int = 60) -> str:
+    """User text made inert in Markdown: one line, special characters escaped."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _shown(value: str | None) -> str:
+    return _text(value if value is not None else "∅", 20)
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def _delta(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.4g}"
+
+
+def _mermaid_label(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9 ._-]", "", value)[:24] or "run"
+
+
+def _run_link(review: Review, run_id: str, name: str) -> str:
+    label = f"{_text(name, 40)} `{run_id[:10]}`"
+    if review.site_url:
+        return f"[{label}]({review.site_url}/runs/{run_id}.html)"
+    return label
+
+
+def _section(review: Review, experiment: ExperimentReview, budget: int) -> str:
+    lines = [f"### {_text(experiment.name)}", ""]
+    metric = _text(experiment.metric or "(no metric)")
+    direction = "lower is better" if experiment.goal == "minimize" else "higher is better"
+    best = experiment.base_best
+    if best is None:
+        lines.append(f"The base has no runs with **{metric}** to compare with ({direction}).")
+    else:
+        lines.append(
+            f"Base best **{metric}**: {_number(best.value)} from "
+            f"{_run_link(review, best.id, best.name)} ({direction})."
+        )
+    lines += [
+        "",
+        f"| run | {metric} | Δ vs base best | beats base | params that differ |",
+        "|---|---|---|---|---|",
+    ]
+    used = sum(len(line) + 1 for line in lines)
+    shown = 0
+    for run in experiment.added:
+        beats = "—" if run.beats is None else ("✅ yes" if run.beats else "no")
+        differing = ", ".join(
+            f"{_text(key, 30)}: {_shown(old)} → {_shown(new)}"
+            for key, (old, new) in list(run.differing.items())[:6]
+        )
+        if len(run.differing) > 6:
+            differing += f", and {len(run.differing) - 6} more"
+        row = (
+            f"| {_run_link(review, run.id, run.name)} | {_number(run.value)} | "
+            f"{_delta(run.delta)} | {beats} | {differing} |"
+        )
+        if used + len(row) + 1 > budget:
+            break
+        lines.append(row)
+        used += len(row) + 1
+        shown += 1
+    if shown < len(experiment.added):
+        lines += [
+            "",
+            f"_{len(experiment.added) - shown} more run(s) left out to stay under "
+            f"GitHub's {GITHUB_LIMIT:,}-character limit._",
+        ]
+    scored = [run for run in experiment.added if run.value is not None][:30]
+    if scored:
+        labels = (
+            [_mermaid_label(f"base {best.name}")] if best and best.value is not None else []
+        ) + [_mermaid_label(run.name) for run in scored]
+        values = ([best.value] if best and best.value is not None else []) + [
+            run.value for run in scored
+        ]
+        lines += [
+            "",
+            "```mermaid",
+            "xychart-beta",
+            f'    title "{_mermaid_label(experiment.metric or "metric")} ({direction})"',
+            "    x-axis [" + ", ".join(f'"{label}"' for label in labels) + "]",
+            "    bar [" + ", ".join(f"{value:.6g}" for value in values) + "]",
+            "```",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(review: Review) -> str:
+    """The review comment: a summary, one section per experiment, under GitHub's size limit."""
+    head = [MARKER, "## gitruns: runs in this pull request", ""]
+    if not review.experiments:
+        head.append(
+            f"This branch adds no runs compared with `{_text(review.base)}` "
+            f"({review.base_commit[:10]})."
+        )
+        return "\n".join(head) + "\n"
+    summary = []
+    for experiment in review.experiments:
+        best = experiment.best_added
+        verdict = ""
+        if best is not None and best.beats is not None:
+            verdict = " — beats the base" if best.beats else " — does not beat the base"
+        summary.append(
+            f"- **{_text(experiment.name)}**: {len(experiment.added)} new run(s); best "
+            f"{_text(experiment.metric or 'metric')} "
+            f"{_number(best.value if best else None)}{verdict}"
+        )
+    head += [f"Compared with `{_text(review.base)}` ({review.base_commit[:10]}):", "", *summary, ""]
+    body = "\n".join(head) + "\n"
+    left_out: list[str] = []
+    for experiment in review.experiments:
+        room = BUDGET - len(body)
+        section = _section(review, experiment, room - 2_000) if room > 4_000 else ""
+        if not section or len(body) + len(section) > BUDGET:
+            left_out.append(f"{_text(experiment.name)} ({len(experiment.added)} runs)")
+            continue
+        body += section + "\n"
+    if left_out:
+        body += (
+            f"\n_Left out to stay under GitHub's {GITHUB_LIMIT:,}-character limit: "
+            + "; ".join(left_out[:20])
+            + ("…" if len(left_out) > 20 else "")
+            + ". Run `gitruns review` locally for everything._\n"
+        )
+    if review.site_url:
+        body += f"\n[The runs on the site]({review.site_url}/index.html)\n"
+    return body
+
+
+def render_json(review: Review) -> dict[str, Any]:
+    return {
+        "base": review.base,
+        "base_commit": review.base_commit,
+        "added_runs": review.added_runs,
+        "experiments": [
+            {
+                "id": e.id,
+                "name": e.name,
+                "metric": e.metric,
+                "goal": e.goal,
+                "base_best": None
+                if e.base_best is None
+                else {"id": e.base_best.id, "name": e.base_best.name, "value": e.base_best.value},
+                "added": [
+                    {
+                        "id": r.id,
+                        "name": r.name,
+                        "value": r.value,
+                        "delta": r.delta,
+                        "beats": r.beats,
+                        "differing_params": {k: list(v) for k, v in r.differing.items()},
+                    }
+                    for r in e.added
+                ],
+            }
+            for e in review.experiments
+        ],
+    }
+
+
+def to_json(review: Review) -> str:
+    return json.dumps(render_json(review), indent=2)

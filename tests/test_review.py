@@ -1,0 +1,111 @@
+"""Pull-request reviews against a real base branch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import gitruns as mlflow
+from gitruns.cli import cli
+from gitruns.exceptions import GitError
+from gitruns.review import GITHUB_LIMIT, MARKER, render_markdown, review
+
+from .conftest import git
+
+
+def log(rmse: float, **params) -> str:
+    with mlflow.start_run(run_name=f"rmse-{rmse}") as run:
+        mlflow.log_params(params)
+        mlflow.log_metric("rmse", rmse)
+    return run.info.run_id
+
+
+@pytest.fixture()
+def branch(repo: Path) -> dict[str, str]:
+    """main has two runs; the branch 'tune' adds two more, one better than main's best."""
+    mlflow.set_experiment("taxi", primary_metric="rmse")
+    ids = {"base-best": log(5.0, alpha=0.1), "base-worse": log(6.0, alpha=1.0)}
+    git(repo, "add", "runs")
+    git(repo, "commit", "-qm", "runs on main")
+    git(repo, "checkout", "-q", "-b", "tune")
+    ids["better"] = log(4.5, alpha=0.05)
+    ids["worse"] = log(5.5, alpha=0.1, depth=3)
+    return ids
+
+
+def test_review_compares_added_runs_with_the_base_best(repo: Path, branch: dict[str, str]):
+    result = review(repo / "runs", "main")
+    (experiment,) = result.experiments
+    assert experiment.base_best.id == branch["base-best"] and experiment.base_best.value == 5.0
+    by_id = {run.id: run for run in experiment.added}
+    assert set(by_id) == {branch["better"], branch["worse"]}
+    assert by_id[branch["better"]].beats is True and by_id[branch["better"]].delta == pytest.approx(
+        -0.5
+    )
+    assert by_id[branch["worse"]].beats is False
+    assert by_id[branch["better"]].differing == {"alpha": ("0.1", "0.05")}
+    assert by_id[branch["worse"]].differing == {"depth": (None, "3")}
+    text = render_markdown(review(repo / "runs", "main", site_url="https://me.github.io/p/"))
+    assert text.startswith(MARKER)
+    assert "beats the base" in text and "```mermaid" in text and "xychart-beta" in text
+    assert f"https://me.github.io/p/runs/{branch['better']}.html" in text
+
+
+def test_json_and_output_file(repo: Path, branch):
+    out = repo / "review.json"
+    result = CliRunner().invoke(
+        cli, ["review", "--base", "main", "--format", "json", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["added_runs"] == 2 and data["experiments"][0]["base_best"]["value"] == 5.0
+    markdown = CliRunner().invoke(cli, ["review", "--base", "main"])
+    assert markdown.exit_code == 0 and MARKER in markdown.output
+
+
+def test_no_runs_added_is_a_short_comment(repo: Path, branch):
+    git(repo, "add", "runs")
+    git(repo, "commit", "-qm", "runs on the branch")
+    text = render_markdown(review(repo / "runs", "tune"))
+    assert "adds no runs" in text and len(text) < 300
+
+
+def test_a_base_without_runs(repo: Path):
+    git(repo, "checkout", "-q", "-b", "first-runs")
+    mlflow.set_experiment("taxi", primary_metric="rmse")
+    log(4.0)
+    text = render_markdown(review(repo / "runs", "main"))
+    assert "no runs with **rmse** to compare with" in text
+
+
+def test_a_missing_base_says_how_to_fetch_it(repo: Path, branch):
+    with pytest.raises(GitError, match="git fetch origin main"):
+        review(repo / "runs", "origin/main")
+    result = CliRunner().invoke(cli, ["review", "--base", "nope"])
+    assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_a_shallow_clone_is_told_to_fetch_history(repo: Path, branch, tmp_path: Path):
+    git(repo, "add", "runs")
+    git(repo, "commit", "-qm", "branch runs")
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "tune", repo.as_uri(), str(clone))
+    with pytest.raises(GitError, match="shallow"):
+        review(clone / "runs", "main")
+
+
+def test_user_text_cannot_break_the_markdown_and_the_body_stays_under_the_limit(repo: Path):
+    git(repo, "checkout", "-q", "-b", "many")
+    mlflow.set_experiment("x | <b>bold</b> ` [link](http://evil)")
+    for index in range(1500):
+        with mlflow.start_run(run_name=f"run |{index}| <script>"):
+            mlflow.log_param("note", "a|b<i>" * 3)
+            mlflow.log_metric("rmse", float(index))
+    text = render_markdown(review(repo / "runs", "main"))
+    assert len(text) < GITHUB_LIMIT
+    assert "<script>" not in text and "<b>" not in text and "](http://evil)" not in text
+    assert "more run(s) left out to stay under GitHub's 65,536-character limit" in text
+    assert text.count("| [run") + text.count("| run") > 100  # as many rows as fit are kept
