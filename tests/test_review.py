@@ -109,3 +109,98 @@ def test_user_text_cannot_break_the_markdown_and_the_body_stays_under_the_limit(
     assert "<script>" not in text and "<b>" not in text and "](http://evil)" not in text
     assert "more run(s) left out to stay under GitHub's 65,536-character limit" in text
     assert text.count("| [run") + text.count("| run") > 100  # as many rows as fit are kept
+
+
+class FakeGitHub:
+    """A stand-in for GitHub's issue-comment API on 127.0.0.1 that records every request."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.comments: list[dict] = [{"id": 7, "body": "a human's comment"}]
+        self.requests: list[tuple[str, str, dict | None]] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _reply(self, status: int, payload) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                return json.loads(self.rfile.read(length)) if length else None
+
+            def do_GET(self) -> None:
+                fake.requests.append(("GET", self.path, None))
+                assert self.headers["Authorization"] == "Bearer secret-token"
+                from urllib.parse import parse_qs, urlsplit
+
+                page = parse_qs(urlsplit(self.path).query).get("page", ["1"])[0]
+                self._reply(200, fake.comments if page == "1" else [])
+
+            def do_POST(self) -> None:
+                body = self._body()
+                fake.requests.append(("POST", self.path, body))
+                comment = {"id": 100 + len(fake.comments), "body": body["body"]}
+                fake.comments.append(comment)
+                self._reply(201, comment)
+
+            def do_PATCH(self) -> None:
+                body = self._body()
+                fake.requests.append(("PATCH", self.path, body))
+                comment_id = int(self.path.rsplit("/", 1)[1])
+                next(c for c in fake.comments if c["id"] == comment_id)["body"] = body["body"]
+                self._reply(200, {"id": comment_id})
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_posting_creates_one_comment_then_updates_it(
+    repo: Path, branch, tmp_path: Path, monkeypatch
+):
+    fake = FakeGitHub()
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 42}}))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "me/project")
+    monkeypatch.setenv("GITHUB_TOKEN", "secret-token")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    monkeypatch.setenv("GITHUB_API_URL", fake.url)
+    try:
+        first = CliRunner().invoke(cli, ["review", "--base", "main", "--post"])
+        assert first.exit_code == 0, first.output
+        assert "Created comment" in first.output
+        posts = [r for r in fake.requests if r[0] == "POST"]
+        assert len(posts) == 1 and posts[0][1] == "/repos/me/project/issues/42/comments"
+        assert posts[0][2]["body"].startswith(MARKER)
+        mlflow.set_experiment("taxi")
+        log(4.0, alpha=0.01)
+        second = CliRunner().invoke(cli, ["review", "--base", "main", "--post"])
+        assert second.exit_code == 0 and "Updated comment" in second.output
+        patches = [r for r in fake.requests if r[0] == "PATCH"]
+        assert len(patches) == 1 and patches[0][1].startswith("/repos/me/project/issues/comments/")
+        marked = [c for c in fake.comments if MARKER in c["body"]]
+        assert len(marked) == 1 and "3 new run(s)" in marked[0]["body"]
+        assert fake.comments[0]["body"] == "a human's comment"
+    finally:
+        fake.close()
+
+
+def test_posting_outside_a_workflow_says_what_is_missing(repo: Path, branch, monkeypatch):
+    for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_EVENT_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["review", "--base", "main", "--post"])
+    assert result.exit_code == 1 and "GITHUB_REPOSITORY" in result.output

@@ -942,6 +942,9 @@ def ui(port: int, host: str, output: Path, runs_dir: Path | None) -> None:
 )
 @click.option("--site-url", default=None, help="Where the site is published, to link runs.")
 @click.option("--metric", default=None, help="The metric to compare (default: the primary metric).")
+@click.option(
+    "--post", is_flag=True, help="Post or update the comment on the pull request (GitHub Actions)."
+)
 @_runs_dir_option
 def review_command(
     base: str,
@@ -949,6 +952,7 @@ def review_command(
     output: Path | None,
     site_url: str | None,
     metric: str | None,
+    post: bool,
     runs_dir: Path | None,
 ) -> None:
     """Compare the runs this branch adds with the base branch's best, for a pull request.
@@ -961,9 +965,17 @@ def review_command(
 
     result = review(_runs_dir(runs_dir), base, metric=metric, site_url=site_url)
     text = to_json(result) if output_format == "json" else render_markdown(result)
-    if output is None:
+    if post:
+        from gitruns.github import post_review, pull_request_from_environment
+
+        pull = pull_request_from_environment()
+        action, comment_id = post_review(pull, render_markdown(result))
+        console.print(
+            f"{action.capitalize()} comment {comment_id} on {pull.repository}#{pull.number}."
+        )
+    if output is None and not post:
         click.echo(text)
-    else:
+    elif output is not None:
         output.write_text(text)
         console.print(f"Wrote the review of {result.added_runs} new run(s) to {output}.")
 
