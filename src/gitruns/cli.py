@@ -980,6 +980,31 @@ def review_command(
         console.print(f"Wrote the review of {result.added_runs} new run(s) to {output}.")
 
 
+@cli.command()
+@click.option("--github", is_flag=True, help="Also write the site and review workflows.")
+@click.option("--force", is_flag=True, help="Replace files that exist.")
+def init(github: bool, force: bool) -> None:
+    """Set up this repository for gitruns: runs/.gitignore, and with --github the workflows.
+
+    The workflows build the site on every push to the default branch and publish
+    it on GitHub Pages, and comment on pull requests with the runs they add.
+
+    Example:
+
+        gitruns init --github
+    """
+    from gitruns.capture import find_repo_top
+    from gitruns.init import init_project
+
+    top = find_repo_top(Path.cwd())
+    if top is None:
+        raise GitrunsError("this folder is not in a git repository. Run 'git init' first.")
+    for path in init_project(top, github=github, force=force):
+        console.print(f"Wrote {path.relative_to(top)}")
+    if github:
+        console.print("Commit them, then enable Pages with 'GitHub Actions' as the source.")
+
+
 def main() -> None:
     cli(prog_name="gitruns")
 
