@@ -67,7 +67,7 @@ def page_ready_seconds(page_path: Path, runs: int) -> float:
         page.goto(page_path.as_uri())
         page.wait_for_function(
             f"document.querySelectorAll('#runs tbody tr').length === {runs} && "
-            "document.querySelectorAll('svg.marks').length >= 3",
+            "document.querySelectorAll('.chart .marks').length >= 3",
             timeout=60_000,
         )
         elapsed = time.perf_counter() - started

@@ -7,6 +7,7 @@ into a temporary folder, and gitruns' process-wide state is reset between tests.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,14 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = make_repo(tmp_path / "project")
     monkeypatch.chdir(path)
     return path
+
+
+def installed_command(name: str) -> str:
+    """A console script installed with the package: beside this Python, else on PATH."""
+    beside = Path(sys.executable).parent / name
+    command = str(beside) if beside.exists() else shutil.which(name)
+    assert command, f"{name} is installed with the package's dev extra"
+    return command
 
 
 def run_python(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -18,17 +16,13 @@ from gitruns.cli import cli
 from gitruns.record import read_run_record
 from gitruns.store import RunStore
 
-from .conftest import git, run_python
+from .conftest import git, installed_command, run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def gitruns_command() -> str:
-    """The console script installed with the package, beside this Python or on PATH."""
-    beside = Path(sys.executable).parent / "gitruns"
-    command = str(beside) if beside.exists() else shutil.which("gitruns")
-    assert command, "the gitruns console script is installed with the package"
-    return command
+    return installed_command("gitruns")
 
 
 def run_gitruns(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:

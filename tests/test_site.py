@@ -57,7 +57,7 @@ class Visitor:
 
     def charts(self, count: int) -> None:
         self.page.wait_for_function(
-            f"document.querySelectorAll('svg.marks').length >= {count}", timeout=10_000
+            f"document.querySelectorAll('.chart .marks').length >= {count}", timeout=10_000
         )
 
     def close(self) -> None:
@@ -154,7 +154,7 @@ def test_charts_draw_and_tables_sort_and_filter(site, browser):
 
     page.locator(f"input.pick[value='{ids[0]}']").check()
     page.locator(f"input.pick[value='{ids[2]}']").check()
-    page.wait_for_function("document.querySelectorAll('#selected-histories svg.marks').length > 0")
+    page.wait_for_function("document.querySelectorAll('#selected-histories .marks').length > 0")
     page.click("#compare")
     page.wait_for_selector("#comparison tr.differs")
     assert page.locator("#comparison tr.differs th", has_text="params.max_depth").count() == 1

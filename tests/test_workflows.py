@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,17 +17,14 @@ import gitruns as mlflow
 from gitruns.cli import cli
 from gitruns.init import WORKFLOWS, init_project
 
-from .conftest import git
+from .conftest import git, installed_command
 from .test_review import MARKER, FakeGitHub
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def check_jsonschema() -> str:
-    beside = Path(sys.executable).parent / "check-jsonschema"
-    command = str(beside) if beside.exists() else shutil.which("check-jsonschema")
-    assert command, "check-jsonschema is installed with the dev extra"
-    return command
+    return installed_command("check-jsonschema")
 
 
 def validate(paths: list[Path]) -> None:

@@ -132,10 +132,6 @@ class Environment:
     platform: str
     requirements: str  # ``name==version`` lines, sorted, the body of requirements.txt
 
-    @property
-    def package_count(self) -> int:
-        return self.requirements.count("\n")
-
 
 @functools.lru_cache(maxsize=1)
 def capture_environment() -> Environment:

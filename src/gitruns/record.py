@@ -595,16 +595,3 @@ class MetricLog:
                     lines.insert(0, metric_header(key))
                 self._started.add(key)
             append_whole(path, "".join(lines).encode("utf-8"))
-
-
-def read_requirements(run_dir: Path) -> dict[str, str]:
-    """The ``name==version`` lines of a run's ``requirements.txt`` as a dict."""
-    packages: dict[str, str] = {}
-    path = run_dir / REQUIREMENTS_FILE
-    if not path.exists():
-        return packages
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, separator, version = line.partition("==")
-        if separator:
-            packages[name.strip()] = version.strip()
-    return packages

@@ -657,7 +657,10 @@ def locate_model(registry: Registry, uri: str) -> Path:
     else:
         target = Path(uri.removeprefix("file://")) if uri.startswith("file://") else Path(uri)
     if not target.exists():
-        raise InvalidPath(f"{uri!r} names nothing: {target} does not exist.")
+        raise InvalidPath(
+            f"{uri!r} names nothing: {target} does not exist. Check the path (list a run's "
+            "artifacts with 'gitruns runs show RUN_ID'), or log the model first."
+        )
     return target
 
 

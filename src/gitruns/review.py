@@ -145,7 +145,8 @@ def review(
     repo_top = find_repo_top(runs_dir if runs_dir.exists() else runs_dir.parent)
     if repo_top is None:
         raise GitError(
-            f"{runs_dir} is not in a git repository, so there is no base to compare with."
+            f"{runs_dir} is not in a git repository, so there is no base to compare with. "
+            "Run gitruns review inside the repository that holds your runs."
         )
     commit = resolve_base(repo_top, base)
     runs_path = runs_dir.resolve().relative_to(repo_top).as_posix()

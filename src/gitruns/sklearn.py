@@ -22,6 +22,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from gitruns.exceptions import InvalidValue
 from gitruns.models import (
     ModelInfo,
     flavor_conf,
@@ -63,7 +64,10 @@ def _save(
         with open(folder / model_file, "wb") as file:
             pickle.dump(sk_model, file, protocol=pickle.DEFAULT_PROTOCOL)
     else:
-        raise ValueError(f"serialization_format {chosen!r} is neither 'skops' nor 'pickle'.")
+        raise InvalidValue(
+            f"serialization_format {chosen!r} is neither 'skops' nor 'pickle'. Pass one of them, "
+            "or leave it out to use skops where it is installed."
+        )
     conf = {"pickled_model": model_file, "serialization_format": chosen, **conf}
     requirements = pinned("scikit-learn", "numpy", "scipy", *(["skops"] if chosen == SKOPS else []))
     if signature is None and input_example is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gitruns.exceptions import InvalidValue
 from gitruns.models import (
     ModelInfo,
     flavor_conf,
@@ -116,7 +117,11 @@ def load_from_folder(folder: Path) -> Any:
     conf = flavor_conf(folder, FLAVOR)
     module_name, _, class_name = conf.get("model_class", "xgboost.core.Booster").rpartition(".")
     if not module_name.startswith("xgboost"):
-        raise ValueError(f"{conf['model_class']!r} is not an XGBoost class; refusing to load it.")
+        raise InvalidValue(
+            f"the MLmodel in {folder} names {conf['model_class']!r}, not an XGBoost class, so "
+            "gitruns will not load it. Load it with gitruns.pyfunc.load_model if it is another "
+            "flavor."
+        )
     model = getattr(importlib.import_module(module_name), class_name)()
     model.load_model(str(folder / conf["data"]))
     return model

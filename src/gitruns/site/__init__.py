@@ -15,7 +15,6 @@ import hashlib
 import logging
 import math
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,7 +33,6 @@ from gitruns.site.collect import (
     artifact_files,
     collect,
     diff_text,
-    histories,
     json_for_script,
 )
 from gitruns.site.output import SiteWriter
@@ -334,7 +332,7 @@ def _chart_params(
 
 def _history_rows(run: RunModel) -> dict[str, Any]:
     """Histories worth a line: metrics logged at more than one step."""
-    found = {key: points for key, points in histories(run).items() if len(points) > 1}
+    found = {key: points for key, points in run.histories.items() if len(points) > 1}
     return {"run": f"{run.entry.name} ({run.id[:12]})", "metrics": found}
 
 
@@ -465,7 +463,7 @@ def _run_page(
         "diff": diff_lines,
         "children": [_run_row(child) for child in children],
         "histories_spec": json_for_script(charts.histories()),
-        "has_histories": any(len(points) > 1 for points in histories(run).values()),
+        "has_histories": any(len(points) > 1 for points in run.histories.values()),
     }
 
 
@@ -483,8 +481,3 @@ def _write_assets(writer: SiteWriter) -> None:
         # None asks for the default snippet, which sets window.vegaEmbed (the stub wants a str).
         bundle = vl_convert.javascript_bundle(None)  # type: ignore[arg-type]
         writer.write("assets/vega.js", bundle, bundle_key)
-
-
-def clean_output(output: Path) -> None:
-    """Remove a previous build entirely."""
-    shutil.rmtree(output, ignore_errors=True)

@@ -7,6 +7,7 @@ inputs change, which is what lets a rebuild skip unchanged pages.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -43,6 +44,19 @@ class RunModel:
     @property
     def id(self) -> str:
         return self.entry.id
+
+    @functools.cached_property
+    def histories(self) -> dict[str, list[list[float]]]:
+        """Every metric history: key -> [[step, value, timestamp], ...]; read once per build,
+        though both the run's page and its data file use it."""
+        found: dict[str, list[list[float]]] = {}
+        metrics_dir = self.folder / METRICS_DIR
+        if not metrics_dir.is_dir():
+            return found
+        for path in sorted(metrics_dir.rglob(f"*{METRIC_SUFFIX}")):
+            key = path.relative_to(metrics_dir).as_posix()[: -len(METRIC_SUFFIX)]
+            found[key] = [[step, value, ts] for ts, step, value in read_metric_history(path)]
+        return found
 
 
 @dataclass
@@ -172,20 +186,6 @@ def _registry(runs_dir: Path) -> list[dict[str, Any]]:
                 ],
             }
         )
-    return found
-
-
-def histories(run: RunModel) -> dict[str, list[list[float]]]:
-    """Every metric history of a run: key -> [[step, value, timestamp], ...]."""
-    found: dict[str, list[list[float]]] = {}
-    metrics_dir = run.folder / METRICS_DIR
-    if not metrics_dir.is_dir():
-        return found
-    for path in sorted(metrics_dir.rglob(f"*{METRIC_SUFFIX}")):
-        key = path.relative_to(metrics_dir).as_posix()[: -len(METRIC_SUFFIX)]
-        found[key] = [
-            [step, value, timestamp] for timestamp, step, value in read_metric_history(path)
-        ]
     return found
 
 

@@ -21,7 +21,7 @@
 
   function embed(element, chart, datasets) {
     chart.datasets = Object.assign({}, chart.datasets || {}, datasets);
-    return window.vegaEmbed(element, chart, { actions: false, renderer: "svg" });
+    return window.vegaEmbed(element, chart, { actions: false, renderer: "canvas" });
   }
 
   function historyRows(ids) {
