@@ -74,8 +74,10 @@ def sample_record() -> RunRecord:
 
 def test_a_record_round_trips_through_its_file(tmp_path: Path):
     record = sample_record()
-    write_atomic(tmp_path / "run.yaml", record.to_yaml())
-    assert read_run_record(tmp_path) == record
+    run_dir = tmp_path / record.experiment / record.id
+    run_dir.mkdir(parents=True)
+    write_atomic(run_dir / "run.yaml", record.to_yaml())
+    assert read_run_record(run_dir) == record
 
 
 def test_a_corrupt_record_names_its_file(tmp_path: Path):

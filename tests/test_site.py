@@ -266,7 +266,9 @@ def test_ui_serves_and_rebuilds_when_runs_change(repo: Path):
 def test_commits_link_to_known_hosts(remote, link):
     from gitruns.site import commit_link
 
-    assert commit_link(remote, "abc") == link
+    commit = "abc" + "0" * 37
+    assert commit_link(remote, commit) == (link and link.replace("abc", commit))
+    assert commit_link(remote, "../../../evil.example/x") is None
 
 
 def test_a_logged_model_is_summarised(site):

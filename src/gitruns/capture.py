@@ -25,9 +25,18 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from gitruns.exceptions import GitError
+from gitruns.exceptions import GitError, GitrunsError
+from gitruns.record import read_regular_file
+from gitruns.redact import (
+    NOTE_PREFIX,
+    SECRET_FILE_PATTERNS,
+    SECRET_FOLDERS,
+    is_secret_file,
+    redact_command,
+    redact_lines,
+    strip_credentials,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +45,8 @@ MAX_UNTRACKED_FILE_BYTES = 64 * 1024
 MAX_UNTRACKED_FILES = 200
 # Past this many tracked files, stat-ing them all costs more than asking git.
 MAX_FINGERPRINTED_FILES = 3000
+# A folder holding this file is a built site (gitruns' own output): never part of a diff.
+SITE_MANIFEST = ".gitruns-site.json"
 
 
 def find_repo_top(start: Path) -> Path | None:
@@ -169,14 +180,22 @@ def capture_source(repo_top: Path | None) -> dict[str, Any]:
         return source
     argv = list(sys.argv)
     if not argv or argv[0] in ("", "-", "-c", "-m"):
-        return {"type": "LOCAL", "command": shlex.join(["python", *argv])}
+        return _with_command({"type": "LOCAL"}, ["python", *argv])
     entry_point = _relative_to(Path(argv[0]), repo_top)
     launcher = ["python"] if entry_point.endswith(".py") else []
-    return {
-        "type": "LOCAL",
-        "entry_point": entry_point,
-        "command": shlex.join([*launcher, entry_point, *argv[1:]]),
-    }
+    return _with_command(
+        {"type": "LOCAL", "entry_point": entry_point}, [*launcher, entry_point, *argv[1:]]
+    )
+
+
+def _with_command(source: dict[str, Any], argv: list[str]) -> dict[str, Any]:
+    """The command line, its secrets (``--api-key=...``, tokens) replaced and counted."""
+    redacted, count = redact_command(argv)
+    source["command"] = shlex.join(redacted)
+    if count:
+        source["redacted"] = count
+        logger.warning("Left %d secret(s) out of the recorded command line", count)
+    return source
 
 
 def _relative_to(path: Path, repo_top: Path | None) -> str:
@@ -214,23 +233,6 @@ def run_git(
         message = result.stderr.decode(errors="replace").strip()
         raise GitUnavailable(f"git {' '.join(args)} failed: {message}")
     return result.stdout
-
-
-def strip_credentials(url: str) -> str:
-    """Drop user names and passwords from http(s) remotes (tokens hide there).
-
-    >>> strip_credentials("https://user:ghp_secret@github.com/org/repo.git")
-    'https://github.com/org/repo.git'
-    """
-    if "://" not in url:
-        return url  # scp-like 'git@host:path': the user is not a secret
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    secret = parts.scheme in ("http", "https") or ":" in userinfo
-    user = "" if secret else userinfo + "@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True)
@@ -340,37 +342,76 @@ class GitWatcher:
         return snapshot, paths
 
     def _diff(self, commit: str | None, untracked: list[str]) -> str:
+        """The uncommitted changes, with secret files left out and secrets redacted.
+
+        Untracked files are read without following links; a file whose name or
+        content says it holds a secret is left out whole (named in a note), and
+        what detect-secrets finds in the rest is replaced by ``[REDACTED]``.
+        """
         base = (
             commit or run_git(["hash-object", "-t", "tree", "/dev/null"], self.top).decode().strip()
         )
+        secret_names = [
+            *(f":(top,exclude,glob,icase)**/{pattern}" for pattern in SECRET_FILE_PATTERNS),
+            *(f":(top,exclude,glob,icase)**/{folder}/**" for folder in SECRET_FOLDERS),
+        ]
         tracked = run_git(
-            ["diff", base, "--no-color", "--no-ext-diff", *self.pathspec], self.top
+            ["diff", base, "--no-color", "--no-ext-diff", *self.pathspec, *secret_names],
+            self.top,
         ).decode("utf-8", errors="replace")
         parts = [tracked]
         left_out: list[str] = []
-        for name in untracked[:MAX_UNTRACKED_FILES]:
+        secret_files = [name for name in untracked if is_secret_file(name)]
+        site_folders = tuple(
+            name[: -len(SITE_MANIFEST)] for name in untracked if name.endswith(SITE_MANIFEST)
+        )
+        candidates = [
+            name
+            for name in untracked
+            if not is_secret_file(name) and not (site_folders and name.startswith(site_folders))
+        ]
+        for name in candidates[:MAX_UNTRACKED_FILES]:
             text = _small_text_file(self.top / name)
             if text is None:
                 left_out.append(name)
+                continue
+            scan = redact_lines(text, filename=name)
+            if scan.removed:
+                secret_files.append(name)
             else:
                 parts.append(_new_file_diff(name, text))
-        left_out += untracked[MAX_UNTRACKED_FILES:]
-        diff = "".join(parts)
+        left_out += candidates[MAX_UNTRACKED_FILES:]
+        redaction = redact_lines("".join(parts))
+        diff = redaction.text
         notes: list[str] = []
+        if redaction.note:
+            notes.append(redaction.note)
+        if secret_files:
+            notes.append(
+                f"{NOTE_PREFIX} {len(secret_files)} untracked file(s) left out because their "
+                f"name or content looks secret: {_shown(secret_files)}\n"
+            )
+        if site_folders:
+            notes.append(
+                f"{NOTE_PREFIX} built site output left out: {_shown(list(site_folders))} "
+                "(add it to .gitignore, as 'gitruns init' does)\n"
+            )
         encoded = diff.encode("utf-8")
         if len(encoded) > MAX_DIFF_BYTES:
             cut = encoded[:MAX_DIFF_BYTES].decode("utf-8", errors="ignore")
             diff = cut[: cut.rfind("\n") + 1]
             notes.append(
-                f"# gitruns: diff cut at {MAX_DIFF_BYTES // 1024} KiB "
+                f"{NOTE_PREFIX} diff cut at {MAX_DIFF_BYTES // 1024} KiB "
                 f"of {len(encoded) // 1024} KiB\n"
             )
         if left_out:
-            shown = ", ".join(left_out[:20]) + (" ..." if len(left_out) > 20 else "")
             notes.append(
-                f"# gitruns: {len(left_out)} untracked file(s) left out "
-                f"(binary, over {MAX_UNTRACKED_FILE_BYTES // 1024} KiB, or too many): {shown}\n"
+                f"{NOTE_PREFIX} {len(left_out)} untracked file(s) left out (links, binary, "
+                f"over {MAX_UNTRACKED_FILE_BYTES // 1024} KiB, or too many): "
+                f"{_shown(left_out)}\n"
             )
+        for note in notes:
+            logger.warning("%s", note.removeprefix(NOTE_PREFIX).strip())
         return diff + "".join(notes)
 
     def _remote(self, branch: str | None) -> str | None:
@@ -414,12 +455,15 @@ def _parse_status(output: bytes) -> tuple[str | None, str | None, list[str], lis
     return commit, branch, changed, untracked
 
 
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
+
+
 def _small_text_file(path: Path) -> str | None:
+    """A small text file's content, read without following a link; else None."""
     try:
-        if path.stat().st_size > MAX_UNTRACKED_FILE_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError:
+        data = read_regular_file(path, MAX_UNTRACKED_FILE_BYTES)
+    except (OSError, GitrunsError):
         return None
     if b"\0" in data:
         return None

@@ -27,7 +27,6 @@ import binascii
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -62,6 +61,8 @@ from gitruns.record import (
     TERMINAL_STATUSES,
     ExperimentRecord,
     RunRecord,
+    copy_regular_files,
+    has_link_on_path,
     metric_file,
     read_metric_history,
 )
@@ -181,8 +182,7 @@ class MlflowClient:
         matches = parse_filter(filter_string, parse_experiment_field)
         store = self._store
         experiments = []
-        for experiment_id in store.experiment_ids():
-            record = store.get_experiment(experiment_id)
+        for experiment_id, record in store.readable_experiments():
             experiment = _experiment(store, experiment_id, record)
             if ViewType.includes(view_type, record.lifecycle_stage) and matches(experiment):
                 experiments.append(experiment)
@@ -386,7 +386,13 @@ class MlflowClient:
         root = self._artifacts_dir(run_id)
         if path in (None, "", "."):
             return root
-        target = root / check_relative_path(path)
+        relative = check_relative_path(path)
+        target = root / relative
+        if has_link_on_path(root, relative):
+            raise InvalidPath(
+                f"artifact {path!r} of run {run_id} is, or is inside, a symbolic link; gitruns "
+                "never follows links out of a run. Log the file itself instead of a link."
+            )
         if not target.exists():
             raise InvalidPath(
                 f"run {run_id} has no artifact {path!r}. List them with list_artifacts({run_id!r})."
@@ -403,8 +409,10 @@ class MlflowClient:
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             if entry.name.startswith("."):
                 continue  # temporary files of a write in progress
+            if entry.is_symlink():
+                continue  # never followed out of the run
             relative = Path(entry.path).relative_to(root).as_posix()
-            is_dir = entry.is_dir()
+            is_dir = entry.is_dir(follow_symlinks=False)
             infos.append(FileInfo(relative, is_dir, None if is_dir else entry.stat().st_size))
         return infos
 
@@ -414,11 +422,11 @@ class MlflowClient:
         destination = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp())
         destination.mkdir(parents=True, exist_ok=True)
         target = destination / source.name
-        if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
-        else:
-            shutil.copy2(source, target)
-        return str(target)
+        for left_out in copy_regular_files(source, target):
+            logger.warning(
+                "Left out %s of run %s: a symbolic link is never followed", left_out, run_id
+            )
+        return str(target.resolve())
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
         open_run(self._store, run_id).log_artifact(local_path, artifact_path)

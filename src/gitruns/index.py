@@ -21,10 +21,13 @@ from gitruns.entities import Run, make_run, system_tags
 from gitruns.exceptions import CorruptRecord
 from gitruns.names import RUN_ID_PATTERN
 from gitruns.record import (
+    LOCK_SUFFIX,
     RUN_FILE,
     RUNNING,
+    TEMPORARY_SUFFIX,
     RunRecord,
-    load_record_yaml,
+    parse_run_record,
+    read_regular_file,
     write_atomic,
 )
 
@@ -32,8 +35,11 @@ logger = logging.getLogger(__name__)
 
 INDEX_FOLDER = ".index"
 INDEX_FILE = "runs.json"
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 IGNORE_LINE = f"/{INDEX_FOLDER}/"
+# What runs/.gitignore keeps out of git: the cache, and files a writer has not finished
+# (a process killed mid-write leaves them; ``gitruns check --fix`` removes stale ones).
+IGNORE_LINES = (IGNORE_LINE, f".*{TEMPORARY_SUFFIX}", f".*{LOCK_SUFFIX}")
 # A file changed this recently may change again within the same clock tick,
 # keeping its size and mtime; such files are parsed again next time (git's "racy" rule).
 RACY_NANOSECONDS = 2_000_000_000
@@ -103,7 +109,7 @@ class RunIndex:
             except OSError:
                 continue
             for entry in entries:
-                if not (RUN_ID_PATTERN.match(entry.name) and entry.is_dir()):
+                if not (RUN_ID_PATTERN.match(entry.name) and entry.is_dir(follow_symlinks=False)):
                     continue
                 record_path = os.path.join(entry.path, RUN_FILE)
                 try:
@@ -148,9 +154,7 @@ class RunIndex:
 def _read(record_path: str) -> list[Any] | str:
     """The run's entry as a list (what the cache stores), or why it can't be read."""
     try:
-        with open(record_path, "rb") as file:
-            data = load_record_yaml(file.read())
-        return list(RunEntry.of(RunRecord.from_dict(data, origin=record_path)))
+        return list(RunEntry.of(parse_run_record(read_regular_file(record_path), record_path)))
     except CorruptRecord as error:
         return error.message
     except Exception as error:  # any parse failure is the file's fault, reported by name
@@ -176,11 +180,17 @@ def _outside(runs: dict[str, list[Any]], experiment_ids: list[str]) -> dict[str,
 
 
 def _ignore_index(runs_dir: Path) -> None:
-    """Keep the cache out of git with a ``runs/.gitignore`` line (added once, never removed)."""
+    ensure_ignore_file(runs_dir)
+
+
+def ensure_ignore_file(runs_dir: Path) -> None:
+    """Keep the cache and unfinished files out of git with ``runs/.gitignore`` lines
+    (each added once, never removed; the user's own lines are kept)."""
     ignore = runs_dir / ".gitignore"
     try:
         lines = ignore.read_text().splitlines()
     except FileNotFoundError:
         lines = []
-    if IGNORE_LINE not in lines:
-        write_atomic(ignore, "\n".join([*lines, IGNORE_LINE]) + "\n")
+    missing = [line for line in IGNORE_LINES if line not in lines]
+    if missing:
+        write_atomic(ignore, "\n".join([*lines, *missing]) + "\n")

@@ -619,8 +619,7 @@ def summarize_experiments(
         if run.lifecycle_stage != DELETED:
             by_experiment.setdefault(Path(run_dir).parent.name, []).append(run)
     summaries = []
-    for experiment_id in store.experiment_ids():
-        record = store.get_experiment(experiment_id)
+    for experiment_id, record in store.readable_experiments():
         if not ViewType.includes(view_type, record.lifecycle_stage):
             continue
         experiment = experiment_from_record(

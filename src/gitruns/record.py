@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import re
 import secrets
+import shutil
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +36,8 @@ import yaml
 
 from gitruns.exceptions import CorruptRecord
 
+logger = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 1
 
 RUN_FILE = "run.yaml"
@@ -42,6 +47,12 @@ ARTIFACTS_DIR = "artifacts"
 DIFF_FILE = "code.diff"
 REQUIREMENTS_FILE = "requirements.txt"
 METRIC_SUFFIX = ".tsv"
+# Files in runs/ may come from a pull request: every read is bounded.
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+MAX_METRIC_FILE_BYTES = 512 * 1024 * 1024
+# Names a writer gives its unfinished files; never committed, removed when stale.
+TEMPORARY_SUFFIX = ".tmp"
+LOCK_SUFFIX = ".lock"
 
 RUNNING, SCHEDULED, FINISHED, FAILED, KILLED = (
     "RUNNING",
@@ -226,7 +237,10 @@ def read_emitted_yaml(text: str) -> dict[str, Any]:
 
 def load_record_yaml(text: str | bytes) -> Any:
     """Parse a record: the fast reader for what gitruns wrote, PyYAML for anything else."""
-    decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+    try:
+        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+    except UnicodeDecodeError as error:
+        raise yaml.YAMLError(f"not UTF-8 text ({error})") from error
     try:
         return read_emitted_yaml(decoded)
     except (ValueError, IndexError):
@@ -234,13 +248,95 @@ def load_record_yaml(text: str | bytes) -> Any:
 
 
 def load_yaml(text: str | bytes) -> Any:
-    return yaml.load(text, Loader=_YamlLoader)
+    """Safe YAML without anchors and aliases: a few bytes of aliases can expand to
+    gigabytes ("billion laughs"), and no file gitruns writes uses them."""
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _refuse_aliases(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _refuse_aliases(root: yaml.Node) -> None:
+    # An alias is the same node object reached twice; composing shares it, only
+    # constructing would expand it, so a walk over distinct nodes stays bounded.
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise yaml.YAMLError(
+                f"YAML aliases (*name) are not accepted (line {node.start_mark.line + 1}); "
+                "write the value out in full"
+            )
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def read_regular_file(path: Path | str, max_bytes: int = MAX_RECORD_BYTES) -> bytes:
+    """The bytes of a regular file, never through a symbolic link, at most ``max_bytes``.
+
+    A run folder may come from someone else's pull request: a link to
+    ``/dev/zero`` or to ``~/.ssh`` must cost nothing and reveal nothing.
+    Raises ``FileNotFoundError`` when it is missing and :class:`CorruptRecord`
+    when it is a link, not a regular file, or too large.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        if os.path.islink(path):
+            raise CorruptRecord(
+                f"{path} is a symbolic link; gitruns never follows links inside runs/. "
+                "Replace it with the file itself, or remove it."
+            ) from error
+        raise CorruptRecord(f"{path} cannot be read ({error.strerror}).") from error
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise CorruptRecord(
+                f"{path} is not a regular file (a device, pipe or folder). Remove it."
+            )
+        if status.st_size > max_bytes:
+            raise CorruptRecord(
+                f"{path} is {status.st_size:,} bytes, over the limit of {max_bytes:,} for this "
+                "kind of file. Restore it from git, or remove it."
+            )
+        with os.fdopen(descriptor, "rb", closefd=False) as file:
+            data = file.read(max_bytes + 1)
+    finally:
+        os.close(descriptor)
+    if len(data) > max_bytes:  # it grew while being read
+        raise CorruptRecord(f"{path} is over the limit of {max_bytes:,} bytes. Remove it.")
+    return data
+
+
+def is_regular_file(path: Path | str) -> bool:
+    """Whether ``path`` is a regular file itself, not a link to one."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def temporary_path(path: Path) -> Path:
+    """Where a writer prepares ``path``: hidden, named by its pid, ignored by git."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    temporary = temporary_path(path)
     try:
         with open(temporary, "wb") as file:
             file.write(payload)
@@ -258,7 +354,7 @@ def create_exclusive(path: Path, data: str | bytes) -> bool:
     processes racing to create it never see a half-written one.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    temporary = temporary_path(path)
     with open(temporary, "wb") as file:
         file.write(payload)
     try:
@@ -476,18 +572,41 @@ def read_run_record(run_dir: Path) -> RunRecord:
     """Read ``run_dir/run.yaml``; :class:`CorruptRecord` when it is missing or unreadable."""
     path = run_dir / RUN_FILE
     try:
-        text = path.read_bytes()
+        text = read_regular_file(path)
     except FileNotFoundError as error:
         raise CorruptRecord(
             f"{path} is missing: {run_dir} is not a run folder. Remove the folder if it is stray."
         ) from error
+    return parse_run_record(text, path)
+
+
+def parse_run_record(text: bytes, path: Path | str) -> RunRecord:
+    """The record in ``text``, read from ``path`` (``<experiment>/<run-id>/run.yaml``).
+
+    A record must live in the folder its id and experiment name: paths are only
+    ever built from folder names, and a record that claims another place (say
+    ``id: ../../victim``) is refused rather than trusted.
+    """
     try:
         data = load_record_yaml(text)
     except yaml.YAMLError as error:
         raise CorruptRecord(
             f"{path} is not valid YAML ({error}). Restore it from git or remove the run's folder."
         ) from error
-    return RunRecord.from_dict(data, origin=str(path))
+    record = RunRecord.from_dict(data, origin=str(path))
+    run_folder, experiment_folder = _folder_names(path)
+    if record.id != run_folder or record.experiment != experiment_folder:
+        raise CorruptRecord(
+            f"{path} says it is run {record.id[:40]!r} of experiment {record.experiment[:40]!r}, "
+            f"but it lives in {experiment_folder}/{run_folder}/. A record must live in the "
+            "folder named by its id: restore it from git, or remove the run's folder."
+        )
+    return record
+
+
+def _folder_names(record_path: Path | str) -> tuple[str, str]:
+    parts = Path(record_path).parts
+    return (parts[-2] if len(parts) > 1 else "", parts[-3] if len(parts) > 2 else "")
 
 
 @dataclass
@@ -517,7 +636,7 @@ class ExperimentRecord:
     @classmethod
     def read(cls, path: Path) -> ExperimentRecord:
         try:
-            data = load_yaml(path.read_bytes())
+            data = load_yaml(read_regular_file(path))
         except yaml.YAMLError as error:
             raise CorruptRecord(
                 f"{path} is not valid YAML ({error}). Restore it from git."
@@ -536,6 +655,71 @@ class ExperimentRecord:
         )
 
 
+def regular_files(root: Path) -> list[tuple[str, Path]]:
+    """Every regular file under ``root`` as (relative POSIX path, path), sorted.
+
+    Links are never followed, to a file or a folder: a run's folder may come
+    from a pull request, and a link to ``../../.git/config`` must not be
+    read or published. Hidden names (unfinished writes) are left out.
+    """
+    found: list[tuple[str, Path]] = []
+    for folder, folders, names in os.walk(root):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = Path(folder) / name
+            if is_regular_file(path):
+                found.append((path.relative_to(root).as_posix(), path))
+            else:
+                _warn_once(path, 0, "not a regular file (a link?), left out")
+    return sorted(found)
+
+
+def has_link_on_path(root: Path, relative: str) -> bool:
+    """Whether any part of ``root/relative`` below ``root`` is a symbolic link."""
+    current = root
+    for part in Path(relative).parts:
+        current = current / part
+        if current.is_symlink():
+            return True
+    return False
+
+
+def copy_regular_files(source: Path, destination: Path) -> list[str]:
+    """Copy ``source`` (a regular file, or a folder's regular files) to ``destination``;
+    links are left out, never followed. Returns what was left out."""
+    if source.is_symlink():
+        return [source.name]
+    if not source.is_dir():
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination, follow_symlinks=False)
+        return []
+    left_out = []
+    for folder, folders, names in os.walk(source):
+        for name in [*folders, *names]:
+            path = Path(folder) / name
+            relative = path.relative_to(source)
+            if path.is_symlink():
+                left_out.append(relative.as_posix())
+            elif path.is_dir():
+                (destination / relative).mkdir(parents=True, exist_ok=True)
+            elif is_regular_file(path):
+                (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, destination / relative, follow_symlinks=False)
+    destination.mkdir(parents=True, exist_ok=True)
+    return left_out
+
+
+def metric_files(run_dir: Path) -> list[tuple[str, Path]]:
+    """(metric key, history file) of every metric a run logged."""
+    return [
+        (relative[: -len(METRIC_SUFFIX)], path)
+        for relative, path in regular_files(run_dir / METRICS_DIR)
+        if relative.endswith(METRIC_SUFFIX)
+    ]
+
+
 def metric_file(metrics_dir: Path, key: str) -> Path:
     return metrics_dir / f"{key}{METRIC_SUFFIX}"
 
@@ -548,20 +732,34 @@ def metric_header(key: str) -> str:
 def read_metric_history(path: Path) -> list[tuple[int, int, float]]:
     """``(timestamp, step, value)`` rows of one metric file, in the order logged.
 
-    A last line without its newline (a process killed mid-write) is skipped.
+    A last line without its newline (a process killed mid-write) is skipped;
+    other unreadable lines are skipped with one warning naming the file.
     """
     rows: list[tuple[int, int, float]] = []
-    with open(path, encoding="utf-8") as file:
-        lines = file.read().split("\n")
+    data = read_regular_file(path, MAX_METRIC_FILE_BYTES)
+    lines = data.decode("utf-8", errors="replace").split("\n")
+    bad = 0
     for line in lines[1:-1]:
         parts = line.split("\t")
         if len(parts) != 3:
+            bad += 1
             continue
         try:
             rows.append((int(parts[0]), int(parts[1]), float(parts[2])))
         except ValueError:
-            continue
+            bad += 1
+    if bad:
+        _warn_once(path, len(data), f"{bad} unreadable line(s) skipped")
     return rows
+
+
+_warned: set[tuple[str, int]] = set()
+
+
+def _warn_once(path: Path | str, size: int, problem: str) -> None:
+    if (str(path), size) not in _warned:
+        _warned.add((str(path), size))
+        logger.warning("%s: %s. Run 'gitruns check' for details.", path, problem)
 
 
 class MetricLog:
@@ -591,7 +789,12 @@ class MetricLog:
             path = metric_file(self.metrics_dir, key)
             if key not in self._started:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                if not path.exists():
-                    lines.insert(0, metric_header(key))
+                # Exclusive: two processes logging one run write one header between them.
+                with contextlib.suppress(FileExistsError):
+                    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                    try:
+                        os.write(descriptor, metric_header(key).encode("utf-8"))
+                    finally:
+                        os.close(descriptor)
                 self._started.add(key)
             append_whole(path, "".join(lines).encode("utf-8"))

@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gitruns.capture import process_alive
-from gitruns.exceptions import AmbiguousRunId, ExperimentNotFound, InvalidName, RunNotFound
+from gitruns.exceptions import (
+    AmbiguousRunId,
+    CorruptRecord,
+    ExperimentNotFound,
+    InvalidName,
+    RunNotFound,
+)
 from gitruns.index import RunEntry, RunIndex
 from gitruns.names import (
     RUN_ID_PATTERN,
@@ -25,13 +31,12 @@ from gitruns.names import (
 from gitruns.record import (
     EXPERIMENT_FILE,
     KILLED,
-    METRIC_SUFFIX,
-    METRICS_DIR,
     RUNNING,
     ExperimentRecord,
     MetricSummary,
     RunRecord,
     create_exclusive,
+    metric_files,
     read_metric_history,
     read_run_record,
     write_atomic,
@@ -40,6 +45,14 @@ from gitruns.record import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_EXPERIMENT = "Default"
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(path: str, problem: str) -> None:
+    if (path, problem) not in _warned:
+        _warned.add((path, problem))
+        logger.warning("Skipped %s: %s.", path, problem)
 
 
 def check_experiment_id(experiment_id: object) -> str:
@@ -122,13 +135,32 @@ class RunStore:
         """Ids of every experiment, sorted."""
         if not self.runs_dir.is_dir():
             return []
-        return sorted(
-            entry.name
-            for entry in os.scandir(self.runs_dir)
-            if entry.is_dir()
-            and not entry.name.startswith(".")
-            and os.path.exists(os.path.join(entry.path, EXPERIMENT_FILE))
-        )
+        found = []
+        for entry in os.scandir(self.runs_dir):
+            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                continue
+            if not os.path.lexists(os.path.join(entry.path, EXPERIMENT_FILE)):
+                continue
+            if SLUG_PATTERN.match(entry.name):
+                found.append(entry.name)
+            else:
+                _warn_once(
+                    entry.path,
+                    "is not an experiment folder name (lower-case letters, digits and dashes); "
+                    "it is left out. Rename it, or remove it",
+                )
+        return sorted(found)
+
+    def readable_experiments(self) -> list[tuple[str, ExperimentRecord]]:
+        """Every experiment whose ``experiment.yaml`` reads, with its id; each one that
+        doesn't is reported once and left out, so one bad file hides nothing else."""
+        found = []
+        for experiment_id in self.experiment_ids():
+            try:
+                found.append((experiment_id, self.get_experiment(experiment_id)))
+            except CorruptRecord as error:
+                _warn_once(str(self.runs_dir / experiment_id / EXPERIMENT_FILE), error.message)
+        return found
 
     # -- runs -------------------------------------------------------------------
 
@@ -144,7 +176,7 @@ class RunStore:
             if not folder.is_dir():
                 continue
             for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-                if RUN_ID_PATTERN.match(entry.name) and entry.is_dir():
+                if RUN_ID_PATTERN.match(entry.name) and entry.is_dir(follow_symlinks=False):
                     yield Path(entry.path)
 
     def find_run_dir(self, run_id: str) -> Path:
@@ -154,13 +186,15 @@ class RunStore:
         for experiment_id in self.experiment_ids():
             folder = self.runs_dir / experiment_id
             if len(prefix) == 32:
-                if (folder / prefix).is_dir():
+                if (folder / prefix).is_dir() and not (folder / prefix).is_symlink():
                     matches.append(folder / prefix)
                 continue
             matches.extend(
                 Path(entry.path)
                 for entry in os.scandir(folder)
-                if entry.name.startswith(prefix) and RUN_ID_PATTERN.match(entry.name)
+                if entry.name.startswith(prefix)
+                and RUN_ID_PATTERN.match(entry.name)
+                and entry.is_dir(follow_symlinks=False)
             )
         if not matches:
             raise RunNotFound(
@@ -216,13 +250,14 @@ def _observed(entry: RunEntry, run_dir: str) -> RunEntry:
 def summarize_histories(run_dir: Path) -> dict[str, MetricSummary]:
     """Metric summaries computed from the ``metrics/*.tsv`` histories of a run."""
     summaries: dict[str, MetricSummary] = {}
-    metrics_dir = run_dir / METRICS_DIR
-    if not metrics_dir.is_dir():
-        return summaries
-    for path in sorted(metrics_dir.rglob(f"*{METRIC_SUFFIX}")):
-        key = path.relative_to(metrics_dir).as_posix()[: -len(METRIC_SUFFIX)]
+    for key, path in metric_files(run_dir):
         summary: MetricSummary | None = None
-        for timestamp, step, value in read_metric_history(path):
+        try:
+            history = read_metric_history(path)
+        except CorruptRecord as error:
+            _warn_once(str(path), error.message)
+            continue
+        for timestamp, step, value in history:
             if summary is None:
                 summary = MetricSummary.first(value, step, timestamp)
             else:

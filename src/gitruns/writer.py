@@ -14,7 +14,6 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import secrets
 import shutil
 import signal
 import sys
@@ -50,6 +49,7 @@ from gitruns.record import (
     MetricSummary,
     RunRecord,
     new_run_id,
+    temporary_path,
     write_atomic,
 )
 from gitruns.store import RunStore
@@ -270,19 +270,38 @@ class LiveRun:
         self._copy_tree(source, "" if artifact_path in (None, ".") else str(artifact_path))
 
     def _copy_tree(self, source: Path, prefix: str) -> None:
-        for root, _folders, files in os.walk(source):
+        """Copy a folder's files; a link is copied only when it points inside the folder
+        (a link to ``~/.aws/credentials`` must not become an artifact)."""
+        inside = source.resolve()
+        for root, folders, files in os.walk(source):
+            for name in sorted(files) + sorted(folders):
+                path = Path(root) / name
+                if not path.is_symlink():
+                    continue
+                target = path.resolve()
+                if (target != inside and inside not in target.parents) or not target.is_file():
+                    logger.warning(
+                        "Left %s out of the artifacts: it links to %s, outside %s. Copy the "
+                        "file itself into the folder to log it.",
+                        path,
+                        "a folder" if target.is_dir() else "a file",
+                        source,
+                    )
             for name in sorted(files):
-                relative = (Path(root) / name).relative_to(source).as_posix()
-                self.copy_artifact(
-                    Path(root) / name, f"{prefix}/{relative}" if prefix else relative
-                )
+                path = Path(root) / name
+                if path.is_symlink():
+                    target = path.resolve()
+                    if (target == inside or inside not in target.parents) or not target.is_file():
+                        continue
+                relative = path.relative_to(source).as_posix()
+                self.copy_artifact(path, f"{prefix}/{relative}" if prefix else relative)
 
     def copy_artifact(self, source: Path, relative: str) -> None:
         target = self.artifact_target(relative)
         if target.exists() and target.samefile(source):
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        temporary = temporary_path(target)
         try:
             shutil.copyfile(source, temporary)
             os.replace(temporary, target)

@@ -22,9 +22,13 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from gitruns.exceptions import GitrunsError
+from gitruns.names import RUN_ID_PATTERN
 from gitruns.query import format_duration
-from gitruns.record import read_run_record
+from gitruns.record import ARTIFACTS_DIR, read_regular_file, read_run_record
+from gitruns.redact import public_text
 from gitruns.site import charts
 from gitruns.site.collect import (
     ExperimentModel,
@@ -52,10 +56,14 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 MAX_PREVIEW_BYTES = 20_000
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
-TEXT_SUFFIXES = (".txt", ".json", ".yaml", ".yml", ".csv", ".tsv", ".md", ".log", ".py", ".diff")
-# Files a browser would run if opened directly: copied under a .txt name, shown as text.
-ACTIVE_SUFFIXES = (".html", ".htm", ".xhtml", ".svg", ".xml", ".js", ".mjs")
+# The site is public and shares one origin: an artifact is served as itself only when a
+# browser can do nothing with it but show it. SVG, HTML, XML and the like can run script.
+INERT_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".bmp")
+INERT_TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".json", ".yaml", ".yml", ".log", ".md")
+# Everything else is copied under its name plus this, served as plain text, and offered
+# as a download under its own name.
+INERT_COPY_SUFFIX = ".txt"
+COMMIT_PATTERN = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 KNOWN_HOSTS = re.compile(
     r"^(?:https://|ssh://git@|git@)(?P<host>github\.com|gitlab\.com|bitbucket\.org)[:/](?P<path>.+?)(?:\.git)?/?$"
 )
@@ -188,7 +196,8 @@ def _data_js(name: str, payload: Any) -> str:
     """A data file the pages load with <script>: it adds ``payload`` to ``window.GITRUNS``."""
     return (
         "window.GITRUNS = window.GITRUNS || {};\n"
-        f"window.GITRUNS[{json_for_script(name)}] = {json_for_script(_clean(payload))};\n"
+        f"window.GITRUNS[{json_for_script(name)}] = "
+        f"{public_text(json_for_script(_clean(payload)))};\n"
     )
 
 
@@ -338,7 +347,7 @@ def _history_rows(run: RunModel) -> dict[str, Any]:
 
 def commit_link(remote: str | None, commit: str | None) -> str | None:
     """The web page of a commit on GitHub, GitLab or Bitbucket, when the remote is one."""
-    if not remote or not commit:
+    if not remote or not commit or not COMMIT_PATTERN.match(commit):
         return None
     match = KNOWN_HOSTS.match(remote)
     if match is None:
@@ -367,24 +376,35 @@ def _mlmodel_summary(text: str) -> str:
 
 
 def _artifact_kind(path: str) -> str:
+    """How a run page shows an artifact: ``image`` (inert raster), ``mlmodel``, or
+    ``file`` (previewed as text when it is text)."""
     lowered = path.lower()
     if lowered.rsplit("/", 1)[-1] == "mlmodel":
         return "mlmodel"
-    if lowered.endswith(".svg"):
-        return "image"  # shown with <img>, where it cannot run script
-    if lowered.endswith(ACTIVE_SUFFIXES):
-        return "active"
-    if lowered.endswith(IMAGE_SUFFIXES):
+    if lowered.endswith(INERT_IMAGE_SUFFIXES):
         return "image"
-    if lowered.endswith(TEXT_SUFFIXES):
-        return "text"
-    return "other"
+    return "file"
 
 
 def _site_artifact_path(run_id: str, path: str) -> str:
-    """Where an artifact is copied in the site; active content is renamed to plain text."""
-    suffix = ".txt" if _artifact_kind(path) == "active" else ""
-    return f"artifacts/{run_id}/{path}{suffix}"
+    """Where an artifact is copied in the site: as itself when inert, else as plain text."""
+    lowered = path.lower()
+    inert = lowered.endswith(INERT_IMAGE_SUFFIXES + INERT_TEXT_SUFFIXES)
+    return f"artifacts/{run_id}/{path}{'' if inert else INERT_COPY_SUFFIX}"
+
+
+def _text_preview(path: Path) -> str | None:
+    """The text of a small artifact, or None when it is binary or unreadable."""
+    try:
+        data = read_regular_file(path, MAX_PREVIEW_BYTES)
+    except (GitrunsError, OSError):
+        return None
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _artifact_tasks(run: RunModel) -> list[Task]:
@@ -393,9 +413,12 @@ def _artifact_tasks(run: RunModel) -> list[Task]:
     for path, size in artifact_files(run):
         if size > MAX_COPIED_ARTIFACT_BYTES:
             continue
-        source = root / path
         tasks.append(
-            (_site_artifact_path(run.id, path), _key(run.key, path, str(size)), source.read_bytes)
+            (
+                _site_artifact_path(run.id, path),
+                _key(run.key, path, str(size)),
+                partial(read_regular_file, root / path, MAX_COPIED_ARTIFACT_BYTES),
+            )
         )
     return tasks
 
@@ -410,16 +433,17 @@ def _run_page(
         kind = _artifact_kind(path)
         item: dict[str, Any] = {
             "path": path,
+            "name": path.rsplit("/", 1)[-1],
             "size": size,
             "kind": kind,
             "href": None
             if size > MAX_COPIED_ARTIFACT_BYTES
-            else "../" + _site_artifact_path(run.id, path),
+            else "../" + quote(_site_artifact_path(run.id, path)),
         }
-        if kind in ("text", "mlmodel", "active") and size <= MAX_PREVIEW_BYTES:
-            item["preview"] = (run.folder / "artifacts" / path).read_text(
-                encoding="utf-8", errors="replace"
-            )
+        if kind != "image" and size <= MAX_PREVIEW_BYTES:
+            preview = _text_preview(run.folder / ARTIFACTS_DIR / path)
+            if preview is not None:
+                item["preview"] = preview
         if kind == "mlmodel":
             item["summary"] = _mlmodel_summary(item.get("preview", ""))
         artifacts.append(item)
@@ -442,6 +466,7 @@ def _run_page(
         diff_lines.append((kind, line))
     return {
         "run": record,
+        "parent": record.parent if record.parent and RUN_ID_PATTERN.match(record.parent) else None,
         "entry": run.entry,
         "experiment": {"id": experiment.id, "name": experiment.record.name},
         "started": _time(record.start_time),

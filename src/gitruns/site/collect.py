@@ -7,26 +7,28 @@ inputs change, which is what lets a rebuild skip unchanged pages.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitruns.exceptions import GitError, GitrunsError
+from gitruns.exceptions import CorruptRecord, GitError, GitrunsError
 from gitruns.index import RunEntry
 from gitruns.query import best_value
 from gitruns.record import (
     ARTIFACTS_DIR,
     DIFF_FILE,
-    METRIC_SUFFIX,
-    METRICS_DIR,
+    MAX_RECORD_BYTES,
     RUN_FILE,
     ExperimentRecord,
+    metric_files,
     read_metric_history,
+    read_regular_file,
+    regular_files,
 )
 from gitruns.store import RunStore
 
@@ -50,12 +52,13 @@ class RunModel:
         """Every metric history: key -> [[step, value, timestamp], ...]; read once per build,
         though both the run's page and its data file use it."""
         found: dict[str, list[list[float]]] = {}
-        metrics_dir = self.folder / METRICS_DIR
-        if not metrics_dir.is_dir():
-            return found
-        for path in sorted(metrics_dir.rglob(f"*{METRIC_SUFFIX}")):
-            key = path.relative_to(metrics_dir).as_posix()[: -len(METRIC_SUFFIX)]
-            found[key] = [[step, value, ts] for ts, step, value in read_metric_history(path)]
+        for key, path in metric_files(self.folder):
+            try:
+                history = read_metric_history(path)
+            except CorruptRecord as error:
+                logger.warning("Skipped %s: %s", path, error.message)
+                continue
+            found[key] = [[step, value, ts] for ts, step, value in history]
         return found
 
 
@@ -113,9 +116,9 @@ def _digest(parts: list[str]) -> str:
 def _run_key(folder: Path) -> str:
     """Size and mtime of the record and of every metric history of a run."""
     signatures = []
-    for path in [folder / RUN_FILE, *sorted((folder / METRICS_DIR).rglob(f"*{METRIC_SUFFIX}"))]:
+    for path in [folder / RUN_FILE, *(path for _, path in metric_files(folder))]:
         try:
-            stat = path.stat()
+            stat = path.lstat()
         except OSError:
             continue
         signatures.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
@@ -126,8 +129,7 @@ def collect(runs_dir: Path) -> SiteData:
     """Read every experiment, run and registered model under ``runs_dir``."""
     store = RunStore(runs_dir)
     experiments = []
-    for experiment_id in store.experiment_ids():
-        record = store.get_experiment(experiment_id)
+    for experiment_id, record in store.readable_experiments():
         if record.lifecycle_stage == "deleted":
             continue
         model = ExperimentModel(experiment_id, record)
@@ -190,23 +192,24 @@ def _registry(runs_dir: Path) -> list[dict[str, Any]]:
 
 
 def diff_text(run: RunModel, limit: int = 200_000) -> str | None:
-    path = run.folder / DIFF_FILE
-    if not path.exists():
+    try:
+        data = read_regular_file(run.folder / DIFF_FILE, MAX_RECORD_BYTES)
+    except FileNotFoundError:
         return None
-    return path.read_text(encoding="utf-8", errors="replace")[:limit]
+    except CorruptRecord as error:
+        logger.warning("Skipped %s: %s", run.folder / DIFF_FILE, error.message)
+        return None
+    return data.decode("utf-8", errors="replace")[:limit]
 
 
 def artifact_files(run: RunModel) -> list[tuple[str, int]]:
-    """Every artifact file of a run, relative to its artifacts folder, with its size."""
-    root = run.folder / ARTIFACTS_DIR
+    """Every artifact file of a run (links left out), relative to its artifacts folder,
+    with its size."""
     files = []
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            if name.startswith("."):
-                continue
-            path = Path(folder) / name
-            files.append((path.relative_to(root).as_posix(), path.stat().st_size))
-    return sorted(files)
+    for relative, path in regular_files(run.folder / ARTIFACTS_DIR):
+        with contextlib.suppress(OSError):
+            files.append((relative, path.lstat().st_size))
+    return files
 
 
 def json_for_script(data: Any) -> str:

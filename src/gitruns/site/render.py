@@ -13,9 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from gitruns import __version__
 from gitruns.exceptions import GitrunsError
+from gitruns.redact import public_text
+
+
+def _public(value: Any) -> Any:
+    """Every printed value: home folders hidden (the site is public); markup the
+    templates mark safe (JSON made safe for HTML) passes unchanged."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return public_text(value)
+    return value
 
 
 class TemplateMissing(GitrunsError):
@@ -40,6 +50,7 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            finalize=_public,
         )
         self.base_url = base_url.rstrip("/")
         sources = []

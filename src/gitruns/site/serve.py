@@ -30,7 +30,42 @@ def _fingerprint(runs_dir: Path) -> tuple[int, int]:
     return count, newest
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+LOCAL_HOST_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+
+def _host_name(header: str) -> str:
+    """The name in a Host header, without its port."""
+    if header.startswith("["):
+        return header[: header.find("]") + 1]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class _LocalHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the built site to this machine's browser only.
+
+    A page on another site can point its own name at 127.0.0.1 (DNS rebinding)
+    and read what a local server answers; its requests carry its own name in
+    the Host header, so only local names are answered.
+    """
+
+    allowed_hosts: frozenset[str] = LOCAL_HOST_NAMES
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        host = _host_name((self.headers.get("Host") or "").strip().lower())
+        if host not in self.allowed_hosts:
+            self.send_error(
+                403, "gitruns ui answers only requests for localhost (see 'gitruns ui --help')"
+            )
+            return False
+        return True
+
+    def end_headers(self) -> None:
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
     def log_message(self, format: str, *args: object) -> None:
         logger.debug(format, *args)
 
@@ -50,7 +85,9 @@ def serve(
     Returns the running server; call ``shutdown()`` to stop it.
     """
     build_site(runs_dir, output, on_progress=on_progress)
-    handler = functools.partial(_QuietHandler, directory=str(output))
+    allowed = LOCAL_HOST_NAMES | {host.lower(), f"[{host.lower()}]"}
+    handler_class = type("Handler", (_LocalHandler,), {"allowed_hosts": allowed})
+    handler = functools.partial(handler_class, directory=str(output))
     server = http.server.ThreadingHTTPServer((host, port), handler)
     stop = threading.Event()
 

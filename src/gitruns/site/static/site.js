@@ -4,6 +4,9 @@
   "use strict";
   const root = document.body.dataset.root || "";
   const data = () => (window.GITRUNS = window.GITRUNS || {});
+  // Data files are named by ids; anything else (from a URL or a record) is never loaded.
+  const RUN_ID = /^[0-9a-f]{32}$/;
+  const EXPERIMENT_ID = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
   function loadScript(src) {
     return new Promise((resolve, reject) => {
@@ -40,6 +43,7 @@
 
   function drawHistories(element, ids) {
     const chart = spec(element.dataset.histories);
+    ids = ids.filter((id) => RUN_ID.test(id));
     return Promise.all(ids.map((id) => data()["history:" + id] ? null : loadScript(root + "data/runs/" + id + ".js")))
       .then(() => embed(element, chart, { histories: historyRows(ids) }));
   }
@@ -123,8 +127,10 @@
   // The comparison page.
   const comparison = document.getElementById("comparison");
   if (comparison) {
-    const ids = (new URLSearchParams(window.location.search).get("runs") || "").split(",").filter(Boolean);
-    const experiments = Array.from(new Set(ids.map((id) => (data().runs || {})[id]).filter(Boolean)));
+    const ids = (new URLSearchParams(window.location.search).get("runs") || "").split(",").filter((id) => RUN_ID.test(id));
+    const index = data().runs || {};
+    const experiments = Array.from(new Set(ids.map((id) => Object.hasOwn(index, id) ? index[id] : null)
+      .filter((id) => typeof id === "string" && EXPERIMENT_ID.test(id))));
     if (ids.length >= 2 && experiments.length) {
       Promise.all(experiments.map((id) => loadScript(root + "data/experiments/" + id + ".js")))
         .then(() => {
