@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -18,8 +19,10 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from gitruns import __version__, location
 from gitruns.client import MlflowClient
@@ -28,6 +31,35 @@ from gitruns.exceptions import ExperimentNotFound, GitrunsError
 from gitruns.query import abbreviate, compare_runs, format_duration, summarize_experiments
 from gitruns.registry import Registry, TagEvent
 from gitruns.tags import mlflow_stage, version_label
+
+# Control characters a terminal would act on (ESC starts ANSI sequences); tab and newline stay.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(value: object) -> str:
+    """User text as the terminal should show it: control characters made visible.
+
+    >>> terminal_text("run\x1b[2J")
+    'run\\x1b[2J'
+    """
+    return _CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def esc(value: object) -> str:
+    """User text inside a rich markup string: never read as markup or control codes."""
+    return escape(terminal_text(value))
+
+
+class SafeTable(Table):
+    """A table whose text cells are printed as they are: a run named ``[/]`` or holding
+    ANSI escapes is shown, never interpreted."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().add_row(
+            *(Text(terminal_text(cell)) if isinstance(cell, str) else cell for cell in renderables),
+            **kwargs,
+        )
+
 
 # Piped output (logs, CI) is not cut to 80 columns; a terminal keeps its own width.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -43,7 +75,9 @@ class _Group(click.Group):
         except GitrunsError as error:
             if ctx.params.get("traceback"):
                 raise
-            errors.print(f"[bold red]Error:[/] {error.message}", highlight=False, soft_wrap=True)
+            errors.print(
+                f"[bold red]Error:[/] {esc(error.message)}", highlight=False, soft_wrap=True
+            )
             ctx.exit(1)
 
 
@@ -118,8 +152,9 @@ def demo(directory: Path, trials: int, rows: int) -> None:
         result = run_demo(directory, rows=rows, trials=trials, on_progress=advance)
 
     ranked = sorted(result.runs, key=lambda run: run[2] if run[2] is not None else float("inf"))
-    table = Table(
-        title=f"Best of {len(result.runs)} runs in {directory / 'runs'}", title_justify="left"
+    table = SafeTable(
+        title=esc(f"Best of {len(result.runs)} runs in {directory / 'runs'}"),
+        title_justify="left",
     )
     table.add_column("run id")
     table.add_column("name")
@@ -130,16 +165,19 @@ def demo(directory: Path, trials: int, rows: int) -> None:
     console.print(table)
     for name, version, stage in result.model_versions:
         console.print(
-            f"Registered [bold]{name}[/] v{version}: {stage} (git tag {name}@v{version}.0.0)"
+            f"Registered [bold]{esc(name)}[/] v{version}: {esc(stage)} "
+            f"(git tag {esc(name)}@v{version}.0.0)"
         )
     if result.runs_commit:
-        console.print(f"Committed the runs as [bold]{result.runs_commit[:10]}[/] in {directory}.")
+        console.print(
+            f"Committed the runs as [bold]{result.runs_commit[:10]}[/] in {esc(directory)}."
+        )
     if result.site is not None:
         console.print(
-            f"The site: [bold]{result.site}[/] (open it in a browser, or run gitruns ui)."
+            f"The site: [bold]{esc(result.site)}[/] (open it in a browser, or run gitruns ui)."
         )
     console.print(
-        f"\nNext: [bold]cd {directory}[/], then [bold]gitruns runs list -o metrics.rmse[/], "
+        f"\nNext: [bold]cd {esc(directory)}[/], then [bold]gitruns runs list -o metrics.rmse[/], "
         "[bold]gitruns models show nyc-taxi-regressor[/], or edit train.py and run "
         "[bold]python train.py[/] again."
     )
@@ -161,8 +199,8 @@ def check(runs_dir: Path | None) -> None:
 
     report = check_runs(_runs_dir(runs_dir))
     for problem in report.problems:
-        console.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
-    summary = f"{report.experiments} experiment(s), {report.runs} run(s) in {report.runs_dir}"
+        console.print(f"[red]✗[/] {esc(problem)}", highlight=False, soft_wrap=True)
+    summary = f"{report.experiments} experiment(s), {report.runs} run(s) in {esc(report.runs_dir)}"
     if report.ok:
         console.print(
             f"[green]✓[/] {summary}: every record is valid.", highlight=False, soft_wrap=True
@@ -187,9 +225,9 @@ def commit(message: str | None, runs_dir: Path | None) -> None:
     folder = _runs_dir(runs_dir)
     sha = commit_runs(folder, message)
     if sha is None:
-        console.print(f"Nothing new to commit in {folder}.")
+        console.print(f"Nothing new to commit in {esc(folder)}.")
     else:
-        console.print(f"Committed {folder} as [bold]{sha[:10]}[/].")
+        console.print(f"Committed {esc(folder)} as [bold]{sha[:10]}[/].")
 
 
 # -- experiments and runs -------------------------------------------------------------
@@ -234,8 +272,8 @@ def _number(value: float | None, digits: int = 6) -> str:
 _STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}
 
 
-def _status(status: str) -> str:
-    return f"[{_STATUS_STYLE.get(status, 'white')}]{status}[/]"
+def _status(status: str) -> Text:
+    return Text(terminal_text(status), style=_STATUS_STYLE.get(status, "white"))
 
 
 def _run_json(run: Run) -> dict[str, Any]:
@@ -293,7 +331,7 @@ def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
             ]
         )
         return
-    table = Table(title=f"Experiments in {_runs_dir(runs_dir)}", title_justify="left")
+    table = SafeTable(title=esc(f"Experiments in {_runs_dir(runs_dir)}"), title_justify="left")
     for column in ("id", "name", "runs", "primary metric", "best", "last run"):
         table.add_column(column, justify="right" if column in ("runs", "best") else "left")
     for s in summaries:
@@ -377,7 +415,7 @@ def runs_list(
         return
     width = abbreviate(run.info.run_id for run in found)
     metric_keys = _metric_columns(client, ids, found)
-    table = Table(
+    table = SafeTable(
         title=f"{len(found)} run(s)" + (" (more with --limit)" if found.token else ""),
         title_justify="left",
     )
@@ -454,7 +492,7 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
         _print_json(record.to_dict())
         return
     git = record.git or {}
-    facts = Table.grid(padding=(0, 2))
+    facts = SafeTable.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
     commit = git.get("commit") or ""
@@ -492,7 +530,7 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
     if record.params:
         console.print(_key_value_table("params", record.params))
     if record.metrics:
-        metrics = Table(title="metrics", title_justify="left")
+        metrics = SafeTable(title="metrics", title_justify="left")
         for column in ("key", "last", "min", "max", "step"):
             metrics.add_column(column, justify="left" if column == "key" else "right")
         for key, summary in record.metrics.items():
@@ -510,12 +548,12 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
     if artifacts:
         console.print(
             "[bold]artifacts:[/] "
-            + ", ".join(info.path + ("/" if info.is_dir else "") for info in artifacts)
+            + esc(", ".join(info.path + ("/" if info.is_dir else "") for info in artifacts))
         )
 
 
 def _key_value_table(title: str, values: dict[str, str]) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = SafeTable(title=title, title_justify="left")
     table.add_column("key")
     table.add_column("value")
     for key, value in values.items():
@@ -556,7 +594,7 @@ def runs_compare(
         )
         return
     width = abbreviate(run.info.run_id for run in compared)
-    table = Table(title="≠ marks what differs", title_justify="left")
+    table = SafeTable(title="≠ marks what differs", title_justify="left")
     table.add_column("")
     table.add_column("")
     for run in compared:
@@ -639,7 +677,7 @@ def models_list(as_json: bool, runs_dir: Path | None) -> None:
     if as_json:
         _print_json([_model_json(model) for model in found])
         return
-    table = Table(title="Registered models", title_justify="left")
+    table = SafeTable(title="Registered models", title_justify="left")
     for column in ("name", "latest", "stages", "aliases", "updated"):
         table.add_column(column)
     for model in found:
@@ -698,8 +736,8 @@ def models_show(name: str, as_json: bool, runs_dir: Path | None) -> None:
         _print_json({**_model_json(model), "versions": [_version_json(v) for v in versions]})
         return
     if model.description:
-        console.print(model.description)
-    table = Table(title=f"{name}: {len(versions)} version(s)", title_justify="left")
+        console.print(Text(terminal_text(model.description)))
+    table = SafeTable(title=esc(f"{name}: {len(versions)} version(s)"), title_justify="left")
     for column in (
         "version",
         "stage",
@@ -748,7 +786,7 @@ def models_register(
     full_id = client.get_run(run_id).info.run_id
     version = client.create_model_version(name, f"runs:/{full_id}/{path}", description=description)
     console.print(
-        f"Registered {name} version {version.version} (tag {name}@v{version.version}.0.0)"
+        f"Registered {esc(name)} version {version.version} (tag {esc(name)}@v{version.version}.0.0)"
         f" from run {full_id}. Publish it with: git push --tags"
     )
 
@@ -774,7 +812,7 @@ def models_promote(
         name, version.removeprefix("v").removesuffix(".0.0"), stage, archive_existing
     )
     console.print(
-        f"{name} version {moved.version} is now in {moved.current_stage}. "
+        f"{esc(name)} version {moved.version} is now in {esc(moved.current_stage)}. "
         "Publish it with: git push --tags"
     )
 
@@ -795,7 +833,7 @@ def models_history(name: str, as_json: bool, runs_dir: Path | None) -> None:
     if as_json:
         _print_json(rows)
         return
-    table = Table(title=f"History of {name}", title_justify="left")
+    table = SafeTable(title=esc(f"History of {name}"), title_justify="left")
     for column in ("when", "who", "what", "tag"):
         table.add_column(column)
     for row in rows:
@@ -882,7 +920,8 @@ def site_build(output: Path, templates: Path | None, base_url: str, runs_dir: Pa
             _runs_dir(runs_dir), output, base_url=base_url, templates=templates, on_progress=advance
         )
     console.print(
-        f"Built {output}/index.html: {report.experiments} experiment(s), {report.runs} run(s); "
+        f"Built {esc(output)}/index.html: {report.experiments} experiment(s), "
+        f"{report.runs} run(s); "
         f"{report.written} of {report.pages} files written, the rest unchanged."
     )
 
@@ -914,7 +953,8 @@ def ui(port: int, host: str, output: Path, runs_dir: Path | None) -> None:
             on_rebuild=rebuilt,
         )
     console.print(
-        f"Built {output}; serving it at [bold]http://{host}:{server.server_address[1]}/[/] "
+        f"Built {esc(output)}; serving it at "
+        f"[bold]http://{esc(host)}:{server.server_address[1]}/[/] "
         "(Ctrl-C to stop)."
     )
     try:
@@ -971,13 +1011,13 @@ def review_command(
         pull = pull_request_from_environment()
         action, comment_id = post_review(pull, render_markdown(result))
         console.print(
-            f"{action.capitalize()} comment {comment_id} on {pull.repository}#{pull.number}."
+            f"{action.capitalize()} comment {comment_id} on {esc(pull.repository)}#{pull.number}."
         )
     if output is None and not post:
         click.echo(text)
     elif output is not None:
         output.write_text(text)
-        console.print(f"Wrote the review of {result.added_runs} new run(s) to {output}.")
+        console.print(f"Wrote the review of {result.added_runs} new run(s) to {esc(output)}.")
 
 
 @cli.command()
@@ -1000,7 +1040,7 @@ def init(github: bool, force: bool) -> None:
     if top is None:
         raise GitrunsError("this folder is not in a git repository. Run 'git init' first.")
     for path in init_project(top, github=github, force=force):
-        console.print(f"Wrote {path.relative_to(top)}")
+        console.print(f"Wrote {esc(path.relative_to(top))}")
     if github:
         console.print("Commit them, then enable Pages with 'GitHub Actions' as the source.")
 
