@@ -106,6 +106,9 @@ def test_remote_is_recorded_without_credentials(project: Path):
         ("ssh://git:pw@host/o/r.git", "ssh://host/o/r.git"),
         ("git@github.com:o/r.git", "git@github.com:o/r.git"),
         ("https://github.com/o/r.git", "https://github.com/o/r.git"),
+        ("ftps://TOKEN@host.example/r.git", "ftps://host.example/r.git"),
+        ("http://host.example/r.git?access_token=abc#frag", "http://host.example/r.git"),
+        ("git://user@host.example/r.git", "git://host.example/r.git"),
     ],
 )
 def test_strip_credentials(url: str, clean: str):

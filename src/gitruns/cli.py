@@ -50,6 +50,13 @@ def esc(value: object) -> str:
     return escape(terminal_text(value))
 
 
+class _TerminalFormatter(logging.Formatter):
+    """Log lines name files and runs that may come from anyone: no control codes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_text(super().format(record))
+
+
 class SafeTable(Table):
     """A table whose text cells are printed as they are: a run named ``[/]`` or holding
     ANSI escapes is shown, never interpreted."""
@@ -102,7 +109,9 @@ def cli(verbose: int, traceback: bool) -> None:
         gitruns demo gitruns-demo
     """
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TerminalFormatter("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 @cli.command()

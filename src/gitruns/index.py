@@ -165,7 +165,9 @@ def _warn(record_path: str, signature: Signature, reason: str) -> None:
     if (record_path, signature) not in _warned:
         _warned.add((record_path, signature))
         logger.warning(
-            "Skipped %s: %s. Run 'gitruns check' to see what is wrong.", record_path, reason
+            "Skipped %s: %s. Run 'gitruns check' to see what is wrong.",
+            record_path,
+            reason.rstrip("."),
         )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gitruns import __version__
 from gitruns.exceptions import GitrunsError
-from gitruns.index import IGNORE_LINE
+from gitruns.index import IGNORE_LINES
 
 logger = logging.getLogger(__name__)
 
@@ -29,31 +29,55 @@ def workflow_text(name: str, requirement: str | None = None) -> str:
     return template.replace("GITRUNS_REQUIREMENT", pin).replace("GITRUNS_VERSION", __version__)
 
 
+SITE_IGNORE_LINE = "/site/"
+
+
+def add_ignore_lines(path: Path, lines: tuple[str, ...]) -> bool:
+    """Append the ``lines`` a ``.gitignore`` lacks, keeping the user's own; True if it changed."""
+    try:
+        existing = path.read_text().splitlines()
+    except FileNotFoundError:
+        existing = []
+    missing = [line for line in lines if line not in existing]
+    if not missing:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([*existing, *missing]) + "\n")
+    return True
+
+
 def init_project(
     repo_top: Path, runs_dir: str = "runs", github: bool = False, force: bool = False
 ) -> list[Path]:
     """Prepare ``repo_top`` for gitruns; returns the files written.
 
+    ``runs/.gitignore`` keeps the search index and unfinished writes out of git,
+    and the top ``.gitignore`` keeps the built site out (else every later run's
+    diff would carry it). Both only gain the lines they lack.
+
     Example::
 
         init_project(Path("."), github=True)
     """
-    planned: dict[Path, str] = {repo_top / runs_dir / ".gitignore": f"{IGNORE_LINE}\n"}
-    if github:
-        for name in WORKFLOWS:
-            planned[repo_top / ".github" / "workflows" / name] = workflow_text(name)
+    written = []
+    ignores = {
+        repo_top / runs_dir / ".gitignore": IGNORE_LINES,
+        repo_top / ".gitignore": (SITE_IGNORE_LINE,),
+    }
+    for path, lines in ignores.items():
+        if add_ignore_lines(path, lines):
+            written.append(path)
+            logger.info("Wrote %s", path)
+    if not github:
+        return written
+    planned = {repo_top / ".github" / "workflows" / name: workflow_text(name) for name in WORKFLOWS}
     existing = [path for path in planned if path.exists() and not force]
-    ignore = repo_top / runs_dir / ".gitignore"
-    if ignore in existing and IGNORE_LINE in ignore.read_text().splitlines():
-        existing.remove(ignore)
-        planned.pop(ignore)
     if existing:
         raise GitrunsError(
             f"{', '.join(str(path) for path in existing)} already exist(s); gitruns init does not "
             "overwrite them. Pass --force to replace them.",
             error_code="RESOURCE_ALREADY_EXISTS",
         )
-    written = []
     for path, text in planned.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -177,6 +177,8 @@ def redact_lines(text: str, filename: str = "code.diff") -> Redaction:
             continue
         new = line
         for kind, secret in by_line.get(index, []):
+            if secret not in new:
+                continue  # one secret found by two detectors is removed once
             word = _covering_word(new, secret)
             if word and REDACTED not in word:
                 new = new.replace(word, REDACTED)

@@ -52,7 +52,7 @@ _warned: set[tuple[str, str]] = set()
 def _warn_once(path: str, problem: str) -> None:
     if (path, problem) not in _warned:
         _warned.add((path, problem))
-        logger.warning("Skipped %s: %s.", path, problem)
+        logger.warning("Skipped %s: %s.", path, problem.rstrip("."))
 
 
 def check_experiment_id(experiment_id: object) -> str:
