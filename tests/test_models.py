@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ from sklearn.linear_model import LinearRegression, Ridge
 import gitruns as mlflow
 from gitruns import MlflowClient
 from gitruns.exceptions import GitrunsError, InvalidPath
-from gitruns.models import MissingLibrary, require
+from gitruns.models import MissingLibrary, UnsafeModel, require
 
 
 @pytest.fixture()
@@ -61,8 +62,13 @@ def test_sklearn_model_logged_and_loaded_back(repo: Path, data, serialization_fo
     ]
 
     expected = model.predict(frame)
-    np.testing.assert_allclose(mlflow.sklearn.load_model(info.model_uri).predict(frame), expected)
-    pyfunc = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    allow = serialization_format == "pickle"
+    if allow:
+        with pytest.raises(UnsafeModel, match="allow_pickle=True, or set GITRUNS_ALLOW_PICKLE=1"):
+            mlflow.sklearn.load_model(info.model_uri)
+    loaded = mlflow.sklearn.load_model(info.model_uri, allow_pickle=allow or None)
+    np.testing.assert_allclose(loaded.predict(frame), expected)
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=allow or None)
     np.testing.assert_allclose(pyfunc.predict(frame), expected)
     np.testing.assert_allclose(pyfunc.predict(frame.to_numpy()), model.predict(frame.to_numpy()))
 
@@ -200,3 +206,47 @@ def test_mlflow_loads_what_gitruns_saved_and_predicts_the_same(repo: Path, data)
     theirs = json.loads(result.stdout.strip().splitlines()[-1])
     for name in ours:
         np.testing.assert_allclose(theirs[name], ours[name], rtol=1e-6)
+
+
+def test_a_model_file_cannot_choose_what_gitruns_trusts(repo: Path, data, monkeypatch):
+    frame, target = data
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(Ridge().fit(frame, target), artifact_path="model")
+    folder = folder_of(info)
+    mlmodel_path = folder / "MLmodel"
+    mlmodel = yaml.safe_load(mlmodel_path.read_text())
+
+    # A skops file holding os.system, with MLmodel listing it as trusted: refused.
+    import skops.io
+
+    skops.io.dump({"call": os.system}, folder / "model.skops")
+    mlmodel["flavors"]["sklearn"]["skops_trusted_types"] = ["posix.system", "builtins.dict"]
+    mlmodel_path.write_text(yaml.safe_dump(mlmodel))
+    with pytest.raises(UnsafeModel, match=r"posix\.system"):
+        mlflow.sklearn.load_model(info.model_uri)
+
+    # MLmodel switching to pickle: refused without the user's word, even if the file says so.
+    marker = repo / "pwned"
+    (folder / "model.pkl").write_bytes(b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR.")
+    mlmodel["flavors"]["sklearn"].update(serialization_format="pickle", pickled_model="model.pkl")
+    mlmodel_path.write_text(yaml.safe_dump(mlmodel))
+    with pytest.raises(UnsafeModel, match="pickle"):
+        mlflow.pyfunc.load_model(info.model_uri)
+    assert not marker.exists()
+    monkeypatch.setenv("GITRUNS_ALLOW_PICKLE", "1")  # the explicit opt-in loads it
+    with contextlib.suppress(Exception):
+        mlflow.sklearn.load_model(info.model_uri)
+    assert marker.exists()
+    monkeypatch.delenv("GITRUNS_ALLOW_PICKLE")
+
+    # A model file outside the model folder, or a link: refused.
+    for outside in ("../../run.yaml", "/etc/passwd"):
+        mlmodel["flavors"]["sklearn"]["pickled_model"] = outside
+        mlmodel_path.write_text(yaml.safe_dump(mlmodel))
+        with pytest.raises(GitrunsError, match=r"pickled_model|model file|artifact path"):
+            mlflow.sklearn.load_model(info.model_uri, allow_pickle=True)
+    os.symlink("/etc/passwd", folder / "linked.pkl")
+    mlmodel["flavors"]["sklearn"]["pickled_model"] = "linked.pkl"
+    mlmodel_path.write_text(yaml.safe_dump(mlmodel))
+    with pytest.raises(GitrunsError, match="link"):
+        mlflow.sklearn.load_model(info.model_uri, allow_pickle=True)

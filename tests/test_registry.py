@@ -55,7 +55,9 @@ def test_the_course_flow_register_promote_archive_and_load(repo: Path, three_run
     assert stages == {"1": "Archived", "2": "Production"}
     assert [v.version for v in client.get_latest_versions(MODEL, stages=["Production"])] == ["2"]
     folder = locate_model(Registry(repo / "runs"), f"models:/{MODEL}/Production")
-    assert folder == repo / "runs" / "nyc-taxi-experiment" / three_runs[1] / "artifacts" / "model"
+    # Read from the tagged commit into the git directory, never from the work tree.
+    assert folder.parts[-3:] == (three_runs[1], "artifacts", "model")
+    assert repo / ".git" in folder.parents
     assert (folder / "model.txt").read_text() == "weights"
 
     assert set(tags(repo)) == {
@@ -354,3 +356,18 @@ def test_a_run_that_git_ignores_cannot_be_registered(repo: Path):
     with pytest.raises(GitrunsError, match=r"ignored by a \.gitignore"):
         mlflow.register_model(f"runs:/{run_id}/model", MODEL)
     assert tags(repo) == before
+
+
+def test_a_branch_cannot_swap_the_production_model_without_a_tag(repo: Path, three_runs: list[str]):
+    client = MlflowClient()
+    client.create_model_version(MODEL, f"runs:/{three_runs[0]}/model")
+    client.transition_model_version_stage(MODEL, 1, "Production")
+    work_tree_model = next((repo / "runs").glob(f"*/{three_runs[0]}/artifacts/model"))
+    (work_tree_model / "model.txt").write_text("swapped by a branch")
+    git(repo, "commit", "-qam", "update the model files")
+    os.symlink("/etc/passwd", work_tree_model / "extra.txt")
+    folder = locate_model(Registry(repo / "runs"), f"models:/{MODEL}/Production")
+    assert (folder / "model.txt").read_text() == "weights"
+    assert not (folder / "extra.txt").exists()
+    again = locate_model(Registry(repo / "runs"), f"models:/{MODEL}/1")
+    assert again == folder  # cached by commit

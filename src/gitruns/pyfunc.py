@@ -48,9 +48,17 @@ def _predict_xgboost(model: Any, data: Any) -> Any:
 
 
 def load_model(
-    model_uri: str | Path, suppress_warnings: bool = False, dst_path: str | None = None
+    model_uri: str | Path,
+    suppress_warnings: bool = False,
+    dst_path: str | None = None,
+    *,
+    allow_pickle: bool | None = None,
+    trusted_types: list[str] | None = None,
 ) -> PyFuncModel:
-    """The model at ``model_uri`` (``models:/NAME/STAGE``, ``runs:/ID/model``, a folder)."""
+    """The model at ``model_uri`` (``models:/NAME/STAGE``, ``runs:/ID/model``, a folder).
+
+    ``allow_pickle`` and ``trusted_types`` are as in :func:`gitruns.sklearn.load_model`.
+    """
     folder = model_folder(model_uri)
     metadata = read_mlmodel(folder)
     flavors = metadata["flavors"]
@@ -61,7 +69,8 @@ def load_model(
     if "sklearn" in flavors:
         from gitruns.sklearn import load_from_folder as load_sklearn
 
-        return PyFuncModel(load_sklearn(folder), "sklearn", metadata, folder)
+        model = load_sklearn(folder, allow_pickle=allow_pickle, trusted_types=trusted_types)
+        return PyFuncModel(model, "sklearn", metadata, folder)
     raise InvalidValue(
         f"the model in {folder} has flavors {', '.join(sorted(flavors))}; gitruns loads "
         "scikit-learn and XGBoost models. Load others with their own library."

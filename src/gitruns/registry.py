@@ -26,17 +26,19 @@ import contextlib
 import functools
 import logging
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import filelock
 import yaml
 
 from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitError, GitrunsError, InvalidPath
-from gitruns.names import check_relative_path
+from gitruns.names import RUN_ID_PATTERN, check_relative_path
 from gitruns.record import ARTIFACTS_DIR, load_yaml
 from gitruns.repo import commit_paths, identity_env
 from gitruns.store import RunStore
@@ -66,6 +68,8 @@ logger = logging.getLogger(__name__)
 
 LOCK_FILE = "gitruns-registry.lock"
 LOCK_TIMEOUT_SECONDS = 30.0
+# Model folders read from tagged commits, by commit: inside the git directory, never committed.
+MODEL_CACHE = "gitruns/models"
 _RECORD_END = "\x00--gitruns-tag-end--\x00"  # what git prints for the format's end below
 _RECORD_END_FORMAT = "%00--gitruns-tag-end--%00"
 _FORMAT = "%00".join(
@@ -282,42 +286,96 @@ class Registry:
         return [event for event in self.events() if event.name.model == name]
 
     def model_folder(self, version: VersionState) -> Path:
-        """The folder inside the run's artifacts that holds this version's model."""
-        if not version.run_id:
+        """The model of ``version`` exactly as its tagged commit holds it.
+
+        A registry name must not load whatever the work tree holds now: a branch
+        could otherwise swap the production model without touching a tag. The
+        model's files are read from the tagged commit's tree (links left out)
+        into a cache in the git directory, keyed by commit, so later loads are
+        a folder lookup.
+        """
+        if not version.run_id or not RUN_ID_PATTERN.match(str(version.run_id)):
             raise GitrunsError(
                 f"{version.tag} was not made by gitruns: it names no run, so no model folder. "
                 "Register the version with gitruns to load it by this name."
             )
-        run_dir = self.store.find_run_dir(version.run_id)
-        return run_dir / ARTIFACTS_DIR / check_relative_path(version.path, "model path")
+        model_path = check_relative_path(version.path, "model path")
+        common_dir = Path(
+            run_git(["rev-parse", "--path-format=absolute", "--git-common-dir"], self.repo_top)
+            .decode()
+            .strip()
+        )
+        cached = (
+            common_dir / MODEL_CACHE / version.commit / version.run_id / ARTIFACTS_DIR / model_path
+        )
+        if cached.is_dir():
+            return cached
+        runs_path = self.store.runs_dir.resolve().relative_to(self.repo_top.resolve()).as_posix()
+        prefix = f"{runs_path}/" if runs_path != "." else ""
+        experiments = run_git(
+            ["ls-tree", "-z", "--name-only", "--full-tree", version.commit, "--", prefix or "."],
+            self.repo_top,
+        ).split(b"\0")
+        candidates = [
+            f"{name.decode(errors='replace')}/{version.run_id}/{ARTIFACTS_DIR}/{model_path}/"
+            for name in experiments
+            if name
+        ]
+        listing = run_git(
+            ["ls-tree", "-r", "-z", "--full-tree", version.commit, "--", *candidates],
+            self.repo_top,
+        )
+        files: list[tuple[str, str]] = []
+        for entry in listing.split(b"\0"):
+            if not entry:
+                continue
+            meta, _, path = entry.decode("utf-8", errors="surrogateescape").partition("\t")
+            mode, kind, blob = meta.split(" ")
+            if kind == "blob" and mode in ("100644", "100755"):
+                inside = path.split(f"/{ARTIFACTS_DIR}/{model_path}/", 1)[1]
+                files.append((check_relative_path(inside, "model file"), blob))
+        if not files:
+            raise GitrunsError(
+                f"{version.tag} points at commit {version.commit[:10]}, whose tree holds no "
+                f"model at run {version.run_id[:12]}'s artifacts/{model_path}. Register a "
+                "version from a commit that holds the run and its model."
+            )
+        staging = cached.parent / f".{cached.name}.{os.getpid()}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        for relative, blob in files:
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(run_git(["cat-file", "blob", blob], self.repo_top))
+        try:
+            staging.rename(cached)
+        except OSError:  # another process cached it first
+            shutil.rmtree(staging, ignore_errors=True)
+        logger.info("Read %s from commit %s into %s", version.tag, version.commit[:10], cached)
+        return cached
 
     # -- writing --------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """One registry writer at a time, across processes (a lock file in the git directory)."""
+        """One registry writer at a time, across processes.
+
+        An OS lock (flock) on a file in the git directory: the kernel releases it
+        when its holder dies, so a killed writer never blocks the next one.
+        """
         git_dir = Path(run_git(["rev-parse", "--absolute-git-dir"], self.repo_top).decode().strip())
-        lock = git_dir / LOCK_FILE
-        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
-        while True:
-            try:
-                descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if time.monotonic() > deadline:
-                    raise GitError(
-                        f"another process has been changing the registry for "
-                        f"{LOCK_TIMEOUT_SECONDS:.0f} s (lock file {lock}). If none is running, "
-                        "delete that file and try again."
-                    ) from None
-                time.sleep(0.02)
-                continue
-            os.write(descriptor, str(os.getpid()).encode())
-            os.close(descriptor)
-            break
+        lock = filelock.FileLock(git_dir / LOCK_FILE)
+        try:
+            lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+        except filelock.Timeout:
+            raise GitError(
+                f"another gitruns process has been changing the registry for "
+                f"{LOCK_TIMEOUT_SECONDS:.0f} s and still runs (lock {lock.lock_file}). Wait for "
+                "it to finish, or stop it, then try again."
+            ) from None
         try:
             yield
         finally:
-            lock.unlink(missing_ok=True)
+            lock.release()
 
     @functools.cached_property
     def _identity(self) -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 Estimators are saved with skops where it is installed (a format that does not
 run code on loading unless told which types to trust), and with pickle
-otherwise. Either way, load only models you trust: like MLflow, gitruns reads
-the trusted types from the model's own ``MLmodel``.
+otherwise. Loading trusts only types gitruns names (never the list a model
+file carries about itself), and a pickle loads only when the user allows it.
 
 Example::
 
@@ -24,10 +24,14 @@ from typing import Any
 
 from gitruns.exceptions import InvalidValue
 from gitruns.models import (
+    ALLOW_PICKLE_VARIABLE,
     ModelInfo,
+    UnsafeModel,
     flavor_conf,
     log_model_folder,
+    model_file,
     model_folder,
+    pickle_allowed,
     pinned,
     prepare_folder,
     require,
@@ -124,20 +128,59 @@ def log_model(
     )
 
 
-def load_model(model_uri: str | Path, dst_path: str | None = None) -> Any:
-    """The estimator saved at ``model_uri`` (``runs:/``, ``models:/``, or a folder)."""
+def load_model(
+    model_uri: str | Path,
+    dst_path: str | None = None,
+    *,
+    allow_pickle: bool | None = None,
+    trusted_types: list[str] | None = None,
+) -> Any:
+    """The estimator saved at ``model_uri`` (``runs:/``, ``models:/``, or a folder).
+
+    A skops file loads when every type in it is one gitruns trusts (scikit-learn,
+    NumPy, SciPy, XGBoost) or one you pass in ``trusted_types``; the list in
+    the model's own ``MLmodel`` is never used, since whoever wrote the model
+    wrote that too. A pickled model runs code when loaded: it loads only with
+    ``allow_pickle=True`` or ``GITRUNS_ALLOW_PICKLE=1``.
+    """
     folder = model_folder(model_uri)
-    return load_from_folder(folder)
+    return load_from_folder(folder, allow_pickle=allow_pickle, trusted_types=trusted_types)
 
 
-def load_from_folder(folder: Path) -> Any:
+# Modules whose types a skops file may hold without the user naming them.
+TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.sparse.", "xgboost.", "collections.OrderedDict")
+
+
+def _untrusted(types: list[str], extra: list[str]) -> list[str]:
+    return sorted(
+        name for name in types if name not in extra and not name.startswith(TRUSTED_MODULES)
+    )
+
+
+def load_from_folder(
+    folder: Path, *, allow_pickle: bool | None = None, trusted_types: list[str] | None = None
+) -> Any:
     conf = flavor_conf(folder, FLAVOR)
-    path = folder / conf["pickled_model"]
+    path = model_file(folder, conf.get("pickled_model"))
     if conf.get("serialization_format", PICKLE) == SKOPS:
         skops_io = require("skops.io", "skops")
-        return skops_io.load(path, trusted=conf.get("skops_trusted_types") or [])
+        found = list(skops_io.get_untrusted_types(file=path))
+        refused = _untrusted(found, list(trusted_types or []))
+        if refused:
+            raise UnsafeModel(
+                f"the model in {folder} holds types gitruns does not trust: "
+                f"{', '.join(refused[:10])}. Loading them could run their code. If you trust "
+                "whoever saved this model, pass trusted_types=[...] with those names."
+            )
+        return skops_io.load(path, trusted=found)
+    if not pickle_allowed(allow_pickle):
+        raise UnsafeModel(
+            f"the model in {folder} is a pickle, and loading a pickle runs whatever code it "
+            "carries. Load it only if you trust whoever saved it: pass allow_pickle=True, or "
+            f"set {ALLOW_PICKLE_VARIABLE}=1. Save new models with skops (the default) instead."
+        )
     with open(path, "rb") as file:
-        return pickle.load(file)  # trusted as MLflow trusts it: load only your own models
+        return pickle.load(file)  # the user said they trust it
 
 
 def autolog(disable: bool = False, log_models: bool = True, **_: Any) -> None:

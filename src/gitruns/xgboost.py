@@ -22,6 +22,7 @@ from gitruns.models import (
     ModelInfo,
     flavor_conf,
     log_model_folder,
+    model_file,
     model_folder,
     pinned,
     prepare_folder,
@@ -115,16 +116,28 @@ def load_from_folder(folder: Path) -> Any:
 
     require("xgboost")
     conf = flavor_conf(folder, FLAVOR)
-    module_name, _, class_name = conf.get("model_class", "xgboost.core.Booster").rpartition(".")
-    if not module_name.startswith("xgboost"):
+    model_class = str(conf.get("model_class", "xgboost.core.Booster"))
+    class_name = model_class.rpartition(".")[2]
+    if not model_class.startswith("xgboost.") or class_name not in MODEL_CLASSES:
         raise InvalidValue(
-            f"the MLmodel in {folder} names {conf['model_class']!r}, not an XGBoost class, so "
-            "gitruns will not load it. Load it with gitruns.pyfunc.load_model if it is another "
-            "flavor."
+            f"the MLmodel in {folder} names {model_class!r}, not one of XGBoost's model classes "
+            f"({', '.join(MODEL_CLASSES)}), so gitruns will not load it. Save the model again."
         )
-    model = getattr(importlib.import_module(module_name), class_name)()
-    model.load_model(str(folder / conf["data"]))
+    model = getattr(importlib.import_module("xgboost"), class_name)()
+    model.load_model(str(model_file(folder, conf.get("data"), "model data file")))
     return model
+
+
+# What an MLmodel may name as its class: constructed with no arguments, then loaded.
+MODEL_CLASSES = (
+    "Booster",
+    "XGBModel",
+    "XGBRegressor",
+    "XGBClassifier",
+    "XGBRanker",
+    "XGBRFRegressor",
+    "XGBRFClassifier",
+)
 
 
 def autolog(disable: bool = False, log_models: bool = True, **_: Any) -> None:

@@ -11,15 +11,25 @@ from __future__ import annotations
 import datetime
 import importlib.metadata
 import json
+import os
 import platform
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from gitruns import location
 from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue
-from gitruns.record import dump_yaml, load_yaml
+from gitruns.names import check_relative_path
+from gitruns.record import (
+    dump_yaml,
+    has_link_on_path,
+    is_regular_file,
+    load_yaml,
+    read_regular_file,
+)
 from gitruns.registry import Registry, locate_model
 
 MLMODEL = "MLmodel"
@@ -235,16 +245,47 @@ def model_folder(model_uri: str | Path) -> Path:
 def read_mlmodel(folder: Path) -> dict[str, Any]:
     """The ``MLmodel`` of a model folder; a clear error when there is none."""
     path = folder / MLMODEL
-    if not path.is_file():
+    if not is_regular_file(path):
         raise InvalidPath(
             f"{folder} holds no {MLMODEL} file, so it is not a saved model. Log models with "
             "gitruns.sklearn.log_model or gitruns.xgboost.log_model, and load them by the "
             "folder that holds MLmodel."
         )
-    data = load_yaml(path.read_text())
+    try:
+        data = load_yaml(read_regular_file(path))
+    except yaml.YAMLError as error:
+        raise InvalidPath(f"{path} is not valid YAML ({error}). Save the model again.") from error
     if not isinstance(data, dict) or not isinstance(data.get("flavors"), dict):
         raise InvalidPath(f"{path} has no 'flavors' section; it is not an MLmodel file.")
     return data
+
+
+ALLOW_PICKLE_VARIABLE = "GITRUNS_ALLOW_PICKLE"
+
+
+class UnsafeModel(GitrunsError):
+    """Loading this model could run code it carries; gitruns needs the user's word first."""
+
+    error_code = "PERMISSION_DENIED"
+
+
+def pickle_allowed(allow_pickle: bool | None) -> bool:
+    """Whether pickled models may load: the argument, else ``GITRUNS_ALLOW_PICKLE=1``."""
+    if allow_pickle is not None:
+        return allow_pickle
+    return os.environ.get(ALLOW_PICKLE_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+
+
+def model_file(folder: Path, relative: object, kind: str = "model file") -> Path:
+    """A file the ``MLmodel`` names, inside the model folder and never through a link."""
+    clean = check_relative_path(relative, kind)
+    path = folder / clean
+    if has_link_on_path(folder, clean) or not is_regular_file(path):
+        raise InvalidPath(
+            f"the MLmodel in {folder} names {kind} {clean!r}, which is not a file inside the "
+            "model folder (it is missing or a link). Save the model again."
+        )
+    return path
 
 
 def flavor_conf(folder: Path, flavor: str) -> dict[str, Any]:
