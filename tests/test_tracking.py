@@ -12,6 +12,9 @@ import yaml
 
 import gitruns
 import gitruns as mlflow
+from gitruns import MlflowClient
+from gitruns.exceptions import InvalidName
+from gitruns.names import MAX_EXPERIMENT_NAME_LENGTH, experiment_folder
 from gitruns.record import read_metric_history, read_run_record
 
 from .conftest import git, make_repo
@@ -115,31 +118,71 @@ def test_outside_git_still_works_and_warns_once(tmp_path: Path, monkeypatch, cap
 
 def test_set_experiment_returns_an_experiment_and_is_used_by_later_runs(repo: Path):
     experiment = mlflow.set_experiment("Duration: NYC (v2)", primary_metric="rmse")
-    assert experiment.experiment_id == "duration-nyc-v2"
+    folder = experiment_folder("Duration: NYC (v2)")
+    assert folder.startswith("duration-nyc-v2-") and len(folder) == len("duration-nyc-v2-") + 8
+    assert experiment.experiment_id == folder
     assert experiment.name == "Duration: NYC (v2)"
     with mlflow.start_run() as run:
         pass
-    assert run.info.experiment_id == "duration-nyc-v2"
-    text = (repo / "runs" / "duration-nyc-v2" / "experiment.yaml").read_text()
+    assert run.info.experiment_id == folder
+    text = (repo / "runs" / folder / "experiment.yaml").read_text()
     assert yaml.safe_load(text) == {
         "schema": 1,
         "name": "Duration: NYC (v2)",
         "primary_metric": "rmse",
         "goal": "minimize",
     }
-    assert mlflow.set_experiment(experiment_id="duration-nyc-v2").name == "Duration: NYC (v2)"
-    assert mlflow.get_experiment_by_name("Duration: NYC (v2)").experiment_id == "duration-nyc-v2"
+    assert mlflow.set_experiment(experiment_id=folder).name == "Duration: NYC (v2)"
+    assert mlflow.get_experiment_by_name("Duration: NYC (v2)").experiment_id == folder
     assert mlflow.get_experiment_by_name("missing") is None
+    assert mlflow.set_experiment("nyc-taxi").experiment_id == "nyc-taxi"
 
 
-def test_experiments_whose_names_share_a_slug_get_separate_folders(repo: Path):
-    first = mlflow.set_experiment("My Exp")
-    second = mlflow.set_experiment("my-exp")
-    assert first.experiment_id == "my-exp"
-    assert (
-        second.experiment_id.startswith("my-exp-") and second.experiment_id != first.experiment_id
-    )
-    assert mlflow.set_experiment("my-exp").experiment_id == second.experiment_id
+def test_names_sharing_a_slug_are_separate_experiments_on_every_branch(repo: Path):
+    """Branch A makes "My Exp", branch B "my-exp": they merge cleanly, each run in its own."""
+    git(repo, "checkout", "-q", "-b", "a")
+    mlflow.set_experiment("My Exp")
+    with mlflow.start_run() as run_a:
+        pass
+    git(repo, "add", "runs")
+    git(repo, "commit", "-qm", "a")
+    git(repo, "checkout", "-q", "main")
+    mlflow.set_experiment("my-exp")
+    with mlflow.start_run() as run_b:
+        pass
+    git(repo, "add", "runs")
+    git(repo, "commit", "-qm", "b")
+    git(repo, "merge", "-q", "--no-edit", "a")  # raises on a conflict
+    assert run_a.info.experiment_id == experiment_folder("My Exp") != "my-exp"
+    assert run_b.info.experiment_id == "my-exp"
+    assert {e.name for e in mlflow.search_experiments()} >= {"My Exp", "my-exp"}
+    by_experiment = {
+        run_id: mlflow.get_run(run_id).info.experiment_id
+        for run_id in (run_a.info.run_id, run_b.info.run_id)
+    }
+    assert by_experiment == {
+        run_a.info.run_id: experiment_folder("My Exp"),
+        run_b.info.run_id: "my-exp",
+    }
+
+
+def test_a_tree_from_before_the_folder_rule_is_read_and_never_mixed(repo: Path):
+    legacy = repo / "runs" / "my-exp"
+    legacy.mkdir(parents=True)
+    (legacy / "experiment.yaml").write_text("schema: 1\nname: My Exp\n")
+    assert mlflow.set_experiment("My Exp").experiment_id == "my-exp"  # found where it is
+    with pytest.raises(InvalidName, match="already holds the experiment 'My Exp'"):
+        mlflow.set_experiment("my-exp")
+    assert sorted(path.name for path in (repo / "runs").iterdir() if path.is_dir()) == ["my-exp"]
+
+
+def test_experiment_names_up_to_the_one_limit_are_accepted(repo: Path):
+    long_name = "x" * MAX_EXPERIMENT_NAME_LENGTH
+    assert mlflow.set_experiment(long_name).name == long_name
+    assert mlflow.get_experiment_by_name(long_name).name == long_name
+    assert MlflowClient().get_experiment_by_name(long_name).name == long_name
+    with pytest.raises(InvalidName, match=f"the limit is {MAX_EXPERIMENT_NAME_LENGTH}"):
+        mlflow.set_experiment(long_name + "x")
 
 
 def test_runs_without_an_experiment_go_to_default(repo: Path):

@@ -50,7 +50,7 @@ from gitruns.entities import (
     run_from_record,
 )
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
-from gitruns.names import RUN_ID_PATTERN, check_relative_path, check_text_name
+from gitruns.names import RUN_ID_PATTERN, check_experiment_name, check_relative_path
 from gitruns.query import parse_experiment_field, parse_filter, parse_model_field, search_entries
 from gitruns.record import (
     ACTIVE,
@@ -152,7 +152,7 @@ class MlflowClient:
     ) -> str:
         """Create an experiment and return its id (its folder name)."""
         del artifact_location  # artifacts live in each run's folder
-        check_text_name(name, "experiment name", max_length=500)
+        check_experiment_name(name)
         if self._store.find_experiment(name) is not None:
             raise GitrunsError(
                 f"experiment {name!r} already exists. Use get_experiment_by_name({name!r}).",

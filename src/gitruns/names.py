@@ -21,6 +21,7 @@ MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_SLUG_LENGTH = 64
+DEFAULT_EXPERIMENT_NAME = "Default"  # MLflow's, and the folder ``default``
 
 # Anchored with \Z, not $: '$' also matches before a trailing newline.
 KEY_PATTERN = re.compile(r"^[\w\-. /]+\Z")
@@ -95,6 +96,30 @@ def check_text_name(name: object, kind: str, max_length: int = MAX_NAME_LENGTH) 
             f"the limit is {max_length}. Use a shorter name."
         )
     return name
+
+
+def check_experiment_name(name: object) -> str:
+    """Return ``name`` if it can name an experiment (the one limit is
+    :data:`MAX_EXPERIMENT_NAME_LENGTH`); raise :class:`InvalidName`."""
+    return check_text_name(name, "experiment name", max_length=MAX_EXPERIMENT_NAME_LENGTH)
+
+
+def experiment_folder(name: str) -> str:
+    """The folder of the experiment called ``name``, from the name alone.
+
+    The slug when the name *is* its slug (``nyc-taxi``), else the slug plus a
+    digest of the name (``My Exp`` -> ``my-exp-1b2c3d4e``). Two names never
+    share a folder, and every branch that creates an experiment picks the same
+    one, so branches merge without a conflict. MLflow's ``Default`` keeps
+    ``default``; a name spelt ``default`` takes the digest form instead.
+
+    >>> experiment_folder("nyc-taxi"), experiment_folder("Default")
+    ('nyc-taxi', 'default')
+    """
+    slug = slugify(name)
+    if (name == slug and name != "default") or name == DEFAULT_EXPERIMENT_NAME:
+        return slug
+    return f"{slug[:55]}-{name_digest(name)}"
 
 
 def check_run_id_prefix(prefix: object) -> str:

@@ -23,9 +23,9 @@ from gitruns.index import RunEntry, RunIndex
 from gitruns.names import (
     RUN_ID_PATTERN,
     SLUG_PATTERN,
+    check_experiment_name,
     check_run_id_prefix,
-    check_text_name,
-    name_digest,
+    experiment_folder,
     slugify,
 )
 from gitruns.record import (
@@ -78,17 +78,17 @@ class RunStore:
     def experiment_dir(self, experiment_id: str) -> Path:
         return self.runs_dir / check_experiment_id(experiment_id)
 
-    def _candidate_ids(self, name: str) -> tuple[str, str]:
-        """Where an experiment of this name lives: its slug, or its slug plus a digest.
-
-        The digest tells apart two names with one slug ('My exp' and 'my-exp').
-        """
+    def _candidate_ids(self, name: str) -> tuple[str, ...]:
+        """Where an experiment of this name may live: the folder its name maps to
+        (:func:`gitruns.names.experiment_folder`), then, for trees written before that
+        rule, its plain slug."""
+        folder = experiment_folder(name)
         slug = slugify(name)
-        return slug, f"{slug[:55]}-{name_digest(name)}"
+        return (folder,) if slug == folder else (folder, slug)
 
     def find_experiment(self, name: str) -> tuple[str, ExperimentRecord] | None:
         """The id and record of the experiment called ``name``, or None."""
-        check_text_name(name, "experiment name")
+        check_experiment_name(name)
         for candidate in self._candidate_ids(name):
             path = self.runs_dir / candidate / EXPERIMENT_FILE
             if path.exists():
@@ -100,23 +100,31 @@ class RunStore:
     def create_experiment(self, record: ExperimentRecord) -> str:
         """Create the experiment's folder and ``experiment.yaml``, or find it; returns its id.
 
-        Safe when several processes create the same experiment at once: exactly
-        one file is written, whole, and all of them agree on the id.
+        The folder depends on the name alone, so every branch that creates the
+        experiment writes the same bytes to the same place. Safe when several
+        processes create it at once: exactly one file is written, whole. A folder
+        that already holds another experiment (a tree older than this rule) is
+        refused before anything is written.
         """
-        check_text_name(record.name, "experiment name", max_length=500)
-        for candidate in self._candidate_ids(record.name):
-            folder = self.runs_dir / candidate
-            path = folder / EXPERIMENT_FILE
-            if not path.exists():
-                folder.mkdir(parents=True, exist_ok=True)
-                if create_exclusive(path, record.to_yaml()):
-                    logger.info("Created experiment %r in %s", record.name, folder)
-                    return candidate
-            if ExperimentRecord.read(path).name == record.name:
+        check_experiment_name(record.name)
+        found = self.find_experiment(record.name)
+        if found is not None:
+            return found[0]
+        candidate = experiment_folder(record.name)
+        folder = self.runs_dir / candidate
+        path = folder / EXPERIMENT_FILE
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            if create_exclusive(path, record.to_yaml()):
+                logger.info("Created experiment %r in %s", record.name, folder)
                 return candidate
+        existing = ExperimentRecord.read(path)
+        if existing.name == record.name:
+            return candidate
         raise InvalidName(
-            f"experiment name {record.name!r} collides with two other experiments' folders. "
-            "Choose a more distinct name."
+            f"experiment name {record.name!r} maps to the folder {folder}, which already holds "
+            f"the experiment {existing.name!r}. Use that experiment's exact name, or choose "
+            "another name."
         )
 
     def get_experiment(self, experiment_id: str) -> ExperimentRecord:

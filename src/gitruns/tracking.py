@@ -36,6 +36,7 @@ from gitruns.exceptions import (
 )
 from gitruns.names import (
     MAX_NAME_LENGTH,
+    check_experiment_name,
     check_key,
     check_text_name,
 )
@@ -132,7 +133,7 @@ def set_experiment(
         experiment_id = check_experiment_id(experiment_id)
         store.get_experiment(experiment_id)
     elif experiment_name is not None:
-        check_text_name(experiment_name, "experiment name", max_length=500)
+        check_experiment_name(experiment_name)
         experiment_id = _ensure_experiment(store, experiment_name)
     else:
         raise InvalidValue(
@@ -181,7 +182,7 @@ def create_experiment(
 ) -> str:
     """Create an experiment and return its id (its folder name under ``runs/``)."""
     del artifact_location, tags  # artifacts live in the run's folder; kept for MLflow's signature
-    check_text_name(name, "experiment name", max_length=500)
+    check_experiment_name(name)
     store = _store()
     if store.find_experiment(name) is not None:
         raise GitrunsError(
