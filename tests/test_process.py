@@ -163,3 +163,107 @@ for alpha in ALPHAS:
     runs = list(RunStore(repo / "runs").run_dirs(["shared-experiment"]))
     assert sorted(read_run_record(path).params["alpha"] for path in runs) == ["0.1", "0.2", "0.3"]
     assert check_runs(repo / "runs").ok
+
+
+# Adds params, tags and a metric to an existing run by id, as a second writer does.
+SECOND_WRITER = """
+import sys, gitruns
+from gitruns import MlflowClient
+run_id, who = sys.argv[1], sys.argv[2]
+client = MlflowClient()
+for i in range(50):
+    client.log_param(run_id, f"{who}_p{i}", i)
+    client.set_tag(run_id, f"{who}_t{i}", i)
+    client.log_metric(run_id, "shared", float(i), step=i)
+"""
+
+
+def test_writers_sharing_a_run_lose_nothing(repo: Path):
+    """Two processes and the fluent API, with a client beside it, all write one run."""
+    import gitruns
+    from gitruns import MlflowClient
+
+    gitruns.set_experiment("shared")
+    with gitruns.start_run() as run:
+        run_id = run.info.run_id
+        writers = [
+            subprocess.Popen(
+                [sys.executable, "-c", SECOND_WRITER, run_id, who],
+                cwd=repo,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for who in ("first", "second")
+        ]
+        client = MlflowClient()
+        for i in range(50):
+            gitruns.log_param(f"main_p{i}", i)
+            client.set_tag(run_id, f"client_t{i}", i)
+            gitruns.set_tag(f"main_t{i}", i)
+        for writer in writers:
+            _, errors = writer.communicate(timeout=120)
+            assert writer.returncode == 0, errors
+        gitruns.delete_tag("main_t0")
+    record = read_run_record(next((repo / "runs" / "shared").glob(f"{run_id}")))
+    params = set(record.params)
+    tags = set(record.tags)
+    for who in ("first", "second", "main"):
+        assert {f"{who}_p{i}" for i in range(50)} <= params, who
+    for who in ("first", "second", "client"):
+        assert {f"{who}_t{i}" for i in range(50)} <= tags, who
+    assert {f"main_t{i}" for i in range(1, 50)} <= tags and "main_t0" not in tags
+    assert record.status == "FINISHED"
+    summary = record.metrics["shared"]
+    assert (summary.min, summary.max, summary.step) == (0.0, 49.0, 49)
+    history = read_metric_history(repo / "runs" / "shared" / run_id / "metrics" / "shared.tsv")
+    assert len(history) == 100  # both writers' lines, one header
+
+
+def test_files_a_killed_writer_left_are_ignored_and_cleaned(repo: Path):
+    from gitruns.repo import commit_runs
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", LONG_RUN], cwd=repo, stdout=subprocess.PIPE, text=True
+    )
+    run_id = process.stdout.readline().strip()
+    run_dir = next((repo / "runs").glob(f"*/{run_id}"))
+    process.kill()
+    process.wait()
+    # What a writer killed between writing and renaming leaves behind.
+    left = [
+        run_dir / f".run.yaml.{process.pid}.deadbeef.tmp",
+        run_dir / "artifacts" / f".m.pkl.{process.pid}.0a1b.tmp",
+    ]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half")
+    status = git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored")
+    assert all(f"!! {path.relative_to(repo).as_posix()}" in status for path in left), status
+    commit_runs(repo / "runs", "runs")
+    assert not any(path.exists() for path in left)
+    committed = git(repo, "ls-files", "runs")
+    assert ".tmp" not in committed and ".lock" not in committed and "run.yaml" in committed
+
+
+def test_a_registry_lock_held_by_a_dead_process_blocks_nothing(repo: Path):
+    from gitruns import MlflowClient
+
+    holder = run_python(
+        "import os, filelock, subprocess\n"
+        "git_dir = subprocess.check_output(['git', 'rev-parse', '--absolute-git-dir'], text=True)\n"
+        "lock = filelock.FileLock(git_dir.strip() + '/gitruns-registry.lock')\n"
+        "lock.acquire()\n"
+        "os._exit(9)  # dies holding it\n",
+        repo,
+    )
+    assert holder.returncode == 9
+    import gitruns
+
+    with gitruns.start_run() as run:
+        gitruns.log_text("weights", "model/MLmodel")
+    git(repo, "add", "runs")
+    git(repo, "commit", "-qm", "runs")
+    started = time.monotonic()
+    MlflowClient().create_model_version("taxi-model", f"runs:/{run.info.run_id}/model")
+    assert time.monotonic() - started < 5

@@ -21,13 +21,16 @@ from typing import Any
 import jsonschema
 import yaml
 
-from gitruns.names import RUN_ID_PATTERN
+from gitruns.exceptions import GitrunsError
+from gitruns.names import RUN_ID_PATTERN, SLUG_PATTERN
 from gitruns.record import (
     EXPERIMENT_FILE,
-    METRIC_SUFFIX,
+    MAX_METRIC_FILE_BYTES,
     METRICS_DIR,
     RUN_FILE,
     load_yaml,
+    metric_files,
+    read_regular_file,
 )
 
 logger = logging.getLogger(__name__)
@@ -78,7 +81,9 @@ def validate_document(document: Any, schema_name: str) -> list[str]:
 def _read_yaml(path: Path, problems: list[Problem]) -> tuple[bool, Any]:
     """``(True, document)`` when ``path`` parses; else ``(False, None)`` and a problem noted."""
     try:
-        return True, load_yaml(path.read_bytes())
+        return True, load_yaml(read_regular_file(path))
+    except GitrunsError as error:
+        problems.append(Problem(path, error.message))
     except yaml.YAMLError as error:
         problems.append(Problem(path, f"not valid YAML: {error}".replace("\n", " ")))
     except OSError as error:
@@ -104,6 +109,15 @@ def check_runs(runs_dir: Path) -> CheckReport:
     for entry in sorted(os.scandir(runs_dir), key=lambda e: e.name):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
+        if entry.is_symlink() or not SLUG_PATTERN.match(entry.name):
+            report.problems.append(
+                Problem(
+                    Path(entry.path),
+                    "not an experiment folder (a link, or a name that is not lower-case letters, "
+                    "digits and dashes). Move it out of runs/.",
+                )
+            )
+            continue
         report.experiments += 1
         _check_experiment(Path(entry.path), report)
     return report
@@ -126,7 +140,7 @@ def _check_experiment(folder: Path, report: CheckReport) -> None:
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
-        if not RUN_ID_PATTERN.match(entry.name):
+        if entry.is_symlink() or not RUN_ID_PATTERN.match(entry.name):
             report.problems.append(
                 Problem(
                     Path(entry.path),
@@ -169,10 +183,13 @@ def _check_run(run_dir: Path, experiment_id: str, report: CheckReport) -> None:
 
 
 def _check_metric_files(metrics_dir: Path, report: CheckReport) -> None:
-    if not metrics_dir.is_dir():
-        return
-    for path in sorted(metrics_dir.rglob(f"*{METRIC_SUFFIX}")):
-        lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    for _key, path in metric_files(metrics_dir.parent):
+        try:
+            data = read_regular_file(path, MAX_METRIC_FILE_BYTES)
+        except (GitrunsError, OSError) as error:
+            report.problems.append(Problem(path, str(error)))
+            continue
+        lines = data.decode("utf-8", errors="replace").split("\n")
         header = lines[0].split("\t")
         if len(header) != 3 or header[:2] != ["timestamp", "step"]:
             report.problems.append(

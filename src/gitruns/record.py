@@ -53,6 +53,7 @@ MAX_METRIC_FILE_BYTES = 512 * 1024 * 1024
 # Names a writer gives its unfinished files; never committed, removed when stale.
 TEMPORARY_SUFFIX = ".tmp"
 LOCK_SUFFIX = ".lock"
+RECORD_LOCK = f".{RUN_FILE}{LOCK_SUFFIX}"  # held while a writer merges and writes run.yaml
 
 RUNNING, SCHEDULED, FINISHED, FAILED, KILLED = (
     "RUNNING",
@@ -566,6 +567,57 @@ class RunRecord:
                 f"{origin} is not a valid run record ({type(error).__name__}: {error}). "
                 "Run 'gitruns check' to see every problem, then restore the file from git."
             ) from error
+
+
+def merge_record_dicts(
+    base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]
+) -> dict[str, Any]:
+    """Three-way merge of a record's dicts: what this writer changed since ``base``,
+    applied onto ``theirs`` (the file as another writer left it).
+
+    Params and tags merge key by key (a tag this writer deleted stays deleted);
+    a metric both logged keeps the later last value and the wider range; any
+    other field this writer changed takes its value. Nothing either logged is lost.
+    """
+    merged = dict(theirs)
+    for key in mine.keys() | base.keys():
+        mine_value, base_value = mine.get(key), base.get(key)
+        if key in ("params", "tags"):
+            section = dict(theirs.get(key) or {})
+            for item in (mine_value or {}).keys() | (base_value or {}).keys():
+                if item not in (mine_value or {}):
+                    section.pop(item, None)
+                elif (base_value or {}).get(item) != mine_value[item]:
+                    section[item] = mine_value[item]
+            merged[key] = section
+        elif key == "metrics":
+            section = dict(theirs.get(key) or {})
+            for item, summary in (mine_value or {}).items():
+                if (base_value or {}).get(item) != summary:
+                    section[item] = _merge_summaries(section.get(item), summary)
+            merged[key] = section
+        elif mine_value != base_value:
+            if key in mine:
+                merged[key] = mine_value
+            else:
+                merged.pop(key, None)
+    return merged
+
+
+def _merge_summaries(theirs: dict[str, Any] | None, mine: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(theirs, dict):
+        return mine
+    try:
+        later = (
+            mine
+            if (mine["step"], mine["timestamp"]) >= (theirs["step"], theirs["timestamp"])
+            else theirs
+        )
+        lows = [value for value in (mine.get("min"), theirs.get("min")) if value is not None]
+        highs = [value for value in (mine.get("max"), theirs.get("max")) if value is not None]
+    except (KeyError, TypeError):
+        return mine
+    return {**later, "min": min(lows, default=None), "max": max(highs, default=None)}
 
 
 def read_run_record(run_dir: Path) -> RunRecord:

@@ -6,8 +6,11 @@ folder name. Any unique prefix of a run id names the run, as with git commits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from gitruns.exceptions import (
     InvalidName,
     RunNotFound,
 )
-from gitruns.index import RunEntry, RunIndex
+from gitruns.index import INDEX_FOLDER, RunEntry, RunIndex
 from gitruns.names import (
     RUN_ID_PATTERN,
     SLUG_PATTERN,
@@ -32,6 +35,7 @@ from gitruns.record import (
     EXPERIMENT_FILE,
     KILLED,
     RUNNING,
+    TEMPORARY_SUFFIX,
     ExperimentRecord,
     MetricSummary,
     RunRecord,
@@ -273,3 +277,48 @@ def summarize_histories(run_dir: Path) -> dict[str, MetricSummary]:
         if summary is not None:
             summaries[key] = summary
     return summaries
+
+
+# ``.<name>.<pid>.<random>.tmp``: what :func:`gitruns.record.temporary_path` names.
+_TEMPORARY_NAME = re.compile(
+    r"^\..+\.(?P<pid>[0-9]+)\.[0-9a-f]+" + re.escape(TEMPORARY_SUFFIX) + r"\Z"
+)
+STALE_TEMPORARY_SECONDS = 3600
+
+
+def remove_stale_temporaries(runs_dir: Path) -> list[Path]:
+    """Remove unfinished files that killed writers left under ``runs_dir``; returns them.
+
+    A temporary file whose writer still runs on this machine, and is younger
+    than an hour, is left alone: it is being written.
+    """
+    removed = []
+    now = time.time()
+    for folder, folders, names in os.walk(runs_dir):
+        folders[:] = [name for name in folders if name != INDEX_FOLDER]
+        for name in names:
+            match = _TEMPORARY_NAME.match(name)
+            if match is None:
+                continue
+            path = Path(folder) / name
+            try:
+                age = now - path.lstat().st_mtime
+            except OSError:
+                continue
+            if age < STALE_TEMPORARY_SECONDS and _pid_alive(int(match["pid"])):
+                continue
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+                logger.info("Removed %s, left by a writer that did not finish", path)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True

@@ -12,6 +12,7 @@ KILLED once the process is gone (:func:`gitruns.store.observe`).
 from __future__ import annotations
 
 import atexit
+import copy
 import logging
 import os
 import shutil
@@ -24,6 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import filelock
+import yaml
+
 from gitruns.capture import (
     capture_environment,
     capture_git,
@@ -32,7 +36,14 @@ from gitruns.capture import (
     current_user,
 )
 from gitruns.entities import Run, run_from_record
-from gitruns.exceptions import InvalidPath, InvalidValue, ParamConflict, RunAlreadyActive
+from gitruns.exceptions import (
+    GitrunsError,
+    InvalidPath,
+    InvalidValue,
+    ParamConflict,
+    RunAlreadyActive,
+)
+from gitruns.index import ensure_ignore_file
 from gitruns.location import Location, warn_if_untracked
 from gitruns.names import check_key, check_relative_path, check_text_name, random_run_name
 from gitruns.record import (
@@ -42,13 +53,18 @@ from gitruns.record import (
     FINISHED,
     KILLED,
     METRICS_DIR,
+    RECORD_LOCK,
     REQUIREMENTS_FILE,
     RUN_FILE,
     RUNNING,
     MetricLog,
     MetricSummary,
     RunRecord,
+    emit_record_yaml,
+    load_record_yaml,
+    merge_record_dicts,
     new_run_id,
+    read_regular_file,
     temporary_path,
     write_atomic,
 )
@@ -140,6 +156,10 @@ class LiveRun:
         # Re-entrant: the SIGTERM handler ends runs in the main thread, which may
         # be inside one of this run's methods, holding the lock, at that moment.
         self._lock = threading.RLock()
+        # Other processes (or clients) may write this run too: each save merges what
+        # this writer changed into the file as it is now, under an OS lock.
+        self._file_lock = filelock.FileLock(run_dir / RECORD_LOCK, thread_local=False)
+        self._synced: dict[str, Any] | None = None  # the record as last read or written
         self._record_stale = False
 
     @property
@@ -151,9 +171,31 @@ class LiveRun:
         return self.run_dir / ARTIFACTS_DIR
 
     def save(self) -> None:
-        with self._lock:
-            write_atomic(self.run_dir / RUN_FILE, self.record.to_yaml())
+        """Write the record, merged with changes other writers made since the last save."""
+        with self._lock, self._file_lock:
+            mine = self.record.to_dict()
+            merged = mine
+            if self._synced is not None:
+                theirs = self._read_theirs()
+                if theirs is not None and theirs != self._synced:
+                    merged = merge_record_dicts(self._synced, mine, theirs)
+                    self.record = RunRecord.from_dict(merged, origin=str(self.run_dir))
+                    merged = self.record.to_dict()
+            write_atomic(self.run_dir / RUN_FILE, emit_record_yaml(merged))
+            # A copy: the record's own dicts change in place as the run logs.
+            self._synced = copy.deepcopy(merged)
             self._record_stale = False
+
+    def _read_theirs(self) -> dict[str, Any] | None:
+        try:
+            data = load_record_yaml(read_regular_file(self.run_dir / RUN_FILE))
+        except (OSError, GitrunsError, ValueError, yaml.YAMLError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def sync(self) -> None:
+        """Take the record on disk as the base of later merges (it was just read)."""
+        self._synced = copy.deepcopy(self.record.to_dict())
 
     def to_run(self) -> Run:
         with self._lock:
@@ -327,6 +369,9 @@ class LiveRun:
 # -- creating, resuming and opening runs ------------------------------------------------
 
 
+_ignores_checked: set[Path] = set()
+
+
 def create_run(
     store: RunStore,
     where: Location,
@@ -359,6 +404,9 @@ def create_run(
         record.git = snapshot.to_record()
     run_dir = store.run_dir(experiment_id, record.id)
     run_dir.mkdir(parents=True)
+    if store.runs_dir not in _ignores_checked:  # once per process: unfinished files stay out of git
+        _ignores_checked.add(store.runs_dir)
+        ensure_ignore_file(store.runs_dir)
     write_atomic(run_dir / REQUIREMENTS_FILE, environment.requirements)
     if snapshot is not None and snapshot.diff:
         write_atomic(run_dir / DIFF_FILE, snapshot.diff)
@@ -383,11 +431,12 @@ def resume_run(store: RunStore, run_id: str) -> LiveRun:
             f"{process.get('host')}. Wait for it to end, or log to it by id "
             "(log_metric(..., run_id=...)) instead of resuming it."
         )
-    record.status = RUNNING
-    record.end_time = None
-    record.error = None
-    record.process = current_process()
     live = LiveRun(record, run_dir, owned=True)
+    live.sync()
+    live.record.status = RUNNING
+    live.record.end_time = None
+    live.record.error = None
+    live.record.process = current_process()
     live.save()
     return live
 
@@ -402,7 +451,9 @@ def open_run(store: RunStore, run_id: str) -> LiveRun:
         if live.run_id == run_id:
             return live
     record, run_dir = store.load_run(run_id)
-    return LiveRun(record, run_dir, owned=False)
+    live = LiveRun(record, run_dir, owned=False)
+    live.sync()
+    return live
 
 
 # -- every run open in this process ------------------------------------------------
