@@ -118,8 +118,15 @@ class FakeGitHub:
         import http.server
         import threading
 
-        self.comments: list[dict] = [{"id": 7, "body": "a human's comment"}]
+        self.comments: list[dict] = [
+            {"id": 7, "body": "a human's comment", "user": {"login": "someone"}},
+            # A maintainer quoting an old review: it holds the marker but is not ours.
+            {"id": 8, "body": f"{MARKER}\n> quoted review", "user": {"login": "maintainer"}},
+        ]
         self.requests: list[tuple[str, str, dict | None]] = []
+        self.token_user: str | None = None  # None: /user is refused, as for GITHUB_TOKEN
+        self.poster = "github-actions[bot]"
+        self.head = "a" * 40
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -143,13 +150,26 @@ class FakeGitHub:
                 assert self.headers["Authorization"] == "Bearer secret-token"
                 from urllib.parse import parse_qs, urlsplit
 
+                if self.path == "/user":
+                    if fake.token_user is None:
+                        self._reply(403, {"message": "Resource not accessible by integration"})
+                    else:
+                        self._reply(200, {"login": fake.token_user})
+                    return
+                if "/pulls/" in self.path:
+                    self._reply(200, {"head": {"sha": fake.head}})
+                    return
                 page = parse_qs(urlsplit(self.path).query).get("page", ["1"])[0]
                 self._reply(200, fake.comments if page == "1" else [])
 
             def do_POST(self) -> None:
                 body = self._body()
                 fake.requests.append(("POST", self.path, body))
-                comment = {"id": 100 + len(fake.comments), "body": body["body"]}
+                comment = {
+                    "id": 100 + len(fake.comments),
+                    "body": body["body"],
+                    "user": {"login": fake.poster},
+                }
                 fake.comments.append(comment)
                 self._reply(201, comment)
 
@@ -179,6 +199,7 @@ def test_posting_creates_one_comment_then_updates_it(
     monkeypatch.setenv("GITHUB_TOKEN", "secret-token")
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
     monkeypatch.setenv("GITHUB_API_URL", fake.url)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     try:
         first = CliRunner().invoke(cli, ["review", "--base", "main", "--post"])
         assert first.exit_code == 0, first.output
@@ -192,11 +213,107 @@ def test_posting_creates_one_comment_then_updates_it(
         assert second.exit_code == 0 and "Updated comment" in second.output
         patches = [r for r in fake.requests if r[0] == "PATCH"]
         assert len(patches) == 1 and patches[0][1].startswith("/repos/me/project/issues/comments/")
-        marked = [c for c in fake.comments if MARKER in c["body"]]
+        marked = [c for c in fake.comments if c["body"].startswith(MARKER) and c["id"] != 8]
         assert len(marked) == 1 and "3 new run(s)" in marked[0]["body"]
         assert fake.comments[0]["body"] == "a human's comment"
+        assert fake.comments[1]["body"] == f"{MARKER}\n> quoted review"  # never overwritten
+        assert marked[0]["user"]["login"] == "github-actions[bot]"
     finally:
         fake.close()
+
+
+def test_a_token_that_reads_its_own_login_updates_only_its_comment(
+    repo: Path, branch, tmp_path: Path, monkeypatch
+):
+    fake = FakeGitHub()
+    fake.token_user = fake.poster = "review-bot"
+    fake.comments.append({"id": 9, "body": f"{MARKER}\nold", "user": {"login": "review-bot"}})
+    monkeypatch.setenv("GITHUB_REPOSITORY", "me/project")
+    monkeypatch.setenv("GITHUB_TOKEN", "secret-token")
+    monkeypatch.setenv("GITHUB_API_URL", fake.url)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    review_json = tmp_path / "review.json"
+    try:
+        made = CliRunner().invoke(
+            cli, ["review", "--base", "main", "--format", "json", "--output", str(review_json)]
+        )
+        assert made.exit_code == 0, made.output
+        stale = CliRunner().invoke(
+            cli,
+            [
+                "review",
+                "--from-json",
+                str(review_json),
+                "--post",
+                "--pull-request",
+                "42",
+                "--head-sha",
+                "b" * 40,
+            ],
+        )
+        assert stale.exit_code == 1 and "Nothing was posted" in stale.output
+        posted = CliRunner().invoke(
+            cli,
+            [
+                "review",
+                "--from-json",
+                str(review_json),
+                "--post",
+                "--pull-request",
+                "42",
+                "--head-sha",
+                fake.head,
+            ],
+        )
+        assert posted.exit_code == 0, posted.output
+        assert [r[1] for r in fake.requests if r[0] == "PATCH"] == [
+            "/repos/me/project/issues/comments/9"
+        ]
+        assert "new run(s)" in fake.comments[-1]["body"]
+        assert fake.comments[1]["body"] == f"{MARKER}\n> quoted review"
+    finally:
+        fake.close()
+
+
+def test_a_review_file_from_an_untrusted_job_is_checked(tmp_path: Path):
+    from gitruns.review import InvalidReview, render_markdown, review_from_json
+
+    good = {
+        "base": "main",
+        "base_commit": "c" * 40,
+        "site_url": None,
+        "added_runs": 1,
+        "changed_runs": [],
+        "experiments": [
+            {
+                "id": "taxi",
+                "name": "@org/team [x](https://tracker.example/p.png)",
+                "metric": "rmse",
+                "goal": "minimize",
+                "base_best": None,
+                "added": [
+                    {
+                        "id": "a" * 32,
+                        "name": "@octocat",
+                        "value": 1.0,
+                        "delta": None,
+                        "beats": None,
+                        "differing_params": {},
+                    }
+                ],
+            }
+        ],
+    }
+    text = render_markdown(review_from_json(json.dumps(good)))
+    assert "@octocat" not in text and "@org/team" not in text and "](https://" not in text
+    crafted = json.loads(json.dumps(good))
+    crafted["experiments"][0]["added"][0]["id"] = "x) ![t](https://tracker.example/p.png"
+    with pytest.raises(InvalidReview, match="not a run id"):
+        review_from_json(json.dumps(crafted))
+    crafted = json.loads(json.dumps(good))
+    crafted["site_url"] = "javascript:alert(1)"
+    with pytest.raises(InvalidReview, match="https"):
+        review_from_json(json.dumps(crafted))
 
 
 def test_posting_outside_a_workflow_says_what_is_missing(repo: Path, branch, monkeypatch):
@@ -204,3 +321,39 @@ def test_posting_outside_a_workflow_says_what_is_missing(repo: Path, branch, mon
         monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(cli, ["review", "--base", "main", "--post"])
     assert result.exit_code == 1 and "GITHUB_REPOSITORY" in result.output
+
+
+def test_a_branch_that_edits_or_deletes_base_runs_is_reported(repo: Path):
+    import shutil
+
+    mlflow.set_experiment("taxi", primary_metric="rmse")
+    kept, edited, soft, removed = (log(5.0), log(6.0), log(7.0), log(8.0))
+    git(repo, "add", "runs")
+    git(repo, "commit", "-qm", "runs on main")
+    git(repo, "checkout", "-q", "-b", "rewrite-history")
+    folder = repo / "runs" / "taxi"
+    history = folder / edited / "metrics" / "rmse.tsv"
+    history.write_text(history.read_text().replace("6.0", "1.0"))
+    mlflow.MlflowClient().delete_run(soft)
+    shutil.rmtree(folder / removed)
+    git(repo, "commit", "-qam", "quietly better")
+    result = review(repo / "runs", "main")
+    assert result.experiments == []
+    changes = {run.id: run.change for run in result.changed}
+    assert changes == {edited: "edited", soft: "soft-deleted", removed: "removed"}
+    assert kept not in changes
+    text = render_markdown(result)
+    assert "adds no runs" in text and "changes runs the base already has" in text
+    assert "1 edited, 1 soft-deleted, 1 removed" in text
+    assert "metrics/rmse.tsv" in text
+
+
+def test_names_and_params_never_mention_or_link(repo: Path):
+    git(repo, "checkout", "-q", "-b", "mentions")
+    mlflow.set_experiment("@org/team #12")
+    with mlflow.start_run(run_name="@octocat ![x](https://tracker.example/t.png)"):
+        mlflow.log_params({"owner": "@someone", "ref": "GH-7"})
+        mlflow.log_metric("rmse", 1.0)
+    text = render_markdown(review(repo / "runs", "main", site_url="https://me.github.io/p"))
+    for mention in ("@octocat", "@org", "@someone", "#12", "GH-7", "](https://tracker"):
+        assert mention not in text, mention

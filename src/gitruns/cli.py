@@ -977,7 +977,7 @@ def ui(port: int, host: str, output: Path, runs_dir: Path | None) -> None:
 
 @cli.command("review")
 @click.option(
-    "--base", required=True, help="The branch or commit to compare with, e.g. origin/main."
+    "--base", default=None, help="The branch or commit to compare with, e.g. origin/main."
 )
 @click.option(
     "--format",
@@ -994,30 +994,62 @@ def ui(port: int, host: str, output: Path, runs_dir: Path | None) -> None:
 @click.option(
     "--post", is_flag=True, help="Post or update the comment on the pull request (GitHub Actions)."
 )
+@click.option(
+    "--from-json",
+    "from_json",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Render a review made earlier with --format json (a second, privileged job).",
+)
+@click.option(
+    "--pull-request", type=click.IntRange(1), default=None, help="The pull request to post on."
+)
+@click.option(
+    "--head-sha", default=None, help="Post only if the pull request's head is this commit."
+)
 @_runs_dir_option
 def review_command(
-    base: str,
+    base: str | None,
     output_format: str,
     output: Path | None,
     site_url: str | None,
     metric: str | None,
     post: bool,
+    from_json: Path | None,
+    pull_request: int | None,
+    head_sha: str | None,
     runs_dir: Path | None,
 ) -> None:
-    """Compare the runs this branch adds with the base branch's best, for a pull request.
+    """Compare the runs this branch adds, changes or removes with the base branch's best,
+    for a pull request.
 
     Example:
 
         gitruns review --base origin/main --site-url https://me.github.io/project
-    """
-    from gitruns.review import render_markdown, review, to_json
 
-    result = review(_runs_dir(runs_dir), base, metric=metric, site_url=site_url)
+    A pull request from a fork is reviewed in two jobs: one with no write access
+    runs 'gitruns review --base origin/main --format json --output review.json'
+    on the fork's code; a second, which never runs that code, posts it:
+
+        gitruns review --from-json review.json --post --pull-request 12 --head-sha SHA
+    """
+    from gitruns.review import render_markdown, review, review_from_json, to_json
+
+    if from_json is not None:
+        result = review_from_json(from_json.read_text(encoding="utf-8", errors="replace"))
+    elif base is not None:
+        result = review(_runs_dir(runs_dir), base, metric=metric, site_url=site_url)
+    else:
+        raise GitrunsError(
+            "say what to review: --base REF (e.g. --base origin/main), or --from-json FILE."
+        )
     text = to_json(result) if output_format == "json" else render_markdown(result)
     if post:
-        from gitruns.github import post_review, pull_request_from_environment
+        from gitruns.github import check_head, post_review, pull_request_from_environment
 
-        pull = pull_request_from_environment()
+        pull = pull_request_from_environment(number=pull_request)
+        if head_sha is not None:
+            check_head(pull, head_sha)
         action, comment_id = post_review(pull, render_markdown(result))
         console.print(
             f"{action.capitalize()} comment {comment_id} on {esc(pull.repository)}#{pull.number}."

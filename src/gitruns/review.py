@@ -25,7 +25,13 @@ from typing import Any
 from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitError
 from gitruns.names import RUN_ID_PATTERN
-from gitruns.record import EXPERIMENT_FILE, RUN_FILE, RunRecord, load_record_yaml
+from gitruns.record import (
+    EXPERIMENT_FILE,
+    RUN_FILE,
+    RunRecord,
+    load_record_yaml,
+    read_regular_file,
+)
 from gitruns.store import RunStore
 
 logger = logging.getLogger(__name__)
@@ -65,11 +71,23 @@ class ExperimentReview:
 
 
 @dataclass
+class ChangedRun:
+    """A run the base already has that the branch edits, soft-deletes or removes."""
+
+    id: str
+    experiment: str
+    name: str
+    change: str  # "edited", "soft-deleted" or "removed"
+    files: list[str] = field(default_factory=list)  # paths inside the run's folder
+
+
+@dataclass
 class Review:
     base: str
     base_commit: str
     experiments: list[ExperimentReview]
     site_url: str | None = None
+    changed: list[ChangedRun] = field(default_factory=list)
 
     @property
     def added_runs(self) -> int:
@@ -199,7 +217,48 @@ def review(
         experiments.append(
             ExperimentReview(experiment_id, experiment_record.name, chosen, goal, best, added)
         )
-    return Review(base, commit, experiments, site_url.rstrip("/") if site_url else None)
+    changed = changed_runs(repo_top, commit, runs_path, base_files)
+    return Review(base, commit, experiments, site_url.rstrip("/") if site_url else None, changed)
+
+
+def changed_runs(
+    repo_top: Path, commit: str, runs_path: str, base_files: dict[str, tuple[str, Any]]
+) -> list[ChangedRun]:
+    """Runs of the base that the work tree changes: edited files, a soft delete, or gone."""
+    output = run_git(
+        ["diff", "--name-status", "-z", "--no-renames", commit, "--", runs_path], repo_top
+    ).split(b"\0")
+    touched: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for status, raw in zip(output[0::2], output[1::2], strict=False):
+        path = raw.decode("utf-8", errors="replace")
+        parts = path[len(runs_path) + 1 :].split("/") if runs_path != "." else path.split("/")
+        if len(parts) < 3 or not RUN_ID_PATTERN.match(parts[1]):
+            continue
+        run_file = f"{runs_path}/{parts[0]}/{parts[1]}/{RUN_FILE}".lstrip("./")
+        if run_file not in base_files and f"./{run_file}" not in base_files:
+            continue  # added by the branch, not changed
+        touched.setdefault((parts[0], parts[1]), []).append(
+            (status.decode(errors="replace"), "/".join(parts[2:]))
+        )
+    found = []
+    for (experiment, run_id), files in sorted(touched.items()):
+        base_data = base_files.get(f"{runs_path}/{experiment}/{run_id}/{RUN_FILE}".lstrip("./"))
+        base_record = base_data[1] if base_data else {}
+        name = str(base_record.get("name", "")) if isinstance(base_record, dict) else ""
+        statuses = dict((path, status) for status, path in files)
+        if statuses.get(RUN_FILE) == "D":
+            change = "removed"
+        else:
+            change = "edited"
+            run_dir = repo_top / runs_path / experiment / run_id
+            try:
+                now = load_record_yaml(read_regular_file(run_dir / RUN_FILE))
+            except Exception:
+                now = {}
+            if isinstance(now, dict) and now.get("lifecycle_stage") == "deleted":
+                change = "soft-deleted"
+        found.append(ChangedRun(run_id, experiment, name, change, sorted(statuses)))
+    return found
 
 
 def _common_metric(entries: list[Any]) -> str | None:
@@ -224,14 +283,20 @@ def _best_base(records: list[RunRecord], metric: str | None, goal: str) -> RunRe
     return RunResult(record.id, record.name, value, dict(record.params))
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~:])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# What GitHub turns into a notification or a link: @user, @org/team, #12, GH-12.
+_REFERENCE = re.compile(r"([@#]|(?<![A-Za-z])GH-)(?=[\w-])", re.IGNORECASE)
+WORD_JOINER = "\u2060"  # invisible, and stops GitHub from reading a mention or reference
 
 
 def _text(value: object, limit: int = 60) -> str:
-    """User text made inert in Markdown: one line, special characters escaped."""
-    text = " ".join(str(value).split())
+    """User text made inert in Markdown: one line, special characters escaped, and no
+    mention (``@team``) or reference (``#12``) that would notify or link."""
+    text = " ".join(_CONTROL.sub(" ", str(value)).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
+    text = _REFERENCE.sub(lambda match: match.group(1) + WORD_JOINER, text)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
@@ -252,10 +317,32 @@ def _mermaid_label(value: str) -> str:
 
 
 def _run_link(review: Review, run_id: str, name: str) -> str:
+    if not RUN_ID_PATTERN.match(run_id):  # only an id can become part of a link
+        return f"{_text(name, 40)} ({_text(run_id, 12)})"
     label = f"{_text(name, 40)} `{run_id[:10]}`"
     if review.site_url:
         return f"[{label}]({review.site_url}/runs/{run_id}.html)"
     return label
+
+
+def _changed_section(review: Review) -> str:
+    lines = [
+        "### Runs of the base this branch changes",
+        "",
+        "| run | experiment | change | files |",
+        "|---|---|---|---|",
+    ]
+    for run in review.changed[:100]:
+        files = ", ".join(_text(path, 40) for path in run.files[:5])
+        if len(run.files) > 5:
+            files += f", and {len(run.files) - 5} more"
+        lines.append(
+            f"| {_run_link(review, run.id, run.name)} | {_text(run.experiment, 40)} | "
+            f"**{run.change}** | {files} |"
+        )
+    if len(review.changed) > 100:
+        lines.append(f"\n_{len(review.changed) - 100} more changed run(s) left out._")
+    return "\n".join(lines) + "\n"
 
 
 def _section(review: Review, experiment: ExperimentReview, budget: int) -> str:
@@ -323,12 +410,22 @@ def _section(review: Review, experiment: ExperimentReview, budget: int) -> str:
 def render_markdown(review: Review) -> str:
     """The review comment: a summary, one section per experiment, under GitHub's size limit."""
     head = [MARKER, "## gitruns: runs in this pull request", ""]
+    changed = ""
+    if review.changed:
+        counts = {
+            change: sum(run.change == change for run in review.changed)
+            for change in ("edited", "soft-deleted", "removed")
+        }
+        said = ", ".join(f"{count} {change}" for change, count in counts.items() if count)
+        head.append(f"⚠️ This branch changes runs the base already has: {said}.")
+        head.append("")
+        changed = _changed_section(review)
     if not review.experiments:
         head.append(
             f"This branch adds no runs compared with `{_text(review.base)}` "
-            f"({review.base_commit[:10]})."
+            f"({_text(review.base_commit[:10])})."
         )
-        return "\n".join(head) + "\n"
+        return "\n".join(head) + "\n" + ("\n" + changed if changed else "")
     summary = []
     for experiment in review.experiments:
         best = experiment.best_added
@@ -340,8 +437,15 @@ def render_markdown(review: Review) -> str:
             f"{_text(experiment.metric or 'metric')} "
             f"{_number(best.value if best else None)}{verdict}"
         )
-    head += [f"Compared with `{_text(review.base)}` ({review.base_commit[:10]}):", "", *summary, ""]
+    head += [
+        f"Compared with `{_text(review.base)}` ({_text(review.base_commit[:10])}):",
+        "",
+        *summary,
+        "",
+    ]
     body = "\n".join(head) + "\n"
+    if changed:
+        body += changed + "\n"
     left_out: list[str] = []
     for experiment in review.experiments:
         room = BUDGET - len(body)
@@ -366,7 +470,18 @@ def render_json(review: Review) -> dict[str, Any]:
     return {
         "base": review.base,
         "base_commit": review.base_commit,
+        "site_url": review.site_url,
         "added_runs": review.added_runs,
+        "changed_runs": [
+            {
+                "id": run.id,
+                "experiment": run.experiment,
+                "name": run.name,
+                "change": run.change,
+                "files": run.files,
+            }
+            for run in review.changed
+        ],
         "experiments": [
             {
                 "id": e.id,
@@ -395,3 +510,111 @@ def render_json(review: Review) -> dict[str, Any]:
 
 def to_json(review: Review) -> str:
     return json.dumps(render_json(review), indent=2)
+
+
+class InvalidReview(GitError):
+    """A review file that is not what ``gitruns review --format json`` writes."""
+
+
+def review_from_json(text: str) -> Review:
+    """A review read back from :func:`to_json`'s output, checked field by field.
+
+    The file may come from a pull request's own job (a fork's code wrote it),
+    so every field is checked for its type and every id for its form; the
+    Markdown is then rendered here, escaping everything as usual.
+    """
+    try:
+        data = json.loads(text)
+        review = Review(
+            base=_string(data["base"]),
+            base_commit=_string(data["base_commit"]),
+            experiments=[_experiment_from(item) for item in _list(data["experiments"])],
+            site_url=_url(data.get("site_url")),
+            changed=[
+                ChangedRun(
+                    _run_id(item["id"]),
+                    _string(item["experiment"]),
+                    _string(item["name"]),
+                    _choice(item["change"], ("edited", "soft-deleted", "removed")),
+                    [_string(path) for path in _list(item.get("files", []))],
+                )
+                for item in _list(data.get("changed_runs", []))
+            ],
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise InvalidReview(
+            f"the review file is not what 'gitruns review --format json' writes ({error}). "
+            "Make it again with that command."
+        ) from error
+    return review
+
+
+def _experiment_from(item: dict[str, Any]) -> ExperimentReview:
+    best = item.get("base_best")
+    return ExperimentReview(
+        id=_string(item["id"]),
+        name=_string(item["name"]),
+        metric=None if item.get("metric") is None else _string(item["metric"]),
+        goal=_choice(item["goal"], ("minimize", "maximize")),
+        base_best=None
+        if best is None
+        else RunResult(_run_id(best["id"]), _string(best["name"]), _float(best["value"]), {}),
+        added=[
+            RunResult(
+                _run_id(run["id"]),
+                _string(run["name"]),
+                _float(run.get("value")),
+                {},
+                delta=_float(run.get("delta")),
+                beats=None if run.get("beats") is None else bool(run["beats"]),
+                differing={
+                    _string(key): (
+                        None if pair[0] is None else _string(pair[0]),
+                        None if pair[1] is None else _string(pair[1]),
+                    )
+                    for key, pair in dict(run.get("differing_params") or {}).items()
+                },
+            )
+            for run in _list(item["added"])
+        ],
+    )
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 10_000:
+        raise ValueError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {type(value).__name__}")
+    return _finite(float(value))
+
+
+def _run_id(value: Any) -> str:
+    if not isinstance(value, str) or not RUN_ID_PATTERN.match(value):
+        raise ValueError(f"{str(value)[:40]!r} is not a run id")
+    return value
+
+
+def _choice(value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{str(value)[:40]!r} is not one of {', '.join(choices)}")
+    return str(value)
+
+
+def _url(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.match(r"^https://[A-Za-z0-9._~/%-]+\Z", value):
+        raise ValueError("site_url must be a plain https:// URL")
+    return value.rstrip("/")
