@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,16 +35,52 @@ def validate(paths: list[Path]) -> None:
 
 def test_the_repositorys_own_workflows_are_valid():
     paths = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-    assert {path.name for path in paths} == {"site.yml", "review.yml", "tests.yml"}
+    assert {path.name for path in paths} == {
+        "site.yml",
+        "review.yml",
+        "review-comment.yml",
+        "tests.yml",
+    }
     validate(paths)
     site = yaml.safe_load((ROOT / ".github" / "workflows" / "site.yml").read_text())
-    assert site["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    assert site["permissions"] == {}
     assert "concurrency" in site
     steps = site["jobs"]["build"]["steps"]
     assert steps[0]["with"]["fetch-depth"] == 0
     uses = [step.get("uses", "") for job in site["jobs"].values() for step in job["steps"]]
     assert any(u.startswith("actions/upload-pages-artifact") for u in uses)
     assert any(u.startswith("actions/deploy-pages") for u in uses)
+
+
+def _workflow_files() -> list[Path]:
+    packaged = Path(__file__).resolve().parents[1] / "src" / "gitruns" / "workflows"
+    return sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(packaged.glob("*.yml"))
+
+
+@pytest.mark.parametrize("path", _workflow_files(), ids=lambda path: path.name)
+def test_every_workflow_is_pinned_and_least_privileged(path: Path):
+    text = path.read_text()
+    document = yaml.safe_load(text)
+    for line in text.splitlines():
+        if "uses:" in line:
+            # A full commit, with the version it is in a comment: a moved tag changes nothing.
+            assert re.search(r"uses: [\w./-]+@[0-9a-f]{40} # v[0-9.]+", line), line
+    assert document["permissions"] == {}  # nothing by default; each job says what it uses
+    triggers = document.get(True) or document.get("on")  # YAML 1.1 reads the key 'on' as True
+    for name, job in document["jobs"].items():
+        permissions = job.get("permissions", {})
+        writes = {scope for scope, level in permissions.items() if level == "write"}
+        if "pull_request" in triggers:
+            assert not writes, (name, writes)  # runs a fork's code: read only
+        if name == "build":
+            assert "pages" not in writes and "id-token" not in writes
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout"):
+                assert step["with"]["persist-credentials"] is False
+                if "workflow_run" in triggers:  # never the pull request's code
+                    assert "head" not in str(step["with"].get("ref", ""))
+            # Values from events reach scripts through env, never pasted into the script.
+            assert "${{" not in step.get("run", ""), step["run"]
 
 
 def test_the_repository_holds_example_runs_for_its_site():
@@ -54,9 +90,9 @@ def test_the_repository_holds_example_runs_for_its_site():
     assert report.ok and report.runs >= 10
 
 
-@pytest.mark.parametrize("name", ["site.yml", "review.yml"])
+@pytest.mark.parametrize("name", ["site.yml", "review.yml", "review-comment.yml"])
 def test_the_repositorys_workflows_install_from_the_checkout(name: str):
-    assert 'pip install ".[ml]"' in (ROOT / ".github" / "workflows" / name).read_text()
+    assert 'pip install "."' in (ROOT / ".github" / "workflows" / name).read_text()
 
 
 def test_init_writes_pinned_workflows_and_never_overwrites(repo: Path):
@@ -72,21 +108,30 @@ def test_init_writes_pinned_workflows_and_never_overwrites(repo: Path):
     assert init_project(repo) == []  # runs/.gitignore is already right
 
 
-def _gitruns_steps(workflow: Path) -> list[str]:
+def _gitruns_steps(workflow: Path) -> list[tuple[str, dict[str, str]]]:
+    """Each step that calls gitruns: its script and its env, as the workflow gives them."""
     document = yaml.safe_load(workflow.read_text())
     return [
-        step["run"]
+        (step["run"], dict(step.get("env", {})))
         for job in document["jobs"].values()
         for step in job.get("steps", [])
         if "run" in step and "gitruns " in step["run"]
     ]
 
 
-def _expand(command: str, values: dict[str, str]) -> str:
-    return re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", lambda m: values[m.group(1)], command)
+def _expand(text: str, values: dict[str, str]) -> str:
+    return re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", lambda m: values[m.group(1)], text)
+
+
+def _run_step(step: tuple[str, dict[str, str]], values, cwd: Path, env: dict[str, str]) -> None:
+    script, step_env = step
+    expanded = {name: _expand(str(value), values) for name, value in step_env.items()}
+    subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env={**env, **expanded}, check=True)
 
 
 def test_the_workflows_commands_run(repo: Path, tmp_path: Path):
+    """The site build, then both review stages as GitHub would run them: the first on the
+    pull request's checkout with no token, the second elsewhere, with the artifact only."""
     init_project(repo, github=True)
     workflows = repo / ".github" / "workflows"
     values = {
@@ -94,6 +139,9 @@ def test_the_workflows_commands_run(repo: Path, tmp_path: Path):
         "github.base_ref": "main",
         "github.repository_owner": "me",
         "github.event.repository.name": "project",
+        "github.event.pull_request.number": "3",
+        "github.token": "secret-token",
+        "github.event.workflow_run.head_sha": "a" * 40,
     }
     mlflow.set_experiment("taxi", primary_metric="rmse")
     with mlflow.start_run():
@@ -102,29 +150,37 @@ def test_the_workflows_commands_run(repo: Path, tmp_path: Path):
     git(repo, "commit", "-qm", "runs and workflows")
     git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
     git(repo, "checkout", "-q", "-b", "tune")
-    with mlflow.start_run():
+    with mlflow.start_run(run_name="@octocat"):
         mlflow.log_metric("rmse", 4.0)
 
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    (site_command,) = _gitruns_steps(workflows / "gitruns-site.yml")
-    subprocess.run(_expand(site_command, values), shell=True, cwd=repo, env=env, check=True)
+    for name in ("GITHUB_TOKEN", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY"):
+        env.pop(name, None)
+    (site_step,) = _gitruns_steps(workflows / "gitruns-site.yml")
+    _run_step(site_step, values, repo, env)
     index = (repo / "site" / "index.html").read_text()
     assert 'content="https://me.github.io/project"' in index
 
+    (review_step,) = _gitruns_steps(workflows / "gitruns-review.yml")
+    _run_step(review_step, values, repo, env)  # no token in this stage
+    artifact = repo / "gitruns-review"
+    assert (artifact / "pull-request.txt").read_text().strip() == "3"
+
+    elsewhere = tmp_path / "second-stage"  # the second stage has no checkout at all
+    shutil.copytree(artifact, elsewhere / "gitruns-review")
     fake = FakeGitHub()
     try:
-        event = tmp_path / "event.json"
-        event.write_text(json.dumps({"pull_request": {"number": 3}}))
         env.update(
             GITHUB_REPOSITORY="me/project",
-            GITHUB_TOKEN="secret-token",
-            GITHUB_EVENT_PATH=str(event),
             GITHUB_API_URL=fake.url,
+            GITHUB_ACTIONS="true",
         )
-        (review_command,) = _gitruns_steps(workflows / "gitruns-review.yml")
-        subprocess.run(_expand(review_command, values), shell=True, cwd=repo, env=env, check=True)
+        (comment_step,) = _gitruns_steps(workflows / "gitruns-review-comment.yml")
+        _run_step(comment_step, values, elsewhere, env)
         posted = [body for method, _, body in fake.requests if method == "POST"]
         assert len(posted) == 1 and posted[0]["body"].startswith(MARKER)
         assert "https://me.github.io/project/runs/" in posted[0]["body"]
+        assert "@octocat" not in posted[0]["body"]
+        assert ("GET", "/repos/me/project/pulls/3", None) in fake.requests
     finally:
         fake.close()

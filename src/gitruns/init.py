@@ -19,7 +19,7 @@ from gitruns.index import IGNORE_LINES
 
 logger = logging.getLogger(__name__)
 
-WORKFLOWS = ("gitruns-site.yml", "gitruns-review.yml")
+WORKFLOWS = ("gitruns-site.yml", "gitruns-review.yml", "gitruns-review-comment.yml")
 
 
 def workflow_text(name: str, requirement: str | None = None) -> str:
