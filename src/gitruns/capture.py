@@ -190,12 +190,20 @@ def capture_source(repo_top: Path | None) -> dict[str, Any]:
 
 def _with_command(source: dict[str, Any], argv: list[str]) -> dict[str, Any]:
     """The command line, its secrets (``--api-key=...``, tokens) replaced and counted."""
-    redacted, count = redact_command(argv)
-    source["command"] = shlex.join(redacted)
+    command, count = _redacted_command(tuple(argv))
+    source["command"] = command
     if count:
         source["redacted"] = count
-        logger.warning("Left %d secret(s) out of the recorded command line", count)
     return source
+
+
+@functools.lru_cache(maxsize=8)
+def _redacted_command(argv: tuple[str, ...]) -> tuple[str, int]:
+    # A process's command line rarely changes: scanned once, not once per run.
+    redacted, count = redact_command(list(argv))
+    if count:
+        logger.warning("Left %d secret(s) out of the recorded command line", count)
+    return shlex.join(redacted), count
 
 
 def _relative_to(path: Path, repo_top: Path | None) -> str:

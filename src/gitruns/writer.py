@@ -12,7 +12,6 @@ KILLED once the process is gone (:func:`gitruns.store.observe`).
 from __future__ import annotations
 
 import atexit
-import copy
 import logging
 import os
 import shutil
@@ -139,6 +138,20 @@ def _join(artifact_path: str | None, name: str) -> str:
     return f"{check_relative_path(artifact_path)}/{name}"
 
 
+def _snapshot(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a record's dict that later changes to the record cannot reach (its
+    sections are the record's own dicts; their values are scalars or fresh dicts)."""
+    return {key: dict(value) if isinstance(value, dict) else value for key, value in data.items()}
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -160,6 +173,7 @@ class LiveRun:
         # this writer changed into the file as it is now, under an OS lock.
         self._file_lock = filelock.FileLock(run_dir / RECORD_LOCK, thread_local=False)
         self._synced: dict[str, Any] | None = None  # the record as last read or written
+        self._written: tuple[int, int, int] | None = None  # run.yaml's stat after that
         self._record_stale = False
 
     @property
@@ -172,19 +186,33 @@ class LiveRun:
 
     def save(self) -> None:
         """Write the record, merged with changes other writers made since the last save."""
+        if self._synced is None and not (self.run_dir / RUN_FILE).exists():
+            # A run being created: nobody else knows its id yet, so nothing to merge.
+            with self._lock:
+                self._write(self.record.to_dict())
+            return
         with self._lock, self._file_lock:
             mine = self.record.to_dict()
             merged = mine
-            if self._synced is not None:
+            if self._synced is not None and self._file_changed():
                 theirs = self._read_theirs()
                 if theirs is not None and theirs != self._synced:
                     merged = merge_record_dicts(self._synced, mine, theirs)
                     self.record = RunRecord.from_dict(merged, origin=str(self.run_dir))
                     merged = self.record.to_dict()
-            write_atomic(self.run_dir / RUN_FILE, emit_record_yaml(merged))
-            # A copy: the record's own dicts change in place as the run logs.
-            self._synced = copy.deepcopy(merged)
-            self._record_stale = False
+            self._write(merged)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        path = self.run_dir / RUN_FILE
+        write_atomic(path, emit_record_yaml(data))
+        self._synced = _snapshot(data)
+        self._written = _signature(path)
+        self._record_stale = False
+
+    def _file_changed(self) -> bool:
+        """Whether another writer replaced run.yaml since this one last wrote or read it
+        (a stat, not a read: writes are renames, so any other write changes the inode)."""
+        return self._written is None or _signature(self.run_dir / RUN_FILE) != self._written
 
     def _read_theirs(self) -> dict[str, Any] | None:
         try:
@@ -195,7 +223,8 @@ class LiveRun:
 
     def sync(self) -> None:
         """Take the record on disk as the base of later merges (it was just read)."""
-        self._synced = copy.deepcopy(self.record.to_dict())
+        self._synced = _snapshot(self.record.to_dict())
+        self._written = None  # read, not written: the next save compares the file
 
     def to_run(self) -> Run:
         with self._lock:
