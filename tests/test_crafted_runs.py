@@ -282,3 +282,24 @@ def test_cli_prints_user_text_as_text(project: Path):
         timeout=60,
     ).stdout
     assert "[/]" in listing and "[red]alarm[/red]" in listing and "clear\\x1b[2J" in listing
+
+
+def test_a_crafted_index_cache_or_ignore_file_changes_nothing(project: Path):
+    good_id, _ = good_run()
+    assert listed_ids() == {good_id}  # writes the cache
+    cache = project / "runs" / ".index" / "runs.json"
+    document = json.loads(cache.read_text())
+    (key,) = document["runs"]
+    document["runs"][key][2][0] = "../../victim"
+    cache.write_text(json.dumps(document))
+    assert listed_ids() == {good_id}
+    cache.unlink()
+    os.symlink("/dev/zero", cache)
+    ignore = project / "runs" / ".gitignore"
+    ignore.unlink()
+    os.symlink("/dev/zero", ignore)
+    started = time.monotonic()
+    assert listed_ids() == {good_id}
+    with gitruns.start_run():
+        pass
+    assert time.monotonic() - started < 10

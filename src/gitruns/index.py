@@ -43,6 +43,7 @@ IGNORE_LINES = (IGNORE_LINE, f".*{TEMPORARY_SUFFIX}", f".*{LOCK_SUFFIX}")
 # A file changed this recently may change again within the same clock tick,
 # keeping its size and mtime; such files are parsed again next time (git's "racy" rule).
 RACY_NANOSECONDS = 2_000_000_000
+MAX_INDEX_BYTES = 1 << 30
 
 Signature = tuple[int, int]  # size, mtime in nanoseconds
 _warned: set[tuple[str, Signature]] = set()
@@ -123,8 +124,15 @@ class RunIndex:
                     item = [stat.st_size, -1 if racy else stat.st_mtime_ns, _read(record_path)]
                     changed = True
                 fresh[key] = item
-                if isinstance(item[2], list):
+                if _belongs_here(item[2], entry.name, experiment_id):
                     found.append((RunEntry(*item[2]), entry.path))
+                elif isinstance(item[2], list):  # a cache entry naming another place: reread
+                    item = [stat.st_size, -1, _read(record_path)]
+                    fresh[key], changed = item, True
+                    if isinstance(item[2], list):
+                        found.append((RunEntry(*item[2]), entry.path))
+                    else:
+                        _warn(record_path, (stat.st_size, stat.st_mtime_ns), item[2])
                 else:
                     _warn(record_path, (stat.st_size, stat.st_mtime_ns), item[2])
         removed = _under(cached, experiment_ids) - fresh.keys()
@@ -134,8 +142,8 @@ class RunIndex:
 
     def _load(self) -> dict[str, list[Any]]:
         try:
-            document = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
+            document = json.loads(read_regular_file(self.path, MAX_INDEX_BYTES))
+        except (OSError, ValueError, CorruptRecord):
             return {}
         if not isinstance(document, dict) or document.get("version") != INDEX_VERSION:
             return {}
@@ -159,6 +167,17 @@ def _read(record_path: str) -> list[Any] | str:
         return error.message
     except Exception as error:  # any parse failure is the file's fault, reported by name
         return f"{type(error).__name__}: {error}".replace("\n", " ")
+
+
+def _belongs_here(item: Any, run_id: str, experiment_id: str) -> bool:
+    """Whether a cached entry is a run's, for the folder it was found in (the cache
+    is a file too, and may have been committed by someone else)."""
+    return (
+        isinstance(item, list)
+        and len(item) == len(RunEntry._fields)
+        and item[0] == run_id
+        and item[1] == experiment_id
+    )
 
 
 def _warn(record_path: str, signature: Signature, reason: str) -> None:
@@ -190,9 +209,12 @@ def ensure_ignore_file(runs_dir: Path) -> None:
     (each added once, never removed; the user's own lines are kept)."""
     ignore = runs_dir / ".gitignore"
     try:
-        lines = ignore.read_text().splitlines()
+        lines = read_regular_file(ignore, MAX_INDEX_BYTES).decode("utf-8").splitlines()
     except FileNotFoundError:
         lines = []
+    except (CorruptRecord, UnicodeDecodeError, OSError) as error:
+        logger.warning("Left %s as it is: %s", ignore, error)
+        return
     missing = [line for line in IGNORE_LINES if line not in lines]
     if missing:
         write_atomic(ignore, "\n".join([*lines, *missing]) + "\n")

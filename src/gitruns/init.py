@@ -16,6 +16,7 @@ from pathlib import Path
 from gitruns import __version__
 from gitruns.exceptions import GitrunsError
 from gitruns.index import IGNORE_LINES
+from gitruns.record import read_regular_file
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +36,14 @@ SITE_IGNORE_LINE = "/site/"
 def add_ignore_lines(path: Path, lines: tuple[str, ...]) -> bool:
     """Append the ``lines`` a ``.gitignore`` lacks, keeping the user's own; True if it changed."""
     try:
-        existing = path.read_text().splitlines()
+        existing = read_regular_file(path).decode("utf-8").splitlines()
     except FileNotFoundError:
         existing = []
+    except (GitrunsError, UnicodeDecodeError) as error:
+        raise GitrunsError(
+            f"{path} is not a plain text file ({error}). Replace it with one, then run "
+            "gitruns init again."
+        ) from error
     missing = [line for line in lines if line not in existing]
     if not missing:
         return False
