@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitruns.exceptions import GitError, GitrunsError
-from gitruns.record import read_regular_file
+from gitruns.exceptions import GitError
+from gitruns.record import read_small_text
 from gitruns.redact import (
     NOTE_PREFIX,
     SECRET_FILE_PATTERNS,
@@ -379,7 +379,7 @@ class GitWatcher:
             if not is_secret_file(name) and not (site_folders and name.startswith(site_folders))
         ]
         for name in candidates[:MAX_UNTRACKED_FILES]:
-            text = _small_text_file(self.top / name)
+            text = read_small_text(self.top / name, MAX_UNTRACKED_FILE_BYTES)
             if text is None:
                 left_out.append(name)
                 continue
@@ -465,20 +465,6 @@ def _parse_status(output: bytes) -> tuple[str | None, str | None, list[str], lis
 
 def _shown(names: list[str]) -> str:
     return ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
-
-
-def _small_text_file(path: Path) -> str | None:
-    """A small text file's content, read without following a link; else None."""
-    try:
-        data = read_regular_file(path, MAX_UNTRACKED_FILE_BYTES)
-    except (OSError, GitrunsError):
-        return None
-    if b"\0" in data:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 def _new_file_diff(name: str, text: str) -> str:

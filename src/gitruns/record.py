@@ -321,6 +321,21 @@ def read_regular_file(path: Path | str, max_bytes: int = MAX_RECORD_BYTES) -> by
     return data
 
 
+def read_small_text(path: Path | str, max_bytes: int) -> str | None:
+    """The text of a small UTF-8 file (read as :func:`read_regular_file` reads), or None
+    when it is missing, a link, binary, undecodable or over ``max_bytes``."""
+    try:
+        data = read_regular_file(path, max_bytes)
+    except (OSError, CorruptRecord):
+        return None
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def is_regular_file(path: Path | str) -> bool:
     """Whether ``path`` is a regular file itself, not a link to one."""
     try:

@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from gitruns.exceptions import GitrunsError
 from gitruns.names import RUN_ID_PATTERN
 from gitruns.query import format_duration
-from gitruns.record import ARTIFACTS_DIR, read_regular_file, read_run_record
+from gitruns.record import ARTIFACTS_DIR, read_regular_file, read_run_record, read_small_text
 from gitruns.redact import public_text
 from gitruns.site import charts
 from gitruns.site.collect import (
@@ -393,20 +392,6 @@ def _site_artifact_path(run_id: str, path: str) -> str:
     return f"artifacts/{run_id}/{path}{'' if inert else INERT_COPY_SUFFIX}"
 
 
-def _text_preview(path: Path) -> str | None:
-    """The text of a small artifact, or None when it is binary or unreadable."""
-    try:
-        data = read_regular_file(path, MAX_PREVIEW_BYTES)
-    except (GitrunsError, OSError):
-        return None
-    if b"\0" in data:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
 def _artifact_tasks(run: RunModel) -> list[Task]:
     tasks: list[Task] = []
     root = run.folder / "artifacts"
@@ -441,7 +426,7 @@ def _run_page(
             else "../" + quote(_site_artifact_path(run.id, path)),
         }
         if kind != "image" and size <= MAX_PREVIEW_BYTES:
-            preview = _text_preview(run.folder / ARTIFACTS_DIR / path)
+            preview = read_small_text(run.folder / ARTIFACTS_DIR / path, MAX_PREVIEW_BYTES)
             if preview is not None:
                 item["preview"] = preview
         if kind == "mlmodel":
