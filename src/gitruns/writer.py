@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import filelock
 import yaml
 
 from gitruns.capture import (
@@ -52,7 +51,6 @@ from gitruns.record import (
     FINISHED,
     KILLED,
     METRICS_DIR,
-    RECORD_LOCK,
     REQUIREMENTS_FILE,
     RUN_FILE,
     RUNNING,
@@ -64,6 +62,7 @@ from gitruns.record import (
     merge_record_dicts,
     new_run_id,
     read_regular_file,
+    record_lock,
     temporary_path,
     write_atomic,
 )
@@ -171,7 +170,6 @@ class LiveRun:
         self._lock = threading.RLock()
         # Other processes (or clients) may write this run too: each save merges what
         # this writer changed into the file as it is now, under an OS lock.
-        self._file_lock = filelock.FileLock(run_dir / RECORD_LOCK, thread_local=False)
         self._synced: dict[str, Any] | None = None  # the record as last read or written
         self._written: tuple[int, int, int] | None = None  # run.yaml's stat after that
         self._record_stale = False
@@ -191,7 +189,7 @@ class LiveRun:
             with self._lock:
                 self._write(self.record.to_dict())
             return
-        with self._lock, self._file_lock:
+        with self._lock, record_lock(self.run_dir):
             mine = self.record.to_dict()
             merged = mine
             if self._synced is not None and self._file_changed():
