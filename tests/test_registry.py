@@ -371,3 +371,20 @@ def test_a_branch_cannot_swap_the_production_model_without_a_tag(repo: Path, thr
     assert not (folder / "extra.txt").exists()
     again = locate_model(Registry(repo / "runs"), f"models:/{MODEL}/1")
     assert again == folder  # cached by commit
+
+
+def test_promote_knows_the_stages_and_custom_ones_need_a_flag(repo: Path, three_runs: list[str]):
+    MlflowClient().create_model_version(MODEL, f"runs:/{three_runs[0]}/model")
+    before = tags(repo)
+    typo = CliRunner().invoke(cli, ["models", "promote", MODEL, "1", "prod"])
+    assert typo.exit_code == 1
+    assert "'prod' is not a stage" in typo.output and "Did you mean 'production'?" in typo.output
+    assert "--custom-stage" in typo.output
+    assert tags(repo) == before  # nothing written
+    with pytest.raises(InvalidName, match="not a stage"):
+        MlflowClient().transition_model_version_stage(MODEL, 1, "Prodution")
+    custom = CliRunner().invoke(cli, ["models", "promote", MODEL, "1", "dev", "--custom-stage"])
+    assert custom.exit_code == 0, custom.output
+    assert any(tag.startswith(f"{MODEL}#dev#") for tag in tags(repo))
+    known = CliRunner().invoke(cli, ["models", "promote", MODEL, "v1", "Production"])
+    assert known.exit_code == 0 and "is now in Production" in known.output

@@ -807,18 +807,31 @@ def models_register(
 @click.option(
     "--archive-existing", is_flag=True, help="Move the stage's other versions to archived."
 )
+@click.option("--custom-stage", is_flag=True, help="Allow a stage of your own (a GTO stage name).")
 @_runs_dir_option
 def models_promote(
-    name: str, version: str, stage: str, archive_existing: bool, runs_dir: Path | None
+    name: str,
+    version: str,
+    stage: str,
+    archive_existing: bool,
+    custom_stage: bool,
+    runs_dir: Path | None,
 ) -> None:
-    """Move VERSION of NAME to STAGE (staging, production, archived, none, or your own).
+    """Move VERSION of NAME to STAGE: staging, production, archived, or none.
+
+    Any other stage is refused (a typo such as 'prod' names the stage it meant),
+    unless --custom-stage is given.
 
     Example:
 
         gitruns models promote nyc-taxi-regressor 3 production --archive-existing
     """
     moved = _client(runs_dir).transition_model_version_stage(
-        name, version.removeprefix("v").removesuffix(".0.0"), stage, archive_existing
+        name,
+        version.removeprefix("v").removesuffix(".0.0"),
+        stage,
+        archive_existing,
+        allow_custom=custom_stage,
     )
     console.print(
         f"{esc(name)} version {moved.version} is now in {esc(moved.current_stage)}. "

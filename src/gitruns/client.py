@@ -576,9 +576,14 @@ class MlflowClient:
         version: str | int,
         stage: str,
         archive_existing_versions: bool = False,
+        *,
+        allow_custom: bool = False,
     ) -> ModelVersion:
-        """Move a version to Staging, Production, Archived or None (as tags)."""
-        state = self._registry().set_stage(name, version, stage, archive_existing_versions)
+        """Move a version to Staging, Production, Archived or None (as tags); any other
+        stage is refused, as MLflow refuses it, unless ``allow_custom`` (a GTO stage)."""
+        state = self._registry().set_stage(
+            name, version, stage, archive_existing_versions, allow_custom=allow_custom
+        )
         return _version_entity(state)
 
     def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:

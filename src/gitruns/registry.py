@@ -55,6 +55,7 @@ from gitruns.tags import (
     deprecate_tag,
     deregister_tag,
     gto_stage,
+    known_stage,
     mlflow_stage,
     parse_tag_name,
     register_tag,
@@ -495,14 +496,21 @@ class Registry:
         return commit
 
     def set_stage(
-        self, name: str, version: int | str, stage: str, archive_existing: bool = False
+        self,
+        name: str,
+        version: int | str,
+        stage: str,
+        archive_existing: bool = False,
+        *,
+        allow_custom: bool = False,
     ) -> VersionState:
-        """Move a version to ``stage`` (MLflow's or GTO's name; 'None' clears it).
+        """Move a version to ``stage`` (Staging, Production, Archived; 'None' clears it;
+        with ``allow_custom``, any GTO stage name).
 
         The version leaves the stage it held; with ``archive_existing`` the stage's
         other holders move to ``archived``.
         """
-        target = gto_stage(stage)
+        target = known_stage(stage, allow_custom=allow_custom)
         with self._locked():
             model = self.model(name)
             chosen = model.version(version)

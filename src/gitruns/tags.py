@@ -16,6 +16,7 @@ MLflow's stages map onto GTO's lower-case ones (Production ↔ production).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -98,6 +99,21 @@ def gto_stage(stage: object) -> str | None:
             "or a lower-case GTO stage such as 'dev'."
         )
     return lowered
+
+
+def known_stage(stage: object, *, allow_custom: bool = False) -> str | None:
+    """GTO's name for a stage a version may move to: MLflow's four (any case), or with
+    ``allow_custom`` any GTO stage name; a clear error, with the closest known stage,
+    for anything else (``prod`` is a typo far more often than a new stage)."""
+    target = gto_stage(stage)
+    if target is None or target in MLFLOW_STAGES or allow_custom:
+        return target
+    close = difflib.get_close_matches(target, [*MLFLOW_STAGES, "none"], n=1, cutoff=0.4)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise InvalidName(
+        f"{stage!r} is not a stage: use staging, production, archived or none.{hint} "
+        "To use a stage of your own, pass --custom-stage (allow_custom=True in Python)."
+    )
 
 
 def mlflow_stage(stage: str | None) -> str:
