@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -220,3 +222,60 @@ def test_an_unknown_experiment_is_named_in_the_error(logged):
     result = CliRunner().invoke(cli, ["runs", "list", "-e", "No Such Thing"])
     assert result.exit_code == 1
     assert "no experiment is named 'No Such Thing'" in result.output
+
+
+def test_runs_list_reads_well_in_100_columns(repo: Path):
+    """Names and statuses whole, dates on one line, children under their parent,
+    params sorted as numbers, and the columns a user asks for."""
+    gitruns.set_experiment("taxi", primary_metric="rmse")
+    with gitruns.start_run(run_name="a-rather-long-search-name") as parent:
+        for depth in (2, 9, 10, 12):
+            with gitruns.start_run(run_name=f"trial-depth-{depth}", nested=True):
+                gitruns.log_params({"max_depth": depth})
+                gitruns.log_metrics(
+                    {
+                        "rmse": 5 - depth / 10,
+                        "mae": 3.0,
+                        "r2": 0.5,
+                        "validation_loss_at_the_end": 0.25,
+                        "best_iteration": 99,
+                    }
+                )
+    result = run_gitruns("runs", "list", cwd=repo, env={**os.environ, "COLUMNS": "100"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 100 for line in lines), lines
+    names = [line for line in lines if "trial-depth" in line or "a-rather-long" in line]
+    assert "a-rather-long-search-name" in names[0] and "FINISHED" in names[0]
+    assert all("└ trial-depth-" in line for line in names[1:])
+    assert re.search(r"\d\d-\d\d \d\d:\d\d", names[1])  # the start on one line
+    assert "left out to fit: choose with --columns" in result.stdout
+
+    ordered = run_gitruns(
+        "runs",
+        "list",
+        "-f",
+        "params.max_depth > 0",
+        "-o",
+        "params.max_depth DESC",
+        "-c",
+        "params.max_depth,metrics.rmse",
+        cwd=repo,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    depths = re.findall(r"trial-depth-(\d+)", ordered.stdout)
+    assert depths == ["12", "10", "9", "2"], ordered.stdout  # as numbers, not as text
+    assert "max_depth" in ordered.stdout and "rmse" in ordered.stdout
+    assert parent.info.run_id[:8] not in ordered.stdout
+
+
+def test_unknown_keys_and_order_by_mistakes_say_what_to_write(logged):
+    typo = CliRunner().invoke(cli, ["runs", "list", "-f", "metrics.rmsee < 5"])
+    assert typo.exit_code == 1 and "did you mean metrics.rmse?" in typo.output
+    param = CliRunner().invoke(cli, ["runs", "list", "-o", "params.mdoel"])
+    assert param.exit_code == 1
+    assert "invalid order-by" in param.output and "did you mean params.model?" in param.output
+    direction = CliRunner().invoke(cli, ["runs", "list", "-o", "metrics.rmse DECS"])
+    assert "invalid order-by" in direction.output and "ASC or DESC" in direction.output
+    columns = CliRunner().invoke(cli, ["runs", "list", "-c", "start_time"])
+    assert columns.exit_code == 1 and "metrics, params and tags" in columns.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -69,8 +70,8 @@ class SafeTable(Table):
 
 
 # Piped output (logs, CI) is not cut to 80 columns; a terminal keeps its own width.
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else 160)
 
 
 class _Group(click.Group):
@@ -389,6 +390,13 @@ def _runs_dir_option(function: Any) -> Any:
 )
 @click.option("-o", "--order-by", multiple=True, help='e.g. "metrics.rmse ASC" (repeatable).')
 @click.option(
+    "-c",
+    "--columns",
+    default=None,
+    help='Metrics, params and tags to show, e.g. "metrics.rmse,params.max_depth" '
+    "(default: the metrics that fit, primary first).",
+)
+@click.option(
     "-n",
     "--limit",
     type=click.IntRange(1),
@@ -403,58 +411,148 @@ def runs_list(
     experiments_: tuple[str, ...],
     filter_string: str,
     order_by: tuple[str, ...],
+    columns: str | None,
     limit: int,
     view: str,
     as_json: bool,
     runs_dir: Path | None,
 ) -> None:
-    """List runs, filtered and ordered with MLflow's search grammar.
+    """List runs, filtered and ordered with MLflow's search grammar; child runs (a
+    hyperopt search's trials) are listed under their parent.
 
+    \b
     Example:
-
-        gitruns runs list -e nyc-taxi-experiment -f "params.model = 'ridge'" -o "metrics.rmse"
+        gitruns runs list -e nyc-taxi-experiment -o "metrics.rmse"
+        gitruns runs list -f "params.model = 'ridge'" -c "metrics.rmse,params.alpha"
     """
     client = _client(runs_dir)
     ids = [_experiment_id(client, name) for name in experiments_] or [
         experiment.experiment_id for experiment in client.search_experiments(ViewType.ALL)
     ]
+    chosen = _parse_columns(columns)
+    client.check_search(ids, filter_string, list(order_by))
     found = client.search_runs(ids, filter_string, VIEWS[view], limit, list(order_by) or None)
     if as_json:
         _print_json([_run_json(run) for run in found])
         return
     width = abbreviate(run.info.run_id for run in found)
-    metric_keys = _metric_columns(client, ids, found)
+    rows = _tree_order(list(found))
+    fixed: list[tuple[str, list[Any]]] = [
+        ("run id", [run.info.run_id[:width] for run, _ in rows]),
+        *([("experiment", [run.info.experiment_id for run, _ in rows])] if len(ids) > 1 else []),
+        (
+            "name",
+            [("  " * depth + ("└ " if depth else "")) + run.info.run_name for run, depth in rows],
+        ),
+        ("status", [_status(run.info.status) for run, _ in rows]),
+        ("started", [_time(run.info.start_time) for run, _ in rows]),
+        ("duration", [format_duration(run.info.start_time, run.info.end_time) for run, _ in rows]),
+    ]
+    fields = chosen or [("metric", key) for key in _metric_columns(client, ids, found)]
+    # A key names its column; a key two kinds share is spelt in full (params.alpha).
+    shared = {key for _, key in fields if sum(other == key for _, other in fields) > 1}
+    extra = [
+        (f"{kind}s.{key}" if key in shared else key, [_cell(run, kind, key) for run, _ in rows])
+        for kind, key in fields
+    ]
+    used = sum(_column_width(header, cells) for header, cells in fixed)
+    shown, left_out = [], 0
+    for header, cells in extra:
+        needed = _column_width(header, cells)
+        if chosen or used + needed <= console.width:
+            shown.append((header, cells))
+            used += needed
+        else:
+            left_out += 1
+    title = f"{len(found)} run(s)" + (" (more with --limit)" if found.token else "")
     table = SafeTable(
-        title=f"{len(found)} run(s)" + (" (more with --limit)" if found.token else ""),
+        title=title,
         title_justify="left",
+        caption=f"{left_out} more metric(s) left out to fit: choose with --columns"
+        if left_out
+        else None,
+        caption_justify="left",
     )
-    table.add_column("run id", no_wrap=True, style="bold")
-    if len(ids) > 1:
-        table.add_column("experiment")
-    for column in ("name", "status", "started", "duration"):
-        table.add_column(column)
-    for key in metric_keys:
-        table.add_column(key, justify="right")
-    table.add_column("commit")
-    for run in found:
-        record_git = {
-            key.removeprefix("mlflow.source.git."): value
-            for key, value in run.data.tags.items()
-            if key.startswith("mlflow.source.git.")
-        }
-        row = [run.info.run_id[:width]]
-        if len(ids) > 1:
-            row.append(run.info.experiment_id)
-        row += [
-            run.info.run_name,
-            _status(run.info.status),
-            _time(run.info.start_time),
-            format_duration(run.info.start_time, run.info.end_time),
-        ]
-        row += [_number(run.data.metrics.get(key), 4) for key in metric_keys]
-        row.append(record_git.get("commit", "")[:8])
-        table.add_row(*row)
+    for header, _ in fixed:
+        table.add_column(header, no_wrap=True, style="bold" if header == "run id" else None)
+    for header, _ in shown:
+        table.add_column(header, justify="right", no_wrap=True)
+    for index in range(len(rows)):
+        table.add_row(*(cells[index] for _, cells in [*fixed, *shown]))
     console.print(table)
+
+
+def _parse_columns(text: str | None) -> list[tuple[str, str]]:
+    """``"metrics.rmse,params.max_depth"`` -> [("metric", "rmse"), ("param", "max_depth")]."""
+    from gitruns.query import Token, parse_field
+
+    if not text:
+        return []
+    chosen = []
+    for part in (piece.strip() for piece in text.split(",")):
+        if not part:
+            continue
+        try:
+            field = parse_field(Token("field", part, 0), part, "filter")
+        except GitrunsError:
+            field = None
+        if field is None or field.kind == "attribute":
+            raise GitrunsError(
+                f"--columns takes metrics, params and tags (e.g. metrics.rmse), not {part!r}; "
+                "the run's attributes are always shown."
+            )
+        chosen.append((field.kind, field.key))
+    return chosen
+
+
+def _cell(run: Run, kind: str, key: str) -> str:
+    if kind == "metric":
+        return _number(run.data.metrics.get(key), 4)
+    values = run.data.params if kind == "param" else run.data.tags
+    return values.get(key, "")
+
+
+def _column_width(header: str, cells: list[Any]) -> int:
+    widths = [len(str(cell)) for cell in cells]
+    return max([len(header), *widths]) + 3  # padding and the border
+
+
+def _tree_order(found: list[Run]) -> list[tuple[Run, int]]:
+    """The runs with each child right under its parent, with its depth, in found order.
+    A child whose parent is not in the list is listed on its own."""
+    present = {run.info.run_id for run in found}
+    children: dict[str, list[Run]] = {}
+    roots = []
+    for run in found:
+        parent = run.data.tags.get("mlflow.parentRunId")
+        if parent and parent in present and parent != run.info.run_id:
+            children.setdefault(parent, []).append(run)
+        else:
+            roots.append(run)
+    ordered: list[tuple[Run, int]] = []
+    seen: set[str] = set()
+    pending = [(run, 0) for run in reversed(roots)]
+    while pending or len(seen) < len(found):
+        if not pending:  # a cycle of parents: list the rest on their own
+            pending = [(run, 0) for run in reversed(found) if run.info.run_id not in seen][:1]
+        run, depth = pending.pop()
+        if run.info.run_id in seen:
+            continue
+        seen.add(run.info.run_id)
+        ordered.append((run, depth))
+        pending.extend((child, depth + 1) for child in reversed(children.get(run.info.run_id, [])))
+    return ordered
+
+
+def _metric_columns(client: MlflowClient, experiment_ids: list[str], found: list[Run]) -> list[str]:
+    """The primary metrics of the experiments first, then the others."""
+    primary = []
+    for experiment_id in experiment_ids:
+        metric = client.primary_metric(experiment_id)
+        if metric and metric not in primary:
+            primary.append(metric)
+    others = sorted({key for run in found for key in run.data.metrics} - set(primary))
+    return primary + [key for key in others if any(key in run.data.metrics for run in found)]
 
 
 def _experiment_id(client: MlflowClient, name_or_id: str) -> str:
@@ -469,17 +567,6 @@ def _experiment_id(client: MlflowClient, name_or_id: str) -> str:
             f"no experiment is named {name_or_id!r} or has that id. "
             "List them with 'gitruns experiments list'."
         ) from error
-
-
-def _metric_columns(client: MlflowClient, experiment_ids: list[str], found: list[Run]) -> list[str]:
-    """The primary metrics of the experiments first, then others, at most four."""
-    primary = []
-    for experiment_id in experiment_ids:
-        metric = client.primary_metric(experiment_id)
-        if metric and metric not in primary:
-            primary.append(metric)
-    others = sorted({key for run in found for key in run.data.metrics} - set(primary))
-    return (primary + others)[:4]
 
 
 @runs.command("show")

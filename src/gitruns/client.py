@@ -51,7 +51,14 @@ from gitruns.entities import (
 )
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
 from gitruns.names import RUN_ID_PATTERN, check_experiment_name, check_relative_path
-from gitruns.query import parse_experiment_field, parse_filter, parse_model_field, search_entries
+from gitruns.query import (
+    check_known_keys,
+    parse_experiment_field,
+    parse_filter,
+    parse_model_field,
+    parse_order_by,
+    search_entries,
+)
 from gitruns.record import (
     ACTIVE,
     ARTIFACTS_DIR,
@@ -284,6 +291,33 @@ class MlflowClient:
             if ViewType.includes(run_view_type, row[0].lifecycle_stage)
         )
         return search_entries(runs, filter_string, order_by)
+
+    def check_search(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> None:
+        """Raise when a filter or order-by names a metric, param or tag that no run of
+        the experiments has, naming the closest key (what a person at a terminal wants;
+        :meth:`search_runs`, like MLflow's, just finds nothing).
+
+        Example::
+
+            client.check_search(["nyc-taxi"], "metrics.rmsee < 5")  # did you mean metrics.rmse?
+        """
+        ids = [self._experiment_id(experiment_id) for experiment_id in experiment_ids]
+        entries = [entry for entry, _ in self._store.entries(ids)]
+        check_known_keys(filter_string, entries)
+        for clause in order_by or []:
+            parse_order_by([clause])
+            check_known_keys(
+                clause.rsplit(" ", 1)[0]
+                if clause.strip().upper().endswith((" ASC", " DESC"))
+                else clause,
+                entries,
+                "order-by",
+            )
 
     def list_run_infos(
         self,

@@ -22,6 +22,7 @@ A run lacking a field never matches a comparison on it (except ``IS NULL``).
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 import posixpath
@@ -128,32 +129,68 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def _error(text: str, position: int, message: str) -> InvalidFilter:
+_EXAMPLES = {
+    "filter": "A filter looks like: metrics.rmse < 6.5 AND params.model = 'xgboost'",
+    "order-by": "An order-by looks like: metrics.rmse ASC (or DESC), one field per clause",
+}
+
+
+def _error(text: str, position: int, message: str, what: str = "filter") -> InvalidFilter:
     pointer = " " * position + "^"
     return InvalidFilter(
-        f"invalid filter at position {position}: {message}.\n  {text}\n  {pointer}\n"
-        "A filter looks like: metrics.rmse < 6.5 AND params.model = 'xgboost'"
+        f"invalid {what} at position {position}: {message.rstrip('.')}"
+        f"{'' if message.endswith('?') else '.'}\n  {text}\n  {pointer}\n"
+        f"{_EXAMPLES[what]}"
     )
 
 
-def parse_field(token: Token, text: str) -> Field:
+def parse_field(token: Token, text: str, what: str = "filter") -> Field:
     """The run field a token names: ``metrics.rmse``, ``params.`learning rate```..."""
     if token.kind != "field":
-        raise _error(text, token.position, "expected a field such as metrics.rmse")
+        raise _error(text, token.position, "expected a field such as metrics.rmse", what)
     entity, _, key = token.text.partition(".")
     kind = ENTITY_ALIASES.get(entity.lower())
     if kind is None:
         raise _error(
             text, token.position,
             f"{entity!r} is not a kind of field; fields start with metrics, params, tags "
-            "or attributes (e.g. metrics.rmse)",
+            "or attributes (e.g. metrics.rmse)", what,
         )  # fmt: skip
     if key[:1] in ("`", '"'):
         key = key[1:-1]
     if kind == "attribute" and key not in NUMERIC_ATTRIBUTES and key not in TEXT_ATTRIBUTES:
         known = ", ".join(sorted({*NUMERIC_ATTRIBUTES, *TEXT_ATTRIBUTES}))
-        raise _error(text, token.position, f"unknown attribute {key!r}; attributes are {known}")
+        raise _error(
+            text, token.position, f"unknown attribute {key!r}; attributes are {known}", what
+        )
     return Field(kind, key)
+
+
+def check_known_keys(text: str | None, runs: Iterable[RunEntry], what: str = "filter") -> None:
+    """Refuse a filter or order-by naming a metric, param or tag that no run has,
+    pointing at it and naming the closest key that exists (``metrics.rmsee`` ->
+    did you mean ``metrics.rmse``?). MLflow's search quietly finds nothing; a
+    person at a terminal wants to know why."""
+    if not text:
+        return
+    tokens = [token for token in tokenize(text) if token.kind == "field"]
+    fields = [(token, parse_field(token, text, what)) for token in tokens]
+    wanted = [(token, field) for token, field in fields if field.kind != "attribute"]
+    if not wanted:
+        return
+    known: dict[str, set[str]] = {"metric": set(), "param": set(), "tag": set()}
+    for run in runs:
+        known["metric"].update(run.metrics)
+        known["param"].update(run.params)
+        known["tag"].update(run.tags)
+    for token, field in wanted:
+        if field.key in known[field.kind]:
+            continue
+        close = difflib.get_close_matches(field.key, sorted(known[field.kind]), n=1, cutoff=0.6)
+        hint = f"; did you mean {field.kind}s.{close[0]}?" if close else ""
+        if not close and known[field.kind]:
+            hint = f"; the runs have {', '.join(sorted(known[field.kind])[:8])}"
+        raise _error(text, token.position, f"no run has {field}{hint}", what)
 
 
 class _Parser:
@@ -433,14 +470,25 @@ def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
         ]
     keys = []
     for clause in clauses:
-        tokens = tokenize(clause)
+        try:
+            tokens = tokenize(clause)
+        except InvalidFilter as error:
+            raise InvalidFilter(
+                error.message.replace("invalid filter", "invalid order-by", 1).replace(
+                    _EXAMPLES["filter"], _EXAMPLES["order-by"]
+                )
+            ) from None
         if not tokens or tokens[0].kind != "field":
-            raise _error(clause, 0, "expected a field to order by, such as metrics.rmse")
-        field = parse_field(tokens[0], clause)
+            raise _error(
+                clause, 0, "expected a field to order by, such as metrics.rmse", "order-by"
+            )
+        field = parse_field(tokens[0], clause, "order-by")
         direction = tokens[1].text if len(tokens) > 1 else "ASC"
         if len(tokens) > 2 or direction not in ("ASC", "DESC"):
             where = tokens[min(len(tokens), 2) - 1].position if len(tokens) > 1 else len(clause)
-            raise _error(clause, where, "expected ASC or DESC after the field, and nothing more")
+            raise _error(
+                clause, where, "expected ASC or DESC after the field, and nothing more", "order-by"
+            )
         keys.append(OrderKey(field, direction == "DESC"))
     return keys
 
@@ -462,9 +510,19 @@ def order_runs(
                 not_a_number.append(row)
             else:
                 present.append((value, row))
+        if key.field.kind == "param":
+            present = _as_numbers(present)
         present.sort(key=lambda pair: pair[0], reverse=key.descending)
         rows = [row for _, row in present] + not_a_number + missing
     return rows
+
+
+def _as_numbers(present: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """Params are strings; when every value is a number they sort as numbers (9 < 10)."""
+    try:
+        return [(float(value), row) for value, row in present]
+    except (TypeError, ValueError):
+        return present
 
 
 def search_entries(
