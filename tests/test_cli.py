@@ -266,7 +266,7 @@ def test_runs_list_reads_well_in_100_columns(repo: Path):
     depths = re.findall(r"trial-depth-(\d+)", ordered.stdout)
     assert depths == ["12", "10", "9", "2"], ordered.stdout  # as numbers, not as text
     assert "max_depth" in ordered.stdout and "rmse" in ordered.stdout
-    assert parent.info.run_id[:8] not in ordered.stdout
+    assert "a-rather-long-search-name" not in ordered.stdout and parent.info.run_id
 
 
 def test_unknown_keys_and_order_by_mistakes_say_what_to_write(logged):
