@@ -279,3 +279,34 @@ def test_unknown_keys_and_order_by_mistakes_say_what_to_write(logged):
     assert "invalid order-by" in direction.output and "ASC or DESC" in direction.output
     columns = CliRunner().invoke(cli, ["runs", "list", "-c", "start_time"])
     assert columns.exit_code == 1 and "metrics, params and tags" in columns.output
+
+
+def test_ui_on_a_busy_port_names_the_next_free_one(logged, repo: Path):
+    import socket
+
+    from gitruns.site.serve import DEFAULT_PORT
+
+    assert DEFAULT_PORT != 5000
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_gitruns("ui", "--port", str(port), cwd=repo, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is in use by another program" in result.stderr
+    suggested = int(re.search(r"gitruns ui --port (\d+)", result.stderr).group(1))
+    assert suggested > port
+    assert not (repo / "site").exists()  # refused before building anything
+
+
+def test_help_examples_are_never_wrapped_mid_command():
+    for name, command in all_commands(cli):
+        result = CliRunner().invoke(cli, [*name.split(), "--help"], terminal_width=60)
+        examples = [
+            line.strip()
+            for line in (command.help or "").splitlines()
+            if line.strip().startswith("gitruns ")
+        ]
+        shown = [line.strip() for line in result.output.splitlines()]
+        for example in examples:
+            assert example in shown, (name, example)

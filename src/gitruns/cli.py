@@ -107,6 +107,7 @@ def cli(verbose: int, traceback: bool) -> None:
 
     Example:
 
+        \b
         gitruns demo gitruns-demo
     """
     level = logging.WARNING - 10 * min(verbose, 2)
@@ -141,6 +142,7 @@ def demo(directory: Path, trials: int, rows: int) -> None:
 
     Example:
 
+        \b
         gitruns demo gitruns-demo --trials 20
     """
     from gitruns.demo import run_demo
@@ -203,6 +205,7 @@ def check(runs_dir: Path | None) -> None:
 
     Example:
 
+        \b
         gitruns check runs
     """
     from gitruns.check import check_runs
@@ -228,6 +231,7 @@ def commit(message: str | None, runs_dir: Path | None) -> None:
 
     Example:
 
+        \b
         gitruns commit -m "Tune the learning rate"
     """
     from gitruns.repo import commit_runs
@@ -309,6 +313,7 @@ def experiments() -> None:
 
     Example:
 
+        \b
         gitruns experiments list
     """
 
@@ -322,6 +327,7 @@ def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
 
     Example:
 
+        \b
         gitruns experiments list
     """
     summaries = summarize_experiments(_runs_dir(runs_dir), VIEWS[view])
@@ -363,6 +369,7 @@ def runs() -> None:
 
     Example:
 
+        \b
         gitruns runs list --filter "metrics.rmse < 7" --order-by "metrics.rmse ASC"
     """
 
@@ -580,6 +587,7 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
 
     Example:
 
+        \b
         gitruns runs show 01a20b10edf1
     """
     client = _client(runs_dir)
@@ -669,6 +677,7 @@ def runs_compare(
 
     Example:
 
+        \b
         gitruns runs compare 01a20b10edf1 01a20b10ec72
     """
     if len(run_ids) < 2:
@@ -712,6 +721,7 @@ def runs_delete(run_ids: tuple[str, ...], runs_dir: Path | None) -> None:
 
     Example:
 
+        \b
         gitruns runs delete 01a20b10edf1
     """
     client = _client(runs_dir)
@@ -729,6 +739,7 @@ def runs_restore(run_ids: tuple[str, ...], runs_dir: Path | None) -> None:
 
     Example:
 
+        \b
         gitruns runs restore 01a20b10edf1
     """
     client = _client(runs_dir)
@@ -746,6 +757,7 @@ def models() -> None:
 
     Example:
 
+        \b
         gitruns models promote nyc-taxi-regressor 3 production --archive-existing
     """
 
@@ -767,6 +779,7 @@ def models_list(as_json: bool, runs_dir: Path | None) -> None:
 
     Example:
 
+        \b
         gitruns models list
     """
     found = _client(runs_dir).search_registered_models()
@@ -823,6 +836,7 @@ def models_show(name: str, as_json: bool, runs_dir: Path | None) -> None:
 
     Example:
 
+        \b
         gitruns models show nyc-taxi-regressor
     """
     client = _client(runs_dir)
@@ -876,6 +890,7 @@ def models_register(
 
     Example:
 
+        \b
         gitruns models register nyc-taxi-regressor --run 01a20b10edf1
     """
     client = _client(runs_dir)
@@ -911,6 +926,7 @@ def models_promote(
 
     Example:
 
+        \b
         gitruns models promote nyc-taxi-regressor 3 production --archive-existing
     """
     moved = _client(runs_dir).transition_model_version_stage(
@@ -935,6 +951,7 @@ def models_history(name: str, as_json: bool, runs_dir: Path | None) -> None:
 
     Example:
 
+        \b
         gitruns models history nyc-taxi-regressor
     """
     events = Registry(_runs_dir(runs_dir)).history(name)
@@ -979,6 +996,7 @@ def site() -> None:
 
     Example:
 
+        \b
         gitruns site build && open site/index.html
     """
 
@@ -1020,6 +1038,7 @@ def site_build(output: Path, templates: Path | None, base_url: str, runs_dir: Pa
 
     Example:
 
+        \b
         gitruns site build --output site --base-url https://me.github.io/project
     """
     from gitruns.site import build_site
@@ -1036,7 +1055,7 @@ def site_build(output: Path, templates: Path | None, base_url: str, runs_dir: Pa
 
 
 @cli.command()
-@click.option("-p", "--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option("-p", "--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default="site", show_default=True)
 @_runs_dir_option
@@ -1045,22 +1064,36 @@ def ui(port: int, host: str, output: Path, runs_dir: Path | None) -> None:
 
     Example:
 
-        gitruns ui --port 5000
+        \b
+        gitruns ui --port 8765
+
+    A port another program holds is named, with the next free one (offered
+    as a choice in a terminal).
     """
-    from gitruns.site.serve import serve, wait_forever
+    from gitruns.site.serve import PortInUse, serve, wait_forever
 
     def rebuilt(report: Any) -> None:
         console.print(f"Rebuilt the site: {report.written} file(s) changed.")
 
-    with _build_progress() as advance:
-        server = serve(
-            _runs_dir(runs_dir),
-            output,
-            port=port,
-            host=host,
-            on_progress=advance,
-            on_rebuild=rebuilt,
-        )
+    while True:
+        try:
+            with _build_progress() as advance:
+                server = serve(
+                    _runs_dir(runs_dir),
+                    output,
+                    port=port,
+                    host=host,
+                    on_progress=advance,
+                    on_rebuild=rebuilt,
+                )
+            break
+        except PortInUse as busy:
+            if busy.free_port is None or not sys.stdin.isatty():
+                raise
+            question = f"Port {port} is in use by another program. Serve on {busy.free_port}?"
+            if not click.confirm(question, default=True, err=True):
+                raise
+            port = busy.free_port
     console.print(
         f"Built {esc(output)}; serving it at "
         f"[bold]http://{esc(host)}:{server.server_address[1]}/[/] "
@@ -1125,12 +1158,14 @@ def review_command(
 
     Example:
 
+        \b
         gitruns review --base origin/main --site-url https://me.github.io/project
 
     A pull request from a fork is reviewed in two jobs: one with no write access
     runs 'gitruns review --base origin/main --format json --output review.json'
     on the fork's code; a second, which never runs that code, posts it:
 
+        \b
         gitruns review --from-json review.json --post --pull-request 12 --head-sha SHA
     """
     from gitruns.review import render_markdown, review, review_from_json, to_json
@@ -1172,6 +1207,7 @@ def init(github: bool, force: bool) -> None:
 
     Example:
 
+        \b
         gitruns init --github
     """
     from gitruns.capture import find_repo_top

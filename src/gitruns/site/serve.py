@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import http.server
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gitruns.exceptions import GitrunsError
 from gitruns.site import BuildReport, build_site
 
 logger = logging.getLogger(__name__)
@@ -70,10 +73,44 @@ class _LocalHandler(http.server.SimpleHTTPRequestHandler):
         logger.debug(format, *args)
 
 
+DEFAULT_PORT = 8765  # not 5000: mlflow ui's, and macOS AirPlay's
+
+
+class PortInUse(GitrunsError):
+    """The port is taken; ``free_port`` is the next one that is not (or None)."""
+
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+    def __init__(self, host: str, port: int, free_port: int | None) -> None:
+        self.port, self.free_port = port, free_port
+        offer = (
+            f" The next free port is {free_port}: gitruns ui --port {free_port}"
+            if free_port
+            else " Pass another with --port."
+        )
+        super().__init__(f"port {port} on {host} is in use by another program.{offer}")
+
+
+def next_free_port(host: str, start: int, tries: int = 50) -> int | None:
+    """The first port from ``start`` that ``host`` can listen on, or None."""
+    for port in range(start, min(start + tries, 65536)):
+        with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    return None
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def serve(
     runs_dir: Path,
     output: Path,
-    port: int = 5000,
+    port: int = DEFAULT_PORT,
     host: str = "127.0.0.1",
     interval: float = 1.0,
     on_rebuild: Callable[[BuildReport], None] | None = None,
@@ -84,11 +121,23 @@ def serve(
 
     Returns the running server; call ``shutdown()`` to stop it.
     """
-    build_site(runs_dir, output, on_progress=on_progress)
     allowed = LOCAL_HOST_NAMES | {host.lower(), f"[{host.lower()}]"}
     handler_class = type("Handler", (_LocalHandler,), {"allowed_hosts": allowed})
     handler = functools.partial(handler_class, directory=str(output))
-    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server_class = type(
+        "Server", (http.server.ThreadingHTTPServer,), {"address_family": _family(host)}
+    )
+    try:  # the port first: a taken one is known before a long build
+        server = server_class((host, port), handler)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise PortInUse(host, port, next_free_port(host, port + 1)) from None
+    try:
+        build_site(runs_dir, output, on_progress=on_progress)
+    except BaseException:
+        server.server_close()
+        raise
     stop = threading.Event()
 
     def watch() -> None:
