@@ -85,6 +85,63 @@ def test_demo_tunes_registers_and_commits(tmp_path: Path):
     assert "Registered nyc-taxi-regressor v2: Production" in again.stdout
     assert "Registered nyc-taxi-regressor v1: Archived" in again.stdout
 
+    # Every "Next:" line runs as printed, from where the demo was started.
+    commands = again.stdout.split("Next:", 1)[1].splitlines()
+    shown = [line.split("#")[0].strip() for line in commands if line.strip()]
+    assert shown[0] == f"cd {target}" and "python train.py" in shown
+    for command in shown[1:]:
+        if command.startswith(("gitruns ui", "python")):
+            continue  # a server, and a retraining: each tried elsewhere
+        result = subprocess.run(
+            f"{shown[0]} && {command.replace('gitruns', gitruns_command(), 1)}",
+            shell=True, capture_output=True, text=True, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, (command, result.stderr)
+
+    # Edits to an earlier demo are never overwritten.
+    script = target / "train.py"
+    script.write_text(script.read_text() + "\n# my change\n")
+    edited = run_gitruns("demo", str(target), "--trials", "2", "--rows", "2000")
+    assert edited.returncode == 1 and "train.py you changed" in edited.stderr
+    assert script.read_text().endswith("# my change\n")
+
+
+def test_the_demo_data_rewards_tuned_trees_over_the_linear_baseline():
+    """As in the course: the zones' interaction with distance is what XGBoost finds."""
+    import numpy as np
+    import xgboost as xgb
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import Ridge
+
+    from gitruns.demo.data import taxi_trips
+
+    def prepared(month: int):
+        trips = taxi_trips(2021, month, rows=10_000)
+        minutes = (trips.lpep_dropoff_datetime - trips.lpep_pickup_datetime).dt.total_seconds() / 60
+        trips = trips[(minutes >= 1) & (minutes <= 60)].assign(duration=minutes)
+        trips["PU_DO"] = trips.PULocationID.astype(str) + "_" + trips.DOLocationID.astype(str)
+        return trips[["PU_DO", "trip_distance"]].to_dict(orient="records"), trips.duration
+
+    (train_x, train_y), (valid_x, valid_y) = prepared(1), prepared(2)
+    vectorizer = DictVectorizer()
+    x_train, x_valid = vectorizer.fit_transform(train_x), vectorizer.transform(valid_x)
+    linear = Ridge(alpha=1.0).fit(x_train, train_y).predict(x_valid)
+    valid = xgb.DMatrix(x_valid, label=valid_y)
+    booster = xgb.train(
+        {"max_depth": 6, "learning_rate": 0.3, "min_child_weight": 5, "seed": 42},
+        xgb.DMatrix(x_train, label=train_y),
+        num_boost_round=300,
+        evals=[(valid, "validation")],
+        early_stopping_rounds=20,
+        verbose_eval=False,
+    )
+    trees = booster.predict(valid, iteration_range=(0, booster.best_iteration + 1))
+
+    def rmse(predicted) -> float:
+        return float(np.sqrt(np.mean((valid_y.to_numpy() - predicted) ** 2)))
+
+    assert rmse(trees) < 0.96 * rmse(linear)
+
 
 def test_demo_refuses_a_folder_with_other_work(tmp_path: Path):
     (tmp_path / "mine.txt").write_text("precious")

@@ -250,3 +250,32 @@ def test_a_model_file_cannot_choose_what_gitruns_trusts(repo: Path, data, monkey
     mlmodel_path.write_text(yaml.safe_dump(mlmodel))
     with pytest.raises(GitrunsError, match="link"):
         mlflow.sklearn.load_model(info.model_uri, allow_pickle=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    mlflow_python() is None, reason="MLflow is not installed (set GITRUNS_TEST_MLFLOW_PYTHON)"
+)
+def test_the_demo_script_runs_unchanged_on_mlflow(tmp_path: Path):
+    """Only the import line differs: no gitruns-only keyword is in the demo's train.py."""
+    from gitruns.demo import SCRIPT, script_text
+    from gitruns.demo.data import taxi_trips
+
+    script = script_text()
+    assert script.count("import gitruns as mlflow") == 1 and "from gitruns" not in script
+    (tmp_path / "data").mkdir()
+    for month in (1, 2):
+        taxi_trips(2021, month, rows=2000).to_csv(
+            tmp_path / "data" / f"green_tripdata_2021-{month:02d}.csv", index=False
+        )
+    (tmp_path / SCRIPT).write_text(script.replace("import gitruns as mlflow", "import mlflow"))
+    result = subprocess.run(
+        [mlflow_python(), SCRIPT],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db", "DEMO_TRIALS": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "nyc-taxi-regressor v1" in result.stdout and "in production" in result.stdout

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -188,11 +189,17 @@ def demo(directory: Path, trials: int, rows: int) -> None:
         console.print(
             f"The site: [bold]{esc(result.site)}[/] (open it in a browser, or run gitruns ui)."
         )
-    console.print(
-        f"\nNext: [bold]cd {esc(directory)}[/], then [bold]gitruns runs list -o metrics.rmse[/], "
-        "[bold]gitruns models show nyc-taxi-regressor[/], or edit train.py and run "
-        "[bold]python train.py[/] again."
-    )
+    steps = [
+        (f"cd {shlex.quote(str(directory))}", ""),
+        ("gitruns runs list -o metrics.rmse", "# the runs, best first"),
+        ("gitruns models show nyc-taxi-regressor", "# the registry, from git tags"),
+        ("gitruns ui", "# the site, on localhost"),
+        ("python train.py", "# after an edit: new runs, with your diff"),
+    ]
+    console.print("\nNext:")
+    for command, comment in steps:
+        line = f"  {esc(command):<40} [dim]{esc(comment)}[/]" if comment else f"  {esc(command)}"
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 @cli.command()

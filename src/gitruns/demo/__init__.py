@@ -44,6 +44,9 @@ Made by `gitruns demo`: generated NYC-taxi-like trips in `data/` (not committed;
     gitruns runs list -o "metrics.rmse"   # the runs, best first
     gitruns models show nyc-taxi-regressor   # the registry, read from git tags
     gitruns check                         # validate every run record
+
+`train.py` calls MLflow's API only: with `import mlflow` in place of
+`import gitruns as mlflow` it runs on MLflow as it is.
 """
 
 
@@ -70,15 +73,37 @@ def check_requirements() -> None:
         )
 
 
+def script_text() -> str:
+    return resources.files("gitruns.demo").joinpath("train_script.py").read_text()
+
+
 def prepare_directory(directory: Path) -> None:
-    """Make ``directory`` a git repository for the demo; refuse to write over other work."""
-    script = directory / SCRIPT
-    earlier_demo = script.exists() and SCRIPT_MARK in script.read_text(errors="replace")
-    if directory.exists() and any(directory.iterdir()) and not earlier_demo:
-        raise DemoError(
-            f"{directory} is not empty and holds no earlier demo; the demo will not write "
-            "into it. Pass a new folder, e.g. 'gitruns demo gitruns-demo'."
-        )
+    """Make ``directory`` a git repository for the demo; refuse to write over other work,
+    the user's edits to an earlier demo's files included."""
+    if directory.exists() and any(directory.iterdir()):
+        script = directory / SCRIPT
+        written = script.read_text(errors="replace") if script.is_file() else ""
+        if SCRIPT_MARK not in written:
+            raise DemoError(
+                f"{directory} is not empty and holds no earlier demo; the demo will not "
+                "write into it. Pass a new folder, e.g. 'gitruns demo gitruns-demo-2'."
+            )
+        edited = [
+            name
+            for name, text in (
+                (SCRIPT, script_text()),
+                (".gitignore", GITIGNORE),
+                ("README.md", README),
+            )
+            if (directory / name).exists()
+            and (directory / name).read_text(errors="replace") != text
+        ]
+        if edited:
+            raise DemoError(
+                f"{directory} holds an earlier demo whose {', '.join(edited)} you changed; the "
+                "demo will not overwrite your edits. Run 'python train.py' in it to train "
+                f"with your changes, or pass a new folder, e.g. 'gitruns demo {directory}-2'."
+            )
     directory.mkdir(parents=True, exist_ok=True)
     if find_repo_top(directory) != directory.resolve():
         run_git(["init", "--quiet", "--initial-branch=main", "."], directory)
@@ -87,8 +112,7 @@ def prepare_directory(directory: Path) -> None:
 def write_files(directory: Path, rows: int) -> None:
     from gitruns.demo.data import taxi_trips
 
-    template = resources.files("gitruns.demo").joinpath("train_script.py").read_text()
-    (directory / SCRIPT).write_text(template)
+    (directory / SCRIPT).write_text(script_text())
     (directory / ".gitignore").write_text(GITIGNORE)
     (directory / "README.md").write_text(README)
     data = directory / "data"
