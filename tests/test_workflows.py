@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 
 import gitruns as mlflow
 from gitruns.cli import cli
-from gitruns.init import WORKFLOWS, init_project
+from gitruns.init import WORKFLOWS, init_project, install_requirement
 
 from .conftest import git, installed_command
 from .test_review import MARKER, FakeGitHub
@@ -100,7 +101,10 @@ def test_init_writes_pinned_workflows_and_never_overwrites(repo: Path):
     assert result.exit_code == 0, result.output
     written = [repo / ".github" / "workflows" / name for name in WORKFLOWS]
     validate(written)
-    assert f'pip install "gitruns[ml]=={mlflow.__version__}"' in written[0].read_text()
+    for path in written:
+        text = path.read_text()
+        assert f"pip install {install_requirement()}" in text
+        assert "[ml]" not in text  # building the site and reviewing need no ML libraries
     assert "/.index/" in (repo / "runs" / ".gitignore").read_text()
     again = CliRunner().invoke(cli, ["init", "--github"])
     assert again.exit_code == 1 and "already exist" in again.output and "--force" in again.output
@@ -115,7 +119,7 @@ def _gitruns_steps(workflow: Path) -> list[tuple[str, dict[str, str]]]:
         (step["run"], dict(step.get("env", {})))
         for job in document["jobs"].values()
         for step in job.get("steps", [])
-        if "run" in step and "gitruns " in step["run"]
+        if "run" in step and re.search(r"(^|\n)\s*gitruns ", step["run"])
     ]
 
 
@@ -184,3 +188,40 @@ def test_the_workflows_commands_run(repo: Path, tmp_path: Path):
         assert ("GET", "/repos/me/project/pulls/3", None) in fake.requests
     finally:
         fake.close()
+
+
+def _distribution(tmp_path: Path, direct_url: dict | None):
+    """A real installed-package record (a dist-info folder) as pip leaves one."""
+    import importlib.metadata
+
+    info = tmp_path / "gitruns-0.3.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: gitruns\nVersion: 0.3.1\n"
+        "Project-URL: Homepage, https://github.com/example/gitruns\n"
+    )
+    if direct_url is not None:
+        (info / "direct_url.json").write_text(json.dumps(direct_url))
+    return importlib.metadata.PathDistribution(info)
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "requirement"),
+    [
+        (None, '"gitruns==0.3.1"'),
+        (
+            {
+                "url": "https://github.com/example/gitruns",
+                "vcs_info": {"vcs": "git", "commit_id": "abc123"},
+            },
+            '"gitruns @ git+https://github.com/example/gitruns@abc123"',
+        ),
+        (
+            {"url": "file:///home/me/gitruns", "dir_info": {"editable": True}},
+            '"gitruns @ git+https://github.com/example/gitruns@v0.3.1"',
+        ),
+    ],
+    ids=["from-an-index", "from-git", "from-a-folder"],
+)
+def test_workflows_install_gitruns_the_way_it_can_be_had(tmp_path, direct_url, requirement):
+    assert install_requirement(_distribution(tmp_path, direct_url)) == requirement

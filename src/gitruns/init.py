@@ -1,14 +1,17 @@
 """``gitruns init``: set up a repository for gitruns, and with ``--github`` its workflows.
 
-It writes ``runs/.gitignore`` (the search index stays out of git) and, with
-``github=True``, two workflows pinned to the installed gitruns: one builds the
-site and publishes it on GitHub Pages on every push to the default branch, the
-other posts the pull-request review. Existing files are never overwritten
-unless ``force`` is given.
+It adds ``.gitignore`` lines (the search index, unfinished writes and the built
+site stay out of git) and, with ``github=True``, three workflows that install
+the gitruns this one is, the way it can be had (:func:`install_requirement`):
+one builds the site and publishes it on GitHub Pages on every push to the
+default branch, two review pull requests. Existing workflows are never
+overwritten unless ``force`` is given.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import logging
 from importlib import resources
 from pathlib import Path
@@ -23,10 +26,47 @@ logger = logging.getLogger(__name__)
 WORKFLOWS = ("gitruns-site.yml", "gitruns-review.yml", "gitruns-review-comment.yml")
 
 
+def install_requirement(distribution: importlib.metadata.Distribution | None = None) -> str:
+    """What ``pip install`` takes to get this very gitruns on a fresh machine, quoted.
+
+    From a package index: ``"gitruns==0.1.0"``. From a git URL: that URL at the
+    commit installed. From a folder (a clone, an editable install): the
+    project's repository at this release's tag, since the folder is not on the
+    runner. No extras: building the site and reviewing need no ML libraries.
+
+    >>> install_requirement()  # doctest: +SKIP
+    '"gitruns @ git+https://github.com/gitruns/gitruns@v0.1.0"'
+    """
+    found = distribution or importlib.metadata.distribution("gitruns")
+    version = found.version
+    try:
+        direct = json.loads(found.read_text("direct_url.json") or "null")
+    except ValueError:
+        direct = None
+    if not isinstance(direct, dict):
+        return f'"gitruns=={version}"'  # from an index: PEP 610 writes no direct_url.json
+    vcs = direct.get("vcs_info")
+    url = str(direct.get("url", ""))
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git" and url.startswith("https://"):
+        return f'"gitruns @ git+{url}@{vcs.get("commit_id") or "v" + version}"'
+    urls = dict(
+        (label.strip().lower(), link.strip())
+        for label, _, link in (
+            entry.partition(",") for entry in found.metadata.get_all("Project-URL") or []
+        )
+    )
+    home = urls.get("repository") or urls.get("source") or urls.get("homepage") or PROJECT_URL
+    return f'"gitruns @ git+{home.rstrip("/")}@v{version}"'
+
+
+PROJECT_URL = "https://github.com/gitruns/gitruns"
+
+
 def workflow_text(name: str, requirement: str | None = None) -> str:
-    """A workflow shipped with gitruns, pinned to ``requirement`` (default: this version)."""
+    """A workflow shipped with gitruns, installing ``requirement`` (default: this gitruns,
+    as :func:`install_requirement` finds it)."""
     template = resources.files("gitruns.workflows").joinpath(name).read_text()
-    pin = requirement or f'"gitruns[ml]=={__version__}"'
+    pin = requirement or install_requirement()
     return template.replace("GITRUNS_REQUIREMENT", pin).replace("GITRUNS_VERSION", __version__)
 
 
