@@ -51,7 +51,44 @@ def test_review_compares_added_runs_with_the_base_best(repo: Path, branch: dict[
     text = render_markdown(review(repo / "runs", "main", site_url="https://me.github.io/p/"))
     assert text.startswith(MARKER)
     assert "beats the base" in text and "```mermaid" in text and "xychart-beta" in text
-    assert f"https://me.github.io/p/runs/{branch['better']}.html" in text
+    # Base runs are on the published site; the branch's runs only after the merge.
+    assert f"https://me.github.io/p/runs/{branch['base-best']}.html" in text
+    assert f"https://me.github.io/p/runs/{branch['better']}.html" not in text
+
+
+def test_each_new_run_is_compared_with_the_base_best_of_its_kind(repo: Path):
+    mlflow.set_experiment("taxi", primary_metric="rmse")
+    with mlflow.start_run(run_name="ridge"):
+        mlflow.set_tag("model", "ridge")
+        mlflow.log_params({"alpha": 1.0})
+        mlflow.log_metric("rmse", 4.0)
+    with mlflow.start_run(run_name="xgb-base") as xgb_base:
+        mlflow.set_tag("model", "xgboost")
+        mlflow.log_params({"max_depth": 6, "eta": 0.3, "seed": 1})
+        mlflow.log_metric("rmse", 5.0)
+    git(repo, "add", "runs")
+    git(repo, "commit", "-qm", "base runs")
+    git(repo, "checkout", "-q", "-b", "deeper")
+    with mlflow.start_run(run_name="xgb-deeper"):
+        mlflow.set_tag("model", "xgboost")
+        mlflow.log_params({"max_depth": 9, "eta": 0.3, "seed": 1, "subsample": 0.8})
+        mlflow.log_metric("rmse", 4.5)
+    with mlflow.start_run(run_name="lasso"):
+        mlflow.set_tag("model", "lasso")
+        mlflow.log_metric("rmse", 4.2)
+    result = review(repo / "runs", "main")
+    by_name = {run.name: run for run in result.experiments[0].added}
+    deeper = by_name["xgb-deeper"]
+    assert deeper.baseline.id == xgb_base.info.run_id and deeper.same_kind and deeper.beats
+    assert list(deeper.differing) == ["max_depth", "subsample"]  # the changed param first
+    lasso = by_name["lasso"]
+    assert lasso.baseline.name == "ridge" and not lasso.same_kind and lasso.beats is False
+    text = render_markdown(result)
+    assert "(best; none of its kind)" in text
+    with pytest.raises(GitError, match="Did you mean 'rmse'"):
+        review(repo / "runs", "main", metric="rmsee")
+    unknown = CliRunner().invoke(cli, ["review", "--base", "main", "--metric", "accuracy"])
+    assert unknown.exit_code == 1 and "no run logged the metric 'accuracy'" in unknown.output
 
 
 def test_json_and_output_file(repo: Path, branch):

@@ -50,6 +50,9 @@ class RunResult:
     delta: float | None = None
     beats: bool | None = None
     differing: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    baseline: RunResult | None = None  # the base's best run of the same kind, else its best
+    kind: str = ""
+    same_kind: bool = False  # whether the baseline is of this run's kind
 
 
 @dataclass
@@ -191,8 +194,11 @@ def review(
             continue
         experiment_record = store.get_experiment(experiment_id)
         chosen = metric or experiment_record.primary_metric or _common_metric(added_entries)
+        if metric is not None:
+            _check_metric(metric, added_entries, base_runs.get(experiment_id, []))
         goal = experiment_record.goal or "minimize"
-        best = _best_base(base_runs.get(experiment_id, []), chosen, goal)
+        candidates = base_runs.get(experiment_id, [])
+        best = _best_base(candidates, chosen, goal)
         added = []
         for entry in sorted(added_entries, key=lambda e: e.start_time):
             result = RunResult(
@@ -200,19 +206,13 @@ def review(
                 entry.name,
                 _finite(entry.metrics.get(chosen)) if chosen else None,
                 dict(entry.params),
+                kind=run_kind(entry.tags, entry.params),
             )
-            if best is not None and result.value is not None and best.value is not None:
-                result.delta = result.value - best.value
-                result.beats = (
-                    result.value < best.value if goal == "minimize" else result.value > best.value
-                )
-            if best is not None:
-                keys = set(best.params) | set(result.params)
-                result.differing = {
-                    key: (best.params.get(key), result.params.get(key))
-                    for key in sorted(keys)
-                    if best.params.get(key) != result.params.get(key)
-                }
+            same = [r for r in candidates if run_kind(r.tags, r.params) == result.kind]
+            baseline = _best_base(same, chosen, goal)
+            result.same_kind = baseline is not None
+            result.baseline = baseline or best
+            _compare(result, goal)
             added.append(result)
         experiments.append(
             ExperimentReview(experiment_id, experiment_record.name, chosen, goal, best, added)
@@ -261,6 +261,59 @@ def changed_runs(
     return found
 
 
+# Tags that name a run's model family, most specific first (the last is autolog's class).
+KIND_TAGS = ("model", "model_family", "estimator_name", "estimator_class")
+
+
+def run_kind(tags: dict[str, str], params: dict[str, str]) -> str:
+    """What kind of run this is, for a fair comparison: its model family from a tag, or
+    else the set of its param keys (an XGBoost search and a Ridge fit differ in both)."""
+    for key in KIND_TAGS:
+        if tags.get(key):
+            return f"{key}={tags[key]}"
+    return "params:" + ",".join(sorted(params))
+
+
+def _compare(result: RunResult, goal: str) -> None:
+    """Delta and verdict against the run's baseline; the params that differ, those both
+    runs set (what the branch changed) first, then those only one of them has."""
+    base = result.baseline
+    if base is None:
+        return
+    if result.value is not None and base.value is not None:
+        result.delta = result.value - base.value
+        result.beats = (
+            result.value < base.value if goal == "minimize" else result.value > base.value
+        )
+    keys = set(base.params) | set(result.params)
+    differing = [key for key in keys if base.params.get(key) != result.params.get(key)]
+    differing.sort(key=lambda key: (not (key in base.params and key in result.params), key))
+    result.differing = {key: (base.params.get(key), result.params.get(key)) for key in differing}
+
+
+class UnknownMetric(GitError):
+    """``--metric`` names a metric no run has."""
+
+
+def _check_metric(metric: str, added: list[Any], base: list[RunRecord]) -> None:
+    known = {key for entry in added for key in entry.metrics} | {
+        key for record in base for key in record.metrics
+    }
+    if metric in known:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(metric, sorted(known), n=1)
+    hint = (
+        f" Did you mean {close[0]!r}?"
+        if close
+        else f" The runs have: {', '.join(sorted(known)[:10])}."
+    )
+    raise UnknownMetric(
+        f"no run logged the metric {metric!r}, so nothing can be compared on it.{hint}"
+    )
+
+
 def _common_metric(entries: list[Any]) -> str | None:
     counts: dict[str, int] = {}
     for entry in entries:
@@ -280,7 +333,13 @@ def _best_base(records: list[RunRecord], metric: str | None, goal: str) -> RunRe
         return None
     pick = min if goal == "minimize" else max
     record, value = pick(scored, key=lambda pair: pair[1])
-    return RunResult(record.id, record.name, value, dict(record.params))
+    return RunResult(
+        record.id,
+        record.name,
+        value,
+        dict(record.params),
+        kind=run_kind(record.tags, record.params),
+    )
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~:])")
@@ -316,11 +375,13 @@ def _mermaid_label(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9 ._-]", "", value)[:24] or "run"
 
 
-def _run_link(review: Review, run_id: str, name: str) -> str:
+def _run_link(review: Review, run_id: str, name: str, published: bool = True) -> str:
+    """A run's name and id, linked to its page on the site when that page exists: the
+    base's runs are published, a branch's new runs only after the merge."""
     if not RUN_ID_PATTERN.match(run_id):  # only an id can become part of a link
         return f"{_text(name, 40)} ({_text(run_id, 12)})"
     label = f"{_text(name, 40)} `{run_id[:10]}`"
-    if review.site_url:
+    if review.site_url and published:
         return f"[{label}]({review.site_url}/runs/{run_id}.html)"
     return label
 
@@ -359,8 +420,11 @@ def _section(review: Review, experiment: ExperimentReview, budget: int) -> str:
         )
     lines += [
         "",
-        f"| run | {metric} | Δ vs base best | beats base | params that differ |",
-        "|---|---|---|---|---|",
+        "Each new run is compared with the base's best run of its kind (the same model "
+        "family, or the same params); where the base has none, with its best run.",
+        "",
+        f"| run | {metric} | compared with | Δ | beats it | params changed |",
+        "|---|---|---|---|---|---|",
     ]
     used = sum(len(line) + 1 for line in lines)
     shown = 0
@@ -372,9 +436,15 @@ def _section(review: Review, experiment: ExperimentReview, budget: int) -> str:
         )
         if len(run.differing) > 6:
             differing += f", and {len(run.differing) - 6} more"
+        base = run.baseline
+        against = "—"
+        if base is not None:
+            against = _run_link(review, base.id, base.name) + (
+                "" if run.same_kind else " (best; none of its kind)"
+            )
         row = (
-            f"| {_run_link(review, run.id, run.name)} | {_number(run.value)} | "
-            f"{_delta(run.delta)} | {beats} | {differing} |"
+            f"| {_run_link(review, run.id, run.name, published=False)} | {_number(run.value)} | "
+            f"{against} | {_delta(run.delta)} | {beats} | {differing} |"
         )
         if used + len(row) + 1 > budget:
             break
@@ -498,6 +568,14 @@ def render_json(review: Review) -> dict[str, Any]:
                         "value": r.value,
                         "delta": r.delta,
                         "beats": r.beats,
+                        "baseline": None
+                        if r.baseline is None
+                        else {
+                            "id": r.baseline.id,
+                            "name": r.baseline.name,
+                            "value": r.baseline.value,
+                            "same_kind": r.same_kind,
+                        },
                         "differing_params": {k: list(v) for k, v in r.differing.items()},
                     }
                     for r in e.added
@@ -567,6 +645,15 @@ def _experiment_from(item: dict[str, Any]) -> ExperimentReview:
                 {},
                 delta=_float(run.get("delta")),
                 beats=None if run.get("beats") is None else bool(run["beats"]),
+                baseline=None
+                if run.get("baseline") is None
+                else RunResult(
+                    _run_id(run["baseline"]["id"]),
+                    _string(run["baseline"]["name"]),
+                    _float(run["baseline"]["value"]),
+                    {},
+                ),
+                same_kind=bool((run.get("baseline") or {}).get("same_kind")),
                 differing={
                     _string(key): (
                         None if pair[0] is None else _string(pair[0]),
