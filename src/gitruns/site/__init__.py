@@ -11,6 +11,7 @@ in ``.gitruns-site.json``, and only those whose key changed are written again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -25,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gitruns.names import RUN_ID_PATTERN
-from gitruns.query import format_duration
+from gitruns.query import abbreviate, format_duration
 from gitruns.record import ARTIFACTS_DIR, read_regular_file, read_run_record, read_small_text
 from gitruns.redact import public_text
 from gitruns.site import charts
@@ -39,7 +40,7 @@ from gitruns.site.collect import (
     json_for_script,
 )
 from gitruns.site.output import SiteWriter
-from gitruns.site.render import Renderer
+from gitruns.site.render import Renderer, model_page
 
 logger = logging.getLogger(__name__)
 
@@ -124,11 +125,13 @@ def _plan(data: SiteData, renderer: Renderer) -> list[Task]:
 
     compare_spec = {"spec": json_for_script(charts.histories())}
     run_index = {run.id: run.entry.experiment for run in data.runs}
+    registered = registrations(data.models)
+    width = abbreviate(run_index)
     tasks: list[Task] = [
         (
             "index.html",
             _key("index", *(e.key for e in data.experiments), repr(data.models)),
-            page("home.html", 0, partial(_home, data)),
+            page("home.html", 0, partial(_home, data, width)),
         ),
         (
             "models.html",
@@ -136,40 +139,96 @@ def _plan(data: SiteData, renderer: Renderer) -> list[Task]:
             page("models.html", 0, lambda: {"models": data.models}),
         ),
         ("compare.html", _key("compare", nav_key), page("compare.html", 0, lambda: compare_spec)),
+        *_model_tasks(data, page, nav_key, width),
         ("data/index.js", _key("data-index", *run_index), partial(_data_js, "runs", run_index)),
     ]
     for experiment in data.experiments:
+        view = ExperimentView(experiment, registered, width)
+        experiment_key = _key(experiment.key, str(width), repr(view.registered))
         tasks.append(
             (
                 f"data/experiments/{experiment.id}.js",
-                experiment.key,
-                partial(_experiment_data_js, experiment),
+                experiment_key,
+                partial(_experiment_data_js, view),
             )
         )
         tasks.append(
             (
                 f"experiments/{experiment.id}.html",
-                _key(experiment.key, nav_key),
-                page("experiment.html", 1, partial(_experiment_page, experiment)),
+                _key(experiment_key, nav_key),
+                page("experiment.html", 1, partial(_experiment_page, view)),
             )
         )
         for run in experiment.runs:
-            children = [r for r in experiment.runs if r.entry.parent == run.id]
-            run_key = _key(run.key, experiment.record.name, *(child.id for child in children))
+            children = view.children.get(run.id, [])
+            run_key = _key(
+                run.key,
+                experiment.record.name,
+                repr(registered.get(run.id, [])),
+                *(child.id for child in children),
+            )
             tasks.append((f"data/runs/{run.id}.js", run.key, partial(_history_data_js, run)))
             tasks.append(
                 (
                     f"runs/{run.id}.html",
                     _key(run_key, nav_key),
-                    page("run.html", 1, partial(_run_page, run, experiment, children)),
+                    page("run.html", 1, partial(_run_page, run, view, children)),
                 )
             )
             tasks.extend(_artifact_tasks(run))
     return tasks
 
 
-def _experiment_data_js(experiment: ExperimentModel) -> str:
-    return _data_js(f"experiment:{experiment.id}", _experiment_rows(experiment))
+def _model_tasks(
+    data: SiteData, page: Callable[..., Callable[[], str]], nav_key: str, width: int
+) -> list[Task]:
+    """A page per registered model, and one per version (``models/NAME/vN.html``)."""
+    runs = {run.id: run for run in data.runs}
+    tasks: list[Task] = []
+    for model in data.models:
+        name = model_page(model["name"])
+        if name is None:
+            continue
+        sources = {
+            v["run_id"]: _model_source(runs.get(v["run_id"] or ""), width)
+            for v in model["versions"]
+        }
+        key = _key("model", repr(model), repr(sources), nav_key)
+        context = {"model": model, "sources": sources}
+        tasks.append((f"models/{name}.html", key, page("model.html", 1, lambda c=context: c)))
+        for version in model["versions"]:
+            version_context = {
+                "model": model,
+                "model_version": version,
+                "source": sources.get(version["run_id"]),
+                "history": [e for e in model["history"] if e["version"] == version["version"]],
+            }
+            tasks.append(
+                (
+                    f"models/{name}/v{version['version']}.html",
+                    key,
+                    page("version.html", 2, lambda c=version_context: c),
+                )
+            )
+    return tasks
+
+
+def _model_source(run: RunModel | None, width: int) -> dict[str, Any] | None:
+    """What a model version's pages show of the run it came from."""
+    if run is None:
+        return None
+    return {
+        "id": run.id,
+        "short": run.id[:width],
+        "name": run.entry.name,
+        "experiment": run.entry.experiment,
+        "metrics": {key: _compact(value) for key, value in sorted(run.entry.metrics.items())},
+        "params": dict(sorted(run.entry.params.items())),
+    }
+
+
+def _experiment_data_js(view: ExperimentView) -> str:
+    return _data_js(f"experiment:{view.experiment.id}", _experiment_rows(view))
 
 
 def _history_data_js(run: RunModel) -> str:
@@ -223,10 +282,88 @@ def _as_number(text: str) -> float | None:
 # -- page models --------------------------------------------------------------------
 
 
-def _home(data: SiteData) -> dict[str, Any]:
+# One colour per run, the same in the table, every chart and the comparison:
+# Tableau's 20, given in order of the runs' start, so a new run never recolours others.
+PALETTE = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+# A param or metric column shows by default when at least this share of the runs has it.
+SHOWN_COLUMN_SHARE = 0.25
+
+
+def registrations(models: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """Run id -> the model versions registered from it: ``{"model", "version", "stage"}``."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for model in models:
+        for version in model["versions"]:
+            if version.get("run_id"):
+                found.setdefault(version["run_id"], []).append(
+                    {
+                        "model": model["name"],
+                        "version": version["version"],
+                        "stage": version["stage"],
+                    }
+                )
+    return found
+
+
+class ExperimentView:
+    """An experiment as its pages show it: runs as a tree (each parent followed by its
+    children), a colour per run, columns in the order people read them."""
+
+    def __init__(
+        self, experiment: ExperimentModel, registered: dict[str, list[dict[str, str]]], width: int
+    ) -> None:
+        self.experiment = experiment
+        self.width = width
+        runs = experiment.runs
+        ids = {run.id for run in runs}
+        self.children: dict[str, list[RunModel]] = {}
+        roots = []
+        for run in sorted(runs, key=lambda run: (run.entry.start_time, run.id)):
+            parent = run.entry.parent
+            if parent and parent in ids and parent != run.id:
+                self.children.setdefault(parent, []).append(run)
+            else:
+                roots.append(run)
+        by_start = sorted(runs, key=lambda run: (run.entry.start_time, run.id))
+        self.colors = {run.id: PALETTE[index % len(PALETTE)] for index, run in enumerate(by_start)}
+        self.rows: list[tuple[RunModel, int]] = []
+        seen: set[str] = set()
+        pending = [(run, 0) for run in roots]  # newest first: roots were oldest first
+        while pending:
+            run, depth = pending.pop()
+            if run.id in seen:
+                continue
+            seen.add(run.id)
+            self.rows.append((run, depth))
+            pending.extend((child, depth + 1) for child in reversed(self.children.get(run.id, [])))
+        self.rows += [(run, 0) for run in runs if run.id not in seen]  # a cycle of parents
+        self.registered = {run.id: registered[run.id] for run in runs if run.id in registered}
+
+    @functools.cached_property
+    def columns(self) -> tuple[list[str], list[str], list[str]]:
+        """Metrics (the primary first), params, tags; the keys of each sorted."""
+        return _fields(self.experiment)
+
+    def shown_by_default(self, kind: str, key: str) -> bool:
+        runs = self.experiment.runs
+        if kind == "tag" or not runs:
+            return False
+        count = sum(
+            key in (run.entry.params if kind == "param" else run.entry.metrics) for run in runs
+        )
+        return count >= SHOWN_COLUMN_SHARE * len(runs)
+
+
+def _home(data: SiteData, width: int) -> dict[str, Any]:
     recent = sorted(data.runs, key=lambda run: run.entry.start_time, reverse=True)[:15]
-    return {
-        "experiments": [
+    experiments = []
+    for e in data.experiments:
+        best = e.best_run
+        experiments.append(
             {
                 "id": e.id,
                 "name": e.record.name,
@@ -234,20 +371,22 @@ def _home(data: SiteData) -> dict[str, Any]:
                 "metric": e.primary_metric,
                 "goal": e.goal,
                 "best": _number(e.best),
+                "best_run": best.id if best else None,
                 "last": _time(e.last_activity),
             }
-            for e in data.experiments
-        ],
+        )
+    return {
+        "experiments": experiments,
         "models": data.models,
-        "recent": [_run_row(run) for run in recent],
+        "recent": [_run_row(run, width) for run in recent],
     }
 
 
-def _run_row(run: RunModel) -> dict[str, Any]:
+def _run_row(run: RunModel, width: int = 12) -> dict[str, Any]:
     entry = run.entry
     return {
         "id": entry.id,
-        "short": entry.id[:12],
+        "short": entry.id[:width],
         "name": entry.name,
         "experiment": entry.experiment,
         "status": entry.status,
@@ -264,6 +403,7 @@ def _run_row(run: RunModel) -> dict[str, Any]:
 
 
 def _fields(experiment: ExperimentModel) -> tuple[list[str], list[str], list[str]]:
+    """Metrics (the primary metric first), params, tags (the user's): the table's order."""
     params = sorted({key for run in experiment.runs for key in run.entry.params})
     metrics = sorted({key for run in experiment.runs for key in run.entry.metrics})
     metric = experiment.primary_metric
@@ -273,27 +413,50 @@ def _fields(experiment: ExperimentModel) -> tuple[list[str], list[str], list[str
     tags = sorted(
         {key for run in experiment.runs for key in run.entry.tags if not key.startswith("mlflow.")}
     )
-    return params, metrics, tags
+    return metrics, params, tags
 
 
-def _experiment_rows(experiment: ExperimentModel) -> dict[str, Any]:
-    """The experiment's shared data: one row per run, params and metrics under safe names."""
-    params, metrics, _tags = _fields(experiment)
+def _experiment_rows(view: ExperimentView) -> dict[str, Any]:
+    """The experiment's shared data: one row per run, params and metrics under safe names,
+    with what the page's filter reads (status, times, user, tags, parent) and its colour."""
+    metrics, params, _tags = view.columns
     rows = []
-    for run in experiment.runs:
-        row: dict[str, Any] = {"id": run.id, "run": f"{run.entry.name} ({run.id[:12]})"}
+    for run, depth in view.rows:
+        entry = run.entry
+        row: dict[str, Any] = {
+            "id": run.id,
+            "run": f"{entry.name} ({run.id[: view.width]})",
+            "name": entry.name,
+            "color": view.colors[run.id],
+            "parent": entry.parent if depth else None,
+            "status": entry.status,
+            "start": entry.start_time,
+            "end": entry.end_time,
+            "user": entry.user or "",
+            "tags": {key: value for key, value in entry.tags.items()},
+        }
         for index, key in enumerate(params):
-            value = run.entry.params.get(key)
+            value = entry.params.get(key)
             number = _as_number(value) if value is not None else None
             row[f"p{index}"] = number if number is not None else value
         for index, key in enumerate(metrics):
-            row[f"m{index}"] = run.entry.metrics.get(key)
+            row[f"m{index}"] = entry.metrics.get(key)
         rows.append(row)
     return {"runs": rows, "params": params, "metrics": metrics}
 
 
-def _experiment_page(experiment: ExperimentModel) -> dict[str, Any]:
-    params, metrics, tags = _fields(experiment)
+def _compact(value: float | None) -> str:
+    """A number as the tables show it: four significant digits (the full value on hover)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def _experiment_page(view: ExperimentView) -> dict[str, Any]:
+    experiment = view.experiment
+    metrics, params, tags = view.columns
     numeric = _chart_params(experiment, params, metrics[0] if metrics else None)
     specs: dict[str, Any] = {}
     if metrics:
@@ -306,6 +469,28 @@ def _experiment_page(experiment: ExperimentModel) -> dict[str, Any]:
             if spec is not None:
                 specs[name] = json_for_script(spec)
     specs["histories"] = json_for_script(charts.histories())
+    best = experiment.best_run
+    rows = []
+    for run, depth in view.rows:
+        row = _run_row(run, view.width)
+        row.update(
+            depth=depth,
+            children=len(view.children.get(run.id, [])),
+            parent=run.entry.parent if depth else None,
+            color=view.colors[run.id],
+            registered=view.registered.get(run.id, []),
+        )
+        rows.append(row)
+    columns = [
+        *({"kind": "metric", "key": key, "index": index,
+           "shown": view.shown_by_default("metric", key), "primary": index == 0
+           and key == experiment.primary_metric} for index, key in enumerate(metrics)),
+        *({"kind": "param", "key": key, "index": index,
+           "shown": view.shown_by_default("param", key), "primary": False}
+          for index, key in enumerate(params)),
+        *({"kind": "tag", "key": key, "index": index, "shown": False, "primary": False}
+          for index, key in enumerate(tags)),
+    ]  # fmt: skip
     return {
         "experiment": {
             "id": experiment.id,
@@ -314,14 +499,19 @@ def _experiment_page(experiment: ExperimentModel) -> dict[str, Any]:
             "metric": experiment.primary_metric,
             "goal": experiment.goal,
             "best": _number(experiment.best),
+            "best_run": best.id if best else None,
+            "best_name": best.entry.name if best else "",
         },
-        "params": params,
-        "metrics": metrics,
-        "tags": tags,
-        "runs": [_run_row(run) for run in experiment.runs],
+        "columns": columns,
+        "runs": rows,
         "specs": specs,
-        "number": _number,
+        "compact": _compact,
+        "full": _full,
     }
+
+
+def _full(value: float | None) -> str:
+    return "" if value is None else repr(value)
 
 
 def _chart_params(
@@ -408,9 +598,8 @@ def _artifact_tasks(run: RunModel) -> list[Task]:
     return tasks
 
 
-def _run_page(
-    run: RunModel, experiment: ExperimentModel, children: list[RunModel]
-) -> dict[str, Any]:
+def _run_page(run: RunModel, view: ExperimentView, children: list[RunModel]) -> dict[str, Any]:
+    experiment = view.experiment
     record = read_run_record(run.folder)
     git = record.git or {}
     artifacts = []
@@ -471,7 +660,9 @@ def _run_page(
         ],
         "artifacts": artifacts,
         "diff": diff_lines,
-        "children": [_run_row(child) for child in children],
+        "children": [_run_row(child, view.width) for child in children],
+        "registered": view.registered.get(run.id, []),
+        "color": view.colors[run.id],
         "histories_spec": json_for_script(charts.histories()),
         "has_histories": any(len(points) > 1 for points in run.histories.values()),
     }
@@ -479,7 +670,7 @@ def _run_page(
 
 def _write_assets(writer: SiteWriter) -> None:
     static = resources.files("gitruns.site").joinpath("static")
-    for name in ("site.css", "site.js"):
+    for name in ("site.css", "filter.js", "site.js"):
         content = static.joinpath(name).read_bytes()
         writer.write_if_changed(f"assets/{name}", content)
     import importlib.metadata

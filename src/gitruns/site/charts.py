@@ -124,7 +124,8 @@ def histories() -> dict[str, Any]:
         .encode(
             x=alt.X("step:Q", title="step"),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-            color=alt.Color("run:N", title="run"),
+            color=alt.Color("color:N", scale=None, legend=None),
+            detail="run:N",
             tooltip=["run:N", "metric:N", "step:Q", "value:Q"],
         )
         .properties(width=320, height=200)

@@ -89,6 +89,15 @@ class ExperimentModel:
         return best_value(values, self.goal)
 
     @property
+    def best_run(self) -> RunModel | None:
+        """The run holding the best value of the primary metric (the first such, by start)."""
+        best, metric = self.best, self.primary_metric
+        if best is None or metric is None:
+            return None
+        holders = [run for run in self.runs if run.entry.metrics.get(metric) == best]
+        return min(holders, key=lambda run: run.entry.start_time, default=None)
+
+    @property
     def last_activity(self) -> int | None:
         return max((run.entry.start_time for run in self.runs), default=None)
 

@@ -18,6 +18,7 @@ import markupsafe
 from gitruns import __version__
 from gitruns.exceptions import GitrunsError
 from gitruns.redact import public_text
+from gitruns.tags import NAME_PATTERN
 
 
 def _public(value: Any) -> Any:
@@ -26,6 +27,14 @@ def _public(value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
         return public_text(value)
     return value
+
+
+def model_page(name: str) -> str | None:
+    """The file name of a registered model's page: its name, with the ``/`` GTO allows
+    written ``~``; None for a name outside GTO's grammar (no page, no path)."""
+    if not NAME_PATTERN.match(name):
+        return None
+    return name.replace("/", "~")
 
 
 class TemplateMissing(GitrunsError):
@@ -52,6 +61,7 @@ class Renderer:
             lstrip_blocks=True,
             finalize=_public,
         )
+        self.environment.filters["model_page"] = model_page
         self.base_url = base_url.rstrip("/")
         sources = []
         for folder in self.folders:

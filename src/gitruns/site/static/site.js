@@ -4,6 +4,7 @@
   "use strict";
   const root = document.body.dataset.root || "";
   const data = () => (window.GITRUNS = window.GITRUNS || {});
+  const hiddenFromCharts = new Set();  // runs whose eye is closed in the table
   // Data files are named by ids; anything else (from a URL or a record) is never loaded.
   const RUN_ID = /^[0-9a-f]{32}$/;
   const EXPERIMENT_ID = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
@@ -24,17 +25,30 @@
 
   function embed(element, chart, datasets) {
     chart.datasets = Object.assign({}, chart.datasets || {}, datasets);
-    return window.vegaEmbed(element, chart, { actions: false, renderer: "canvas" });
+    return window.vegaEmbed(element, chart, { actions: false, renderer: "canvas" }).then((result) => {
+      if (element.gitrunsView) element.gitrunsView.finalize();
+      element.gitrunsView = result.view;  // the drawn chart, for whoever reads its data
+      return result;
+    });
+  }
+
+  function runColors() {
+    const colors = {};
+    Object.keys(data()).filter((key) => key.startsWith("experiment:")).forEach((key) => {
+      data()[key].runs.forEach((run) => { colors[run.id] = run.color; });
+    });
+    return colors;
   }
 
   function historyRows(ids) {
     const rows = [];
+    const colors = runColors();
     ids.forEach((id) => {
       const history = data()["history:" + id];
-      if (!history) return;
+      if (!history || hiddenFromCharts.has(id)) return;
       Object.entries(history.metrics).forEach(([metric, points]) => {
         points.forEach(([step, value]) => {
-          if (value !== null) rows.push({ run: history.run, metric: metric, step: step, value: value });
+          if (value !== null) rows.push({ run: history.run, metric: metric, step: step, value: value, color: colors[id] || "#4e79a7" });
         });
       });
     });
@@ -48,17 +62,21 @@
       .then(() => embed(element, chart, { histories: historyRows(ids) }));
   }
 
-  // Charts over an experiment's shared data file.
-  document.querySelectorAll("[data-spec]").forEach((element) => {
-    const dataset = data()[element.dataset.dataset] || { runs: [] };
-    embed(element, spec(element.dataset.spec), { runs: dataset.runs }).catch((error) => console.error(error));
-  });
+  // Charts over an experiment's shared data file: the runs the table shows, less those
+  // whose eye is closed.
+  function drawSharedCharts() {
+    document.querySelectorAll("[data-spec]").forEach((element) => {
+      const dataset = data()[element.dataset.dataset] || { runs: [] };
+      embed(element, spec(element.dataset.spec), { runs: chartedRuns(dataset.runs) }).catch((error) => console.error(error));
+    });
+  }
   // A run page's own histories.
   document.querySelectorAll("[data-run-histories]").forEach((element) => {
     drawHistories(element, [element.dataset.runHistories]).catch((error) => console.error(error));
   });
 
-  // Sorting: click a header; numbers sort as numbers, empty cells last.
+  // Sorting: click a header; numbers sort as numbers, empty cells last. Child runs stay
+  // under their parent, sorted among themselves.
   document.querySelectorAll("table.grid th[data-sort]").forEach((header) => {
     header.addEventListener("click", () => {
       const table = header.closest("table");
@@ -73,31 +91,133 @@
         const number = parseFloat(raw);
         return { empty: raw === "", number: Number.isNaN(number) ? null : number, text: raw.toLowerCase() };
       };
-      const rows = Array.from(body.rows).map((row) => ({ row: row, key: key(row) }));
-      rows.sort((a, b) => {
+      const compareRows = (a, b) => {
         if (a.key.empty !== b.key.empty) return a.key.empty ? 1 : -1;
         let order;
         if (a.key.number !== null && b.key.number !== null) order = a.key.number - b.key.number;
         else order = a.key.text < b.key.text ? -1 : a.key.text > b.key.text ? 1 : 0;
         return descending ? -order : order;
+      };
+      const rows = Array.from(body.rows).map((row) => ({ row: row, key: key(row) }));
+      const present = new Set(rows.map((item) => item.row.dataset.id));
+      const children = {};
+      const roots = [];
+      rows.forEach((item) => {
+        const parent = item.row.dataset.parent;
+        if (parent && present.has(parent)) (children[parent] = children[parent] || []).push(item);
+        else roots.push(item);
       });
-      rows.forEach((item) => body.appendChild(item.row));
+      const place = (items) => items.sort(compareRows).forEach((item) => {
+        body.appendChild(item.row);
+        place(children[item.row.dataset.id] || []);
+      });
+      place(roots);
     });
   });
 
-  // Filtering: rows whose text contains every word typed.
-  document.querySelectorAll("input[data-filter-for]").forEach((input) => {
-    const table = document.getElementById(input.dataset.filterFor);
-    input.addEventListener("input", () => {
-      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
-      Array.from(table.tBodies[0].rows).forEach((row) => {
-        const text = row.textContent.toLowerCase();
-        row.hidden = !words.every((word) => text.includes(word));
-      });
+  // The runs table as a tree: a parent's children open under it.
+  const runsTable = document.getElementById("runs");
+  function childRows(id) {
+    return runsTable ? Array.from(runsTable.tBodies[0].rows).filter((row) => row.dataset.parent === id) : [];
+  }
+  function setOpen(row, open) {
+    const toggle = row.querySelector("button.toggle");
+    if (!toggle) return;
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    toggle.textContent = (open ? "▾ " : "▸ ") + toggle.textContent.slice(2);
+    childRows(row.dataset.id).forEach((child) => {
+      child.dataset.folded = open ? "" : "1";
+      if (!open) setOpen(child, false);
+    });
+    applyFilter();
+  }
+  document.querySelectorAll("#runs button.toggle").forEach((toggle) => {
+    toggle.addEventListener("click", () => {
+      const row = toggle.closest("tr");
+      setOpen(row, toggle.getAttribute("aria-expanded") !== "true");
     });
   });
+  if (runsTable) {
+    Array.from(runsTable.tBodies[0].rows).forEach((row) => { if (row.dataset.parent) row.dataset.folded = "1"; });
+  }
+  const expandAll = document.getElementById("expand-all");
+  if (expandAll) {
+    expandAll.addEventListener("click", () => {
+      const open = expandAll.textContent === "Expand all";
+      Array.from(runsTable.tBodies[0].rows).forEach((row) => setOpen(row, open));
+      expandAll.textContent = open ? "Collapse all" : "Expand all";
+    });
+  }
 
-  // Choosing columns.
+  // Filtering: MLflow's search grammar (window.gitrunsFilter), or words in any cell.
+  const filterInput = document.getElementById("run-filter");
+  const filterError = document.getElementById("filter-error");
+  let filterMatch = null;  // id -> true when the filter is on
+  function experimentData() {
+    const table = document.querySelector("[data-dataset]");
+    const name = table ? table.dataset.dataset : null;
+    const found = Object.keys(data()).filter((key) => key.startsWith("experiment:"));
+    return data()[name || found[0]] || { runs: [], params: [], metrics: [] };
+  }
+  function runRecord(dataset, run) {
+    const params = {}, metrics = {};
+    dataset.params.forEach((key, index) => { const value = run["p" + index]; if (value !== null && value !== undefined) params[key] = String(value); });
+    dataset.metrics.forEach((key, index) => { const value = run["m" + index]; if (value !== null && value !== undefined) metrics[key] = value; });
+    return { id: run.id, name: run.name, status: run.status, start: run.start, end: run.end, user: run.user, params: params, metrics: metrics, tags: run.tags || {} };
+  }
+  function applyFilter() {
+    if (!runsTable) return;
+    const rows = Array.from(runsTable.tBodies[0].rows);
+    const byId = {};
+    rows.forEach((row) => { byId[row.dataset.id] = row; });
+    if (filterMatch === null) {
+      rows.forEach((row) => { row.hidden = row.dataset.folded === "1"; });
+    } else {
+      const shown = new Set();
+      rows.forEach((row) => {
+        if (!filterMatch[row.dataset.id]) return;
+        let current = row;
+        while (current && !shown.has(current.dataset.id)) {  // a match shows its ancestors
+          shown.add(current.dataset.id);
+          current = current.dataset.parent ? byId[current.dataset.parent] : null;
+        }
+      });
+      rows.forEach((row) => { row.hidden = !shown.has(row.dataset.id); });
+    }
+    redrawCharts();
+  }
+  if (filterInput) {
+    filterInput.addEventListener("input", () => {
+      const text = filterInput.value.trim();
+      filterError.hidden = true;
+      filterInput.removeAttribute("aria-invalid");
+      if (!text) { filterMatch = null; applyFilter(); return; }
+      let predicate;
+      if (window.gitrunsFilter.looksLikeFilter(text)) {
+        try {
+          predicate = window.gitrunsFilter.parse(text);
+        } catch (error) {
+          filterError.textContent = error.message;
+          filterError.hidden = false;
+          filterInput.setAttribute("aria-invalid", "true");
+          return;
+        }
+        const dataset = experimentData();
+        filterMatch = {};
+        dataset.runs.forEach((run) => { filterMatch[run.id] = predicate(runRecord(dataset, run)); });
+      } else {
+        const words = text.toLowerCase().split(/\s+/).filter(Boolean);
+        filterMatch = {};
+        Array.from(runsTable.tBodies[0].rows).forEach((row) => {
+          const cells = row.textContent.toLowerCase();
+          filterMatch[row.dataset.id] = words.every((word) => cells.includes(word));
+        });
+      }
+      applyFilter();
+    });
+  }
+
+  // Choosing columns, and finding one among many.
   document.querySelectorAll("input[data-column]").forEach((box) => {
     box.addEventListener("change", () => {
       document.querySelectorAll('[data-col="' + box.dataset.column + '"]').forEach((cell) => {
@@ -105,6 +225,41 @@
       });
     });
   });
+  document.querySelectorAll("input.column-search").forEach((search) => {
+    search.addEventListener("input", () => {
+      const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+      search.closest(".chooser").querySelectorAll("label[data-label]").forEach((label) => {
+        label.hidden = !words.every((word) => label.dataset.label.toLowerCase().includes(word));
+      });
+    });
+  });
+
+  // The eye: a run hidden from the charts stays in the table.
+  document.querySelectorAll("#runs button.eye").forEach((eye) => {
+    eye.addEventListener("click", () => {
+      const id = eye.closest("tr").dataset.id;
+      const shown = eye.getAttribute("aria-pressed") !== "true";
+      eye.setAttribute("aria-pressed", shown ? "true" : "false");
+      eye.title = shown ? "Shown in the charts: click to hide" : "Hidden from the charts: click to show";
+      if (shown) hiddenFromCharts.delete(id); else hiddenFromCharts.add(id);
+      redrawCharts();
+    });
+  });
+  function chartedRuns(runs) {
+    if (!runsTable) return runs;
+    const visible = new Set(Array.from(runsTable.tBodies[0].rows)
+      .filter((row) => filterMatch === null || !row.hidden).map((row) => row.dataset.id));
+    return runs.filter((run) => visible.has(run.id) && !hiddenFromCharts.has(run.id));
+  }
+  let redrawTimer = null;
+  function redrawCharts() {
+    clearTimeout(redrawTimer);
+    redrawTimer = setTimeout(() => {
+      drawSharedCharts();
+      const ids = picked();
+      if (selectedHistories && ids.length) drawHistories(selectedHistories, ids).catch((error) => console.error(error));
+    }, 150);
+  }
 
   // Picking runs: draw their histories, and compare them.
   const compare = document.getElementById("compare");
@@ -185,6 +340,8 @@
       values.forEach((value) => { row.insertCell().textContent = value; });
     });
   }
+
+  drawSharedCharts();
 
   // Times shown in the reader's zone.
   document.querySelectorAll("[data-time]").forEach((cell) => {
