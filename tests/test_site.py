@@ -14,6 +14,8 @@ from gitruns import MlflowClient
 from gitruns.site import CHROMIUM_ARGS, build_site
 from gitruns.site.render import TemplateMissing
 
+from .conftest import git
+
 CHROMIUM = "/usr/bin/chromium"
 PAYLOAD = '<img src=x onerror="window.__pwned=1"></script><script>window.__pwned=1</script>'
 pytestmark = pytest.mark.skipif(
@@ -279,3 +281,158 @@ def test_a_logged_model_is_summarised(site):
         "a sklearn model, without a signature"
     )
     assert "weights" in (output / "runs" / f"{ids[0]}.html").read_text()
+
+
+@pytest.fixture()
+def search_site(repo: Path) -> tuple[Path, dict[str, str]]:
+    """A hyperopt-like search (a parent, six trials) beside a baseline with params of its own."""
+    mlflow.set_experiment("search", primary_metric="rmse")
+    ids = {}
+    with mlflow.start_run(run_name="baseline") as run:
+        mlflow.log_params({f"ridge_option_{i}": i for i in range(6)})
+        mlflow.log_metric("rmse", 4.123456789)
+        mlflow.log_metric("mae", 3.0)
+    ids["baseline"] = run.info.run_id
+    with mlflow.start_run(run_name="hyperopt-search") as parent:
+        for depth, rate, rmse in [(2, 0.001, 5.0), (4, 0.01, 4.8), (6, 0.1, 4.5),
+                                  (8, 0.3, 4.4), (10, 1.0, 4.7), (12, 0.05, 4.55)]:  # fmt: skip
+            with mlflow.start_run(run_name=f"trial-depth-{depth}", nested=True) as trial:
+                mlflow.log_params({"max_depth": depth, "learning_rate": rate})
+                mlflow.log_metric("rmse", rmse)
+                mlflow.log_metric("mae", rmse - 1)
+                for step in range(5):
+                    mlflow.log_metric("validation-rmse", rmse + 1 / (step + 1), step=step)
+                if depth == 8:
+                    mlflow.log_text("weights", "model/MLmodel")
+            ids[f"depth-{depth}"] = trial.info.run_id
+    ids["parent"] = parent.info.run_id
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "runs")
+    MlflowClient().create_model_version("taxi-model", f"runs:/{ids['depth-8']}/model")
+    MlflowClient().transition_model_version_stage("taxi-model", 1, "Production")
+    output = repo / "site"
+    build_site(repo / "runs", output)
+    return output, ids
+
+
+def test_the_experiment_page_is_the_runs_table(search_site, browser):
+    output, ids = search_site
+    visitor = Visitor(browser)
+    visitor.open(output / "experiments" / "search.html")
+    page = visitor.page
+    visible = lambda: page.locator("#runs tbody tr:not([hidden]) td.name a").all_inner_texts()  # noqa: E731
+    # The table first; then status, start, duration; the primary metric leads the metrics.
+    assert page.evaluate(
+        "document.querySelector('#runs').compareDocumentPosition("
+        "document.querySelector('section.charts')) & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
+    headers = page.locator("#runs thead th:not([hidden])").all_inner_texts()
+    assert [h.strip(" ↕") for h in headers[1:7]] == [
+        "Run", "Status", "Started", "Duration", "rmse", "mae",
+    ]  # fmt: skip
+    assert page.locator("#runs th[title='params.ridge_option_0']").is_hidden()  # rare: hidden
+    assert page.locator("#runs th[title='params.max_depth']").is_visible()
+    baseline_rmse = page.locator(f"tr[data-id='{ids['baseline']}'] td[data-col='metric-0']")
+    assert baseline_rmse.inner_text() == "4.123"
+    assert baseline_rmse.get_attribute("title") == "4.123456789"
+    # The name stays in view when the table scrolls sideways.
+    name_cell = page.locator(f"tr[data-id='{ids['baseline']}'] td.name")
+    left = name_cell.bounding_box()["x"]
+    page.evaluate("document.querySelector('.table-wrap').scrollLeft = 2000")
+    assert abs(name_cell.bounding_box()["x"] - left) < 1
+    # The search opens as one row; its trials open under it.
+    assert visible() == ["hyperopt-search", "baseline"]
+    page.locator(f"tr[data-id='{ids['parent']}'] button.toggle").click()
+    assert visible() == ["hyperopt-search", *(f"trial-depth-{d}" for d in (2, 4, 6, 8, 10, 12)),
+                         "baseline"]  # fmt: skip
+    page.locator("#runs th[title='metrics.rmse']").click()  # trials sort under their parent
+    assert visible()[0] == "baseline" and visible()[1] == "hyperopt-search"
+    assert visible()[2:4] == ["trial-depth-8", "trial-depth-6"]
+    # MLflow's filter grammar, in the page.
+    page.fill("#run-filter", "metrics.rmse < 4.6 AND params.max_depth > 5")
+    assert sorted(visible()) == [
+        "hyperopt-search",
+        "trial-depth-12",
+        "trial-depth-6",
+        "trial-depth-8",
+    ]
+    page.fill("#run-filter", "params.max_depth IN ('2', '4') OR metrics.mae < 3.2")
+    assert sorted(visible()) == ["baseline", "hyperopt-search", "trial-depth-2", "trial-depth-4"]
+    page.fill("#run-filter", "metrics.rmse <")
+    error = page.locator("#filter-error")
+    assert error.is_visible() and "position 14" in error.inner_text()
+    assert "^" in error.inner_text()
+    page.fill("#run-filter", "baseline")  # plain words search text
+    assert visible() == ["baseline"] and error.is_hidden()
+    page.fill("#run-filter", "")
+    # The column chooser finds a column among many.
+    page.click("details.columns summary")
+    page.fill("input.column-search", "learn")
+    labels = page.locator(".chooser label:not([hidden])").all_inner_texts()
+    assert [label.split()[-1] for label in labels] == ["learning_rate"]
+    # The best value links to its run.
+    assert page.locator("a.best").get_attribute("href").endswith(f"{ids['baseline']}.html")
+    assert visitor.errors == []
+    visitor.close()
+
+
+def test_one_colour_per_run_and_an_eye_to_hide_it(search_site, browser):
+    output, ids = search_site
+    visitor = Visitor(browser)
+    visitor.open(output / "experiments" / "search.html")
+    visitor.charts(3)
+    page = visitor.page
+    page.click("#expand-all")
+    colours = page.evaluate(
+        "Object.fromEntries(Object.values(window.GITRUNS).find(d => d.runs).runs"
+        ".map(r => [r.id, r.color]))"
+    )
+    row_colour = page.locator(f"tr[data-id='{ids['depth-6']}']").evaluate(
+        "row => row.style.getPropertyValue('--run-color')"
+    )
+    assert row_colour == colours[ids["depth-6"]]
+    assert len(set(colours.values())) == len(colours)  # eight runs, eight colours
+    count = "document.querySelector('[data-spec=spec-scatter]').gitrunsView.data('runs').length"
+    before = page.evaluate(count)
+    page.locator(f"tr[data-id='{ids['depth-6']}'] button.eye").click()
+    page.wait_for_function(f"{count} === {before - 1}")
+    assert page.locator(f"tr[data-id='{ids['depth-6']}']").is_visible()  # still in the table
+    page.locator(f"input.pick[value='{ids['depth-4']}']").check()
+    page.locator(f"input.pick[value='{ids['depth-8']}']").check()
+    page.wait_for_function(
+        "document.querySelector('#selected-histories').gitrunsView && new Set(document"
+        ".querySelector('#selected-histories').gitrunsView.data('histories').map(r => r.run))"
+        ".size === 2"
+    )
+    drawn = page.evaluate(
+        "[...new Set(document.querySelector('#selected-histories').gitrunsView"
+        ".data('histories').map(r => r.color))].sort()"
+    )
+    assert drawn == sorted([colours[ids["depth-4"]], colours[ids["depth-8"]]])
+    assert visitor.errors == []
+    visitor.close()
+
+
+def test_registered_models_have_pages_and_runs_say_so(search_site, browser):
+    output, ids = search_site
+    visitor = Visitor(browser)
+    visitor.open(output / "runs" / f"{ids['depth-8']}.html")
+    page = visitor.page
+    said = page.locator(".registered-as")
+    assert "taxi-model v1 (Production)" in said.inner_text()
+    said.locator("a").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("models/taxi-model/v1.html")
+    assert "trial-depth-8" in page.locator("dl.facts-grid").inner_text()
+    assert "4.4" in page.locator("table.kv").first.inner_text()
+    visitor.open(output / "models" / "taxi-model.html")
+    assert "trial-depth-8" in page.locator("table.grid").first.inner_text()
+    visitor.open(output / "experiments" / "search.html")
+    page.click("#expand-all")
+    registered = page.locator(f"tr[data-id='{ids['depth-8']}'] .registered").inner_text()
+    assert registered == "taxi-model v1 (Production)"
+    # Ids are shown long enough to tell these runs apart.
+    shorts = page.locator("#runs td.name code").all_inner_texts()
+    assert len(set(shorts)) == len(shorts) and all(len(short) >= 8 for short in shorts)
+    assert visitor.errors == []
+    visitor.close()
