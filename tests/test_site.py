@@ -158,8 +158,11 @@ def test_charts_draw_and_tables_sort_and_filter(site, browser):
     page.locator(f"input.pick[value='{ids[2]}']").check()
     page.wait_for_function("document.querySelectorAll('#selected-histories .marks').length > 0")
     page.click("#compare")
-    page.wait_for_selector("#comparison tr.differs")
-    assert page.locator("#comparison tr.differs th", has_text="params.max_depth").count() == 1
+    page.wait_for_selector("#comparison tr[data-differs='1']")
+    assert (
+        page.locator("#comparison tr[data-differs='1'] th", has_text="params.max_depth").count()
+        == 1
+    )
     visitor.charts(1)
     visitor.open(output / "runs" / f"{ids[0]}.html")
     visitor.charts(1)
@@ -297,7 +300,15 @@ def search_site(repo: Path) -> tuple[Path, dict[str, str]]:
         for depth, rate, rmse in [(2, 0.001, 5.0), (4, 0.01, 4.8), (6, 0.1, 4.5),
                                   (8, 0.3, 4.4), (10, 1.0, 4.7), (12, 0.05, 4.55)]:  # fmt: skip
             with mlflow.start_run(run_name=f"trial-depth-{depth}", nested=True) as trial:
-                mlflow.log_params({"max_depth": depth, "learning_rate": rate})
+                booster = "dart" if depth == 12 else "gbtree"
+                mlflow.log_params(
+                    {
+                        "max_depth": depth,
+                        "learning_rate": rate,
+                        "booster": booster,
+                        "objective": "reg:squarederror",
+                    }
+                )
                 mlflow.log_metric("rmse", rmse)
                 mlflow.log_metric("mae", rmse - 1)
                 for step in range(5):
@@ -434,5 +445,33 @@ def test_registered_models_have_pages_and_runs_say_so(search_site, browser):
     # Ids are shown long enough to tell these runs apart.
     shorts = page.locator("#runs td.name code").all_inner_texts()
     assert len(set(shorts)) == len(shorts) and all(len(short) >= 8 for short in shorts)
+    assert visitor.errors == []
+    visitor.close()
+
+
+def test_compare_marks_what_differs_and_can_show_only_that(search_site, browser):
+    output, ids = search_site
+    visitor = Visitor(browser)
+    chosen = [ids["depth-6"], ids["depth-8"], ids["depth-12"]]
+    visitor.open(output / "compare.html")
+    page = visitor.page
+    page.goto(page.url + "?runs=" + ",".join(chosen))
+    page.wait_for_selector("#comparison tbody tr")
+    row = lambda name: page.locator("#comparison tbody tr", has=page.locator("th", has_text=name))  # noqa: E731
+    rmse = row("metrics.rmse")
+    assert rmse.locator("td.best-value").all_inner_texts() == ["4.4"]  # the best, not the row
+    assert row("params.booster").locator("td.odd-value").all_inner_texts() == ["dart"]
+    assert row("params.learning_rate").locator("td.odd-value").count() == 0  # all different
+    assert row("params.objective").is_visible()
+    page.check("#differences-only")
+    assert row("params.objective").is_hidden() and rmse.is_visible()
+    colours = page.locator("#comparison thead th").evaluate_all(
+        "cells => cells.slice(1).map(c => c.style.getPropertyValue('--run-color'))"
+    )
+    expected = page.evaluate(
+        f"(() => {{ const d = Object.values(window.GITRUNS).find(d => d.runs && d.goal);"
+        f" return {chosen!r}.map(id => d.runs.find(r => r.id === id).color); }})()"
+    )
+    assert colours == expected
     assert visitor.errors == []
     visitor.close()

@@ -442,7 +442,7 @@ def _experiment_rows(view: ExperimentView) -> dict[str, Any]:
         for index, key in enumerate(metrics):
             row[f"m{index}"] = entry.metrics.get(key)
         rows.append(row)
-    return {"runs": rows, "params": params, "metrics": metrics}
+    return {"runs": rows, "params": params, "metrics": metrics, "goal": view.experiment.goal}
 
 
 def _compact(value: float | None) -> str:

@@ -304,6 +304,12 @@
     }
   }
 
+  // Numbers as every table shows them: four significant digits, the full value on hover.
+  function compact(value) {
+    if (typeof value !== "number") return String(value);
+    return Number.isFinite(value) ? String(Number(value.toPrecision(4))) : String(value);
+  }
+
   function renderComparison(items) {
     document.getElementById("compare-hint").hidden = true;
     comparison.hidden = false;
@@ -311,6 +317,10 @@
     head.appendChild(document.createElement("th"));
     items.forEach((item) => {
       const cell = document.createElement("th");
+      cell.style.setProperty("--run-color", item.run.color || "#999");
+      const dot = document.createElement("span");
+      dot.className = "dot";
+      cell.appendChild(dot);
       const link = document.createElement("a");
       link.href = root + "runs/" + item.run.id + ".html";
       link.textContent = item.run.run;
@@ -318,26 +328,53 @@
       head.appendChild(cell);
     });
     const body = comparison.createTBody();
-    const fields = [];
+    const names = [];
     items.forEach((item) => {
-      item.dataset.params.forEach((name, index) => fields.push(["params." + name, "p" + index, item]));
-      item.dataset.metrics.forEach((name, index) => fields.push(["metrics." + name, "m" + index, item]));
+      item.dataset.metrics.forEach((name) => { if (!names.includes("metrics." + name)) names.push("metrics." + name); });
     });
-    const names = Array.from(new Set(fields.map((field) => field[0])));
+    items.forEach((item) => {
+      item.dataset.params.forEach((name) => { if (!names.includes("params." + name)) names.push("params." + name); });
+    });
     names.forEach((name) => {
+      const kind = name.startsWith("params.") ? "params" : "metrics";
       const values = items.map((item) => {
-        const kind = name.startsWith("params.") ? "params" : "metrics";
         const index = item.dataset[kind].indexOf(name.slice(kind.length + 1));
         const value = index < 0 ? undefined : item.run[(kind === "params" ? "p" : "m") + index];
-        return value === undefined || value === null ? "" : String(value);
+        return value === undefined || value === null ? null : value;
       });
-      if (values.every((value) => value === "")) return;  // no compared run has it
+      if (values.every((value) => value === null)) return;  // no compared run has it
+      const texts = values.map((value) => (value === null ? "" : String(value)));
+      const differs = new Set(texts).size > 1;
       const row = body.insertRow();
-      if (new Set(values).size > 1) row.className = "differs";
+      row.dataset.differs = differs ? "1" : "";
       const label = document.createElement("th");
-      label.textContent = (new Set(values).size > 1 ? "≠ " : "") + name;
+      label.textContent = (differs ? "≠ " : "") + name;
       row.appendChild(label);
-      values.forEach((value) => { row.insertCell().textContent = value; });
+      // What is worth a look: in a metric, the best value; elsewhere, a value unlike the
+      // others' common one. Nothing when every value is its own.
+      const marked = new Set();
+      if (differs && kind === "metrics") {
+        const numbers = values.filter((value) => typeof value === "number" && Number.isFinite(value));
+        const pick = items[0].dataset.goal === "maximize" ? Math.max : Math.min;
+        const best = numbers.length ? pick(...numbers) : null;
+        values.forEach((value, index) => { if (value === best) marked.add(index); });
+      } else if (differs) {
+        const counts = {};
+        texts.forEach((text) => { counts[text] = (counts[text] || 0) + 1; });
+        const common = Object.keys(counts).sort((a, b) => counts[b] - counts[a])[0];
+        if (counts[common] > 1) texts.forEach((text, index) => { if (text !== common) marked.add(index); });
+      }
+      values.forEach((value, index) => {
+        const cell = row.insertCell();
+        cell.textContent = value === null ? "" : compact(value);
+        if (typeof value === "number") { cell.title = String(value); cell.className = "num"; }
+        if (marked.has(index)) cell.classList.add(kind === "metrics" ? "best-value" : "odd-value");
+      });
+    });
+    const only = document.getElementById("differences-only");
+    document.getElementById("differences-only-label").hidden = false;
+    only.addEventListener("change", () => {
+      Array.from(body.rows).forEach((row) => { row.hidden = only.checked && !row.dataset.differs; });
     });
   }
 
