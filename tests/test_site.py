@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import urllib.request
@@ -473,5 +474,67 @@ def test_compare_marks_what_differs_and_can_show_only_that(search_site, browser)
         f" return {chosen!r}.map(id => d.runs.find(r => r.id === id).color); }})()"
     )
     assert colours == expected
+    assert visitor.errors == []
+    visitor.close()
+
+
+TEXTS_IN_CHART = """element => {
+  const found = [];
+  const walk = (node) => {
+    if (!node) return;
+    if (node.marktype === 'text') node.items.forEach((item) => found.push(item.text));
+    (node.items || []).forEach(walk);
+  };
+  walk(element.gitrunsView.scenegraph().root);
+  return found;
+}"""
+
+
+def test_the_charts_read_well(search_site, browser):
+    output, ids = search_site
+    visitor = Visitor(browser)
+    visitor.open(output / "experiments" / "search.html")
+    visitor.charts(4)  # overview, parallel coordinates, scatters, heatmap
+    page = visitor.page
+    overview = page.locator("[data-spec=spec-overview]")
+    runs_in = "el => el.gitrunsView.data('runs').length"
+    assert overview.evaluate(runs_in) == 8  # every run, every metric
+    page.fill("#run-filter", "params.max_depth >= 8")
+    page.wait_for_function(
+        "document.querySelector('[data-spec=spec-overview]').gitrunsView.data('runs').length === 4"
+    )  # the runs the table shows: three trials and their parent
+    page.fill("#run-filter", "")
+    # Parallel coordinates: every axis labelled; a log axis in powers of ten; integers whole.
+    parallel = page.locator("[data-spec=spec-parallel]")
+    page.wait_for_function(
+        "document.querySelector('[data-spec=spec-parallel]').gitrunsView.data('runs').length === 8"
+    )
+    labels = parallel.evaluate(TEXTS_IN_CHART)
+    assert {"0.001", "1", "0.0316"} <= set(labels), labels  # learning_rate, on a log axis
+    assert {"2", "7", "12"} <= set(labels), labels  # max_depth, as integers
+    assert {"4.12", "5"} <= set(labels), labels  # the metric
+    assert parallel.evaluate("el => el.gitrunsView.signal('axes')") == ["p1", "p2", "m0"]
+    page.click("details.axes summary")
+    page.locator("input[data-axis=p1]").uncheck()
+    assert parallel.evaluate("el => el.gitrunsView.signal('axes')") == ["p2", "m0"]
+    scatter = json.loads(page.locator("#spec-scatter").inner_text())
+    x_scales = {
+        panel["encoding"]["x"]["title"]: panel["encoding"]["x"] for panel in scatter["hconcat"]
+    }
+    assert x_scales["learning_rate"]["scale"]["type"] == "log"
+    assert x_scales["max_depth"]["axis"]["format"] == "d"
+    # Histories: pan and zoom, a log scale, smoothing.
+    page.click("#expand-all")
+    page.locator(f"input.pick[value='{ids['depth-4']}']").check()
+    histories = page.locator("#selected-histories")
+    page.wait_for_function("document.querySelector('#selected-histories').gitrunsView")
+    page.check("[data-history-log]")
+    page.select_option("[data-history-smoothing]", "3")
+    page.wait_for_function(
+        "(() => { const s = document.querySelector('#selected-histories').gitrunsSpec.spec;"
+        " return s.encoding.y.scale.type === 'log' && s.encoding.y.field === 'smoothed'; })()"
+    )
+    bound = histories.evaluate("el => el.gitrunsSpec.params.map(p => p.bind)")
+    assert "scales" in bound
     assert visitor.errors == []
     visitor.close()

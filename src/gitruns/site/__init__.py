@@ -461,7 +461,9 @@ def _experiment_page(view: ExperimentView) -> dict[str, Any]:
     specs: dict[str, Any] = {}
     if metrics:
         metric = charts.Field("m0", metrics[0])
+        overview = [charts.Field(f"m{index}", key) for index, key in enumerate(metrics)]
         for name, spec in (
+            ("overview", charts.metric_overview(overview)),
             ("parallel", charts.parallel_coordinates(numeric, metric)),
             ("scatter", charts.scatters(numeric, metric)),
             ("heatmap", charts.heatmap(numeric, metric)),
@@ -503,6 +505,10 @@ def _experiment_page(view: ExperimentView) -> dict[str, Any]:
             "best_name": best.entry.name if best else "",
         },
         "columns": columns,
+        "axes": [
+            {"name": field.name, "title": field.title, "shown": index < charts.DEFAULT_AXES}
+            for index, field in enumerate(numeric)
+        ],
         "runs": rows,
         "specs": specs,
         "compact": _compact,
@@ -524,8 +530,17 @@ def _chart_params(
         values = [_as_number(run.entry.params.get(key, "")) for run in scored]
         present = [value for value in values if value is not None]
         if len(present) >= max(2, len(scored) // 2) and len(set(present)) > 1:
-            chosen.append((-len(present), key, charts.Field(f"p{index}", key)))
+            field = charts.Field(
+                f"p{index}",
+                key,
+                log=min(present) > 0 and max(present) / min(present) >= LOG_AXIS_SPAN,
+                integer=all(float(value).is_integer() for value in present),
+            )
+            chosen.append((-len(present), key, field))
     return [field for _, _, field in sorted(chosen)]
+
+
+LOG_AXIS_SPAN = 100  # positive values whose largest is this many times the smallest: log axis
 
 
 def _history_rows(run: RunModel) -> dict[str, Any]:

@@ -20,10 +20,25 @@ WIDTH = 220
 
 @dataclass(frozen=True)
 class Field:
-    """A param or metric under its safe field name."""
+    """A param or metric under its safe field name, and how its axis reads best."""
 
     name: str  # "p0", "m1"
     title: str  # what the user logged: "learning_rate"
+    log: bool = False  # positive values spanning decades: a log axis
+    integer: bool = False  # whole numbers: labelled as integers
+
+    @property
+    def scale(self) -> alt.Scale:
+        return alt.Scale(type="log") if self.log else alt.Scale(zero=False)
+
+    @property
+    def axis(self) -> alt.Axis:
+        return alt.Axis(format="d", tickMinStep=1) if self.integer else alt.Axis()
+
+
+RUN_COLOR = alt.Color("color:N", scale=None, legend=None)  # each run's own colour
+# Parallel coordinates show this many axes until the reader chooses others.
+DEFAULT_AXES = 6
 
 
 def _named(dataset: str) -> alt.NamedData:
@@ -31,39 +46,101 @@ def _named(dataset: str) -> alt.NamedData:
 
 
 def parallel_coordinates(params: list[Field], metric: Field) -> dict[str, Any] | None:
-    """Each run a line across its numeric params, ending at the primary metric."""
-    axes = [*params[:8], metric]
+    """Each run a line across its numeric params, ending at the primary metric, in the run's
+    colour. Every axis is labelled with its lowest, middle and highest value (log axes in
+    powers of ten, integers as integers); the axes shown are the ``axes`` param, which the
+    page sets from the reader's choice (the first few params and the metric by default)."""
+    axes = [*params, metric]
     if len(axes) < 2:
         return None
-    labels = alt.InlineData(values=[{"key": field.name, "axis": field.title} for field in axes])
-    chart = (
+    shown = [field.name for field in params[:DEFAULT_AXES]] + [metric.name]
+    labels = alt.InlineData(
+        values=[{"key": f.name, "axis": f.title, "log": f.log, "integer": f.integer} for f in axes]
+    )
+    chosen = alt.param(name="axes", value=shown)
+    order = [field.title for field in axes]
+    base = (
         alt.Chart(_named("runs"))
-        .transform_window(index="count()")
         .transform_fold([field.name for field in axes], as_=["key", "value"])
         .transform_filter("isValid(datum.value) && isFinite(datum.value)")
-        .transform_joinaggregate(low="min(value)", high="max(value)", groupby=["key"])
-        .transform_calculate(
-            position="datum.high == datum.low ? 0.5 "
-            ": (datum.value - datum.low) / (datum.high - datum.low)"
-        )
+        .transform_filter("indexof(axes, datum.key) >= 0")
         .transform_lookup(
-            lookup="key", from_=alt.LookupData(data=labels, key="key", fields=["axis"])
+            lookup="key",
+            from_=alt.LookupData(data=labels, key="key", fields=["axis", "log", "integer"]),
         )
-        .mark_line(opacity=0.5)
+        .transform_filter("!datum.log || datum.value > 0")
+        .transform_calculate(scaled="datum.log ? log(datum.value) / LN10 : datum.value")
+        .transform_joinaggregate(low="min(scaled)", high="max(scaled)", groupby=["key"])
+    )
+    x = alt.X("axis:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, orient="top"))
+    lines = (
+        base.transform_calculate(
+            position=_position("scaled")
+        )
+        .mark_line(opacity=0.6)
         .encode(
-            x=alt.X("axis:N", sort=[field.title for field in axes], title=None),
-            y=alt.Y("position:Q", axis=None),
-            color=alt.Color(
-                f"{metric.name}:Q", title=metric.title, scale=alt.Scale(scheme="viridis")
-            ),
-            detail="index:N",
-            tooltip=[
-                alt.Tooltip("run:N", title="run"),
-                alt.Tooltip("value:Q"),
-                alt.Tooltip("axis:N"),
-            ],
+            x=x,
+            y=alt.Y("position:Q", axis=None, scale=alt.Scale(domain=[0, 1])),
+            color=RUN_COLOR,
+            detail="id:N",
+            tooltip=[alt.Tooltip("run:N"), alt.Tooltip("axis:N"), alt.Tooltip("value:Q")],
         )
-        .properties(width=max(300, 110 * len(axes)), height=260)
+    )
+    rules = base.mark_rule(color="#8a94a6").encode(x=x)
+    ticks = (
+        base.transform_aggregate(
+            low="min(low)", high="max(high)", groupby=["key", "axis", "log", "integer"]
+        )
+        .transform_calculate(middle="(datum.low + datum.high) / 2")
+        .transform_fold(["low", "middle", "high"], as_=["tick", "at"])
+        .transform_calculate(
+            position=_position("at"),
+            shown="datum.log ? pow(10, datum.at) : datum.at",
+            label="datum.integer && !datum.log ? format(round(datum.shown), 'd') "
+            ": format(datum.shown, '.3~g')",
+        )
+        .mark_text(align="left", dx=4, fontSize=10, color="#5b6575")
+        .encode(x=x, y=alt.Y("position:Q", axis=None), text="label:N")
+    )
+    chart = (
+        alt.layer(rules, lines, ticks)
+        .add_params(chosen)
+        .properties(width=max(300, 110 * min(len(axes), DEFAULT_AXES + 1)), height=260)
+    )
+    return chart.to_dict()
+
+
+def _position(field: str) -> str:
+    """Where a value sits on its axis, from 0 (its lowest) to 1 (its highest)."""
+    return (
+        f"datum.high == datum.low ? 0.5 : (datum.{field} - datum.low) / (datum.high - datum.low)"
+    )
+
+
+def metric_overview(metrics: list[Field]) -> dict[str, Any] | None:
+    """Every metric's last value across the runs shown: a row of points per metric, each
+    run in its colour, each metric on its own scale."""
+    if not metrics:
+        return None
+    names = alt.InlineData(values=[{"key": f.name, "metric": f.title} for f in metrics])
+    chart = (
+        alt.Chart(_named("runs"))
+        .transform_fold([field.name for field in metrics], as_=["key", "value"])
+        .transform_filter("isValid(datum.value) && isFinite(datum.value)")
+        .transform_lookup(
+            lookup="key", from_=alt.LookupData(data=names, key="key", fields=["metric"])
+        )
+        .mark_point(filled=True, size=60, opacity=0.8)
+        .encode(
+            x=alt.X("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color=RUN_COLOR,
+            tooltip=[alt.Tooltip("run:N"), alt.Tooltip("metric:N"), alt.Tooltip("value:Q")],
+        )
+        .properties(width=520, height=28)
+        .facet(
+            row=alt.Row("metric:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
+        )
+        .resolve_scale(x="independent")
     )
     return chart.to_dict()
 
@@ -72,10 +149,12 @@ def scatters(params: list[Field], metric: Field) -> dict[str, Any] | None:
     """The primary metric against each numeric param."""
     charts = [
         alt.Chart(_named("runs"))
-        .mark_point(filled=True, opacity=0.7)
+        .transform_filter(f"!{str(param.log).lower()} || datum['{param.name}'] > 0")
+        .mark_point(filled=True, opacity=0.8, size=50)
         .encode(
-            x=alt.X(f"{param.name}:Q", title=param.title, scale=alt.Scale(zero=False)),
+            x=alt.X(f"{param.name}:Q", title=param.title, scale=param.scale, axis=param.axis),
             y=alt.Y(f"{metric.name}:Q", title=metric.title, scale=alt.Scale(zero=False)),
+            color=RUN_COLOR,
             tooltip=[
                 alt.Tooltip("run:N", title="run"),
                 alt.Tooltip(f"{param.name}:Q", title=param.title),
@@ -129,6 +208,7 @@ def histories() -> dict[str, Any]:
             tooltip=["run:N", "metric:N", "step:Q", "value:Q"],
         )
         .properties(width=320, height=200)
+        .add_params(alt.selection_interval(bind="scales"))  # drag to pan, wheel to zoom
         .facet(facet=alt.Facet("metric:N", title=None), columns=3)
         .resolve_scale(y="independent")
     )

@@ -28,6 +28,7 @@
     return window.vegaEmbed(element, chart, { actions: false, renderer: "canvas" }).then((result) => {
       if (element.gitrunsView) element.gitrunsView.finalize();
       element.gitrunsView = result.view;  // the drawn chart, for whoever reads its data
+      element.gitrunsSpec = chart;
       return result;
     });
   }
@@ -55,8 +56,37 @@
     return rows;
   }
 
+  // Histories as the reader asks: a log scale, a moving average over a few steps.
+  function historySpec(chart) {
+    const controls = document.querySelector("[data-history-controls]");
+    if (!controls) return chart;
+    const unit = chart.spec || chart;
+    const log = controls.querySelector("[data-history-log]").checked;
+    const steps = Number(controls.querySelector("[data-history-smoothing]").value);
+    unit.transform = unit.transform || [];
+    if (log) {
+      unit.transform.push({ filter: "datum.value > 0" });
+      unit.encoding.y.scale = Object.assign({}, unit.encoding.y.scale, { type: "log" });
+    }
+    if (steps > 1) {
+      unit.transform.push({
+        window: [{ op: "mean", field: "value", as: "smoothed" }],
+        frame: [-(steps - 1), 0], groupby: ["run", "metric"], sort: [{ field: "step" }],
+      });
+      unit.encoding.y.field = "smoothed";
+    }
+    return chart;
+  }
+  document.querySelectorAll("[data-history-controls] input, [data-history-controls] select").forEach((control) => {
+    control.addEventListener("change", () => {
+      const element = document.getElementById("selected-histories");
+      const ids = picked();
+      if (element && ids.length) drawHistories(element, ids).catch((error) => console.error(error));
+    });
+  });
+
   function drawHistories(element, ids) {
-    const chart = spec(element.dataset.histories);
+    const chart = historySpec(spec(element.dataset.histories));
     ids = ids.filter((id) => RUN_ID.test(id));
     return Promise.all(ids.map((id) => data()["history:" + id] ? null : loadScript(root + "data/runs/" + id + ".js")))
       .then(() => embed(element, chart, { histories: historyRows(ids) }));
@@ -67,9 +97,25 @@
   function drawSharedCharts() {
     document.querySelectorAll("[data-spec]").forEach((element) => {
       const dataset = data()[element.dataset.dataset] || { runs: [] };
-      embed(element, spec(element.dataset.spec), { runs: chartedRuns(dataset.runs) }).catch((error) => console.error(error));
+      embed(element, spec(element.dataset.spec), { runs: chartedRuns(dataset.runs) })
+        .then(() => { if (element.dataset.axes !== undefined) chooseAxes(element); })
+        .catch((error) => console.error(error));
     });
   }
+
+  // Parallel coordinates: the axes the reader ticks, the metric always last.
+  function chooseAxes(element) {
+    const figure = element.closest("figure");
+    const boxes = Array.from(figure.querySelectorAll("input[data-axis]"));
+    if (!boxes.length || !element.gitrunsView) return;
+    const current = element.gitrunsView.signal("axes");
+    const metric = current[current.length - 1];
+    const chosen = boxes.filter((box) => box.checked).map((box) => box.dataset.axis);
+    element.gitrunsView.signal("axes", chosen.concat([metric])).runAsync();
+  }
+  document.querySelectorAll("input[data-axis]").forEach((box) => {
+    box.addEventListener("change", () => chooseAxes(box.closest("figure").querySelector("[data-axes]")));
+  });
   // A run page's own histories.
   document.querySelectorAll("[data-run-histories]").forEach((element) => {
     drawHistories(element, [element.dataset.runHistories]).catch((error) => console.error(error));
