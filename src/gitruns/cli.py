@@ -449,7 +449,7 @@ def runs_list(
     if as_json:
         _print_json([_run_json(run) for run in found])
         return
-    width = abbreviate(run.info.run_id for run in found)
+    width = client.id_width()
     rows = _tree_order(list(found))
     fixed: list[tuple[str, list[Any]]] = [
         ("run id", [run.info.run_id[:width] for run, _ in rows]),
@@ -865,7 +865,7 @@ def models_show(name: str, as_json: bool, runs_dir: Path | None) -> None:
         "description",
     ):
         table.add_column(column)
-    width = abbreviate(v.run_id or "" for v in versions)
+    width = client.id_width()
     for version in versions:
         table.add_row(
             f"v{version.version}",

@@ -52,6 +52,7 @@ from gitruns.entities import (
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
 from gitruns.names import RUN_ID_PATTERN, check_experiment_name, check_relative_path
 from gitruns.query import (
+    abbreviate,
     check_known_keys,
     parse_experiment_field,
     parse_filter,
@@ -291,6 +292,11 @@ class MlflowClient:
             if ViewType.includes(run_view_type, row[0].lifecycle_stage)
         )
         return search_entries(runs, filter_string, order_by)
+
+    def id_width(self) -> int:
+        """How many characters of a run id tell every run in the store apart (at least
+        8): printed ids that long can be typed back as prefixes."""
+        return abbreviate(entry.id for entry, _ in self._store.entries())
 
     def check_search(
         self,

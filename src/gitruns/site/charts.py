@@ -74,9 +74,7 @@ def parallel_coordinates(params: list[Field], metric: Field) -> dict[str, Any] |
     )
     x = alt.X("axis:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, orient="top"))
     lines = (
-        base.transform_calculate(
-            position=_position("scaled")
-        )
+        base.transform_calculate(position=_position("scaled"))
         .mark_line(opacity=0.6)
         .encode(
             x=x,
@@ -112,9 +110,7 @@ def parallel_coordinates(params: list[Field], metric: Field) -> dict[str, Any] |
 
 def _position(field: str) -> str:
     """Where a value sits on its axis, from 0 (its lowest) to 1 (its highest)."""
-    return (
-        f"datum.high == datum.low ? 0.5 : (datum.{field} - datum.low) / (datum.high - datum.low)"
-    )
+    return f"datum.high == datum.low ? 0.5 : (datum.{field} - datum.low) / (datum.high - datum.low)"
 
 
 def metric_overview(metrics: list[Field]) -> dict[str, Any] | None:
