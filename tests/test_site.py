@@ -538,3 +538,14 @@ def test_the_charts_read_well(search_site, browser):
     assert "scales" in bound
     assert visitor.errors == []
     visitor.close()
+
+
+def test_numbers_read_the_same_on_every_page(search_site):
+    output, ids = search_site
+    run_page = (output / "runs" / f"{ids['baseline']}.html").read_text()
+    assert '<td class="num" title="4.123456789">4.123</td>' in run_page
+    experiment_page = (output / "experiments" / "search.html").read_text()
+    assert 'title="4.123456789">4.123</td>' in experiment_page
+    assert 'title="4.123456789 in baseline">4.123</a>' in experiment_page  # the best, linked
+    home = (output / "index.html").read_text()
+    assert f'runs/{ids["baseline"]}.html" title="4.123456789">4.123</a>' in home

@@ -265,12 +265,6 @@ def _time(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _number(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "" if value is None else str(value)
-    return f"{value:.6g}"
-
-
 def _as_number(text: str) -> float | None:
     try:
         value = float(text)
@@ -370,7 +364,8 @@ def _home(data: SiteData, width: int) -> dict[str, Any]:
                 "runs": len(e.runs),
                 "metric": e.primary_metric,
                 "goal": e.goal,
-                "best": _number(e.best),
+                "best": _compact(e.best),
+                "best_full": _full(e.best),
                 "best_run": best.id if best else None,
                 "last": _time(e.last_activity),
             }
@@ -500,7 +495,8 @@ def _experiment_page(view: ExperimentView) -> dict[str, Any]:
             "description": experiment.record.description or "",
             "metric": experiment.primary_metric,
             "goal": experiment.goal,
-            "best": _number(experiment.best),
+            "best": _compact(experiment.best),
+            "best_full": _full(experiment.best),
             "best_run": best.id if best else None,
             "best_name": best.entry.name if best else "",
         },
@@ -666,9 +662,10 @@ def _run_page(run: RunModel, view: ExperimentView, children: list[RunModel]) -> 
         "metrics": [
             {
                 "key": key,
-                "last": _number(s.last),
-                "min": _number(s.min),
-                "max": _number(s.max),
+                "last": _compact(s.last),
+                "min": _compact(s.min),
+                "max": _compact(s.max),
+                "full": [_full(s.last), _full(s.min), _full(s.max)],
                 "step": s.step,
             }
             for key, s in record.metrics.items()
@@ -678,6 +675,7 @@ def _run_page(run: RunModel, view: ExperimentView, children: list[RunModel]) -> 
         "children": [_run_row(child, view.width) for child in children],
         "registered": view.registered.get(run.id, []),
         "color": view.colors[run.id],
+        "compact": _compact,
         "histories_spec": json_for_script(charts.histories()),
         "has_histories": any(len(points) > 1 for points in run.histories.values()),
     }
