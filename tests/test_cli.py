@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -82,8 +83,10 @@ def test_demo_tunes_registers_and_commits(tmp_path: Path):
 
     again = run_gitruns("demo", str(target), "--trials", "2", "--rows", "2000")
     assert again.returncode == 0, again.stderr
-    assert "Registered nyc-taxi-regressor v2: Production" in again.stdout
-    assert "Registered nyc-taxi-regressor v1: Archived" in again.stdout
+    # Training again registers a new version only if a better model came out of it.
+    registered = [line for line in again.stdout.splitlines() if line.startswith("Registered ")]
+    assert sum(": Production " in line for line in registered) == 1, registered
+    assert len(set(git(target, "tag").split()) - {"nyc-taxi-regressor@v1.0.0"}) >= 1
 
     # Every "Next:" line runs as printed, from where the demo was started.
     commands = again.stdout.split("Next:", 1)[1].splitlines()
@@ -97,6 +100,16 @@ def test_demo_tunes_registers_and_commits(tmp_path: Path):
             shell=True, capture_output=True, text=True, cwd=tmp_path,
         )  # fmt: skip
         assert result.returncode == 0, (command, result.stderr)
+
+    # Training again with nothing better leaves production as it is: no new version.
+    tags_before = set(git(target, "tag").split())
+    retrain = subprocess.run(
+        [sys.executable, "train.py"], cwd=target, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DEMO_TRIALS": "1"},
+    )  # fmt: skip
+    assert retrain.returncode == 0, retrain.stderr
+    assert "stays in production" in retrain.stdout
+    assert set(git(target, "tag").split()) == tags_before
 
     # Edits to an earlier demo are never overwritten.
     script = target / "train.py"

@@ -159,11 +159,23 @@ def main() -> None:
         order_by=["metrics.rmse ASC"],
     )
     best_run = ranked[0]
+    chosen = best_run.info.run_name
+    in_production = [
+        version
+        for version in client.search_model_versions(f"name = '{MODEL_NAME}'")
+        if version.current_stage == "Production" and version.run_id == best_run.info.run_id
+    ]
+    if in_production:  # the best model is already the one in production
+        version = in_production[0]
+        print(
+            f"[{steps}/{steps}] {MODEL_NAME} v{version.version} ({chosen}) stays in production",
+            flush=True,
+        )
+        return
     version = mlflow.register_model(f"runs:/{best_run.info.run_id}/model", MODEL_NAME)
     client.transition_model_version_stage(
         MODEL_NAME, version.version, "Production", archive_existing_versions=True
     )
-    chosen = best_run.info.run_name
     print(f"[{steps}/{steps}] {MODEL_NAME} v{version.version} ({chosen}) in production", flush=True)
 
 
