@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -370,6 +371,15 @@ def test_the_experiment_page_is_the_runs_table(search_site, browser):
     ]
     page.fill("#run-filter", "params.max_depth IN ('2', '4') OR metrics.mae < 3.2")
     assert sorted(visible()) == ["baseline", "hyperopt-search", "trial-depth-2", "trial-depth-4"]
+    page.fill("#run-filter", f"attributes.parent_run_id = '{ids['parent']}' AND metrics.rmse > 4.6")
+    assert sorted(visible()) == [
+        "hyperopt-search",
+        "trial-depth-10",
+        "trial-depth-2",
+        "trial-depth-4",
+    ]
+    page.fill("#run-filter", "attributes.status = 'FINISHED' AND attributes.run_name LIKE 'base%'")
+    assert visible() == ["baseline"]
     page.fill("#run-filter", "metrics.rmse <")
     error = page.locator("#filter-error")
     assert error.is_visible() and "position 14" in error.inner_text()
@@ -549,3 +559,60 @@ def test_numbers_read_the_same_on_every_page(search_site):
     assert 'title="4.123456789 in baseline">4.123</a>' in experiment_page  # the best, linked
     home = (output / "index.html").read_text()
     assert f'runs/{ids["baseline"]}.html" title="4.123456789">4.123</a>' in home
+
+
+FILTERS = [
+    "metrics.rmse < 4.6",
+    "metrics.rmse < 4.6 AND params.max_depth > 5",
+    "params.max_depth IN ('2', '4') OR metrics.mae < 3.2",
+    "(params.booster = 'dart' OR params.learning_rate >= 0.3) AND metrics.rmse > 0",
+    "params.objective LIKE 'reg:%' AND NOT_A_KEYWORD_IS_A_FIELD.x = 1",
+    "attributes.run_name ILIKE 'TRIAL%' AND params.max_depth != '8'",
+    "params.booster IS NULL",
+    "params.learning_rate = '1.0' OR params.learning_rate = '0.001'",
+    "params.booster IS NOT NULL AND metrics.`mae` <= 3.5",
+    "metrics.rmse <",
+    "metrics.rmse < 'text'",
+    "params.x LIKE 5",
+    "attributes.nope = 'x'",
+    "(metrics.rmse < 5",
+]
+
+
+def test_the_search_box_and_the_cli_read_filters_alike(search_site, browser):
+    """Each filter finds the same runs in the page as in Python, or fails at the same place."""
+    from gitruns.exceptions import GitrunsError
+
+    output, _ids = search_site
+    visitor = Visitor(browser)
+    visitor.open(output / "experiments" / "search.html")
+    page = visitor.page
+    client = MlflowClient()
+    for text in FILTERS:
+        try:
+            expected = sorted(run.info.run_id for run in client.search_runs(["search"], text))
+        except GitrunsError as error:
+            expected = re.search(r"at position (\d+)", error.message).group(1)
+        found = page.evaluate(
+            """text => {
+              const dataset = Object.values(window.GITRUNS).find((d) => d.runs && d.goal);
+              let predicate;
+              try { predicate = window.gitrunsFilter.parse(text); }
+              catch (error) { return String(error.position); }
+              return dataset.runs.filter((run) => {
+                const params = {}, metrics = {}, raw = run.raw || {};
+                dataset.params.forEach((k, i) => {
+                  const v = run['p' + i];
+                  if (v != null) params[k] = ('p' + i) in raw ? raw['p' + i] : String(v);
+                });
+                dataset.metrics.forEach((k, i) => {
+                  if (run['m' + i] != null) metrics[k] = run['m' + i];
+                });
+                return predicate({ id: run.id, name: run.name, status: run.status, user: run.user,
+                  start: run.start, end: run.end, params, metrics, tags: run.tags });
+              }).map((run) => run.id).sort();
+            }""",
+            text,
+        )
+        assert found == expected, text
+    visitor.close()

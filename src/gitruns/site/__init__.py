@@ -415,6 +415,7 @@ def _experiment_rows(view: ExperimentView) -> dict[str, Any]:
     """The experiment's shared data: one row per run, params and metrics under safe names,
     with what the page's filter reads (status, times, user, tags, parent) and its colour."""
     metrics, params, _tags = view.columns
+    experiment_id = view.experiment.id
     rows = []
     for run, depth in view.rows:
         entry = run.entry
@@ -424,20 +425,34 @@ def _experiment_rows(view: ExperimentView) -> dict[str, Any]:
             "name": entry.name,
             "color": view.colors[run.id],
             "parent": entry.parent if depth else None,
+            "parent_run": entry.parent,
+            "experiment": experiment_id,
             "status": entry.status,
             "start": entry.start_time,
             "end": entry.end_time,
             "user": entry.user or "",
             "tags": {key: value for key, value in entry.tags.items()},
         }
+        raw = {}
         for index, key in enumerate(params):
             value = entry.params.get(key)
             number = _as_number(value) if value is not None else None
             row[f"p{index}"] = number if number is not None else value
+            if number is not None and _js_text(number) != value:
+                raw[f"p{index}"] = value  # as logged ("1.0"), for the page's filter
+        if raw:
+            row["raw"] = raw
         for index, key in enumerate(metrics):
             row[f"m{index}"] = entry.metrics.get(key)
         rows.append(row)
     return {"runs": rows, "params": params, "metrics": metrics, "goal": view.experiment.goal}
+
+
+def _js_text(number: float) -> str:
+    """How JavaScript writes ``number`` (``String(1.0)`` is ``"1"``)."""
+    if number.is_integer() and abs(number) < 1e21:
+        return str(int(number))
+    return re.sub(r"e([-+])0*(\d)", r"e\1\2", repr(number))
 
 
 def _compact(value: float | None) -> str:

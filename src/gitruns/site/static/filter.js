@@ -22,7 +22,10 @@
     attr: "attribute", run: "attribute",
   };
   const NUMERIC_ATTRIBUTES = { start_time: "start", created: "start", end_time: "end" };
-  const TEXT_ATTRIBUTES = { run_id: "id", run_name: "name", status: "status", user_id: "user" };
+  const TEXT_ATTRIBUTES = {
+    run_id: "id", run_name: "name", status: "status", user_id: "user", experiment_id: "experiment",
+    lifecycle_stage: "lifecycle_stage", parent_run_id: "parent",
+  };
   const EXAMPLE = "A filter looks like: metrics.rmse < 6.5 AND params.model = 'xgboost'";
 
   class FilterError extends Error {

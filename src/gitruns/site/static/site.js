@@ -207,9 +207,17 @@
   }
   function runRecord(dataset, run) {
     const params = {}, metrics = {};
-    dataset.params.forEach((key, index) => { const value = run["p" + index]; if (value !== null && value !== undefined) params[key] = String(value); });
+    const raw = run.raw || {};
+    dataset.params.forEach((key, index) => {
+      const value = run["p" + index];
+      if (value !== null && value !== undefined) params[key] = ("p" + index) in raw ? raw["p" + index] : String(value);
+    });
     dataset.metrics.forEach((key, index) => { const value = run["m" + index]; if (value !== null && value !== undefined) metrics[key] = value; });
-    return { id: run.id, name: run.name, status: run.status, start: run.start, end: run.end, user: run.user, params: params, metrics: metrics, tags: run.tags || {} };
+    return {
+      id: run.id, name: run.name, status: run.status, start: run.start, end: run.end, user: run.user,
+      experiment: run.experiment, lifecycle_stage: "active", parent: run.parent_run || null,
+      params: params, metrics: metrics, tags: run.tags || {},
+    };
   }
   function applyFilter() {
     if (!runsTable) return;
