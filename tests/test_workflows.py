@@ -225,3 +225,42 @@ def _distribution(tmp_path: Path, direct_url: dict | None):
 )
 def test_workflows_install_gitruns_the_way_it_can_be_had(tmp_path, direct_url, requirement):
     assert install_requirement(_distribution(tmp_path, direct_url)) == requirement
+
+
+def test_init_lfs_sends_model_files_through_git_lfs(repo: Path, tmp_path: Path):
+    """Debian's git-lfs and a local bare remote: no network service."""
+    result = CliRunner().invoke(cli, ["init", "--lfs"])
+    assert result.exit_code == 0, result.output
+    assert "filter=lfs" in (repo / ".gitattributes").read_text()
+    model = tmp_path / "model.pkl"
+    model.write_bytes(os.urandom(2 * 1024 * 1024))
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(model), artifact_path="model")
+        mlflow.log_text("small and plain", "notes.txt")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "runs with a model")
+    tracked = git(repo, "lfs", "ls-files", "--name-only").split()
+    assert tracked == [f"runs/default/{run.info.run_id}/artifacts/model/model.pkl"]
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "--quiet", "origin", "main")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    cloned = clone / tracked[0]
+    assert cloned.read_bytes().startswith(b"version https://git-lfs")  # git alone: a pointer
+    git(clone, "lfs", "install", "--local")
+    git(clone, "lfs", "pull")
+    assert cloned.read_bytes() == model.read_bytes()  # the content, not a pointer
+
+
+def test_a_large_artifact_without_lfs_warns_once_with_the_fix(repo: Path, tmp_path: Path, caplog):
+    import logging
+
+    big = tmp_path / "data.parquet"
+    big.write_bytes(b"\0" * (11 * 1024 * 1024))
+    with caplog.at_level(logging.WARNING), mlflow.start_run():
+        mlflow.log_artifact(str(big))
+        mlflow.log_artifact(str(big), artifact_path="again")
+    warnings = [r.getMessage() for r in caplog.records if "gitruns init --lfs" in r.getMessage()]
+    assert len(warnings) == 1 and "data.parquet is 12 MB" in warnings[0]

@@ -1206,8 +1206,10 @@ def review_command(
 @cli.command()
 @click.option("--github", is_flag=True, help="Also write the site and review workflows.")
 @click.option("--force", is_flag=True, help="Replace files that exist.")
-def init(github: bool, force: bool) -> None:
-    """Set up this repository for gitruns: runs/.gitignore, and with --github the workflows.
+@click.option("--lfs", is_flag=True, help="Keep model and data artifacts in Git LFS.")
+def init(github: bool, force: bool, lfs: bool) -> None:
+    """Set up this repository for gitruns: .gitignore lines, with --github the workflows,
+    with --lfs Git LFS for the runs' model and data artifacts.
 
     The workflows build the site on every push to the default branch and publish
     it on GitHub Pages, and comment on pull requests with the runs they add.
@@ -1215,7 +1217,7 @@ def init(github: bool, force: bool) -> None:
     Example:
 
         \b
-        gitruns init --github
+        gitruns init --github --lfs
     """
     from gitruns.capture import find_repo_top
     from gitruns.init import init_project
@@ -1223,7 +1225,7 @@ def init(github: bool, force: bool) -> None:
     top = find_repo_top(Path.cwd())
     if top is None:
         raise GitrunsError("this folder is not in a git repository. Run 'git init' first.")
-    for path in init_project(top, github=github, force=force):
+    for path in init_project(top, github=github, force=force, lfs=lfs):
         console.print(f"Wrote {esc(path.relative_to(top))}")
     if github:
         console.print("Commit them, then enable Pages with 'GitHub Actions' as the source.")

@@ -17,7 +17,8 @@ from importlib import resources
 from pathlib import Path
 
 from gitruns import __version__
-from gitruns.exceptions import GitrunsError
+from gitruns.capture import run_git
+from gitruns.exceptions import GitError, GitrunsError
 from gitruns.index import IGNORE_LINES
 from gitruns.record import read_regular_file
 
@@ -74,7 +75,8 @@ SITE_IGNORE_LINE = "/site/"
 
 
 def add_ignore_lines(path: Path, lines: tuple[str, ...]) -> bool:
-    """Append the ``lines`` a ``.gitignore`` lacks, keeping the user's own; True if it changed."""
+    """Append the ``lines`` a ``.gitignore`` (or ``.gitattributes``) lacks, keeping the
+    user's own; True if it changed."""
     try:
         existing = read_regular_file(path).decode("utf-8").splitlines()
     except FileNotFoundError:
@@ -92,8 +94,48 @@ def add_ignore_lines(path: Path, lines: tuple[str, ...]) -> bool:
     return True
 
 
+# Artifact files that are models or data: stored in Git LFS once the user opts in.
+LFS_PATTERNS = (
+    "*.pkl", "*.pickle", "*.joblib", "*.skops", "*.ubj", "*.xgb", "*.bin", "*.onnx", "*.pt",
+    "*.pth", "*.safetensors", "*.h5", "*.keras", "*.cbm", "*.parquet", "*.feather", "*.arrow",
+    "*.npy", "*.npz", "*.gz", "*.zip",
+)  # fmt: skip
+
+
+def lfs_lines(runs_dir: str = "runs") -> tuple[str, ...]:
+    """``.gitattributes`` lines that send the runs' model and data artifacts to Git LFS."""
+    return tuple(
+        f"{runs_dir}/**/artifacts/**/{pattern} filter=lfs diff=lfs merge=lfs -text"
+        for pattern in LFS_PATTERNS
+    )
+
+
+def enable_lfs(repo_top: Path, runs_dir: str = "runs") -> list[Path]:
+    """Store the runs' model and data artifacts in Git LFS: ``git lfs install`` for this
+    repository, and ``.gitattributes`` lines for the artifact patterns (:data:`LFS_PATTERNS`).
+
+    Example::
+
+        enable_lfs(Path("."))
+    """
+    try:
+        run_git(["lfs", "install", "--local"], repo_top)
+    except GitError as error:
+        raise GitrunsError(
+            "Git LFS is not installed, so large artifacts cannot be kept out of git's history "
+            f"({error.message}). Install it (apt-get install git-lfs, brew install git-lfs, or "
+            "https://git-lfs.com), then run 'gitruns init --lfs' again."
+        ) from error
+    attributes = repo_top / ".gitattributes"
+    return [attributes] if add_ignore_lines(attributes, lfs_lines(runs_dir)) else []
+
+
 def init_project(
-    repo_top: Path, runs_dir: str = "runs", github: bool = False, force: bool = False
+    repo_top: Path,
+    runs_dir: str = "runs",
+    github: bool = False,
+    force: bool = False,
+    lfs: bool = False,
 ) -> list[Path]:
     """Prepare ``repo_top`` for gitruns; returns the files written.
 
@@ -114,6 +156,8 @@ def init_project(
         if add_ignore_lines(path, lines):
             written.append(path)
             logger.info("Wrote %s", path)
+    if lfs:
+        written += enable_lfs(repo_top, runs_dir)
     if not github:
         return written
     planned = {repo_top / ".github" / "workflows" / name: workflow_text(name) for name in WORKFLOWS}

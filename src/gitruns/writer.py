@@ -32,6 +32,8 @@ from gitruns.capture import (
     capture_source,
     current_process,
     current_user,
+    find_repo_top,
+    run_git,
 )
 from gitruns.entities import Run, run_from_record
 from gitruns.exceptions import (
@@ -149,6 +151,36 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+# An artifact this large is worth Git LFS: git keeps every version of every file forever.
+LARGE_ARTIFACT_BYTES = 10 * 1024 * 1024
+_large_warned: set[Path] = set()
+
+
+def warn_if_large(path: Path) -> None:
+    """Warn once per repository when a large artifact would go into git itself, with the
+    command that sends such files to Git LFS instead."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return
+    if size < LARGE_ARTIFACT_BYTES:
+        return
+    top = find_repo_top(path.parent)
+    if top is None or top in _large_warned:
+        return
+    relative = path.resolve().relative_to(top.resolve()).as_posix()
+    answer = run_git(["check-attr", "filter", "--", relative], top, check=False).decode()
+    if answer.strip().endswith(": lfs"):
+        return
+    _large_warned.add(top)
+    logger.warning(
+        "%s is %.0f MB, and git keeps every version of every file it commits. Run "
+        "'gitruns init --lfs' to store the runs' model and data files in Git LFS.",
+        relative,
+        size / 1e6,
+    )
 
 
 def now_ms() -> int:
@@ -318,6 +350,7 @@ class LiveRun:
         target = self.artifact_target(relative, "artifact file")
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, data)
+        warn_if_large(target)
         return target
 
     def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None) -> None:
@@ -377,6 +410,7 @@ class LiveRun:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
+        warn_if_large(target)
 
     # ending
 
