@@ -156,22 +156,25 @@ def main() -> None:
     ranked = client.search_runs(
         experiment_ids=[experiment.experiment_id],
         filter_string="metrics.rmse > 0 and tags.developer = 'demo'",
-        order_by=["metrics.rmse ASC"],
+        order_by=["metrics.rmse ASC", "attributes.start_time ASC"],
     )
     best_run = ranked[0]
     chosen = best_run.info.run_name
-    in_production = [
-        version
+    # Nothing to do when the model in production scores as well as the best one.
+    in_production = {
+        version.run_id: version
         for version in client.search_model_versions(f"name = '{MODEL_NAME}'")
-        if version.current_stage == "Production" and version.run_id == best_run.info.run_id
-    ]
-    if in_production:  # the best model is already the one in production
-        version = in_production[0]
-        print(
-            f"[{steps}/{steps}] {MODEL_NAME} v{version.version} ({chosen}) stays in production",
-            flush=True,
-        )
-        return
+        if version.current_stage == "Production"
+    }
+    best_rmse = best_run.data.metrics["rmse"]
+    for run in ranked:
+        if run.data.metrics["rmse"] > best_rmse:
+            break
+        if run.info.run_id in in_production:
+            version = in_production[run.info.run_id]
+            name = run.info.run_name
+            print(f"[{steps}/{steps}] {MODEL_NAME} v{version.version} ({name}) stays in production")
+            return
     version = mlflow.register_model(f"runs:/{best_run.info.run_id}/model", MODEL_NAME)
     client.transition_model_version_stage(
         MODEL_NAME, version.version, "Production", archive_existing_versions=True
