@@ -275,33 +275,14 @@ def test_a_token_that_reads_its_own_login_updates_only_its_comment(
             cli, ["review", "--base", "main", "--format", "json", "--output", str(review_json)]
         )
         assert made.exit_code == 0, made.output
-        stale = CliRunner().invoke(
-            cli,
-            [
-                "review",
-                "--from-json",
-                str(review_json),
-                "--post",
-                "--pull-request",
-                "42",
-                "--head-sha",
-                "b" * 40,
-            ],
-        )
+
+        def post(head: str):
+            arguments = ["--from-json", str(review_json), "--post", "--pull-request", "42"]
+            return CliRunner().invoke(cli, ["review", *arguments, "--head-sha", head])
+
+        stale = post("b" * 40)
         assert stale.exit_code == 1 and "Nothing was posted" in stale.output
-        posted = CliRunner().invoke(
-            cli,
-            [
-                "review",
-                "--from-json",
-                str(review_json),
-                "--post",
-                "--pull-request",
-                "42",
-                "--head-sha",
-                fake.head,
-            ],
-        )
+        posted = post(fake.head)
         assert posted.exit_code == 0, posted.output
         assert [r[1] for r in fake.requests if r[0] == "PATCH"] == [
             "/repos/me/project/issues/comments/9"
