@@ -636,7 +636,7 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
         ("folder", str(run_dir)),
     ]:
         if value:
-            facts.add_row(label, value)
+            facts.add_row(label, value if isinstance(value, Text) else str(value))
     console.print(facts)
     if record.params:
         console.print(_key_value_table("params", record.params))

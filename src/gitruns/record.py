@@ -629,11 +629,12 @@ def merge_record_dicts(
         mine_value, base_value = mine.get(key), base.get(key)
         if key in ("params", "tags"):
             section = dict(theirs.get(key) or {})
-            for item in (mine_value or {}).keys() | (base_value or {}).keys():
-                if item not in (mine_value or {}):
+            mine_items, base_items = mine_value or {}, base_value or {}
+            for item in mine_items.keys() | base_items.keys():
+                if item not in mine_items:
                     section.pop(item, None)
-                elif (base_value or {}).get(item) != mine_value[item]:
-                    section[item] = mine_value[item]
+                elif base_items.get(item) != mine_items[item]:
+                    section[item] = mine_items[item]
             merged[key] = section
         elif key == "metrics":
             section = dict(theirs.get(key) or {})

@@ -92,7 +92,7 @@ def main() -> None:
             verbose_eval=False,
         )
 
-    trials_done = []
+    trials_done: list[float] = []
 
     def objective(params: dict) -> dict:
         with mlflow.start_run(run_name=f"trial-{len(trials_done) + 1}", nested=True):
