@@ -533,6 +533,9 @@ def test_the_charts_read_well(search_site, browser):
     }
     assert x_scales["learning_rate"]["scale"]["type"] == "log"
     assert x_scales["max_depth"]["axis"]["format"] == "d"
+    heatmap = page.locator("[data-spec=spec-heatmap]")
+    heat_labels = heatmap.evaluate(TEXTS_IN_CHART)
+    assert "0.001" in heat_labels and "1" in heat_labels, heat_labels  # decades, not 0.0-1.0
     # Histories: pan and zoom, a log scale, smoothing.
     page.click("#expand-all")
     page.locator(f"input.pick[value='{ids['depth-4']}']").check()

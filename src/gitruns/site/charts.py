@@ -166,16 +166,33 @@ def scatters(params: list[Field], metric: Field) -> dict[str, Any] | None:
 
 
 def heatmap(params: list[Field], metric: Field) -> dict[str, Any] | None:
-    """Two params against the metric: binned, colored by the mean metric in each cell."""
+    """Two params against the metric: binned (in decades for a log param), colored by the
+    mean metric in each cell."""
     if len(params) < 2:
         return None
     first, second = params[0], params[1]
+    chart = alt.Chart(_named("runs"))
+    for field in (first, second):
+        if field.log:  # bins of equal width in log space, labelled in the param's own units
+            chart = chart.transform_filter(f"datum['{field.name}'] > 0").transform_calculate(
+                **{f"{field.name}_log": f"log(datum['{field.name}']) / LN10"}
+            )
+
+    def binned(field: Field, channel: type[alt.X] | type[alt.Y]) -> alt.X | alt.Y:
+        if field.log:
+            axis = alt.Axis(labelExpr="format(pow(10, datum.value), '.2~g')")
+            return channel(
+                f"{field.name}_log:Q", bin=alt.Bin(maxbins=12), title=field.title, axis=axis
+            )
+        return channel(
+            f"{field.name}:Q", bin=alt.Bin(maxbins=12), title=field.title, axis=field.axis
+        )
+
     chart = (
-        alt.Chart(_named("runs"))
-        .mark_rect()
+        chart.mark_rect()
         .encode(
-            x=alt.X(f"{first.name}:Q", bin=alt.Bin(maxbins=12), title=first.title),
-            y=alt.Y(f"{second.name}:Q", bin=alt.Bin(maxbins=12), title=second.title),
+            x=binned(first, alt.X),
+            y=binned(second, alt.Y),
             color=alt.Color(
                 f"mean({metric.name}):Q",
                 title=f"mean {metric.title}",
