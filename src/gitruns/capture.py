@@ -367,7 +367,8 @@ class GitWatcher:
             ["diff", base, "--no-color", "--no-ext-diff", *self.pathspec, *secret_names],
             self.top,
         ).decode("utf-8", errors="replace")
-        parts = [tracked]
+        redaction = redact_lines(tracked)
+        parts = [redaction.text]
         left_out: list[str] = []
         secret_files = [name for name in untracked if is_secret_file(name)]
         site_folders = tuple(
@@ -389,8 +390,9 @@ class GitWatcher:
             else:
                 parts.append(_new_file_diff(name, text))
         left_out += candidates[MAX_UNTRACKED_FILES:]
-        redaction = redact_lines("".join(parts))
-        diff = redaction.text
+        # Untracked files were scanned one by one above (any secret leaves one out whole),
+        # so only the tracked changes needed redacting.
+        diff = "".join(parts)
         notes: list[str] = []
         if redaction.note:
             notes.append(redaction.note)

@@ -312,6 +312,8 @@ class MlflowClient:
 
             client.check_search(["nyc-taxi"], "metrics.rmsee < 5")  # did you mean metrics.rmse?
         """
+        if not filter_string and not order_by:
+            return  # nothing to check: no need to read the runs
         ids = [self._experiment_id(experiment_id) for experiment_id in experiment_ids]
         entries = [entry for entry, _ in self._store.entries(ids)]
         check_known_keys(filter_string, entries)

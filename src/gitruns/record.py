@@ -366,7 +366,13 @@ def record_lock(run_dir: Path) -> Iterator[None]:
         with filelock.FileLock(path, thread_local=False):
             yield
         return
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    except OSError as error:
+        raise CorruptRecord(
+            f"the run's lock file {path} cannot be opened ({error.strerror}); it should be a "
+            "plain empty file that gitruns makes. Remove it and try again."
+        ) from error
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield

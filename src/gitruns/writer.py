@@ -372,29 +372,25 @@ class LiveRun:
         self._copy_tree(source, "" if artifact_path in (None, ".") else str(artifact_path))
 
     def _copy_tree(self, source: Path, prefix: str) -> None:
-        """Copy a folder's files; a link is copied only when it points inside the folder
-        (a link to ``~/.aws/credentials`` must not become an artifact)."""
+        """Copy a folder's files; a link is copied only when it points to a file inside the
+        folder (a link to ``~/.aws/credentials`` must not become an artifact)."""
         inside = source.resolve()
         for root, folders, files in os.walk(source):
             for name in sorted(files) + sorted(folders):
                 path = Path(root) / name
-                if not path.is_symlink():
-                    continue
-                target = path.resolve()
-                if (target != inside and inside not in target.parents) or not target.is_file():
-                    logger.warning(
-                        "Left %s out of the artifacts: it links to %s, outside %s. Copy the "
-                        "file itself into the folder to log it.",
-                        path,
-                        "a folder" if target.is_dir() else "a file",
-                        source,
-                    )
-            for name in sorted(files):
-                path = Path(root) / name
                 if path.is_symlink():
                     target = path.resolve()
-                    if (target == inside or inside not in target.parents) or not target.is_file():
+                    if name in folders or not (inside in target.parents and target.is_file()):
+                        logger.warning(
+                            "Left %s out of the artifacts: it links to %s. Copy the file "
+                            "itself into %s to log it.",
+                            path,
+                            target,
+                            source,
+                        )
                         continue
+                elif name in folders:
+                    continue
                 relative = path.relative_to(source).as_posix()
                 self.copy_artifact(path, f"{prefix}/{relative}" if prefix else relative)
 
