@@ -16,8 +16,8 @@ from sklearn.preprocessing import StandardScaler
 
 import gitruns as mlflow
 from gitruns import MlflowClient
+from gitruns.history import read_histories
 from gitruns.hyperopt import fmin
-from gitruns.record import read_metric_history
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,7 @@ def test_xgboost_autolog_records_params_histories_importance_and_model(repo: Pat
         "best_iteration",
         "training_time",
     } <= set(logged.data.metrics)
-    history = read_metric_history(artifacts(run).parent / "metrics" / "validation-rmse.tsv")
+    history = read_histories(artifacts(run).parent, 2)["validation-rmse"]
     assert [step for _, step, _ in history] == list(range(booster.num_boosted_rounds()))
     assert logged.data.metrics["best_iteration"] == booster.best_iteration
     importance = json.loads((artifacts(run) / "feature_importance_weight.json").read_text())

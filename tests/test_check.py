@@ -46,7 +46,7 @@ def test_every_bad_record_is_listed_by_path(repo: Path):
     text = (moved / "run.yaml").read_text()
     (moved / "run.yaml").write_text(text.replace(f'id: "{moved.name}"', 'id: "' + "f" * 32 + '"'))
     (repo / "runs" / "checked" / "not-a-run").mkdir()
-    (good / "metrics" / "loss.tsv").write_text("timestamp\tstep\tloss\n1\t0\tfast\n")
+    (good / "metrics.tsv").write_text("step\ttimestamp\tloss\n0\t1\tfast\n")
     (repo / "runs" / "checked" / ("a" * 32)).mkdir()
 
     report = check_runs(repo / "runs")
@@ -54,7 +54,7 @@ def test_every_bad_record_is_listed_by_path(repo: Path):
     assert str(broken_yaml / "run.yaml") in by_path
     assert str(bad_fields / "run.yaml") in by_path
     assert str(moved / "run.yaml") in by_path
-    assert str(good / "metrics" / "loss.tsv") in by_path
+    assert str(good / "metrics.tsv") in by_path
     assert str(repo / "runs" / "checked" / "not-a-run") in by_path
     assert str(repo / "runs" / "checked" / ("a" * 32)) in by_path
     messages = " ".join(problem.message for problem in report.problems)

@@ -91,7 +91,8 @@ def test_links_in_a_run_are_never_read_or_published(project: Path):
     os.symlink(secret, folder / "artifacts" / "absolute.txt")
     os.symlink(project / ".git", folder / "artifacts" / "gitdir")
     os.symlink(secret, folder / "code.diff")
-    os.symlink("/dev/zero", folder / "metrics" / "zero.tsv")
+    (folder / "metrics.tsv").unlink()
+    os.symlink("/dev/zero", folder / "metrics.tsv")
     build_site(project / "runs", project / "site")
     published = site_files(project / "site")
     assert not any("config" in name or "gitdir" in name for name in published)
@@ -205,9 +206,7 @@ def test_hostile_files_cost_bounded_time_and_hide_nothing_else(project: Path, ca
     zero_folder = experiment_dir / ("e" * 32)
     zero_folder.mkdir()
     os.symlink("/dev/zero", zero_folder / "run.yaml")
-    (good_folder / "metrics" / "bad.tsv").write_bytes(
-        b"timestamp\tstep\tbad\n1\t0\t\xff\xfe\n2\t1\t3.0\n"
-    )
+    (good_folder / "metrics.tsv").write_bytes(b"step\ttimestamp\tbad\n0\t1\t\xff\xfe\n1\t2\t3.0\n")
     broken = project / "runs" / "broken"
     broken.mkdir()
     (broken / "experiment.yaml").write_text("name: [unclosed\n")

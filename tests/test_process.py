@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from gitruns.check import check_runs
-from gitruns.record import read_metric_history, read_run_record
+from gitruns.history import read_histories
+from gitruns.record import read_run_record
 from gitruns.store import RunStore
 
 from .conftest import git, make_repo, run_python
@@ -50,7 +51,7 @@ def test_metrics_reach_disk_within_a_second_while_the_run_goes_on(repo: Path):
     try:
         time.sleep(1.2)
         run_dir = repo / "runs" / "crash" / run_id
-        history = read_metric_history(run_dir / "metrics" / "loss.tsv")
+        history = read_histories(run_dir, 2)["loss"]
         assert [step for _, step, _ in history] == list(range(20))
         record, _ = RunStore(repo / "runs").load_run(run_id)
         assert record.status == "RUNNING"
@@ -82,7 +83,7 @@ def test_sigterm_ends_the_run_as_killed(repo: Path):
     record = read_run_record(repo / "runs" / "crash" / run_id)
     assert record.status == "KILLED"
     assert "SIGTERM" in record.error["message"]
-    assert len(read_metric_history(repo / "runs" / "crash" / run_id / "metrics" / "loss.tsv")) == 20
+    assert len(read_histories(repo / "runs" / "crash" / run_id, 2)["loss"]) == 20
 
 
 def test_ctrl_c_ends_the_run_as_killed(repo: Path):
@@ -216,8 +217,9 @@ def test_writers_sharing_a_run_lose_nothing(repo: Path):
     assert record.status == "FINISHED"
     summary = record.metrics["shared"]
     assert (summary.min, summary.max, summary.step) == (0.0, 49.0, 49)
-    history = read_metric_history(repo / "runs" / "shared" / run_id / "metrics" / "shared.tsv")
-    assert len(history) == 100  # both writers' lines, one header
+    run_dir = repo / "runs" / "shared" / run_id
+    assert len(read_histories(run_dir, 2)["shared"]) == 100  # both writers' lines
+    assert not (run_dir / "metrics.log").exists()  # folded into the table as the run ended
 
 
 def test_files_a_killed_writer_left_are_ignored_and_cleaned(repo: Path):

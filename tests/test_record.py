@@ -12,15 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitruns.exceptions import CorruptRecord
+from gitruns.history import MetricLog, read_histories
 from gitruns.record import (
-    MetricLog,
     MetricSummary,
     RunRecord,
     emit_record_yaml,
     load_record_yaml,
     new_run_id,
     read_emitted_yaml,
-    read_metric_history,
     read_run_record,
     write_atomic,
 )
@@ -119,13 +118,9 @@ def test_metric_history_skips_a_line_cut_by_a_kill(tmp_path: Path):
     for step in range(3):
         log.append("loss", 1000 + step, step, 0.5 * step)
     log.flush()
-    with open(tmp_path / "loss.tsv", "a") as file:
-        file.write("1003\t3\t0.7")  # no newline: the process died mid-line
-    assert read_metric_history(tmp_path / "loss.tsv") == [
-        (1000, 0, 0.0),
-        (1001, 1, 0.5),
-        (1002, 2, 1.0),
-    ]
+    with open(tmp_path / "metrics.log", "a") as file:
+        file.write("loss\t3\t1003\t0.7")  # no newline: the process died mid-line
+    assert read_histories(tmp_path, 2) == {"loss": [(1000, 0, 0.0), (1001, 1, 0.5), (1002, 2, 1.0)]}
 
 
 def test_metric_summary_ignores_nan_for_min_and_max():

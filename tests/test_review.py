@@ -350,7 +350,7 @@ def test_a_branch_that_edits_or_deletes_base_runs_is_reported(repo: Path):
     git(repo, "commit", "-qm", "runs on main")
     git(repo, "checkout", "-q", "-b", "rewrite-history")
     folder = repo / "runs" / "taxi"
-    history = folder / edited / "metrics" / "rmse.tsv"
+    history = folder / edited / "metrics.tsv"
     history.write_text(history.read_text().replace("6.0", "1.0"))
     mlflow.MlflowClient().delete_run(soft)
     shutil.rmtree(folder / removed)
@@ -363,7 +363,7 @@ def test_a_branch_that_edits_or_deletes_base_runs_is_reported(repo: Path):
     text = render_markdown(result)
     assert "adds no runs" in text and "changes runs the base already has" in text
     assert "1 edited, 1 soft-deleted, 1 removed" in text
-    assert "metrics/rmse.tsv" in text
+    assert "metrics.tsv" in text
 
 
 def test_names_and_params_never_mention_or_link(repo: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -14,8 +15,9 @@ import gitruns
 import gitruns as mlflow
 from gitruns import MlflowClient
 from gitruns.exceptions import InvalidName
+from gitruns.history import read_histories
 from gitruns.names import MAX_EXPERIMENT_NAME_LENGTH, experiment_folder
-from gitruns.record import read_metric_history, read_run_record
+from gitruns.record import read_run_record
 
 from .conftest import git, make_repo
 
@@ -246,7 +248,7 @@ def test_a_finished_run_can_be_resumed_by_id_or_prefix(repo: Path):
         mlflow.log_metric("loss", 2.0, step=1)
     assert again.info.run_id == run.info.run_id
     assert again.info.status == "FINISHED"
-    history = read_metric_history(run_folder(run) / "metrics" / "loss.tsv")
+    history = read_histories(run_folder(run), 2)["loss"]
     assert [(step, value) for _, step, value in history] == [(0, 3.0), (1, 2.0)]
     assert again.data.metrics["loss"] == 2.0
 
@@ -313,10 +315,10 @@ def test_metric_history_with_steps_timestamps_and_summary(repo: Path):
             mlflow.log_metric(
                 "validation-rmse", value, step=step, timestamp=1_700_000_000_000 + step
             )
-    path = run_folder(run) / "metrics" / "validation-rmse.tsv"
-    lines = path.read_text().splitlines()
-    assert lines[0] == "timestamp\tstep\tvalidation-rmse"
-    assert lines[1] == "1700000000000\t0\t0.9"
+    lines = (run_folder(run) / "metrics.tsv").read_text().splitlines()
+    assert lines[0] == "step\ttimestamp\tvalidation-rmse"
+    assert lines[1] == "0\t1700000000000\t0.9"
+    assert not (run_folder(run) / "metrics.log").exists()
     summary = read_run_record(run_folder(run)).metrics["validation-rmse"]
     assert (summary.last, summary.min, summary.max, summary.step) == (0.2, 0.2, 0.9, 3)
 
@@ -339,7 +341,7 @@ def test_nan_and_infinities_are_kept(repo: Path):
     assert record.metrics["grad"].last == -math.inf
     assert math.isnan(record.metrics["only_nan"].last)
     assert record.metrics["only_nan"].min is None
-    history = read_metric_history(run_folder(run) / "metrics" / "loss.tsv")
+    history = read_histories(run_folder(run), 2)["loss"]
     assert math.isnan(history[0][2]) and history[1][2] == math.inf
 
 
@@ -351,10 +353,11 @@ def test_numpy_numbers_are_metrics(repo: Path):
     assert run.data.metrics == {"rmse": 1.5, "count": 7.0}
 
 
-def test_metric_keys_with_slashes_become_folders(repo: Path):
+def test_metric_keys_with_slashes_are_columns_not_folders(repo: Path):
     with mlflow.start_run() as run:
         mlflow.log_metric("train/loss", 0.5)
-    assert (run_folder(run) / "metrics" / "train" / "loss.tsv").exists()
+    header = (run_folder(run) / "metrics.tsv").read_text().splitlines()[0]
+    assert header.split("\t") == ["step", "timestamp", "train/loss"]
     assert run.data.metrics == {"train/loss": 0.5}
 
 
@@ -401,8 +404,9 @@ def test_run_records_source_environment_and_packages(repo: Path):
     record = read_run_record(folder)
     assert record.user
     assert record.environment["python"].count(".") == 2
-    assert record.environment["packages"] == "requirements.txt"
-    requirements = (folder / "requirements.txt").read_text()
+    digest = record.environment["requirements"]
+    requirements = (repo / "runs" / "_environments" / f"{digest}.txt").read_text()
+    assert hashlib.sha256(requirements.encode()).hexdigest() == digest
     assert "PyYAML==" in requirements or "pyyaml==" in requirements.lower()
     assert record.process["pid"] > 0
     assert record.source["type"] == "LOCAL"

@@ -21,16 +21,22 @@ from typing import Any
 import jsonschema
 import yaml
 
+from gitruns.environments import (
+    DIGEST_PATTERN,
+    ENVIRONMENTS_DIR,
+    MAX_REQUIREMENTS_BYTES,
+    digest_of,
+)
 from gitruns.exceptions import GitrunsError
+from gitruns.history import check_histories
 from gitruns.names import RUN_ID_PATTERN, SLUG_PATTERN
 from gitruns.record import (
     EXPERIMENT_FILE,
-    MAX_METRIC_FILE_BYTES,
-    METRICS_DIR,
     RUN_FILE,
     load_yaml,
-    metric_files,
     read_regular_file,
+    read_small_text,
+    regular_files,
 )
 
 logger = logging.getLogger(__name__)
@@ -109,6 +115,9 @@ def check_runs(runs_dir: Path) -> CheckReport:
     for entry in sorted(os.scandir(runs_dir), key=lambda e: e.name):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
+        if entry.name == ENVIRONMENTS_DIR and not entry.is_symlink():
+            _check_environments(Path(entry.path), report)
+            continue
         if entry.is_symlink() or not SLUG_PATTERN.match(entry.name):
             report.problems.append(
                 Problem(
@@ -179,34 +188,20 @@ def _check_run(run_dir: Path, experiment_id: str, report: CheckReport) -> None:
                     f"in ({experiment_id!r}). Move the run or fix the field.",
                 )
             )
-    _check_metric_files(run_dir / METRICS_DIR, report)
+    schema = document.get("schema") if isinstance(document, dict) else None
+    for file, problem in check_histories(run_dir, schema if isinstance(schema, int) else 2):
+        report.problems.append(Problem(file, problem))
 
 
-def _check_metric_files(metrics_dir: Path, report: CheckReport) -> None:
-    for _key, path in metric_files(metrics_dir.parent):
-        try:
-            data = read_regular_file(path, MAX_METRIC_FILE_BYTES)
-        except (GitrunsError, OSError) as error:
-            report.problems.append(Problem(path, str(error)))
-            continue
-        lines = data.decode("utf-8", errors="replace").split("\n")
-        header = lines[0].split("\t")
-        if len(header) != 3 or header[:2] != ["timestamp", "step"]:
+def _check_environments(folder: Path, report: CheckReport) -> None:
+    for name, path in regular_files(folder):
+        digest = name.removesuffix(".txt")
+        text = read_small_text(path, MAX_REQUIREMENTS_BYTES)
+        if not name.endswith(".txt") or not DIGEST_PATTERN.match(digest):
             report.problems.append(
-                Problem(path, "header is not 'timestamp<TAB>step<TAB><metric>'.")
+                Problem(path, "not a package list (<sha256>.txt). Move it out of runs/.")
             )
-            continue
-        # The last element is what follows the final newline: empty, or a line cut mid-write.
-        for number, line in enumerate(lines[1:-1], start=2):
-            parts = line.split("\t")
-            try:
-                int(parts[0]), int(parts[1]), float(parts[2])
-                if len(parts) != 3:
-                    raise ValueError
-            except (ValueError, IndexError):
-                report.problems.append(
-                    Problem(
-                        path, f"line {number} is not 'timestamp<TAB>step<TAB>value': {line[:60]!r}"
-                    )
-                )
-                break
+        elif text is None or digest_of(text) != digest:
+            report.problems.append(
+                Problem(path, "its content does not match its name. Restore it from git.")
+            )

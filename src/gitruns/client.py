@@ -50,6 +50,7 @@ from gitruns.entities import (
     run_from_record,
 )
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
+from gitruns.history import read_histories
 from gitruns.names import RUN_ID_PATTERN, check_experiment_name, check_relative_path
 from gitruns.query import (
     abbreviate,
@@ -65,14 +66,11 @@ from gitruns.record import (
     ARTIFACTS_DIR,
     DELETED,
     FINISHED,
-    METRICS_DIR,
     TERMINAL_STATUSES,
     ExperimentRecord,
     RunRecord,
     copy_regular_files,
     has_link_on_path,
-    metric_file,
-    read_metric_history,
 )
 from gitruns.registry import ModelState, Registry, VersionState, split_runs_uri
 from gitruns.store import RunStore, check_experiment_id
@@ -383,13 +381,10 @@ class MlflowClient:
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every value logged for ``key``, in the order logged."""
-        run_dir = self._store.find_run_dir(run_id)
-        path = metric_file(run_dir / METRICS_DIR, key)
-        if not path.exists():
-            return []
+        record, run_dir = self._store.load_run(run_id)
         return [
             Metric(key=key, value=value, timestamp=timestamp, step=step)
-            for timestamp, step, value in read_metric_history(path)
+            for timestamp, step, value in read_histories(run_dir, record.schema).get(key, [])
         ]
 
     def set_terminated(

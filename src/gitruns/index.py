@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 INDEX_FOLDER = ".index"
 INDEX_FILE = "runs.json"
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 IGNORE_LINE = f"/{INDEX_FOLDER}/"
 # What runs/.gitignore keeps out of git: the cache, and files a writer has not finished
 # (a process killed mid-write leaves them; ``gitruns check --fix`` removes stale ones).
@@ -65,6 +65,7 @@ class RunEntry(NamedTuple):
     tags: dict[str, str]  # the user's, then MLflow's system tags
     metrics: dict[str, float]  # the latest value of each
     process: dict[str, Any] | None  # kept while RUNNING, to tell whether it still runs
+    schema: int  # of the run's folder: how its histories are stored
 
     @classmethod
     def of(cls, record: RunRecord) -> RunEntry:
@@ -82,6 +83,7 @@ class RunEntry(NamedTuple):
             tags={**system_tags(record), **record.tags},
             metrics={key: summary.last for key, summary in record.metrics.items()},
             process=record.process if record.status == RUNNING else None,
+            schema=record.schema,
         )
 
     def to_run(self, run_dir: Path) -> Run:

@@ -3,15 +3,19 @@
 ::
 
     runs/<experiment>/experiment.yaml
-    runs/<experiment>/<run-id>/run.yaml            the record (RunRecord)
-    runs/<experiment>/<run-id>/metrics/<key>.tsv   histories, DVCLive's columns
-    runs/<experiment>/<run-id>/artifacts/...       logged files
-    runs/<experiment>/<run-id>/code.diff           uncommitted changes at start
-    runs/<experiment>/<run-id>/requirements.txt    installed packages, pip-freeze style
+    runs/<experiment>/<run-id>/run.yaml       the record (RunRecord)
+    runs/<experiment>/<run-id>/metrics.tsv    histories (gitruns.history: metrics.log while live)
+    runs/<experiment>/<run-id>/code.diff      uncommitted changes at start
+    runs/<experiment>/<run-id>/artifacts/...  logged files
+    runs/_environments/<sha256>.txt           package lists (gitruns.environments)
 
 Every write leaves a readable file at every instant: whole files are written
-to a temporary name and renamed over the old one; metric histories only ever
+to a temporary name and renamed over the old one; metric logs only ever
 grow by whole lines. Nothing stored is absolute, so a clone reads the same.
+
+Schema 2 (this version) keeps a run in at most three files besides its
+artifacts; schema 1 runs (a file per metric under ``metrics/``, a
+``requirements.txt`` per run) are still read, and ``gitruns migrate`` rewrites them.
 """
 
 from __future__ import annotations
@@ -45,15 +49,13 @@ from gitruns.exceptions import CorruptRecord
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # of run.yaml and its run folder; 1: a file per metric, a package list per run
+EXPERIMENT_SCHEMA_VERSION = 1
 
 RUN_FILE = "run.yaml"
 EXPERIMENT_FILE = "experiment.yaml"
-METRICS_DIR = "metrics"
 ARTIFACTS_DIR = "artifacts"
 DIFF_FILE = "code.diff"
-REQUIREMENTS_FILE = "requirements.txt"
-METRIC_SUFFIX = ".tsv"
 # Files in runs/ may come from a pull request: every read is bounded.
 MAX_RECORD_BYTES = 4 * 1024 * 1024
 MAX_METRIC_FILE_BYTES = 512 * 1024 * 1024
@@ -587,6 +589,12 @@ class RunRecord:
                 f"{origin} does not hold a run record (a YAML mapping). "
                 "Restore it from git ('git checkout -- <file>') or remove the run's folder."
             )
+        schema = data.get("schema", SCHEMA_VERSION)
+        if isinstance(schema, int) and schema > SCHEMA_VERSION:
+            raise CorruptRecord(
+                f"{origin} was written by a newer gitruns (schema {schema}; this one reads up "
+                f"to {SCHEMA_VERSION}). Upgrade gitruns: pip install --upgrade gitruns"
+            )
         try:
             end_time = data.get("end_time")
             return cls(
@@ -611,7 +619,7 @@ class RunRecord:
                 },
                 environment=dict(data.get("environment") or {}),
                 lifecycle_stage=str(data.get("lifecycle_stage", ACTIVE)),
-                schema=int(data.get("schema", SCHEMA_VERSION)),
+                schema=int(schema),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise CorruptRecord(
@@ -728,7 +736,7 @@ class ExperimentRecord:
     lifecycle_stage: str = ACTIVE
 
     def to_yaml(self) -> str:
-        data: dict[str, Any] = {"schema": SCHEMA_VERSION, "name": self.name}
+        data: dict[str, Any] = {"schema": EXPERIMENT_SCHEMA_VERSION, "name": self.name}
         for key in ("description", "primary_metric", "goal"):
             value = getattr(self, key)
             if value is not None:
@@ -776,7 +784,7 @@ def regular_files(root: Path) -> list[tuple[str, Path]]:
             if is_regular_file(path):
                 found.append((path.relative_to(root).as_posix(), path))
             else:
-                _warn_once(path, 0, "not a regular file (a link?), left out")
+                warn_once(path, 0, "not a regular file (a link?), left out")
     return sorted(found)
 
 
@@ -815,90 +823,11 @@ def copy_regular_files(source: Path, destination: Path) -> list[str]:
     return left_out
 
 
-def metric_files(run_dir: Path) -> list[tuple[str, Path]]:
-    """(metric key, history file) of every metric a run logged."""
-    return [
-        (relative[: -len(METRIC_SUFFIX)], path)
-        for relative, path in regular_files(run_dir / METRICS_DIR)
-        if relative.endswith(METRIC_SUFFIX)
-    ]
-
-
-def metric_file(metrics_dir: Path, key: str) -> Path:
-    return metrics_dir / f"{key}{METRIC_SUFFIX}"
-
-
-def metric_header(key: str) -> str:
-    """DVCLive's columns, so ``dvc plots`` reads the histories too."""
-    return f"timestamp\tstep\t{key}\n"
-
-
-def read_metric_history(path: Path) -> list[tuple[int, int, float]]:
-    """``(timestamp, step, value)`` rows of one metric file, in the order logged.
-
-    A last line without its newline (a process killed mid-write) is skipped;
-    other unreadable lines are skipped with one warning naming the file.
-    """
-    rows: list[tuple[int, int, float]] = []
-    data = read_regular_file(path, MAX_METRIC_FILE_BYTES)
-    lines = data.decode("utf-8", errors="replace").split("\n")
-    bad = 0
-    for line in lines[1:-1]:
-        parts = line.split("\t")
-        if len(parts) != 3:
-            bad += 1
-            continue
-        try:
-            rows.append((int(parts[0]), int(parts[1]), float(parts[2])))
-        except ValueError:
-            bad += 1
-    if bad:
-        _warn_once(path, len(data), f"{bad} unreadable line(s) skipped")
-    return rows
-
-
 _warned: set[tuple[str, int]] = set()
 
 
-def _warn_once(path: Path | str, size: int, problem: str) -> None:
+def warn_once(path: Path | str, size: int, problem: str) -> None:
+    """Log a problem with a file once per file and size (a file that changes is news)."""
     if (str(path), size) not in _warned:
         _warned.add((str(path), size))
         logger.warning("%s: %s. Run 'gitruns check' for details.", path, problem)
-
-
-class MetricLog:
-    """The metric histories of one run: lines buffered in memory, appended whole.
-
-    Appending to a buffer keeps ``log_metric`` in microseconds; :meth:`flush`
-    writes each file's pending lines with one ``write`` call, so a file only
-    ever grows by whole lines.
-    """
-
-    def __init__(self, metrics_dir: Path) -> None:
-        self.metrics_dir = metrics_dir
-        self._pending: dict[str, list[str]] = {}
-        self._started: set[str] = set()
-        self.pending_lines = 0
-
-    def append(self, key: str, timestamp: int, step: int, value: float) -> None:
-        lines = self._pending.get(key)
-        if lines is None:
-            lines = self._pending[key] = []
-        lines.append(f"{timestamp}\t{step}\t{value!r}\n")
-        self.pending_lines += 1
-
-    def flush(self) -> None:
-        pending, self._pending, self.pending_lines = self._pending, {}, 0
-        for key, lines in pending.items():
-            path = metric_file(self.metrics_dir, key)
-            if key not in self._started:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                # Exclusive: two processes logging one run write one header between them.
-                with contextlib.suppress(FileExistsError):
-                    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                    try:
-                        os.write(descriptor, metric_header(key).encode("utf-8"))
-                    finally:
-                        os.close(descriptor)
-                self._started.add(key)
-            append_whole(path, "".join(lines).encode("utf-8"))

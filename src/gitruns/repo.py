@@ -12,6 +12,7 @@ from pathlib import Path
 from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitError
 from gitruns.index import ensure_ignore_file
+from gitruns.migrate import fold_ended_logs
 from gitruns.store import remove_stale_temporaries
 
 logger = logging.getLogger(__name__)
@@ -86,5 +87,6 @@ def commit_runs(runs_dir: Path, message: str | None = None) -> str | None:
     if not runs_dir.exists():
         raise GitError(f"{runs_dir} does not exist yet: log a run first.")
     remove_stale_temporaries(runs_dir)
+    fold_ended_logs(runs_dir)
     ensure_ignore_file(runs_dir)
     return commit_paths(repo_top, [runs_dir], message or "Add runs")

@@ -22,6 +22,7 @@ from gitruns.exceptions import (
     InvalidName,
     RunNotFound,
 )
+from gitruns.history import read_histories
 from gitruns.index import INDEX_FOLDER, RunEntry, RunIndex
 from gitruns.names import (
     RUN_ID_PATTERN,
@@ -40,8 +41,6 @@ from gitruns.record import (
     MetricSummary,
     RunRecord,
     create_exclusive,
-    metric_files,
-    read_metric_history,
     read_run_record,
     write_atomic,
 )
@@ -249,7 +248,7 @@ def observe(record: RunRecord, run_dir: Path) -> RunRecord:
             "type": "ProcessGone",
             "message": "the process that ran it ended without finishing the run",
         }
-        record.metrics = summarize_histories(run_dir) or record.metrics
+        record.metrics = summarize_histories(run_dir, record.schema) or record.metrics
     return record
 
 
@@ -259,16 +258,11 @@ def _observed(entry: RunEntry, run_dir: str) -> RunEntry:
     return RunEntry.of(observe(read_run_record(Path(run_dir)), Path(run_dir)))
 
 
-def summarize_histories(run_dir: Path) -> dict[str, MetricSummary]:
-    """Metric summaries computed from the ``metrics/*.tsv`` histories of a run."""
+def summarize_histories(run_dir: Path, schema: int) -> dict[str, MetricSummary]:
+    """Metric summaries computed from the histories of a run."""
     summaries: dict[str, MetricSummary] = {}
-    for key, path in metric_files(run_dir):
+    for key, history in read_histories(run_dir, schema).items():
         summary: MetricSummary | None = None
-        try:
-            history = read_metric_history(path)
-        except CorruptRecord as error:
-            _warn_once(str(path), error.message)
-            continue
         for timestamp, step, value in history:
             if summary is None:
                 summary = MetricSummary.first(value, step, timestamp)

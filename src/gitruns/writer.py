@@ -36,6 +36,7 @@ from gitruns.capture import (
     run_git,
 )
 from gitruns.entities import Run, run_from_record
+from gitruns.environments import store_requirements
 from gitruns.exceptions import (
     GitrunsError,
     InvalidPath,
@@ -43,8 +44,10 @@ from gitruns.exceptions import (
     ParamConflict,
     RunAlreadyActive,
 )
+from gitruns.history import MetricLog, fold_log
 from gitruns.index import ensure_ignore_file
 from gitruns.location import Location, warn_if_untracked
+from gitruns.migrate import migrate_run
 from gitruns.names import check_key, check_relative_path, check_text_name, random_run_name
 from gitruns.record import (
     ARTIFACTS_DIR,
@@ -52,11 +55,9 @@ from gitruns.record import (
     FAILED,
     FINISHED,
     KILLED,
-    METRICS_DIR,
-    REQUIREMENTS_FILE,
     RUN_FILE,
     RUNNING,
-    MetricLog,
+    SCHEMA_VERSION,
     MetricSummary,
     RunRecord,
     emit_record_yaml,
@@ -196,7 +197,7 @@ class LiveRun:
         # An owned run was started or resumed here and is ended here; otherwise
         # this process only adds to a run (e.g. logging to a finished run by id).
         self.owned = owned
-        self.metric_log = MetricLog(run_dir / METRICS_DIR)
+        self.metric_log = MetricLog(run_dir)
         # Re-entrant: the SIGTERM handler ends runs in the main thread, which may
         # be inside one of this run's methods, holding the lock, at that moment.
         self._lock = threading.RLock()
@@ -327,7 +328,11 @@ class LiveRun:
         """Write pending metric lines, then the record if its summary changed."""
         with self._lock:
             if self.metric_log.pending_lines:
-                self.metric_log.flush()
+                if self.owned:
+                    self.metric_log.flush()
+                else:  # the run's owner may be folding its log into a table right now
+                    with record_lock(self.run_dir):
+                        self.metric_log.flush()
             if self._record_stale:
                 self.save()
 
@@ -419,6 +424,9 @@ class LiveRun:
             if error is not None:
                 self.record.error = {"type": type(error).__name__, "message": str(error)[:2000]}
             self.save()
+            # An ended run is one table of metrics, not a log: a third of the size in git.
+            with record_lock(self.run_dir):
+                fold_log(self.run_dir)
         live_runs.discard(self)
         logger.info("Run %s ended %s", self.run_id, status)
 
@@ -453,7 +461,7 @@ def create_run(
         environment={
             "python": environment.python,
             "platform": environment.platform,
-            "packages": REQUIREMENTS_FILE,
+            "requirements": store_requirements(store.runs_dir, environment.requirements),
         },
     )
     snapshot = capture_git(where.repo_top, where.runs_dir) if where.repo_top else None
@@ -464,7 +472,6 @@ def create_run(
     if store.runs_dir not in _ignores_checked:  # once per process: unfinished files stay out of git
         _ignores_checked.add(store.runs_dir)
         ensure_ignore_file(store.runs_dir)
-    write_atomic(run_dir / REQUIREMENTS_FILE, environment.requirements)
     if snapshot is not None and snapshot.diff:
         write_atomic(run_dir / DIFF_FILE, snapshot.diff)
     live = LiveRun(record, run_dir, owned=True)
@@ -480,7 +487,7 @@ def resume_run(store: RunStore, run_id: str) -> LiveRun:
                 f"run {live.run_id} is already active in this process. "
                 "Use it as it is, or end it with end_run() before resuming it."
             )
-    record, run_dir = store.load_run(run_id)
+    record, run_dir = _load_current(store, run_id)
     if record.status == RUNNING:
         process = record.process or {}
         raise RunAlreadyActive(
@@ -507,10 +514,19 @@ def open_run(store: RunStore, run_id: str) -> LiveRun:
     for live in live_runs:
         if live.run_id == run_id:
             return live
-    record, run_dir = store.load_run(run_id)
+    record, run_dir = _load_current(store, run_id)
     live = LiveRun(record, run_dir, owned=False)
     live.sync()
     return live
+
+
+def _load_current(store: RunStore, run_id: str) -> tuple[RunRecord, Path]:
+    """A run to write to, moved to the current layout first if an older gitruns wrote it."""
+    record, run_dir = store.load_run(run_id)
+    if record.schema < SCHEMA_VERSION:
+        migrate_run(run_dir, store.runs_dir)
+        record, run_dir = store.load_run(run_id)
+    return record, run_dir
 
 
 # -- every run open in this process ------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gitruns.exceptions import CorruptRecord, GitError, GitrunsError
+from gitruns.history import history_files, read_histories
 from gitruns.index import RunEntry
 from gitruns.query import best_value
 from gitruns.record import (
@@ -25,8 +26,6 @@ from gitruns.record import (
     MAX_RECORD_BYTES,
     RUN_FILE,
     ExperimentRecord,
-    metric_files,
-    read_metric_history,
     read_regular_file,
     regular_files,
 )
@@ -51,15 +50,10 @@ class RunModel:
     def histories(self) -> dict[str, list[list[float]]]:
         """Every metric history: key -> [[step, value, timestamp], ...]; read once per build,
         though both the run's page and its data file use it."""
-        found: dict[str, list[list[float]]] = {}
-        for key, path in metric_files(self.folder):
-            try:
-                history = read_metric_history(path)
-            except CorruptRecord as error:
-                logger.warning("Skipped %s: %s", path, error.message)
-                continue
-            found[key] = [[step, value, ts] for ts, step, value in history]
-        return found
+        return {
+            key: [[step, value, ts] for ts, step, value in history]
+            for key, history in read_histories(self.folder, self.entry.schema).items()
+        }
 
 
 @dataclass
@@ -122,10 +116,10 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _run_key(folder: Path) -> str:
+def _run_key(folder: Path, schema: int) -> str:
     """Size and mtime of the record and of every metric history of a run."""
     signatures = []
-    for path in [folder / RUN_FILE, *(path for _, path in metric_files(folder))]:
+    for path in [folder / RUN_FILE, *history_files(folder, schema)]:
         try:
             stat = path.lstat()
         except OSError:
@@ -144,7 +138,8 @@ def collect(runs_dir: Path) -> SiteData:
         model = ExperimentModel(experiment_id, record)
         for entry, folder in store.entries([experiment_id]):
             if entry.lifecycle_stage != "deleted":
-                model.runs.append(RunModel(entry, Path(folder), _run_key(Path(folder))))
+                run_key = _run_key(Path(folder), entry.schema)
+                model.runs.append(RunModel(entry, Path(folder), run_key))
         model.runs.sort(key=lambda run: run.entry.start_time, reverse=True)
         experiments.append(model)
     return SiteData(runs_dir, experiments, _registry(runs_dir))
