@@ -251,6 +251,47 @@ def commit(message: str | None, runs_dir: Path | None) -> None:
         console.print(f"Committed {esc(folder)} as [bold]{sha[:10]}[/].")
 
 
+@cli.command()
+@click.argument("runs_dir", type=click.Path(path_type=Path), required=False)
+def migrate(runs_dir: Path | None) -> None:
+    """Rewrite runs written by an older gitruns in the current layout, in place.
+
+    Each run moves over whole or not at all, so stopping it at any moment
+    loses nothing, and running it again finishes the job. Runs a process is
+    still writing are left for later. Commit the result with git.
+
+    Example:
+
+        \b
+        gitruns migrate && git add -A runs && git commit -m "Runs in schema 2"
+    """
+    from gitruns.migrate import migrate_runs
+    from gitruns.record import SCHEMA_VERSION
+
+    folder = _runs_dir(runs_dir)
+    with _progress("Migrating runs") as advance:
+        report = migrate_runs(folder, progress=advance)
+    for run_dir, message in report.failed:
+        console.print(f"[red]✗[/] {esc(run_dir)}: {esc(message)}", highlight=False, soft_wrap=True)
+    for run_dir in report.live:
+        console.print(
+            f"[yellow]![/] {esc(run_dir)} is still being written; run this again when it ends.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(
+        f"{len(report.migrated)} run(s) migrated to schema {SCHEMA_VERSION}, "
+        f"{len(report.folded)} metric log(s) folded, {report.current} run(s) already current "
+        f"in {esc(folder)}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if report.migrated or report.folded:
+        console.print(f"Next: git add -A {esc(folder)} && git commit -m 'Runs in schema 2'")
+    if report.failed:
+        sys.exit(1)
+
+
 # -- experiments and runs -------------------------------------------------------------
 
 VIEWS = {"active": ViewType.ACTIVE_ONLY, "deleted": ViewType.DELETED_ONLY, "all": ViewType.ALL}
@@ -1009,10 +1050,10 @@ def site() -> None:
 
 
 @contextlib.contextmanager
-def _build_progress() -> Iterator[Callable[[int, int], None]]:
-    """A progress bar for a site build; yields the callback the build reports to."""
+def _progress(what: str = "Building the site") -> Iterator[Callable[[int, int], None]]:
+    """A progress bar; yields the ``(done, total)`` callback the work reports to."""
     with Progress(
-        TextColumn("[bold]Building the site"),
+        TextColumn(f"[bold]{what}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -1050,7 +1091,7 @@ def site_build(output: Path, templates: Path | None, base_url: str, runs_dir: Pa
     """
     from gitruns.site import build_site
 
-    with _build_progress() as advance:
+    with _progress() as advance:
         report = build_site(
             _runs_dir(runs_dir), output, base_url=base_url, templates=templates, on_progress=advance
         )
@@ -1084,7 +1125,7 @@ def ui(port: int, host: str, output: Path, runs_dir: Path | None) -> None:
 
     while True:
         try:
-            with _build_progress() as advance:
+            with _progress() as advance:
                 server = serve(
                     _runs_dir(runs_dir),
                     output,
