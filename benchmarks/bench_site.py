@@ -11,44 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from common import make_repository
+from common import log_runs, make_repository
 
 CHROMIUM = "/usr/bin/chromium"
-
-
-def log_runs(count: int, seed: int = 0) -> None:
-    import gitruns
-
-    gitruns.set_experiment("bench", primary_metric="rmse")
-    rng = random.Random(seed)
-    for index in range(count):
-        with gitruns.start_run():
-            gitruns.log_params(
-                {
-                    "max_depth": rng.randint(2, 12),
-                    "learning_rate": round(rng.uniform(0.01, 0.5), 4),
-                    "min_child_weight": round(rng.uniform(0.5, 10), 3),
-                    "model": rng.choice(["xgboost", "lightgbm", "ridge"]),
-                    "seed": index,
-                }
-            )
-            for step in range(100):
-                gitruns.log_metrics(
-                    {
-                        "rmse": 9 - step * 0.03 + rng.random(),
-                        "mae": 6 - step * 0.02 + rng.random(),
-                        "r2": step / 120 + rng.random() * 0.1,
-                        "train-rmse": 8 - step * 0.04 + rng.random(),
-                        "lr": 0.3 * 0.99**step,
-                    },
-                    step=step,
-                )
 
 
 def page_ready_seconds(page_path: Path, runs: int) -> float:

@@ -14,3 +14,40 @@ def make_repository(folder: Path) -> None:
     (folder / "train.py").write_text("print('training')\n")
     subprocess.run([*GIT, "-C", str(folder), "add", "."], check=True)
     subprocess.run([*GIT, "-C", str(folder), "commit", "-qm", "init"], check=True)
+
+
+def log_runs(count: int, seed: int = 0, experiment: str = "bench") -> None:
+    """Runs as a tuning job makes them: 10 params, 5 metrics x 100 steps each (seeded)."""
+    import random
+
+    import gitruns
+
+    gitruns.set_experiment(experiment, primary_metric="rmse")
+    rng = random.Random(seed)
+    for index in range(count):
+        with gitruns.start_run():
+            gitruns.log_params(
+                {
+                    "max_depth": rng.randint(2, 12),
+                    "learning_rate": round(rng.uniform(0.01, 0.5), 4),
+                    "min_child_weight": round(rng.uniform(0.5, 10), 3),
+                    "subsample": round(rng.uniform(0.5, 1), 3),
+                    "colsample_bytree": round(rng.uniform(0.5, 1), 3),
+                    "reg_alpha": round(10 ** rng.uniform(-4, 1), 6),
+                    "reg_lambda": round(10 ** rng.uniform(-4, 1), 6),
+                    "n_estimators": rng.choice([100, 200, 500, 1000]),
+                    "model": rng.choice(["xgboost", "lightgbm", "ridge"]),
+                    "seed": index,
+                }
+            )
+            for step in range(100):
+                gitruns.log_metrics(
+                    {
+                        "rmse": 9 - step * 0.03 + rng.random(),
+                        "mae": 6 - step * 0.02 + rng.random(),
+                        "r2": step / 120 + rng.random() * 0.1,
+                        "train-rmse": 8 - step * 0.04 + rng.random(),
+                        "lr": 0.3 * 0.99**step,
+                    },
+                    step=step,
+                )
