@@ -553,12 +553,16 @@ def test_the_charts_read_well(search_site, browser):
     visitor.close()
 
 
-def test_numbers_read_the_same_on_every_page(search_site):
+def test_numbers_read_the_same_on_every_page(search_site, browser):
     output, ids = search_site
     run_page = (output / "runs" / f"{ids['baseline']}.html").read_text()
     assert '<td class="num" title="4.123456789">4.123</td>' in run_page
+    visitor = Visitor(browser)
+    visitor.open(output / "experiments" / "search.html")
+    cell = visitor.page.locator(f"tr[data-id='{ids['baseline']}'] td[data-col='metric-0']")
+    assert (cell.inner_text(), cell.get_attribute("title")) == ("4.123", "4.123456789")
+    visitor.close()
     experiment_page = (output / "experiments" / "search.html").read_text()
-    assert 'title="4.123456789">4.123</td>' in experiment_page
     assert 'title="4.123456789 in baseline">4.123</a>' in experiment_page  # the best, linked
     home = (output / "index.html").read_text()
     assert f'runs/{ids["baseline"]}.html" title="4.123456789">4.123</a>' in home
@@ -618,4 +622,46 @@ def test_the_search_box_and_the_cli_read_filters_alike(search_site, browser):
             text,
         )
         assert found == expected, text
+    visitor.close()
+
+
+def test_a_table_of_thousands_draws_only_the_rows_in_view(repo: Path, browser):
+    mlflow.set_experiment("many", primary_metric="rmse")
+    names = {}
+    for index in range(2000):
+        with mlflow.start_run(run_name=f"run-{index:04d}") as run:
+            mlflow.log_params({"seed": index})
+            mlflow.log_metric("rmse", 1000.0 + (index * 7919) % 2000)  # a shuffled 1000..2999
+            names[index] = run.info.run_id
+    build_site(repo / "runs", repo / "site")
+    visitor = Visitor(browser)
+    visitor.open(repo / "site" / "experiments" / "many.html")
+    page = visitor.page
+    drawn = lambda: page.locator("#runs tbody tr[data-id] td.name a").all_inner_texts()  # noqa: E731
+    assert "2,000 runs" in page.locator("p.facts").inner_text()
+    first = drawn()
+    assert 20 <= len(first) <= 150 and first[0] == "run-1999"  # newest first
+    # Scrolled to the end, the oldest run is drawn, and the page holds no more rows than before.
+    page.locator(".table-wrap").evaluate("wrap => { wrap.scrollTop = wrap.scrollHeight; }")
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('#runs td.name a'))"
+        ".some(a => a.textContent === 'run-0000')"
+    )
+    assert len(drawn()) <= 150
+    # Sorting and filtering work on every run, not only on those drawn.
+    page.locator(".table-wrap").evaluate("wrap => { wrap.scrollTop = 0; }")
+    page.locator("#runs th[title='metrics.rmse']").click()
+    page.wait_for_function(
+        "document.querySelector('#runs td[data-col=metric-0]').textContent === '1000'"
+    )
+    page.fill("#run-filter", "params.seed = '1234'")
+    page.wait_for_function("document.querySelectorAll('#runs tbody tr[data-id]').length === 1")
+    assert drawn() == ["run-1234"]
+    page.fill("#run-filter", "")
+    page.locator(f"input.pick[value='{names[0]}']").check()
+    page.locator(".table-wrap").evaluate("wrap => { wrap.scrollTop = wrap.scrollHeight; }")
+    page.locator(".table-wrap").evaluate("wrap => { wrap.scrollTop = 0; }")
+    page.wait_for_selector(f"input.pick[value='{names[0]}']")
+    assert page.locator(f"input.pick[value='{names[0]}']").is_checked()  # kept while away
+    assert not visitor.errors
     visitor.close()

@@ -121,84 +121,275 @@
     drawHistories(element, [element.dataset.runHistories]).catch((error) => console.error(error));
   });
 
-  // Sorting: click a header; numbers sort as numbers, empty cells last. Child runs stay
-  // under their parent, sorted among themselves.
-  document.querySelectorAll("table.grid th[data-sort]").forEach((header) => {
+  // Sorting the site's small tables: click a header; numbers sort as numbers, empty
+  // cells last. (The runs table sorts its data instead: see below.)
+  function compareKeys(a, b, descending) {
+    if (a.empty !== b.empty) return a.empty ? 1 : -1;
+    let order;
+    if (a.number !== null && b.number !== null) order = a.number - b.number;
+    else order = a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
+    return descending ? -order : order;
+  }
+  function sortKey(raw) {
+    raw = raw === null || raw === undefined ? "" : String(raw);
+    const number = parseFloat(raw);
+    return { empty: raw === "", number: Number.isNaN(number) ? null : number, text: raw.toLowerCase() };
+  }
+  function toggleSort(header) {
+    const descending = header.getAttribute("aria-sort") === "ascending";
+    header.closest("table").querySelectorAll("th[aria-sort]").forEach((other) => other.removeAttribute("aria-sort"));
+    header.setAttribute("aria-sort", descending ? "descending" : "ascending");
+    return descending;
+  }
+  document.querySelectorAll("table.grid:not(#runs) th[data-sort]").forEach((header) => {
     header.addEventListener("click", () => {
-      const table = header.closest("table");
-      const body = table.tBodies[0];
+      const body = header.closest("table").tBodies[0];
       const index = Array.from(header.parentNode.children).indexOf(header);
-      const descending = header.getAttribute("aria-sort") === "ascending";
-      table.querySelectorAll("th[aria-sort]").forEach((other) => other.removeAttribute("aria-sort"));
-      header.setAttribute("aria-sort", descending ? "descending" : "ascending");
+      const descending = toggleSort(header);
       const key = (row) => {
         const cell = row.children[index];
-        const raw = cell.dataset.value !== undefined ? cell.dataset.value : cell.textContent.trim();
-        const number = parseFloat(raw);
-        return { empty: raw === "", number: Number.isNaN(number) ? null : number, text: raw.toLowerCase() };
+        return sortKey(cell.dataset.value !== undefined ? cell.dataset.value : cell.textContent.trim());
       };
-      const compareRows = (a, b) => {
-        if (a.key.empty !== b.key.empty) return a.key.empty ? 1 : -1;
-        let order;
-        if (a.key.number !== null && b.key.number !== null) order = a.key.number - b.key.number;
-        else order = a.key.text < b.key.text ? -1 : a.key.text > b.key.text ? 1 : 0;
-        return descending ? -order : order;
-      };
-      const rows = Array.from(body.rows).map((row) => ({ row: row, key: key(row) }));
-      const present = new Set(rows.map((item) => item.row.dataset.id));
-      const children = {};
-      const roots = [];
-      rows.forEach((item) => {
-        const parent = item.row.dataset.parent;
-        if (parent && present.has(parent)) (children[parent] = children[parent] || []).push(item);
-        else roots.push(item);
-      });
-      const place = (items) => items.sort(compareRows).forEach((item) => {
-        body.appendChild(item.row);
-        place(children[item.row.dataset.id] || []);
-      });
-      place(roots);
+      Array.from(body.rows).map((row) => ({ row: row, key: key(row) }))
+        .sort((a, b) => compareKeys(a.key, b.key, descending))
+        .forEach((item) => body.appendChild(item.row));
     });
   });
 
-  // The runs table as a tree: a parent's children open under it.
+  // The runs table, drawn from the experiment's data file: a tree of runs (a parent's
+  // children open under it), sorted, filtered, and only the rows in view are in the page.
   const runsTable = document.getElementById("runs");
-  function childRows(id) {
-    return runsTable ? Array.from(runsTable.tBodies[0].rows).filter((row) => row.dataset.parent === id) : [];
+  const runsWrap = runsTable ? runsTable.closest(".table-wrap") : null;
+  const OVERSCAN = 40;  // rows drawn beyond each edge of the view, so scrolling never shows a gap
+  const table = {
+    runs: [], byId: {}, children: {}, roots: [],
+    open: new Set(), picked: new Set(),
+    sort: null,  // { key, descending }
+    rows: [],  // the runs the table shows, in order
+    rowHeight: 30, first: -1, last: -1,
+  };
+  let filterMatch = null;  // id -> true when the filter is on
+
+  function columnValue(run, key) {
+    if (key === "name") return run.name;
+    if (key === "start") return run.start;
+    if (key === "duration") return run.end === null || run.end === undefined ? null : run.end - run.start;
+    if (key === "registered") return (run.registered || []).join(" ");
+    if (key === "status" || key === "commit" || key === "user") return run[key];
+    const [kind, index] = key.split("-");
+    if (kind === "metric") return run["m" + index];
+    if (kind === "param") return paramText(run, Number(index));
+    if (kind === "tag") return run.tags[experimentData().tagKeys[Number(index)]];
+    return null;
   }
-  function setOpen(row, open) {
-    const toggle = row.querySelector("button.toggle");
-    if (!toggle) return;
-    toggle.setAttribute("aria-expanded", open ? "true" : "false");
-    toggle.textContent = (open ? "▾ " : "▸ ") + toggle.textContent.slice(2);
-    childRows(row.dataset.id).forEach((child) => {
-      child.dataset.folded = open ? "" : "1";
-      if (!open) setOpen(child, false);
+  function paramText(run, index) {
+    const raw = run.raw || {};
+    const value = run["p" + index];
+    if (value === null || value === undefined) return "";
+    return ("p" + index) in raw ? raw["p" + index] : String(value);
+  }
+
+  function setUpRunsTable() {
+    const dataset = experimentData();
+    dataset.tagKeys = Array.from(runsTable.querySelectorAll("th[data-col^='tag-']")).map((th) => th.title.slice(5));
+    table.runs = dataset.runs;
+    table.runs.forEach((run, order) => {
+      run.order = order;
+      table.byId[run.id] = run;
     });
-    applyFilter();
-  }
-  document.querySelectorAll("#runs button.toggle").forEach((toggle) => {
-    toggle.addEventListener("click", () => {
-      const row = toggle.closest("tr");
-      setOpen(row, toggle.getAttribute("aria-expanded") !== "true");
+    table.runs.forEach((run) => {
+      if (run.parent && table.byId[run.parent]) (table.children[run.parent] = table.children[run.parent] || []).push(run);
+      else table.roots.push(run);
     });
-  });
-  if (runsTable) {
-    Array.from(runsTable.tBodies[0].rows).forEach((row) => { if (row.dataset.parent) row.dataset.folded = "1"; });
+    runsTable.querySelectorAll("th[data-sort]").forEach((header) => {
+      header.addEventListener("click", () => {
+        table.sort = { key: header.dataset.key, descending: toggleSort(header) };
+        refreshRows();
+      });
+    });
+    runsWrap.addEventListener("scroll", () => requestAnimationFrame(() => drawRows(false)), { passive: true });
+    window.addEventListener("resize", () => drawRows(true));
+    refreshRows(false);
+    drawSharedCharts();
   }
+
+  // Which runs the table shows, in order: with no filter, roots and the children of open
+  // parents; with one, the matches and their ancestors.
+  function refreshRows(redraw = true) {
+    let shown = null;
+    if (filterMatch !== null) {
+      shown = new Set();
+      table.runs.forEach((run) => {
+        if (!filterMatch[run.id]) return;
+        for (let current = run; current && !shown.has(current.id); current = current.parent ? table.byId[current.parent] : null) {
+          shown.add(current.id);  // a match shows its ancestors
+        }
+      });
+    }
+    const sorted = (runs) => {
+      if (!table.sort) return runs;
+      const keyed = runs.map((run) => ({ run: run, key: sortKey(columnValue(run, table.sort.key)) }));
+      keyed.sort((a, b) => compareKeys(a.key, b.key, table.sort.descending) || a.run.order - b.run.order);
+      return keyed.map((item) => item.run);
+    };
+    const rows = [];
+    const place = (runs) => sorted(runs).forEach((run) => {
+      if (shown !== null && !shown.has(run.id)) return;
+      rows.push(run);
+      if (shown !== null || table.open.has(run.id)) place(table.children[run.id] || []);
+    });
+    place(table.roots);
+    table.rows = rows;
+    drawRows(true);
+    if (redraw) redrawCharts();
+  }
+
+  function visibleColumns() {
+    return Array.from(runsTable.querySelectorAll("thead th[data-col]")).filter((th) => !th.hidden).map((th) => th.dataset.col);
+  }
+
+  function drawRows(force) {
+    if (!runsTable) return;
+    const count = table.rows.length;
+    const view = runsWrap.clientHeight || 600;
+    const top = Math.max(0, runsWrap.scrollTop - runsTable.tHead.offsetHeight);
+    const first = Math.max(0, Math.floor(top / table.rowHeight) - OVERSCAN);
+    const last = Math.min(count, Math.ceil((top + view) / table.rowHeight) + OVERSCAN);
+    if (!force && first === table.first && last === table.last) return;
+    table.first = first;
+    table.last = last;
+    const body = runsTable.tBodies[0];
+    const columns = visibleColumns();
+    const fragment = document.createDocumentFragment();
+    const span = columns.length + 8;
+    if (first > 0) fragment.appendChild(spacer(first * table.rowHeight, span));
+    for (let index = first; index < last; index++) fragment.appendChild(runRow(table.rows[index], columns));
+    if (last < count) fragment.appendChild(spacer((count - last) * table.rowHeight, span));
+    body.replaceChildren(fragment);
+    const drawn = body.querySelector("tr[data-id]");
+    if (drawn && drawn.offsetHeight && Math.abs(drawn.offsetHeight - table.rowHeight) > 0.5) {
+      table.rowHeight = drawn.offsetHeight;  // measured once rows exist; redraw to match
+      drawRows(true);
+    }
+  }
+
+  function spacer(height, span) {
+    const row = document.createElement("tr");
+    row.className = "spacer";
+    row.setAttribute("aria-hidden", "true");
+    const cell = document.createElement("td");
+    cell.colSpan = span;
+    cell.style.height = height + "px";
+    cell.style.padding = "0";
+    cell.style.border = "0";
+    row.appendChild(cell);
+    return row;
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function runRow(run, columns) {
+    const row = document.createElement("tr");
+    row.dataset.id = run.id;
+    const depth = depthOf(run);
+    if (depth) {
+      row.dataset.parent = run.parent;
+      row.className = "child depth-" + Math.min(depth, 4);
+    }
+    row.style.setProperty("--run-color", run.color);
+    const pick = element("td", "pick-cell");
+    const box = element("input", "pick");
+    box.type = "checkbox";
+    box.value = run.id;
+    box.checked = table.picked.has(run.id);
+    box.setAttribute("aria-label", "select " + run.name);
+    box.addEventListener("change", () => {
+      if (box.checked) table.picked.add(run.id); else table.picked.delete(run.id);
+      pickedChanged();
+    });
+    const eye = element("button", "eye");
+    eye.type = "button";
+    const shown = !hiddenFromCharts.has(run.id);
+    eye.setAttribute("aria-pressed", shown ? "true" : "false");
+    eye.title = shown ? "Shown in the charts: click to hide" : "Hidden from the charts: click to show";
+    eye.setAttribute("aria-label", "show " + run.name + " in the charts");
+    eye.addEventListener("click", () => {
+      if (hiddenFromCharts.has(run.id)) hiddenFromCharts.delete(run.id); else hiddenFromCharts.add(run.id);
+      drawRows(true);
+      redrawCharts();
+    });
+    pick.append(box, eye);
+    const name = element("td", "name");
+    name.appendChild(element("span", "dot")).setAttribute("aria-hidden", "true");
+    const children = (table.children[run.id] || []).length;
+    if (children) {
+      const open = filterMatch !== null || table.open.has(run.id);
+      const toggle = element("button", "toggle", (open ? "▾ " : "▸ ") + children);
+      toggle.type = "button";
+      toggle.title = "Show its " + children + " child runs";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      toggle.addEventListener("click", () => {
+        if (table.open.has(run.id)) closeTree(run.id); else table.open.add(run.id);
+        refreshRows();
+      });
+      name.appendChild(toggle);
+    }
+    const link = element("a", "", run.name);
+    link.href = root + "runs/" + run.id + ".html";
+    name.append(link, " ", element("code", "", run.id.slice(0, Number(runsWrap.dataset.width) || 12)));
+    const status = element("td");
+    status.appendChild(element("span", "status status-" + String(run.status).toLowerCase(), run.status));
+    const started = element("td", "nowrap", run.started);
+    const duration = element("td", "nowrap", run.duration);
+    row.append(pick, name, status, started, duration);
+    columns.forEach((column) => {
+      const value = columnValue(run, column);
+      const cell = element("td", column.startsWith("metric-") ? "num" : "");
+      cell.dataset.col = column;
+      if (column.startsWith("metric-")) {
+        cell.textContent = value === null || value === undefined ? "" : compact(value);
+        if (value !== null && value !== undefined) cell.title = String(value);
+      } else {
+        cell.textContent = value === null || value === undefined ? "" : value;
+      }
+      row.appendChild(cell);
+    });
+    const registered = element("td");
+    (run.registered || []).forEach((text) => registered.append(element("span", "registered", text), " "));
+    const commit = element("td");
+    commit.appendChild(element("code", "", run.commit));
+    row.append(registered, commit, element("td", "", run.user));
+    return row;
+  }
+
+  function depthOf(run) {
+    let depth = 0;
+    for (let current = run; current.parent && table.byId[current.parent] && depth < 100; current = table.byId[current.parent]) depth++;
+    return depth;
+  }
+  function closeTree(id) {
+    table.open.delete(id);
+    (table.children[id] || []).forEach((child) => closeTree(child.id));
+  }
+
   const expandAll = document.getElementById("expand-all");
   if (expandAll) {
     expandAll.addEventListener("click", () => {
       const open = expandAll.textContent === "Expand all";
-      Array.from(runsTable.tBodies[0].rows).forEach((row) => setOpen(row, open));
+      Object.keys(table.children).forEach((id) => { if (open) table.open.add(id); else table.open.delete(id); });
       expandAll.textContent = open ? "Collapse all" : "Expand all";
+      refreshRows();
     });
   }
 
   // Filtering: MLflow's search grammar (window.gitrunsFilter), or words in any cell.
   const filterInput = document.getElementById("run-filter");
   const filterError = document.getElementById("filter-error");
-  let filterMatch = null;  // id -> true when the filter is on
   function experimentData() {
     const table = document.querySelector("[data-dataset]");
     const name = table ? table.dataset.dataset : null;
@@ -219,64 +410,52 @@
       params: params, metrics: metrics, tags: run.tags || {},
     };
   }
-  function applyFilter() {
-    if (!runsTable) return;
-    const rows = Array.from(runsTable.tBodies[0].rows);
-    const byId = {};
-    rows.forEach((row) => { byId[row.dataset.id] = row; });
-    if (filterMatch === null) {
-      rows.forEach((row) => { row.hidden = row.dataset.folded === "1"; });
-    } else {
-      const shown = new Set();
-      rows.forEach((row) => {
-        if (!filterMatch[row.dataset.id]) return;
-        let current = row;
-        while (current && !shown.has(current.dataset.id)) {  // a match shows its ancestors
-          shown.add(current.dataset.id);
-          current = current.dataset.parent ? byId[current.dataset.parent] : null;
-        }
-      });
-      rows.forEach((row) => { row.hidden = !shown.has(row.dataset.id); });
+  function rowText(run) {  // what a word search looks in: every cell the table can show
+    if (run.text === undefined) {
+      const dataset = experimentData();
+      const parts = [run.name, run.id, run.status, run.started, run.duration, run.commit, run.user, (run.registered || []).join(" ")];
+      dataset.params.forEach((_, index) => parts.push(paramText(run, index)));
+      dataset.metrics.forEach((_, index) => { const value = run["m" + index]; if (value !== null && value !== undefined) parts.push(compact(value)); });
+      Object.entries(run.tags || {}).forEach(([key, value]) => { if (!key.startsWith("mlflow.")) parts.push(value); });
+      run.text = parts.join(" ").toLowerCase();
     }
-    redrawCharts();
+    return run.text;
   }
   if (filterInput) {
     filterInput.addEventListener("input", () => {
       const text = filterInput.value.trim();
       filterError.hidden = true;
       filterInput.removeAttribute("aria-invalid");
-      if (!text) { filterMatch = null; applyFilter(); return; }
+      if (!text) { filterMatch = null; refreshRows(); return; }
+      const dataset = experimentData();
       let predicate;
       if (window.gitrunsFilter.looksLikeFilter(text)) {
         try {
-          predicate = window.gitrunsFilter.parse(text);
+          const parsed = window.gitrunsFilter.parse(text);
+          predicate = (run) => parsed(runRecord(dataset, run));
         } catch (error) {
           filterError.textContent = error.message;
           filterError.hidden = false;
           filterInput.setAttribute("aria-invalid", "true");
           return;
         }
-        const dataset = experimentData();
-        filterMatch = {};
-        dataset.runs.forEach((run) => { filterMatch[run.id] = predicate(runRecord(dataset, run)); });
       } else {
         const words = text.toLowerCase().split(/\s+/).filter(Boolean);
-        filterMatch = {};
-        Array.from(runsTable.tBodies[0].rows).forEach((row) => {
-          const cells = row.textContent.toLowerCase();
-          filterMatch[row.dataset.id] = words.every((word) => cells.includes(word));
-        });
+        predicate = (run) => words.every((word) => rowText(run).includes(word));
       }
-      applyFilter();
+      filterMatch = {};
+      dataset.runs.forEach((run) => { filterMatch[run.id] = predicate(run); });
+      refreshRows();
     });
   }
 
   // Choosing columns, and finding one among many.
   document.querySelectorAll("input[data-column]").forEach((box) => {
     box.addEventListener("change", () => {
-      document.querySelectorAll('[data-col="' + box.dataset.column + '"]').forEach((cell) => {
+      document.querySelectorAll('th[data-col="' + box.dataset.column + '"]').forEach((cell) => {
         cell.hidden = !box.checked;
       });
+      drawRows(true);
     });
   });
   document.querySelectorAll("input.column-search").forEach((search) => {
@@ -288,22 +467,13 @@
     });
   });
 
-  // The eye: a run hidden from the charts stays in the table.
-  document.querySelectorAll("#runs button.eye").forEach((eye) => {
-    eye.addEventListener("click", () => {
-      const id = eye.closest("tr").dataset.id;
-      const shown = eye.getAttribute("aria-pressed") !== "true";
-      eye.setAttribute("aria-pressed", shown ? "true" : "false");
-      eye.title = shown ? "Shown in the charts: click to hide" : "Hidden from the charts: click to show";
-      if (shown) hiddenFromCharts.delete(id); else hiddenFromCharts.add(id);
-      redrawCharts();
-    });
-  });
+  // The charts show the runs the table shows (all of them, not only those in view),
+  // less those whose eye is closed.
   function chartedRuns(runs) {
     if (!runsTable) return runs;
-    const visible = new Set(Array.from(runsTable.tBodies[0].rows)
-      .filter((row) => filterMatch === null || !row.hidden).map((row) => row.dataset.id));
-    return runs.filter((run) => visible.has(run.id) && !hiddenFromCharts.has(run.id));
+    if (filterMatch === null) return runs.filter((run) => !hiddenFromCharts.has(run.id));
+    const shown = new Set(table.rows.map((run) => run.id));
+    return runs.filter((run) => shown.has(run.id) && !hiddenFromCharts.has(run.id));
   }
   let redrawTimer = null;
   function redrawCharts() {
@@ -318,15 +488,14 @@
   // Picking runs: draw their histories, and compare them.
   const compare = document.getElementById("compare");
   const selectedHistories = document.getElementById("selected-histories");
-  const picks = Array.from(document.querySelectorAll("input.pick"));
   function picked() {
-    return picks.filter((box) => box.checked).map((box) => box.value);
+    return Array.from(table.picked);
   }
-  picks.forEach((box) => box.addEventListener("change", () => {
+  function pickedChanged() {
     const ids = picked();
     if (compare) compare.disabled = ids.length < 2;
     if (selectedHistories && ids.length) drawHistories(selectedHistories, ids).catch((error) => console.error(error));
-  }));
+  }
   if (compare) {
     compare.addEventListener("click", () => {
       window.location.href = root + "compare.html?runs=" + encodeURIComponent(picked().join(","));
@@ -432,7 +601,7 @@
     });
   }
 
-  drawSharedCharts();
+  if (runsTable) setUpRunsTable(); else drawSharedCharts();
 
   // Times shown in the reader's zone.
   document.querySelectorAll("[data-time]").forEach((cell) => {
