@@ -8,16 +8,16 @@ inputs change, which is what lets a rebuild skip unchanged pages.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from gitruns.exceptions import CorruptRecord, GitError, GitrunsError
-from gitruns.history import history_files, read_histories
+from gitruns.history import LOG_FILE, TABLE_FILE, history_files, read_histories
 from gitruns.index import RunEntry
 from gitruns.query import best_value
 from gitruns.record import (
@@ -41,19 +41,26 @@ class RunModel:
     entry: RunEntry
     folder: Path
     key: str  # changes when run.yaml or any metric history changes
+    _last_histories: ClassVar[tuple[tuple[Path, str], dict[str, list[list[float]]]] | None] = None
 
     @property
     def id(self) -> str:
         return self.entry.id
 
-    @functools.cached_property
+    @property
     def histories(self) -> dict[str, list[list[float]]]:
-        """Every metric history: key -> [[step, value, timestamp], ...]; read once per build,
-        though both the run's page and its data file use it."""
-        return {
+        """Every metric history: key -> [[step, value, timestamp], ...]. The run's page and
+        its data file, made one after the other, share one read; only the last run's
+        histories are kept, so a build's memory does not grow with its runs."""
+        cached = RunModel._last_histories
+        if cached is not None and cached[0] == (self.folder, self.key):
+            return cached[1]
+        found = {
             key: [[step, value, ts] for ts, step, value in history]
             for key, history in read_histories(self.folder, self.entry.schema).items()
         }
+        RunModel._last_histories = ((self.folder, self.key), found)
+        return found
 
 
 @dataclass
@@ -116,15 +123,22 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _run_key(folder: Path, schema: int) -> str:
-    """Size and mtime of the record and of every metric history of a run."""
+def _run_key(folder: str, schema: int) -> str:
+    """Size and mtime of the record and of every metric history of a run (os.lstat on
+    strings: a rebuild does this for every run, so it is kept to a few microseconds)."""
+    names = (RUN_FILE, TABLE_FILE, LOG_FILE) if schema >= 2 else None
+    paths = (
+        [os.path.join(folder, name) for name in names]
+        if names
+        else [os.path.join(folder, RUN_FILE), *map(str, history_files(Path(folder), schema))]
+    )
     signatures = []
-    for path in [folder / RUN_FILE, *history_files(folder, schema)]:
+    for path in paths:
         try:
-            stat = path.lstat()
+            stat = os.lstat(path)
         except OSError:
             continue
-        signatures.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+        signatures.append(f"{os.path.basename(path)}:{stat.st_size}:{stat.st_mtime_ns}")
     return _digest(signatures)
 
 
@@ -138,7 +152,7 @@ def collect(runs_dir: Path) -> SiteData:
         model = ExperimentModel(experiment_id, record)
         for entry, folder in store.entries([experiment_id]):
             if entry.lifecycle_stage != "deleted":
-                run_key = _run_key(Path(folder), entry.schema)
+                run_key = _run_key(folder, entry.schema)
                 model.runs.append(RunModel(entry, Path(folder), run_key))
         model.runs.sort(key=lambda run: run.entry.start_time, reverse=True)
         experiments.append(model)
@@ -209,7 +223,9 @@ def diff_text(run: RunModel, limit: int = 200_000) -> str | None:
 def artifact_files(run: RunModel) -> list[tuple[str, int]]:
     """Every artifact file of a run (links left out), relative to its artifacts folder,
     with its size."""
-    files = []
+    files: list[tuple[str, int]] = []
+    if not os.path.isdir(os.path.join(run.folder, ARTIFACTS_DIR)):
+        return files  # most runs: no folder to walk
     for relative, path in regular_files(run.folder / ARTIFACTS_DIR):
         with contextlib.suppress(OSError):
             files.append((relative, path.lstat().st_size))

@@ -23,14 +23,38 @@
     return JSON.parse(document.getElementById(id).textContent);
   }
 
+  // The chart library loads once the page's tables are drawn: they never wait for it.
+  let vegaLoaded = null;
+  function vega() {
+    if (!vegaLoaded) vegaLoaded = window.vegaEmbed ? Promise.resolve() : loadScript(root + "assets/vega.js");
+    return vegaLoaded;
+  }
+
   function embed(element, chart, datasets) {
     chart.datasets = Object.assign({}, chart.datasets || {}, datasets);
-    return window.vegaEmbed(element, chart, { actions: false, renderer: "canvas" }).then((result) => {
+    return vega().then(() => window.vegaEmbed(element, chart, { actions: false, renderer: "canvas" })).then((result) => {
       if (element.gitrunsView) element.gitrunsView.finalize();
       element.gitrunsView = result.view;  // the drawn chart, for whoever reads its data
       element.gitrunsSpec = chart;
       return result;
     });
+  }
+
+  // An experiment's data file leaves out what the page can work out: put it back, once.
+  function prepareDataset(dataset) {
+    if (dataset.prepared) return dataset;
+    dataset.runs.forEach((run) => {
+      run.experiment = dataset.id;
+      run.run = run.name + " (" + run.id.slice(0, dataset.width || 12) + ")";
+      run.parent = run.parent || null;
+      run.parent_run = run.parent_run || run.parent;
+      run.end = run.end === undefined ? null : run.end;
+      run.tags = Object.assign({ "mlflow.runName": run.name, "mlflow.user": run.user }, run.tags || {});
+      run.commit = (run.tags["mlflow.source.git.commit"] || "").slice(0, 8);
+      run.started = new Date(run.start).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+    });
+    dataset.prepared = true;
+    return dataset;
   }
 
   function runColors() {
@@ -96,7 +120,8 @@
   // whose eye is closed.
   function drawSharedCharts() {
     document.querySelectorAll("[data-spec]").forEach((element) => {
-      const dataset = data()[element.dataset.dataset] || { runs: [] };
+      const found = data()[element.dataset.dataset];
+      const dataset = found ? prepareDataset(found) : { runs: [] };
       embed(element, spec(element.dataset.spec), { runs: chartedRuns(dataset.runs) })
         .then(() => { if (element.dataset.axes !== undefined) chooseAxes(element); })
         .catch((error) => console.error(error));
@@ -394,7 +419,8 @@
     const table = document.querySelector("[data-dataset]");
     const name = table ? table.dataset.dataset : null;
     const found = Object.keys(data()).filter((key) => key.startsWith("experiment:"));
-    return data()[name || found[0]] || { runs: [], params: [], metrics: [] };
+    const dataset = data()[name || found[0]];
+    return dataset ? prepareDataset(dataset) : { runs: [], params: [], metrics: [] };
   }
   function runRecord(dataset, run) {
     const params = {}, metrics = {};
@@ -469,11 +495,32 @@
 
   // The charts show the runs the table shows (all of them, not only those in view),
   // less those whose eye is closed.
+  // Past a few thousand, more points only hide each other and slow the page: the charts
+  // then show the best runs by the primary metric, and say so.
+  const MAX_CHARTED = 1000;
   function chartedRuns(runs) {
     if (!runsTable) return runs;
-    if (filterMatch === null) return runs.filter((run) => !hiddenFromCharts.has(run.id));
-    const shown = new Set(table.rows.map((run) => run.id));
-    return runs.filter((run) => shown.has(run.id) && !hiddenFromCharts.has(run.id));
+    let charted = runs.filter((run) => !hiddenFromCharts.has(run.id));
+    if (filterMatch !== null) {
+      const shown = new Set(table.rows.map((run) => run.id));
+      charted = charted.filter((run) => shown.has(run.id));
+    }
+    const note = document.getElementById("charted-note");
+    if (charted.length > MAX_CHARTED) {
+      const sign = experimentData().goal === "maximize" ? -1 : 1;
+      const score = (run) => (typeof run.m0 === "number" && Number.isFinite(run.m0) ? sign * run.m0 : Infinity);
+      const count = charted.length;
+      charted = charted.slice().sort((a, b) => score(a) - score(b)).slice(0, MAX_CHARTED);
+      if (note) {
+        note.textContent = "The charts show the best " + MAX_CHARTED.toLocaleString() + " of " +
+          count.toLocaleString() + " runs by " + (experimentData().metrics[0] || "the primary metric") +
+          ": filter the table to chart others.";
+        note.hidden = false;
+      }
+    } else if (note) {
+      note.hidden = true;
+    }
+    return charted;
   }
   let redrawTimer = null;
   function redrawCharts() {
@@ -514,7 +561,7 @@
         .then(() => {
           const rows = {};
           experiments.forEach((id) => {
-            const dataset = data()["experiment:" + id];
+            const dataset = prepareDataset(data()["experiment:" + id]);
             dataset.runs.forEach((run) => { rows[run.id] = { run: run, dataset: dataset }; });
           });
           const chosen = ids.filter((id) => rows[id]);
