@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -209,10 +210,10 @@ def test_search_skips_a_corrupt_record_with_one_warning(experiment: str, caplog)
 def test_the_index_cache_is_ignored_by_git_and_deleting_it_loses_nothing(experiment: str):
     client = MlflowClient()
     before = sorted(run.info.run_id for run in client.search_runs(experiment))
-    index = Path("runs/.index/runs.json")
+    index = Path("runs/.index") / experiment / "state.json"
     assert index.exists()
     assert git(Path.cwd(), "check-ignore", str(index)).strip() == str(index)
-    index.unlink()
+    shutil.rmtree("runs/.index")
     assert sorted(run.info.run_id for run in client.search_runs(experiment)) == before
 
 

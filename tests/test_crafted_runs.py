@@ -286,14 +286,16 @@ def test_cli_prints_user_text_as_text(project: Path):
 def test_a_crafted_index_cache_or_ignore_file_changes_nothing(project: Path):
     good_id, _ = good_run()
     assert listed_ids() == {good_id}  # writes the cache
-    cache = project / "runs" / ".index" / "runs.json"
-    document = json.loads(cache.read_text())
-    (key,) = document["runs"]
-    document["runs"][key][2][0] = "../../victim"
-    cache.write_text(json.dumps(document))
+    (cache,) = (project / "runs" / ".index").glob("*/entries.jsonl")
+    entry = json.loads(cache.read_text())
+    entry[0] = "../../victim"
+    cache.write_text(json.dumps(entry) + "\n")  # same length or not, the id is checked
     assert listed_ids() == {good_id}
     cache.unlink()
     os.symlink("/dev/zero", cache)
+    state = cache.parent / "state.json"
+    state.unlink()
+    os.symlink("/dev/zero", state)
     ignore = project / "runs" / ".gitignore"
     ignore.unlink()
     os.symlink("/dev/zero", ignore)

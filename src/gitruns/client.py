@@ -51,15 +51,17 @@ from gitruns.entities import (
 )
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
 from gitruns.history import read_histories
+from gitruns.index import RunEntry
 from gitruns.names import RUN_ID_PATTERN, check_experiment_name, check_relative_path
 from gitruns.query import (
+    ColumnRow,
     abbreviate,
     check_known_keys,
     parse_experiment_field,
     parse_filter,
     parse_model_field,
     parse_order_by,
-    search_entries,
+    search_columns,
 )
 from gitruns.record import (
     ACTIVE,
@@ -101,6 +103,18 @@ def _offset(page_token: str | None) -> int:
     if not isinstance(offset, int) or offset < 0:
         raise InvalidValue(f"page_token {page_token!r} is damaged. Start again from None.")
     return offset
+
+
+def _entries_of(rows: Sequence[ColumnRow]) -> list[tuple[RunEntry, str]]:
+    """The entries of a page of search rows, read together from each index."""
+    wanted: dict[int, tuple[Any, list[int]]] = {}
+    for row in rows:
+        wanted.setdefault(id(row.index), (row.index, []))[1].append(row.position)
+    found: dict[tuple[int, int], tuple[RunEntry, str] | None] = {}
+    for key, (index, positions) in wanted.items():
+        for position, item in zip(positions, index.entries_at(positions), strict=True):
+            found[(key, position)] = item
+    return [item for row in rows if (item := found[(id(row.index), row.position)]) is not None]
 
 
 def _page(items: list[Any], max_results: int | None, page_token: str | None) -> PagedList[Any]:
@@ -270,7 +284,9 @@ class MlflowClient:
         """
         rows = self._search(experiment_ids, filter_string, run_view_type, order_by)
         page = _page(rows, max_results, page_token)
-        return PagedList([entry.to_run(Path(path)) for entry, path in page], page.token)
+        return PagedList(
+            [entry.to_run(Path(path)) for entry, path in _entries_of(page)], page.token
+        )
 
     def _search(
         self,
@@ -278,18 +294,20 @@ class MlflowClient:
         filter_string: str | None,
         run_view_type: int,
         order_by: Sequence[str] | None,
-    ) -> list[Any]:
+    ) -> list[ColumnRow]:
+        """The matching runs, in order, as rows of the index's columns: the filter and the
+        order read only the columns they name, and only a page of runs is ever built."""
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [str(experiment_ids)]
         ids = [self._experiment_id(experiment_id) for experiment_id in experiment_ids]
         for experiment_id in ids:
             self._store.get_experiment(experiment_id)
-        runs = (
-            row
-            for row in self._store.entries(ids)
-            if ViewType.includes(run_view_type, row[0].lifecycle_stage)
+        return search_columns(
+            self._store.indexes(ids),
+            filter_string,
+            order_by,
+            lambda stage: ViewType.includes(run_view_type, stage),
         )
-        return search_entries(runs, filter_string, order_by)
 
     def id_width(self) -> int:
         """How many characters of a run id tell every run in the store apart (at least

@@ -10,9 +10,11 @@ value of each metric, which is all a filter, an ordering or a listing reads.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -34,8 +36,10 @@ from gitruns.record import (
 logger = logging.getLogger(__name__)
 
 INDEX_FOLDER = ".index"
-INDEX_FILE = "runs.json"
-INDEX_VERSION = 4
+STATE_FILE = "state.json"
+ENTRIES_FILE = "entries.jsonl"
+COLUMN_FILE = re.compile(r"\Ac-[0-9a-f]{20}\.json\Z")
+INDEX_VERSION = 5
 IGNORE_LINE = f"/{INDEX_FOLDER}/"
 # What runs/.gitignore keeps out of git: the cache, and files a writer has not finished
 # (a process killed mid-write leaves them; ``gitruns check --fix`` removes stale ones).
@@ -91,74 +95,284 @@ class RunEntry(NamedTuple):
         return make_run(self, run_dir, dict(self.metrics), dict(self.tags))
 
 
+class ExperimentIndex:
+    """The cache of one experiment's runs: what a search reads, column by column.
+
+    ::
+
+        runs/.index/<experiment>/state.json     run folders, their run.yaml size and
+                                                mtime, and where each entry is
+        runs/.index/<experiment>/entries.jsonl  one RunEntry per line (JSON)
+        runs/.index/<experiment>/c-<digest>.json one column: a param, metric, tag or
+                                                attribute of every run, in folder order
+
+    A search loads the columns its filter and order name, never all the runs;
+    only the page of runs it returns is read from ``entries.jsonl``. When a
+    ``run.yaml`` changed (or is new after a ``git pull``), only that file is
+    parsed; the cache files are then written again.
+    """
+
+    def __init__(self, runs_dir: Path, experiment_id: str) -> None:
+        self.runs_dir = runs_dir
+        self.experiment_id = experiment_id
+        self.folder = runs_dir / INDEX_FOLDER / experiment_id
+        self.names: list[str] = []
+        self.columns: dict[str, str] = {}  # "kind\x00key" -> column file name
+        self._offsets: list[int] = []
+        self._loaded: dict[str, list[Any]] = {}
+        self._entries: list[list[Any] | str] | None = None  # when just rebuilt
+        self._patched: dict[int, list[Any]] = {}  # entries as observed now (see patch)
+        self._read_signatures: list[Signature] = []
+
+    # -- freshness ----------------------------------------------------------------
+
+    def refresh(self) -> ExperimentIndex:
+        """Bring the cache up to date with the run folders (a stat per run)."""
+        experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
+        try:
+            scanned = [
+                entry.name
+                for entry in os.scandir(experiment_dir)
+                if RUN_ID_PATTERN.match(entry.name) and entry.is_dir(follow_symlinks=False)
+            ]
+        except OSError:
+            scanned = []
+        scanned.sort()
+        # Sizes and mtimes, flat ([size, mtime, size, mtime...]): 100,000 runs compare as
+        # one list. Stat'ed relative to the experiment's folder, the kernel walks one name.
+        signatures: list[int] = []
+        present: list[str] = []
+        try:
+            folder = os.open(experiment_dir, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            folder = None
+        try:
+            for name in scanned:
+                try:
+                    stat = os.stat(f"{name}/{RUN_FILE}", dir_fd=folder)
+                except OSError:
+                    continue  # a run still being created, or a stray folder
+                present.append(name)
+                signatures += (stat.st_size, stat.st_mtime_ns)
+        finally:
+            if folder is not None:
+                os.close(folder)
+        state = self._load_state()
+        if state is not None and state["names"] == present and state["signatures"] == signatures:
+            self.names, self.columns, self._offsets = present, state["columns"], state["offsets"]
+            for (name, reason), signature in zip(
+                state.get("problems", []), state.get("problem_signatures", []), strict=False
+            ):
+                where = os.path.join(experiment_dir, str(name), RUN_FILE)
+                _warn(where, tuple(signature), str(reason))
+            return self
+        self._rebuild(present, signatures, state)
+        return self
+
+    def _load_state(self) -> dict[str, Any] | None:
+        try:
+            state = json.loads(read_regular_file(self.folder / STATE_FILE, MAX_INDEX_BYTES))
+            names, signatures, offsets = state["names"], state["signatures"], state["offsets"]
+            columns = state["columns"]
+        except (OSError, ValueError, KeyError, TypeError, CorruptRecord):
+            return None
+        valid = (
+            state.get("version") == INDEX_VERSION
+            and isinstance(columns, dict)
+            and 2 * len(names) == len(signatures) == 2 * (len(offsets) - 1)
+            and all(isinstance(name, str) and COLUMN_FILE.match(name) for name in columns.values())
+        )
+        return state if valid else None
+
+    def _rebuild(self, names: list[str], flat: list[int], state: dict[str, Any] | None) -> None:
+        signatures = list(zip(flat[0::2], flat[1::2], strict=True))
+        old_lines: dict[str, tuple[tuple[int, int], bytes]] = {}
+        if state is not None:
+            lines = self._read_lines()
+            old = state["signatures"]
+            if len(lines) == len(state["names"]):
+                for position, (name, line) in enumerate(zip(state["names"], lines, strict=True)):
+                    old_lines[name] = ((old[2 * position], old[2 * position + 1]), line)
+        now = time.time_ns()
+        experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
+        entries: list[list[Any] | str] = []
+        kept: list[Signature] = []
+        for name, (size, mtime) in zip(names, signatures, strict=True):
+            record_path = os.path.join(experiment_dir, name, RUN_FILE)
+            old = old_lines.get(name)
+            item: Any = None
+            if old is not None and old[0] == (size, mtime) and old[0][1] != -1:
+                try:
+                    item = json.loads(old[1])
+                except ValueError:
+                    item = None
+                if isinstance(item, list) and not _belongs_here(item, name, self.experiment_id):
+                    item = None  # a cache entry naming another place: read the record
+            if item is None:
+                item = _read(record_path)
+            racy = now - mtime < RACY_NANOSECONDS
+            kept.append((size, -1 if racy else mtime))
+            entries.append(item)
+            if not isinstance(item, list):
+                _warn(record_path, (size, mtime), str(item))
+        self.names = names
+        self._entries = entries
+        self._read_signatures = signatures  # as found, for warnings that say each problem once
+        self._loaded = _columns_of(entries, names)
+        self.columns = {field: _column_file(field) for field in self._loaded}
+        self._save(kept)
+
+    def _save(self, signatures: list[Signature]) -> None:
+        assert self._entries is not None
+        lines = [json.dumps(item, separators=(",", ":")).encode() + b"\n" for item in self._entries]
+        offsets = [0]
+        for line in lines:
+            offsets.append(offsets[-1] + len(line))
+        self._offsets = offsets
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            ensure_ignore_file(self.runs_dir)
+            write_atomic(self.folder / ENTRIES_FILE, b"".join(lines))
+            for field, file_name in self.columns.items():
+                write_atomic(self.folder / file_name, json.dumps(self._loaded[field]))
+            state = {
+                "version": INDEX_VERSION,
+                "names": self.names,
+                "signatures": [number for signature in signatures for number in signature],
+                "offsets": offsets,
+                "columns": self.columns,
+                "problems": [
+                    [name, item]
+                    for name, item in zip(self.names, self._entries, strict=True)
+                    if not isinstance(item, list)
+                ],
+                "problem_signatures": [
+                    list(signature)
+                    for signature, item in zip(self._read_signatures, self._entries, strict=True)
+                    if not isinstance(item, list)
+                ],
+            }
+            write_atomic(self.folder / STATE_FILE, json.dumps(state))  # last: the switch
+            wanted = {*self.columns.values(), STATE_FILE, ENTRIES_FILE}
+            for entry in os.scandir(self.folder):
+                if COLUMN_FILE.match(entry.name) and entry.name not in wanted:
+                    os.unlink(entry.path)
+        except OSError as error:  # a read-only checkout still answers, only slower
+            logger.debug("Could not write the run index %s: %s", self.folder, error)
+
+    def _read_lines(self) -> list[bytes]:
+        try:
+            data = read_regular_file(self.folder / ENTRIES_FILE, MAX_INDEX_BYTES)
+        except (OSError, CorruptRecord):
+            return []
+        return data.splitlines()
+
+    # -- reading ------------------------------------------------------------------
+
+    def column(self, kind: str, key: str) -> list[Any] | None:
+        """One value per run (None where a run lacks it), or None when no run has it."""
+        field = f"{kind}\x00{key}"
+        if field in self._loaded:
+            return self._loaded[field]
+        file_name = self.columns.get(field)
+        if file_name is None:
+            return None
+        try:
+            values = json.loads(read_regular_file(self.folder / file_name, MAX_INDEX_BYTES))
+        except (OSError, ValueError, CorruptRecord):
+            values = None
+        if not isinstance(values, list) or len(values) != len(self.names):
+            self._rebuild_from_records()  # another process wrote a different state: reread
+            return self._loaded.get(field)
+        self._loaded[field] = values
+        return values
+
+    def keys(self, kind: str) -> list[str]:
+        """Every key of ``kind`` (metric, param, tag) that some run has."""
+        prefix = f"{kind}\x00"
+        return [field[len(prefix) :] for field in self.columns if field.startswith(prefix)]
+
+    def entries_at(self, positions: list[int]) -> list[tuple[RunEntry, str] | None]:
+        """The entries of the runs at ``positions`` (None for an unreadable record)."""
+        found: list[tuple[RunEntry, str] | None] = []
+        items = self._items_at(positions)
+        for position, item in zip(positions, items, strict=True):
+            name = self.names[position]
+            run_dir = os.path.join(self.runs_dir, self.experiment_id, name)
+            if isinstance(item, list) and not _belongs_here(item, name, self.experiment_id):
+                item = _read(os.path.join(run_dir, RUN_FILE))  # a cache entry naming elsewhere
+                if not isinstance(item, list):
+                    _warn(os.path.join(run_dir, RUN_FILE), (-1, -1), str(item))
+            elif item is None:
+                item = _read(os.path.join(run_dir, RUN_FILE))  # a cache line that won't parse
+            # An unreadable record (a string: why) was reported when the index read it.
+            found.append((RunEntry(*item), run_dir) if isinstance(item, list) else None)
+        return found
+
+    def _items_at(self, positions: list[int]) -> list[Any]:
+        if self._patched:
+            items = self._items_at_unpatched(positions)
+            return [self._patched.get(p, item) for p, item in zip(positions, items, strict=True)]
+        return self._items_at_unpatched(positions)
+
+    def _items_at_unpatched(self, positions: list[int]) -> list[Any]:
+        if self._entries is not None:
+            return [self._entries[position] for position in positions]
+        items: list[Any] = []
+        try:
+            with open(self.folder / ENTRIES_FILE, "rb") as file:
+                for position in positions:
+                    file.seek(self._offsets[position])
+                    line = file.read(self._offsets[position + 1] - self._offsets[position])
+                    try:
+                        items.append(json.loads(line))
+                    except ValueError:
+                        items.append(None)
+        except OSError:
+            return [None] * len(positions)
+        return items
+
+    def patch(self, position: int, entry: RunEntry) -> None:
+        """Use ``entry`` for the run at ``position`` in this process (a RUNNING run found
+        dead reads as KILLED): its columns and its entry, not the files."""
+        for field in ATTRIBUTE_FIELDS:
+            column = self.column("attribute", field)
+            if column is not None and field != "id":
+                column[position] = getattr(entry, field)
+        for kind, values in (
+            ("metric", entry.metrics),
+            ("param", entry.params),
+            ("tag", entry.tags),
+        ):
+            for key, value in values.items():
+                column = self.column(kind, key)
+                if column is None:
+                    column = self._loaded[f"{kind}\x00{key}"] = [None] * len(self.names)
+                    self.columns[f"{kind}\x00{key}"] = _column_file(f"{kind}\x00{key}")
+                column[position] = value
+        self._patched[position] = list(entry)
+
+    def _rebuild_from_records(self) -> None:
+        self._rebuild(self.names, [0, -1] * len(self.names), None)
+
+
 class RunIndex:
     """The runs under one ``runs/`` folder, as fast as a scan of their sizes and mtimes."""
 
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = runs_dir
-        self.path = runs_dir / INDEX_FOLDER / INDEX_FILE
+
+    def experiment(self, experiment_id: str) -> ExperimentIndex:
+        return ExperimentIndex(self.runs_dir, experiment_id).refresh()
 
     def entries(self, experiment_ids: list[str]) -> list[tuple[RunEntry, str]]:
         """Every readable run of the given experiments with its folder; an unreadable
         record is skipped with one warning naming its file."""
-        cached = self._load()
-        fresh: dict[str, list[Any]] = {}
-        changed = False
-        now = time.time_ns()
         found: list[tuple[RunEntry, str]] = []
         for experiment_id in experiment_ids:
-            try:
-                entries = list(os.scandir(self.runs_dir / experiment_id))
-            except OSError:
-                continue
-            for entry in entries:
-                if not (RUN_ID_PATTERN.match(entry.name) and entry.is_dir(follow_symlinks=False)):
-                    continue
-                record_path = os.path.join(entry.path, RUN_FILE)
-                try:
-                    stat = os.stat(record_path)
-                except OSError:
-                    continue  # a run still being created, or a stray folder
-                key = f"{experiment_id}/{entry.name}"
-                item = cached.get(key)
-                if item is None or item[0] != stat.st_size or item[1] != stat.st_mtime_ns:
-                    racy = now - stat.st_mtime_ns < RACY_NANOSECONDS
-                    item = [stat.st_size, -1 if racy else stat.st_mtime_ns, _read(record_path)]
-                    changed = True
-                fresh[key] = item
-                if _belongs_here(item[2], entry.name, experiment_id):
-                    found.append((RunEntry(*item[2]), entry.path))
-                elif isinstance(item[2], list):  # a cache entry naming another place: reread
-                    item = [stat.st_size, -1, _read(record_path)]
-                    fresh[key], changed = item, True
-                    if isinstance(item[2], list):
-                        found.append((RunEntry(*item[2]), entry.path))
-                    else:
-                        _warn(record_path, (stat.st_size, stat.st_mtime_ns), item[2])
-                else:
-                    _warn(record_path, (stat.st_size, stat.st_mtime_ns), item[2])
-        removed = _under(cached, experiment_ids) - fresh.keys()
-        if changed or removed:
-            self._save({**_outside(cached, experiment_ids), **fresh})
+            index = self.experiment(experiment_id)
+            found.extend(item for item in index.entries_at(list(range(len(index.names)))) if item)
         return found
-
-    def _load(self) -> dict[str, list[Any]]:
-        try:
-            document = json.loads(read_regular_file(self.path, MAX_INDEX_BYTES))
-        except (OSError, ValueError, CorruptRecord):
-            return {}
-        if not isinstance(document, dict) or document.get("version") != INDEX_VERSION:
-            return {}
-        runs = document.get("runs")
-        return runs if isinstance(runs, dict) else {}
-
-    def _save(self, runs: dict[str, list[Any]]) -> None:
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            _ignore_index(self.runs_dir)
-            write_atomic(self.path, json.dumps({"version": INDEX_VERSION, "runs": runs}))
-        except OSError as error:  # a read-only checkout still answers, only slower
-            logger.debug("Could not write the run index %s: %s", self.path, error)
 
 
 def _read(record_path: str) -> list[Any] | str:
@@ -192,18 +406,38 @@ def _warn(record_path: str, signature: Signature, reason: str) -> None:
         )
 
 
-def _under(runs: dict[str, list[Any]], experiment_ids: list[str]) -> set[str]:
-    prefixes = tuple(f"{experiment_id}/" for experiment_id in experiment_ids)
-    return {key for key in runs if key.startswith(prefixes)}
+def _column_file(field: str) -> str:
+    """A column's file name: a digest of its kind and key (never the key itself)."""
+    return f"c-{hashlib.sha1(field.encode('utf-8', 'surrogatepass')).hexdigest()[:20]}.json"
 
 
-def _outside(runs: dict[str, list[Any]], experiment_ids: list[str]) -> dict[str, list[Any]]:
-    inside = _under(runs, experiment_ids)
-    return {key: value for key, value in runs.items() if key not in inside}
+# RunEntry's fields a filter or order reads as attributes, kept as columns too.
+ATTRIBUTE_FIELDS = ("id", "name", "status", "lifecycle_stage", "start_time", "end_time",
+                    "user", "parent", "experiment")  # fmt: skip
 
 
-def _ignore_index(runs_dir: Path) -> None:
-    ensure_ignore_file(runs_dir)
+def _columns_of(entries: list[list[Any] | str], names: list[str]) -> dict[str, list[Any]]:
+    """Every column of a list of entries: attributes, then each metric, param and tag."""
+    count = len(entries)
+    columns: dict[str, list[Any]] = {}
+    positions = {field: RunEntry._fields.index(field) for field in ATTRIBUTE_FIELDS}
+    for field, at in positions.items():
+        columns[f"attribute\x00{field}"] = [
+            item[at] if isinstance(item, list) else None for item in entries
+        ]
+    columns["attribute\x00id"] = list(names)  # a run is its folder, whatever its entry says
+    for kind, field_name in (("metric", "metrics"), ("param", "params"), ("tag", "tags")):
+        at = RunEntry._fields.index(field_name)
+        for position, item in enumerate(entries):
+            if not isinstance(item, list):
+                continue
+            for key, value in item[at].items():
+                field = f"{kind}\x00{key}"
+                column = columns.get(field)
+                if column is None:
+                    column = columns[field] = [None] * count
+                column[position] = value
+    return columns
 
 
 def ensure_ignore_file(runs_dir: Path) -> None:

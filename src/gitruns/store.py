@@ -23,7 +23,7 @@ from gitruns.exceptions import (
     RunNotFound,
 )
 from gitruns.history import read_histories
-from gitruns.index import INDEX_FOLDER, RunEntry, RunIndex
+from gitruns.index import INDEX_FOLDER, ExperimentIndex, RunEntry, RunIndex
 from gitruns.names import (
     RUN_ID_PATTERN,
     SLUG_PATTERN,
@@ -228,6 +228,23 @@ class RunStore:
         return [
             (_observed(entry, path), path) for entry, path in RunIndex(self.runs_dir).entries(ids)
         ]
+
+    def indexes(self, experiment_ids: list[str]) -> list[ExperimentIndex]:
+        """The index of each experiment, fresh, with every RUNNING run as observed now
+        (a run whose process died reads as KILLED)."""
+        found = []
+        for experiment_id in experiment_ids:
+            index = RunIndex(self.runs_dir).experiment(experiment_id)
+            statuses = index.column("attribute", "status") or []
+            running = [position for position, status in enumerate(statuses) if status == RUNNING]
+            for position, item in zip(running, index.entries_at(running), strict=True):
+                if item is None:
+                    continue
+                observed = _observed(*item)
+                if observed is not item[0]:
+                    index.patch(position, observed)
+            found.append(index)
+        return found
 
     def load_run(self, run_id: str) -> tuple[RunRecord, Path]:
         """The record of a run and its folder, with its status as observed now."""
