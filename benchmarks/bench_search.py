@@ -56,12 +56,18 @@ def make_gitruns(folder: Path, count: int) -> None:
             gitruns.log_metrics(metrics)
 
 
+BULK_FROM = 20_000  # past this many runs, MLflow's rows are inserted in bulk (see below)
+
+
 def make_mlflow(folder: Path, count: int) -> None:
     import mlflow
     from mlflow.entities import Metric, Param, RunTag
 
     client = mlflow.MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
     experiment_id = client.create_experiment("bench")
+    if count > BULK_FROM:
+        bulk_mlflow(client, folder / "mlflow.db", experiment_id, count)
+        return
     for index in range(count):
         params, metrics, tags = run_values(index)
         run = client.create_run(experiment_id)
@@ -73,6 +79,63 @@ def make_mlflow(folder: Path, count: int) -> None:
             tags=[RunTag(key, value) for key, value in tags.items()],
         )
         client.set_terminated(run.info.run_id)
+
+
+def bulk_mlflow(client, database: Path, experiment_id: str, count: int) -> None:
+    """The same runs, written into MLflow's own tables with sqlite3 in one transaction.
+
+    Logging 100,000 runs through MLflow's client takes over half an hour; the rows
+    are the ones its client writes (one run is logged through it first, and its
+    rows are the template), and the search is still MLflow's own.
+    """
+    import sqlite3
+    import uuid
+
+    template = client.create_run(experiment_id)
+    client.set_terminated(template.info.run_id)
+    client.delete_run(template.info.run_id)
+    connection = sqlite3.connect(database)
+    columns = [row[1] for row in connection.execute("PRAGMA table_info(runs)")]
+    base = dict(
+        zip(
+            columns,
+            connection.execute(
+                "SELECT * FROM runs WHERE run_uuid = ?", (template.info.run_id,)
+            ).fetchone(),
+            strict=True,
+        )
+    )
+    now = int(time.time() * 1000)
+    runs, params, metrics, latest, tags = [], [], [], [], []
+    for index in range(count):
+        run_params, run_metrics, run_tags = run_values(index)
+        run_id = uuid.uuid4().hex
+        row = dict(base, run_uuid=run_id, name=f"run-{index}", lifecycle_stage="active")
+        row.update(status="FINISHED", start_time=now + index, end_time=now + index + 1)
+        row["artifact_uri"] = base["artifact_uri"].replace(template.info.run_id, run_id)
+        if "deleted_time" in row:
+            row["deleted_time"] = None
+        runs.append(tuple(row[column] for column in columns))
+        params += [(key, value, run_id) for key, value in run_params.items()]
+        metrics += [(key, value, now, run_id, 0, 0) for key, value in run_metrics.items()]
+        latest += [(key, value, now, 0, 0, run_id) for key, value in run_metrics.items()]
+        tags += [(key, value, run_id) for key, value in run_tags.items()]
+    marks = ",".join("?" * len(columns))
+    with connection:
+        connection.executemany(f"INSERT INTO runs ({','.join(columns)}) VALUES ({marks})", runs)
+        connection.executemany("INSERT INTO params (key, value, run_uuid) VALUES (?,?,?)", params)
+        connection.executemany(
+            "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
+            "VALUES (?,?,?,?,?,?)",
+            metrics,
+        )
+        connection.executemany(
+            "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
+            "VALUES (?,?,?,?,?,?)",
+            latest,
+        )
+        connection.executemany("INSERT INTO tags (key, value, run_uuid) VALUES (?,?,?)", tags)
+    connection.close()
 
 
 def search(library: str, folder: Path) -> dict[str, float]:
@@ -92,7 +155,13 @@ def search(library: str, folder: Path) -> dict[str, float]:
         [experiment.experiment_id], FILTER, max_results=1000, order_by=ORDER_BY
     )
     done = time.perf_counter()
+    parsed = 0
+    if library == "gitruns":
+        from gitruns import index
+
+        parsed = index.records_read
     return {
+        "parsed": parsed,
         "found": len(runs),
         "best": runs[0].data.metrics["rmse"] if runs else None,
         "import_seconds": imported - started,
@@ -120,8 +189,9 @@ def best_of(times: int, python: str, args: list[str], cwd: Path, before=None) ->
     return min(results, key=lambda pair: pair[0])
 
 
-def measure(size: int, mlflow_python: str | None) -> dict:
-    workspace = Path(tempfile.mkdtemp(prefix=f"bench-search-{size}-"))
+def measure(size: int, mlflow_python: str | None, folder: Path) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    workspace = Path(tempfile.mkdtemp(prefix=f"bench-search-{size}-", dir=folder))
     try:
         ours = workspace / "gitruns"
         make_repository(ours)
@@ -135,6 +205,10 @@ def measure(size: int, mlflow_python: str | None) -> dict:
         warm, warm_result = best_of(3, sys.executable, ["--search", "gitruns"], ours)
         report.update(gitruns_cold=cold, gitruns_warm=warm, gitruns=warm_result)
         assert cold_result["found"] == warm_result["found"]
+        # As if a git pull brought 1,000 new runs: the next search parses only those.
+        timed_subprocess(sys.executable, "--make", "gitruns", "--runs", "1000", cwd=ours)
+        pulled, pulled_result = timed_subprocess(sys.executable, "--search", "gitruns", cwd=ours)
+        report.update(gitruns_after_pull=pulled, parsed_after_pull=pulled_result["parsed"])
         if mlflow_python:
             theirs = workspace / "mlflow"
             make_repository(theirs)
@@ -153,7 +227,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="2000,10000", help="run counts, comma-separated")
+    parser.add_argument("--sizes", default="2000,10000,100000", help="run counts, comma-separated")
+    parser.add_argument(
+        "--workspace", type=Path, default=Path.home() / "bench", help="where to work (not /tmp)"
+    )
     parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--make", choices=["gitruns", "mlflow"], help=argparse.SUPPRESS)
@@ -171,15 +248,19 @@ def main() -> None:
 
     if args.mlflow_python is None:
         print("MLflow not given (--mlflow-python PATH): measuring gitruns alone.")
-    reports = [measure(int(size), args.mlflow_python) for size in args.sizes.split(",")]
+    reports = [
+        measure(int(size), args.mlflow_python, args.workspace) for size in args.sizes.split(",")
+    ]
     if args.json:
         print(json.dumps(reports, indent=2))
         return
     for report in reports:
         line = (
-            f"{report['runs']:>6,} runs: gitruns {report['gitruns_warm']:.2f} s "
+            f"{report['runs']:>7,} runs: gitruns {report['gitruns_warm']:.2f} s "
             f"(index cold {report['gitruns_cold']:.2f} s; search itself "
-            f"{report['gitruns']['search_seconds']:.2f} s), {report['gitruns']['found']} found"
+            f"{report['gitruns']['search_seconds']:.2f} s; after 1,000 new runs "
+            f"{report['gitruns_after_pull']:.2f} s, {report['parsed_after_pull']:,} records "
+            f"parsed), {report['gitruns']['found']} found"
         )
         if "mlflow_seconds" in report:
             line += (

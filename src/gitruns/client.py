@@ -302,12 +302,8 @@ class MlflowClient:
         ids = [self._experiment_id(experiment_id) for experiment_id in experiment_ids]
         for experiment_id in ids:
             self._store.get_experiment(experiment_id)
-        return search_columns(
-            self._store.indexes(ids),
-            filter_string,
-            order_by,
-            lambda stage: ViewType.includes(run_view_type, stage),
-        )
+        stages = {stage for stage in (ACTIVE, DELETED) if ViewType.includes(run_view_type, stage)}
+        return search_columns(self._store.indexes(ids), filter_string, order_by, stages)
 
     def id_width(self) -> int:
         """How many characters of a run id tell every run in the store apart (at least

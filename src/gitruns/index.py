@@ -129,12 +129,16 @@ class ExperimentIndex:
     def refresh(self) -> ExperimentIndex:
         """Bring the cache up to date with the run folders (a stat per run)."""
         experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
+        state = self._load_state()
+        known = set(state["names"]) if state is not None else set()
         try:
-            scanned = [
-                entry.name
-                for entry in os.scandir(experiment_dir)
-                if RUN_ID_PATTERN.match(entry.name) and entry.is_dir(follow_symlinks=False)
-            ]
+            with os.scandir(experiment_dir) as entries:
+                scanned = [
+                    entry.name
+                    for entry in entries
+                    if entry.is_dir(follow_symlinks=False)
+                    and (entry.name in known or RUN_ID_PATTERN.match(entry.name))
+                ]
         except OSError:
             scanned = []
         scanned.sort()
@@ -157,7 +161,6 @@ class ExperimentIndex:
         finally:
             if folder is not None:
                 os.close(folder)
-        state = self._load_state()
         if state is not None and state["names"] == present and state["signatures"] == signatures:
             self.names, self.columns, self._offsets = present, state["columns"], state["offsets"]
             for (name, reason), signature in zip(
@@ -375,8 +378,13 @@ class RunIndex:
         return found
 
 
+records_read = 0  # how many run.yaml files this process parsed: a cache's worth is in it
+
+
 def _read(record_path: str) -> list[Any] | str:
     """The run's entry as a list (what the cache stores), or why it can't be read."""
+    global records_read
+    records_read += 1
     try:
         return list(RunEntry.of(parse_run_record(read_regular_file(record_path), record_path)))
     except CorruptRecord as error:

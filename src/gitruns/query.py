@@ -27,7 +27,7 @@ import itertools
 import math
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from gitruns.entities import Experiment, Run, ViewType, experiment_from_record
 from gitruns.exceptions import InvalidValue
 from gitruns.index import ExperimentIndex, RunEntry
-from gitruns.record import DELETED
+from gitruns.record import ACTIVE, DELETED
 from gitruns.store import RunStore
 
 if TYPE_CHECKING:
@@ -238,13 +238,13 @@ class _Parser:
         parts = [self.conjunction()]
         while self.accept("keyword", "OR"):
             parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else lambda record: any(part(record) for part in parts)
+        return parts[0] if len(parts) == 1 else _any_of(parts)
 
     def conjunction(self) -> Predicate:
         parts = [self.term()]
         while self.accept("keyword", "AND"):
             parts.append(self.term())
-        return parts[0] if len(parts) == 1 else lambda record: all(part(record) for part in parts)
+        return parts[0] if len(parts) == 1 else _all_of(parts)
 
     def term(self) -> Predicate:
         if self.accept("open"):
@@ -308,6 +308,27 @@ class _Parser:
         return matches
 
 
+# Plain loops, not all()/any() over a generator: a search calls these once per run.
+def _all_of(parts: list[Predicate]) -> Predicate:
+    def every(record: Any) -> bool:
+        for part in parts:  # noqa: SIM110
+            if not part(record):
+                return False
+        return True
+
+    return every
+
+
+def _any_of(parts: list[Predicate]) -> Predicate:
+    def some(record: Any) -> bool:
+        for part in parts:  # noqa: SIM110
+            if part(record):
+                return True
+        return False
+
+    return some
+
+
 def _unquote(text: str) -> str:
     """The text of a quoted value: SQL's doubled quote ('it''s') and backslash escapes."""
     body = text[1:-1]
@@ -365,8 +386,18 @@ def _compare(field: Field, operator: str, token: Token, text: str) -> Predicate:
         pattern = _like_pattern(wanted, ignore_case=operator == "ILIKE")
         return lambda record: _text(field, record, lambda value: pattern.match(value) is not None)
     if operator == "=":
-        return lambda record: _text(field, record, lambda value: value == wanted)
-    return lambda record: _text(field, record, lambda value: value != wanted)
+
+        def equal(record: Any) -> bool:
+            value = field.value(record)
+            return value is not None and str(value) == wanted
+
+        return equal
+
+    def unequal(record: Any) -> bool:
+        value = field.value(record)
+        return value is not None and str(value) != wanted
+
+    return unequal
 
 
 def _text(field: Field, record: RunEntry, test: Callable[[str], bool]) -> bool:
@@ -537,9 +568,8 @@ def search_entries(
 
 
 class ColumnRow:
-    """A run as a filter or an order reads it, from an index's columns: only the fields
-    the search names, so a search over 100,000 runs builds no entry but for the page
-    it returns."""
+    """A run as a filter or an order reads it, from an index's columns: a search over
+    100,000 runs builds no entry but for the page it returns, and no dict per run."""
 
     __slots__ = ("attributes", "index", "metrics", "params", "position", "tags")
 
@@ -547,16 +577,14 @@ class ColumnRow:
         self,
         index: ExperimentIndex,
         position: int,
-        metrics: dict[str, Any],
-        params: dict[str, Any],
-        tags: dict[str, Any],
+        named: dict[str, dict[str, list[Any]]],
         attributes: dict[str, list[Any]],
     ) -> None:
         self.index = index
         self.position = position
-        self.metrics = metrics
-        self.params = params
-        self.tags = tags
+        self.metrics = _ColumnValues(self, named["metric"])
+        self.params = _ColumnValues(self, named["param"])
+        self.tags = _ColumnValues(self, named["tag"])
         self.attributes = attributes
 
     def __getattr__(self, name: str) -> Any:  # an attribute: status, start_time, ...
@@ -566,53 +594,54 @@ class ColumnRow:
         return column[self.position] if column else None
 
 
-def _named_fields(filter_string: str | None, keys: list[OrderKey]) -> list[Field]:
-    fields = [key.field for key in keys]
-    if filter_string:
-        fields += [
-            parse_field(token, filter_string) for token in tokenize(filter_string)
-            if token.kind == "field"
-        ]  # fmt: skip
-    return fields
+class _ColumnValues:
+    """``row.metrics.get(key)`` read from the column of ``key`` at the row's position."""
 
+    __slots__ = ("columns", "row")
 
-def _values_at(columns: list[tuple[str, list[Any]]], position: int) -> dict[str, Any]:
-    return {key: column[position] for key, column in columns if column[position] is not None}
+    def __init__(self, row: ColumnRow, columns: dict[str, list[Any]]) -> None:
+        self.row = row
+        self.columns = columns
+
+    def get(self, key: str, default: Any = None) -> Any:
+        column = self.columns.get(key)
+        if column is None:
+            return default
+        value = column[self.row.position]
+        return default if value is None else value
 
 
 def search_columns(
     indexes: Iterable[ExperimentIndex],
     filter_string: str | None = None,
     order_by: Sequence[str] | None = None,
-    lifecycle: Callable[[str], bool] = lambda stage: True,
+    stages: Collection[str] = (ACTIVE, DELETED),
 ) -> list[ColumnRow]:
     """The runs matching ``filter_string``, in ``order_by`` order, read from the indexes'
-    columns (the twin of :func:`search_entries`, for searches over many runs)."""
+    columns (the twin of :func:`search_entries`, for searches over many runs): one
+    row moves over the runs while the filter reads it; a match gets a row of its own."""
     matches = parse_filter(filter_string)
     keys = parse_order_by(order_by)
-    fields = _named_fields(filter_string, keys)
+    fields = [key.field for key in keys]
+    if filter_string:
+        tokens = tokenize(filter_string)
+        fields += [parse_field(token, filter_string) for token in tokens if token.kind == "field"]
     rows = []
     for index in indexes:
-        named: dict[str, list[tuple[str, list[Any]]]] = {"metric": [], "param": [], "tag": []}
-        for field in {(f.kind, f.key) for f in fields if f.kind != "attribute"}:
-            column = index.column(*field)
+        named: dict[str, dict[str, list[Any]]] = {"metric": {}, "param": {}, "tag": {}}
+        for kind, key in {(f.kind, f.key) for f in fields if f.kind != "attribute"}:
+            column = index.column(kind, key)
             if column is not None:
-                named[field[0]].append((field[1], column))
+                named[kind][key] = column
         attributes: dict[str, list[Any]] = {}
-        stages = index.column("attribute", "lifecycle_stage") or []
-        for position, stage in enumerate(stages):
-            if stage is None or not lifecycle(stage):
+        cursor = ColumnRow(index, 0, named, attributes)
+        lifecycle = index.column("attribute", "lifecycle_stage") or []
+        for position, stage in enumerate(lifecycle):
+            if stage not in stages:
                 continue
-            row = ColumnRow(
-                index,
-                position,
-                _values_at(named["metric"], position),
-                _values_at(named["param"], position),
-                _values_at(named["tag"], position),
-                attributes,
-            )
-            if matches(row):
-                rows.append(row)
+            cursor.position = position
+            if matches(cursor):
+                rows.append(ColumnRow(index, position, named, attributes))
     return order_runs(rows, keys, lambda row: row)
 
 
