@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -252,3 +253,32 @@ def test_list_run_infos_and_experiment_order(experiment: str):
     client.create_experiment("aardvark")
     names = [e.name for e in client.search_experiments(order_by=["name DESC"])]
     assert names == ["nyc-taxi-experiment", "aardvark"]
+
+
+def settle(runs_dir: Path) -> None:
+    """Date records written in the last seconds 10 s back, as files a git pull brings
+    are: the index re-parses a file changed within the last 2 s on every search, since
+    it may change again within the same clock tick (git's racy rule)."""
+    past = time.time() - 10
+    for record in runs_dir.glob("*/*/run.yaml"):
+        if record.stat().st_mtime > past:
+            os.utime(record, (past, past))
+
+
+def test_a_search_after_new_runs_arrive_parses_only_those(experiment: str):
+    from gitruns import index
+
+    client = MlflowClient()
+    settle(Path("runs"))
+    assert len(client.search_runs(experiment)) == 4  # the index is built
+    before = index.records_read
+    assert len(client.search_runs(experiment, "metrics.rmse < 7")) == 2
+    assert index.records_read == before  # nothing changed: nothing parsed
+    for rmse in (1.0, 2.0, 3.0):  # as a git pull would bring them
+        with mlflow.start_run(experiment_id=experiment):
+            mlflow.log_metric("rmse", rmse)
+    settle(Path("runs"))
+    before = index.records_read
+    found = client.search_runs(experiment, "metrics.rmse < 7", order_by=["metrics.rmse"])
+    assert [run.data.metrics["rmse"] for run in found] == [1.0, 2.0, 3.0, 6.4, 6.9]
+    assert index.records_read - before == 3

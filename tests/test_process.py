@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+import gitruns
 from gitruns.check import check_runs
 from gitruns.history import read_histories
 from gitruns.record import read_run_record
+from gitruns.repo import commit_runs
 from gitruns.store import RunStore
 
 from .conftest import git, make_repo, run_python
@@ -74,6 +76,17 @@ def test_sigkill_leaves_a_record_that_reads_as_killed(repo: Path):
     assert record.params == {"alpha": "0.1"}
     assert record.metrics["loss"].step == 19
     assert check_runs(repo / "runs").ok
+    # A search reads the index's columns, and sees it as killed too, with its last loss.
+    client = gitruns.MlflowClient()
+    found = client.search_runs("crash", "attributes.status = 'KILLED' AND metrics.loss >= 0")
+    assert [run.info.run_id for run in found] == [run_id]
+    assert found[0].data.metrics["loss"] == record.metrics["loss"].last
+    assert client.search_runs("crash", "attributes.status = 'RUNNING'") == []
+    # Its metric log stays (the process never ended the run) until a commit folds it.
+    assert (run_dir / "metrics.log").exists()
+    commit_runs(repo / "runs")
+    assert not (run_dir / "metrics.log").exists()
+    assert read_histories(run_dir, 2)["loss"][-1][1] == 19
 
 
 def test_sigterm_ends_the_run_as_killed(repo: Path):
