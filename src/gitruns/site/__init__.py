@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 MAX_COPIED_ARTIFACT_BYTES = 5 * 1024 * 1024
 # The layout of the data files the pages load: a change rewrites them all.
-DATA_FORMAT = "2"
+DATA_FORMAT = "3"
 # Headless Chromium as tests and benchmarks start it: no sandbox (root in CI), and no
 # background traffic, which a closed network refuses.
 CHROMIUM_ARGS = (
@@ -447,11 +447,7 @@ def _experiment_rows(view: ExperimentView) -> dict[str, Any]:
             row["tags"] = tags
         registered = view.registered.get(run.id)
         if registered:
-            row["registered"] = [
-                f"{m['model']} v{m['version']}"
-                + ("" if m["stage"] == "None" else f" ({m['stage']})")
-                for m in registered
-            ]
+            row["registered"] = [_registration_text(m) for m in registered]
         raw = {}
         for index, key in enumerate(params):
             value = entry.params.get(key)
@@ -471,7 +467,8 @@ def _experiment_rows(view: ExperimentView) -> dict[str, Any]:
     return {
         "id": experiment_id,
         "width": view.width,
-        "runs": rows,
+        "count": len(rows),
+        "columns": _columnar(rows),
         "params": params,
         "metrics": metrics,
         "goal": view.experiment.goal,
@@ -480,6 +477,41 @@ def _experiment_rows(view: ExperimentView) -> dict[str, Any]:
 
 # System tags the page puts back from the row itself (site.js: prepareDataset).
 DERIVED_TAGS = ("mlflow.runName", "mlflow.user")
+# Fields of a row that are objects: stored by key (tags) or by row (the rare ones).
+NESTED_FIELDS = ("tags", "raw", "registered")
+
+
+def _columnar(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows as columns, the way the page reads them fastest: a browser parses 100,000
+    numbers in an array many times faster than 100,000 objects naming each field.
+
+    Text repeated across runs (status, user, a tag's commit) is stored once per
+    distinct value with a code per run (``{"d": [values], "c": [codes]}``, -1 for
+    none); tags are a column per key; the rare per-run objects (``raw``,
+    ``registered``) are stored by row number.
+    """
+    count = len(rows)
+    keys = sorted({key for row in rows for key in row if key not in NESTED_FIELDS})
+    columns: dict[str, Any] = {key: _encoded([row.get(key) for row in rows]) for key in keys}
+    tag_keys = sorted({key for row in rows for key in row.get("tags", {})})
+    columns["tags"] = {
+        key: _encoded([row.get("tags", {}).get(key) for row in rows]) for key in tag_keys
+    }
+    for name in ("raw", "registered"):
+        columns[name] = {str(n): row[name] for n, row in enumerate(rows) if name in row}
+    return columns if count else {}
+
+
+def _encoded(values: list[Any]) -> Any:
+    """A column: its values, or each distinct text once and a code per run when text
+    repeats (few distinct values: a status, a user, a commit)."""
+    if any(value is not None and not isinstance(value, str) for value in values):
+        return values
+    distinct: dict[str, int] = {}
+    codes = [-1 if value is None else distinct.setdefault(value, len(distinct)) for value in values]
+    if len(distinct) > max(16, len(values) // 4):
+        return values
+    return {"d": list(distinct), "c": codes}
 
 
 def _registration_text(version: dict[str, str]) -> str:

@@ -23,10 +23,19 @@
     return JSON.parse(document.getElementById(id).textContent);
   }
 
-  // The chart library loads once the page's tables are drawn: they never wait for it.
+  // The chart library is an async script: the browser compiles it while the page's data
+  // loads and its tables draw, and the charts wait for it; tables never do.
   let vegaLoaded = null;
   function vega() {
-    if (!vegaLoaded) vegaLoaded = window.vegaEmbed ? Promise.resolve() : loadScript(root + "assets/vega.js");
+    if (!vegaLoaded) {
+      const tag = document.getElementById("vega-script");
+      if (window.vegaEmbed) vegaLoaded = Promise.resolve();
+      else if (tag) vegaLoaded = new Promise((resolve, reject) => {
+        tag.addEventListener("load", resolve);
+        tag.addEventListener("error", () => reject(new Error("could not load the chart library")));
+      });
+      else vegaLoaded = loadScript(root + "assets/vega.js");
+    }
     return vegaLoaded;
   }
 
@@ -41,26 +50,86 @@
   }
 
   // An experiment's data file leaves out what the page can work out: put it back, once.
-  function prepareDataset(dataset) {
-    if (dataset.prepared) return dataset;
-    dataset.runs.forEach((run) => {
-      run.experiment = dataset.id;
-      run.run = run.name + " (" + run.id.slice(0, dataset.width || 12) + ")";
-      run.parent = run.parent || null;
-      run.parent_run = run.parent_run || run.parent;
-      run.end = run.end === undefined ? null : run.end;
-      run.tags = Object.assign({ "mlflow.runName": run.name, "mlflow.user": run.user }, run.tags || {});
-      run.commit = (run.tags["mlflow.source.git.commit"] || "").slice(0, 8);
-      run.started = new Date(run.start).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  function decodeColumn(column, count) {
+    if (Array.isArray(column)) return column;
+    const values = new Array(count);
+    for (let i = 0; i < count; i++) values[i] = column.c[i] < 0 ? null : column.d[column.c[i]];
+    return values;
+  }
+  // The data file holds columns (see _columnar in gitruns/site). A run is a small object
+  // knowing its position; its fields are read from the columns through its prototype,
+  // so 100,000 runs cost 100,000 small objects, not 2,500,000 copied fields.
+  function rowsOf(dataset) {
+    const count = dataset.count || 0;
+    const columns = dataset.columns || {};
+    const plain = Object.keys(columns).filter((key) => !["tags", "raw", "registered"].includes(key))
+      .map((key) => [key, decodeColumn(columns[key], count)]);
+    const tagColumns = Object.keys(columns.tags || {}).map((key) => [key, decodeColumn(columns.tags[key], count)]);
+    const commits = (tagColumns.find(([key]) => key === "mlflow.source.git.commit") || [null, []])[1];
+    const raw = columns.raw || {};
+    const registered = columns.registered || {};
+    const width = dataset.width || 12;
+    const prototype = {};
+    const field = (get) => ({ get: get, enumerable: true, configurable: true });
+    plain.forEach(([key, values]) => {
+      Object.defineProperty(prototype, key, field(function () {
+        const value = values[this.position];
+        return value === undefined ? null : value;
+      }));
     });
-    dataset.prepared = true;
+    Object.defineProperties(prototype, {
+      experiment: { value: dataset.id, enumerable: true },
+      fields: { value: plain.map(([key]) => key) },
+      run: field(function () { return this.name + " (" + this.id.slice(0, width) + ")"; }),
+      parent_run: field(function () {
+        const values = columns.parent_run ? decoded.parent_run : null;
+        return (values && values[this.position]) || this.parent;
+      }),
+      commit: field(function () { return (commits[this.position] || "").slice(0, 8); }),
+      raw: field(function () { return Object.hasOwn(raw, this.position) ? raw[this.position] : null; }),
+      registered: field(function () {
+        return Object.hasOwn(registered, this.position) ? registered[this.position] : null;
+      }),
+      started: field(function () {
+        return new Date(this.start).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+      }),
+      tags: field(function () {
+        const tags = { "mlflow.runName": this.name, "mlflow.user": this.user };
+        for (const [key, values] of tagColumns) {
+          const value = values[this.position];
+          if (value !== null && value !== undefined) tags[key] = value;
+        }
+        return tags;
+      }),
+    });
+    const decoded = Object.fromEntries(plain);
+    const runs = new Array(count);
+    for (let i = 0; i < count; i++) {
+      runs[i] = Object.create(prototype);
+      runs[i].position = i;
+    }
+    return runs;
+  }
+
+  // What a chart reads of a run, as a plain object (charts copy their data's own fields).
+  function chartRow(run) {
+    const row = { id: run.id, run: run.run, color: run.color };
+    run.fields.forEach((key) => { row[key] = run[key]; });
+    return row;
+  }
+
+  function prepareDataset(dataset) {
+    if (!dataset.prepared) {
+      dataset.runs = rowsOf(dataset);
+      dataset.prepared = true;
+    }
     return dataset;
   }
 
   function runColors() {
     const colors = {};
     Object.keys(data()).filter((key) => key.startsWith("experiment:")).forEach((key) => {
-      data()[key].runs.forEach((run) => { colors[run.id] = run.color; });
+      prepareDataset(data()[key]).runs.forEach((run) => { colors[run.id] = run.color; });
     });
     return colors;
   }
@@ -119,10 +188,14 @@
   // Charts over an experiment's shared data file: the runs the table shows, less those
   // whose eye is closed.
   function drawSharedCharts() {
+    const charted = {};  // dataset name -> its rows as the charts read them, made once
     document.querySelectorAll("[data-spec]").forEach((element) => {
-      const found = data()[element.dataset.dataset];
-      const dataset = found ? prepareDataset(found) : { runs: [] };
-      embed(element, spec(element.dataset.spec), { runs: chartedRuns(dataset.runs) })
+      const name = element.dataset.dataset;
+      if (!charted[name]) {
+        const found = data()[name];
+        charted[name] = found ? chartedRuns(prepareDataset(found).runs).map(chartRow) : [];
+      }
+      embed(element, spec(element.dataset.spec), { runs: charted[name] })
         .then(() => { if (element.dataset.axes !== undefined) chooseAxes(element); })
         .catch((error) => console.error(error));
     });
