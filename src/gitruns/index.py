@@ -120,9 +120,9 @@ class ExperimentIndex:
         self.columns: dict[str, str] = {}  # "kind\x00key" -> column file name
         self._offsets: list[int] = []
         self._loaded: dict[str, list[Any]] = {}
-        self._entries: list[list[Any] | str] | None = None  # when just rebuilt
+        self._lines: list[bytes] | None = None  # the entries' lines, when just rebuilt
+        self.problems: dict[str, tuple[str, Signature]] = {}  # run -> why unreadable, where
         self._patched: dict[int, list[Any]] = {}  # entries as observed now (see patch)
-        self._read_signatures: list[Signature] = []
 
     # -- freshness ----------------------------------------------------------------
 
@@ -188,54 +188,87 @@ class ExperimentIndex:
         return state if valid else None
 
     def _rebuild(self, names: list[str], flat: list[int], state: dict[str, Any] | None) -> None:
+        """Parse the records that changed, keep the cache of the rest: a pull that brings
+        1,000 runs to an index of 100,000 parses 1,000 files and copies the other lines
+        and column values as they are."""
         signatures = list(zip(flat[0::2], flat[1::2], strict=True))
-        old_lines: dict[str, tuple[tuple[int, int], bytes]] = {}
+        lines: list[bytes] = []
+        before: dict[str, int] = {}  # name -> position in the old cache, when still valid
         if state is not None:
             lines = self._read_lines()
-            old = state["signatures"]
             if len(lines) == len(state["names"]):
-                for position, (name, line) in enumerate(zip(state["names"], lines, strict=True)):
-                    old_lines[name] = ((old[2 * position], old[2 * position + 1]), line)
+                old = state["signatures"]
+                at = {name: position for position, name in enumerate(state["names"])}
+                for name, signature in zip(names, signatures, strict=True):
+                    position = at.get(name)
+                    if position is not None and (old[2 * position], old[2 * position + 1]) == (
+                        signature
+                    ):
+                        before[name] = position
+        problems = {name: str(reason) for name, reason in (state or {}).get("problems", [])}
         now = time.time_ns()
         experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
-        entries: list[list[Any] | str] = []
+        new_lines: list[bytes] = []
+        fresh: dict[int, Any] = {}
         kept: list[Signature] = []
-        for name, (size, mtime) in zip(names, signatures, strict=True):
-            record_path = os.path.join(experiment_dir, name, RUN_FILE)
-            old = old_lines.get(name)
-            item: Any = None
-            if old is not None and old[0] == (size, mtime) and old[0][1] != -1:
-                try:
-                    item = json.loads(old[1])
-                except ValueError:
-                    item = None
-                if isinstance(item, list) and not _belongs_here(item, name, self.experiment_id):
-                    item = None  # a cache entry naming another place: read the record
-            if item is None:
-                item = _read(record_path)
+        self.problems = {}
+        for position, (name, (size, mtime)) in enumerate(zip(names, signatures, strict=True)):
             racy = now - mtime < RACY_NANOSECONDS
             kept.append((size, -1 if racy else mtime))
-            entries.append(item)
+            old_position = before.get(name)
+            if old_position is not None:
+                new_lines.append(lines[old_position])
+                if name in problems:
+                    self.problems[name] = (problems[name], (size, mtime))
+                continue
+            record_path = os.path.join(experiment_dir, name, RUN_FILE)
+            item = fresh[position] = _read(record_path)
+            new_lines.append(json.dumps(item, separators=(",", ":")).encode() + b"\n")
             if not isinstance(item, list):
-                _warn(record_path, (size, mtime), str(item))
+                self.problems[name] = (item, (size, mtime))
+                _warn(record_path, (size, mtime), item)
         self.names = names
-        self._entries = entries
-        self._read_signatures = signatures  # as found, for warnings that say each problem once
-        self._loaded = _columns_of(entries, names)
+        self._lines = new_lines
+        carried = self._carried_columns(state, names, before) if before else None
+        if carried is None:  # nothing to carry over: every column from the lines
+            entries = [fresh[p] if p in fresh else _parse(line) for p, line in enumerate(new_lines)]
+            self._loaded = _columns_of(entries, names)
+        else:
+            _update_columns(carried, fresh, len(names))
+            carried["attribute\x00id"] = list(names)
+            self._loaded = carried
         self.columns = {field: _column_file(field) for field in self._loaded}
         self._save(kept)
 
+    def _carried_columns(
+        self, state: dict[str, Any] | None, names: list[str], before: dict[str, int]
+    ) -> dict[str, list[Any]] | None:
+        """The old cache's columns, moved to the runs' new positions (None where a run is
+        new or changed); None when any old column file is missing or does not fit."""
+        assert state is not None
+        count = len(state["names"])
+        moves = [before.get(name) for name in names]
+        carried: dict[str, list[Any]] = {}
+        for field, file_name in state["columns"].items():
+            try:
+                values = json.loads(read_regular_file(self.folder / file_name, MAX_INDEX_BYTES))
+            except (OSError, ValueError, CorruptRecord):
+                return None
+            if not isinstance(values, list) or len(values) != count:
+                return None
+            carried[field] = [None if move is None else values[move] for move in moves]
+        return carried
+
     def _save(self, signatures: list[Signature]) -> None:
-        assert self._entries is not None
-        lines = [json.dumps(item, separators=(",", ":")).encode() + b"\n" for item in self._entries]
+        assert self._lines is not None
         offsets = [0]
-        for line in lines:
+        for line in self._lines:
             offsets.append(offsets[-1] + len(line))
         self._offsets = offsets
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             ensure_ignore_file(self.runs_dir)
-            write_atomic(self.folder / ENTRIES_FILE, b"".join(lines))
+            write_atomic(self.folder / ENTRIES_FILE, b"".join(self._lines))
             for field, file_name in self.columns.items():
                 write_atomic(self.folder / file_name, json.dumps(self._loaded[field]))
             state = {
@@ -244,16 +277,8 @@ class ExperimentIndex:
                 "signatures": [number for signature in signatures for number in signature],
                 "offsets": offsets,
                 "columns": self.columns,
-                "problems": [
-                    [name, item]
-                    for name, item in zip(self.names, self._entries, strict=True)
-                    if not isinstance(item, list)
-                ],
-                "problem_signatures": [
-                    list(signature)
-                    for signature, item in zip(self._read_signatures, self._entries, strict=True)
-                    if not isinstance(item, list)
-                ],
+                "problems": [[name, reason] for name, (reason, _) in self.problems.items()],
+                "problem_signatures": [list(where) for _, where in self.problems.values()],
             }
             write_atomic(self.folder / STATE_FILE, json.dumps(state))  # last: the switch
             wanted = {*self.columns.values(), STATE_FILE, ENTRIES_FILE}
@@ -318,9 +343,22 @@ class ExperimentIndex:
             return [self._patched.get(p, item) for p, item in zip(positions, items, strict=True)]
         return self._items_at_unpatched(positions)
 
+    def _all_items(self) -> list[Any] | None:
+        """Every entry, parsed as one JSON array (one call, not one per run), or None."""
+        try:
+            data = read_regular_file(self.folder / ENTRIES_FILE, MAX_INDEX_BYTES)
+            items = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
+        except (OSError, ValueError, CorruptRecord):
+            return None
+        return items if isinstance(items, list) and len(items) == len(self.names) else None
+
     def _items_at_unpatched(self, positions: list[int]) -> list[Any]:
-        if self._entries is not None:
-            return [self._entries[position] for position in positions]
+        if self._lines is None and len(positions) == len(self.names) > 100:
+            items = self._all_items()
+            if items is not None:
+                return [items[position] for position in positions]
+        if self._lines is not None:
+            return [_parse(self._lines[position]) for position in positions]
         items: list[Any] = []
         try:
             with open(self.folder / ENTRIES_FILE, "rb") as file:
@@ -412,6 +450,30 @@ def _warn(record_path: str, signature: Signature, reason: str) -> None:
             record_path,
             reason.rstrip("."),
         )
+
+
+def _parse(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+def _update_columns(columns: dict[str, list[Any]], fresh: dict[int, Any], count: int) -> None:
+    """Put the freshly read entries' values into the columns; drop columns no run has."""
+    for position, item in fresh.items():
+        if not isinstance(item, list):
+            continue
+        for field in ATTRIBUTE_FIELDS:
+            column = columns.setdefault(f"attribute\x00{field}", [None] * count)
+            column[position] = item[RunEntry._fields.index(field)]
+        for kind, field_name in (("metric", "metrics"), ("param", "params"), ("tag", "tags")):
+            for key, value in item[RunEntry._fields.index(field_name)].items():
+                column = columns.setdefault(f"{kind}\x00{key}", [None] * count)
+                column[position] = value
+    for field in [f for f, values in columns.items() if not f.startswith("attribute\x00")]:
+        if all(value is None for value in columns[field]):
+            del columns[field]
 
 
 def _column_file(field: str) -> str:

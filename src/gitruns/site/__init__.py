@@ -460,9 +460,9 @@ def _experiment_rows(view: ExperimentView) -> dict[str, Any]:
         if raw:
             row["raw"] = raw
         for index, key in enumerate(metrics):
-            value = entry.metrics.get(key)
-            if value is not None:  # JSON has no NaN or infinity: they show empty
-                row[f"m{index}"] = value if math.isfinite(value) else None
+            metric = entry.metrics.get(key)
+            if metric is not None:  # JSON has no NaN or infinity: they show empty
+                row[f"m{index}"] = metric if math.isfinite(metric) else None
         rows.append(row)
     return {
         "id": experiment_id,

@@ -128,7 +128,7 @@ def _run_key(folder: str, schema: int) -> str:
     strings: a rebuild does this for every run, so it is kept to a few microseconds)."""
     names = (RUN_FILE, TABLE_FILE, LOG_FILE) if schema >= 2 else None
     paths = (
-        [os.path.join(folder, name) for name in names]
+        [f"{folder}/{name}" for name in names]
         if names
         else [os.path.join(folder, RUN_FILE), *map(str, history_files(Path(folder), schema))]
     )
