@@ -282,3 +282,11 @@ def test_a_search_after_new_runs_arrive_parses_only_those(experiment: str):
     found = client.search_runs(experiment, "metrics.rmse < 7", order_by=["metrics.rmse"])
     assert [run.data.metrics["rmse"] for run in found] == [1.0, 2.0, 3.0, 6.4, 6.9]
     assert index.records_read - before == 3
+    with mlflow.start_run(experiment_id=experiment):  # and again: the cache it wrote holds
+        mlflow.log_metric("rmse", 0.5)
+    settle(Path("runs"))
+    before = index.records_read
+    found = client.search_runs(experiment, "metrics.rmse < 2", order_by=["metrics.rmse"])
+    assert [run.data.metrics["rmse"] for run in found] == [0.5, 1.0]
+    assert index.records_read - before == 1
+    assert len(client.search_runs(experiment)) == 8

@@ -217,7 +217,7 @@ class ExperimentIndex:
             kept.append((size, -1 if racy else mtime))
             old_position = before.get(name)
             if old_position is not None:
-                new_lines.append(lines[old_position])
+                new_lines.append(lines[old_position] + b"\n")
                 if name in problems:
                     self.problems[name] = (problems[name], (size, mtime))
                 continue
@@ -289,11 +289,12 @@ class ExperimentIndex:
             logger.debug("Could not write the run index %s: %s", self.folder, error)
 
     def _read_lines(self) -> list[bytes]:
+        """The cached entries' lines, each with its newline (they are written back as is)."""
         try:
             data = read_regular_file(self.folder / ENTRIES_FILE, MAX_INDEX_BYTES)
         except (OSError, CorruptRecord):
             return []
-        return data.splitlines()
+        return data.split(b"\n")[:-1] if data.endswith(b"\n") else []
 
     # -- reading ------------------------------------------------------------------
 
