@@ -41,6 +41,12 @@ RUN_COLOR = alt.Color("color:N", scale=None, legend=None)  # each run's own colo
 DEFAULT_AXES = 6
 
 
+def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite spec. Not validated against the schema on every build (a
+    quarter of a rebuild's time): the charts are fixed shapes, drawn by the tests."""
+    return chart.to_dict(validate=False)
+
+
 def _named(dataset: str) -> alt.NamedData:
     return alt.NamedData(name=dataset)
 
@@ -105,7 +111,7 @@ def parallel_coordinates(params: list[Field], metric: Field) -> dict[str, Any] |
         .add_params(chosen)
         .properties(width=max(300, 110 * min(len(axes), DEFAULT_AXES + 1)), height=260)
     )
-    return chart.to_dict()
+    return _spec(chart)
 
 
 def _position(field: str) -> str:
@@ -138,7 +144,7 @@ def metric_overview(metrics: list[Field]) -> dict[str, Any] | None:
         )
         .resolve_scale(x="independent")
     )
-    return chart.to_dict()
+    return _spec(chart)
 
 
 def scatters(params: list[Field], metric: Field) -> dict[str, Any] | None:
@@ -162,7 +168,7 @@ def scatters(params: list[Field], metric: Field) -> dict[str, Any] | None:
     ]
     if not charts:
         return None
-    return alt.hconcat(*charts).to_dict()
+    return _spec(alt.hconcat(*charts))
 
 
 def heatmap(params: list[Field], metric: Field) -> dict[str, Any] | None:
@@ -205,7 +211,7 @@ def heatmap(params: list[Field], metric: Field) -> dict[str, Any] | None:
         )
         .properties(width=300, height=260)
     )
-    return chart.to_dict()
+    return _spec(chart)
 
 
 def histories() -> dict[str, Any]:
@@ -225,4 +231,4 @@ def histories() -> dict[str, Any]:
         .facet(facet=alt.Facet("metric:N", title=None), columns=3)
         .resolve_scale(y="independent")
     )
-    return chart.to_dict()
+    return _spec(chart)

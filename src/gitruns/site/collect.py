@@ -224,7 +224,7 @@ def artifact_files(run: RunModel) -> list[tuple[str, int]]:
     """Every artifact file of a run (links left out), relative to its artifacts folder,
     with its size."""
     files: list[tuple[str, int]] = []
-    if not os.path.isdir(os.path.join(run.folder, ARTIFACTS_DIR)):
+    if not os.path.isdir(f"{run.folder}/{ARTIFACTS_DIR}"):
         return files  # most runs: no folder to walk
     for relative, path in regular_files(run.folder / ARTIFACTS_DIR):
         with contextlib.suppress(OSError):

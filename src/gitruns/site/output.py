@@ -91,7 +91,11 @@ class SiteWriter:
         """Whether ``path`` must be made again; either way it belongs to this build."""
         full = self._full_key(key)
         previous = self.previous.get(path)
-        if previous is not None and previous[0] == full and is_regular_file(self.output / path):
+        if (
+            previous is not None
+            and previous[0] == full
+            and is_regular_file(f"{self.output}/{path}")
+        ):
             self.current[path] = previous
             return False
         self.current[path] = (full, "")
