@@ -360,25 +360,38 @@ def record_lock(run_dir: Path) -> Iterator[None]:
     The same OS lock filelock takes (``flock``), so a writer using filelock excludes
     and is excluded alike, and the kernel releases it if its holder dies. Taken
     directly because filelock spends about 100 µs of Python on each cycle, and a
-    run saves its record several times; this costs 2 µs. Where ``fcntl`` is
-    missing (Windows), filelock does the work.
+    run saves its record several times; this costs a few µs. The holder removes
+    the file before letting go, so a finished run leaves no lock file behind; a
+    writer that was waiting on the removed file sees that it is gone (or that the
+    name is another file now) and takes the lock again on the new one. Where
+    ``fcntl`` is missing (Windows), filelock does the work.
     """
     path = run_dir / RECORD_LOCK
     if fcntl is None:  # pragma: no cover - not POSIX
         with filelock.FileLock(path, thread_local=False):
             yield
         return
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
-    except OSError as error:
-        raise CorruptRecord(
-            f"the run's lock file {path} cannot be opened ({error.strerror}); it should be a "
-            "plain empty file that gitruns makes. Remove it and try again."
-        ) from error
-    try:
+    while True:
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        except OSError as error:
+            raise CorruptRecord(
+                f"the run's lock file {path} cannot be opened ({error.strerror}); it should "
+                "be a plain empty file that gitruns makes. Remove it and try again."
+            ) from error
         fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            current = os.stat(path, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(descriptor).st_ino:
+            break  # the lock is ours, on the file that is there now
+        os.close(descriptor)  # its holder removed it meanwhile: take it again
+    try:
         yield
     finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
         os.close(descriptor)  # closing releases the lock
 
 
