@@ -556,17 +556,6 @@ def _as_numbers(present: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
         return present
 
 
-def search_entries(
-    runs: Iterable[tuple[RunEntry, str]],
-    filter_string: str | None = None,
-    order_by: Sequence[str] | None = None,
-) -> list[tuple[RunEntry, str]]:
-    """The runs matching ``filter_string``, in ``order_by`` order."""
-    matches = parse_filter(filter_string)
-    keys = parse_order_by(order_by)
-    return order_runs([row for row in runs if matches(row[0])], keys, lambda row: row[0])
-
-
 class ColumnRow:
     """A run as a filter or an order reads it, from an index's columns: a search over
     100,000 runs builds no entry but for the page it returns, and no dict per run."""
@@ -618,8 +607,8 @@ def search_columns(
     stages: Collection[str] = (ACTIVE, DELETED),
 ) -> list[ColumnRow]:
     """The runs matching ``filter_string``, in ``order_by`` order, read from the indexes'
-    columns (the twin of :func:`search_entries`, for searches over many runs): one
-    row moves over the runs while the filter reads it; a match gets a row of its own."""
+    columns: one row moves over the runs while the filter reads it; a match gets a row
+    of its own."""
     matches = parse_filter(filter_string)
     keys = parse_order_by(order_by)
     fields = [key.field for key in keys]
