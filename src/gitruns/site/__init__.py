@@ -268,6 +268,7 @@ def _time(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # params repeat across runs (max_depth 2 to 12...)
 def _as_number(text: str) -> float | None:
     try:
         value = float(text)
@@ -349,10 +350,18 @@ class ExperimentView:
         runs = self.experiment.runs
         if kind == "tag" or not runs:
             return False
-        count = sum(
-            key in (run.entry.params if kind == "param" else run.entry.metrics) for run in runs
-        )
-        return count >= SHOWN_COLUMN_SHARE * len(runs)
+        return self._key_counts[kind].get(key, 0) >= SHOWN_COLUMN_SHARE * len(runs)
+
+    @functools.cached_property
+    def _key_counts(self) -> dict[str, dict[str, int]]:
+        """How many runs have each param and metric (one pass over the runs)."""
+        counts: dict[str, dict[str, int]] = {"param": {}, "metric": {}}
+        for run in self.experiment.runs:
+            for kind, values in (("param", run.entry.params), ("metric", run.entry.metrics)):
+                found = counts[kind]
+                for key in values:
+                    found[key] = found.get(key, 0) + 1
+        return counts
 
 
 def _home(data: SiteData, width: int) -> dict[str, Any]:
