@@ -23,11 +23,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from common import make_repository
+from common import BENCH_HOME, make_repository, new_workspace
 
 
 def measure(library: str, runs: int, metric_calls: int) -> dict[str, float | str]:
@@ -77,9 +76,7 @@ def measure(library: str, runs: int, metric_calls: int) -> dict[str, float | str
 def measure_in_fresh_repository(
     library: str, runs: int, metric_calls: int
 ) -> dict[str, float | str]:
-    workspace = Path.home() / "bench"  # not /tmp: creating files there costs 10-30x more here
-    workspace.mkdir(exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"bench-{library}-", dir=workspace))
+    folder = new_workspace(BENCH_HOME, f"bench-{library}-")
     here = Path.cwd()
     try:
         make_repository(folder)

@@ -22,11 +22,10 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from common import make_repository
+from common import add_workspace_option, make_repository, new_workspace
 
 FILTER = "metrics.rmse < 5 AND params.model = 'xgboost'"
 ORDER_BY = ["metrics.rmse ASC"]
@@ -190,8 +189,7 @@ def best_of(times: int, python: str, args: list[str], cwd: Path, before=None) ->
 
 
 def measure(size: int, mlflow_python: str | None, folder: Path) -> dict:
-    folder.mkdir(parents=True, exist_ok=True)
-    workspace = Path(tempfile.mkdtemp(prefix=f"bench-search-{size}-", dir=folder))
+    workspace = new_workspace(folder, f"bench-search-{size}-")
     try:
         ours = workspace / "gitruns"
         make_repository(ours)
@@ -228,9 +226,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="2000,10000,100000", help="run counts, comma-separated")
-    parser.add_argument(
-        "--workspace", type=Path, default=Path.home() / "bench", help="where to work (not /tmp)"
-    )
+    add_workspace_option(parser)
     parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--make", choices=["gitruns", "mlflow"], help=argparse.SUPPRESS)

@@ -15,11 +15,10 @@ import argparse
 import os
 import resource
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from common import log_runs, make_repository
+from common import add_workspace_option, log_runs, make_repository, new_workspace
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -55,15 +54,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument(
-        "--workspace", type=Path, default=Path.home() / "bench", help="where to work (not /tmp)"
-    )
+    add_workspace_option(parser)
     args = parser.parse_args()
 
     from gitruns.site import build_site
 
-    args.workspace.mkdir(parents=True, exist_ok=True)
-    workspace = Path(tempfile.mkdtemp(prefix="bench-site-", dir=args.workspace))
+    workspace = new_workspace(args.workspace, "bench-site-")
     here = Path.cwd()
     try:
         make_repository(workspace)

@@ -20,12 +20,11 @@ import argparse
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from common import GIT, log_runs, make_repository
+from common import GIT, add_workspace_option, log_runs, make_repository, new_workspace
 
 METRIC_POINTS_PER_RUN = 5 * 100
 
@@ -50,12 +49,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument(
-        "--workspace", type=Path, default=Path.home() / "bench", help="where to work (not /tmp)"
-    )
+    add_workspace_option(parser)
     args = parser.parse_args()
-    args.workspace.mkdir(parents=True, exist_ok=True)
-    workspace = Path(tempfile.mkdtemp(prefix="bench-storage-", dir=args.workspace))
+    workspace = new_workspace(args.workspace, "bench-storage-")
     here = Path.cwd()
     try:
         repository = workspace / "project"

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
+import tempfile
 from pathlib import Path
 
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+# Not /tmp: creating a file there costs 10-30x more on some machines, hiding storage costs.
+BENCH_HOME = Path.home() / "bench"
+
+
+def add_workspace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workspace", type=Path, default=BENCH_HOME, help="where to work (not /tmp)"
+    )
+
+
+def new_workspace(folder: Path, prefix: str) -> Path:
+    """A fresh folder for one benchmark under ``folder`` (made if missing)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
 
 
 def make_repository(folder: Path) -> None:
