@@ -9,7 +9,7 @@ import pytest
 
 import gitruns as mlflow
 from gitruns import GitrunsError, MlflowException
-from gitruns.exceptions import InvalidName, InvalidPath, InvalidValue, NoActiveRun, ParamConflict
+from gitruns.exceptions import InvalidName, InvalidPath, InvalidValue, ParamConflict
 from gitruns.record import read_run_record
 
 
@@ -101,9 +101,15 @@ def test_overlong_values_point_to_artifacts(repo: Path):
         lambda: mlflow.get_artifact_uri(),
     ],
 )
-def test_logging_without_an_active_run_says_how_to_start_one(repo: Path, call):
-    with pytest.raises(NoActiveRun, match="start_run"):
-        call()
+def test_logging_without_an_active_run_starts_one_as_mlflow_does(repo: Path, call):
+    call()
+    run = mlflow.active_run()
+    assert run is not None
+    call()  # the same run takes the next call too
+    assert mlflow.active_run().info.run_id == run.info.run_id
+    mlflow.end_run()
+    ended = mlflow.get_run(run.info.run_id)
+    assert ended.info.status == "FINISHED" and mlflow.active_run() is None
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from gitruns.history import read_histories
 from gitruns.names import MAX_EXPERIMENT_NAME_LENGTH, experiment_folder
 from gitruns.record import read_run_record
 
-from .conftest import git, make_repo
+from .conftest import git, make_repo, run_python
 
 
 def run_folder(run: gitruns.Run) -> Path:
@@ -460,3 +460,23 @@ def test_two_repositories_in_one_process_keep_their_own_runs(tmp_path: Path, mon
     with mlflow.start_run() as run_b:
         pass
     assert run_folder(run_a).is_relative_to(first) and run_folder(run_b).is_relative_to(second)
+
+
+def test_a_script_that_logs_without_start_run_gets_one_run_finished_at_exit(repo: Path):
+    # As homework scripts written for MLflow do: no start_run, the run ends with the process.
+    script = (
+        "import gitruns as mlflow\n"
+        "mlflow.set_experiment('homework')\n"
+        "mlflow.log_param('alpha', 0.1)\n"
+        "mlflow.log_metric('rmse', 5.25)\n"
+        "mlflow.set_tag('developer', 'me')\n"
+        "mlflow.log_text('done', 'notes.txt')\n"
+    )
+    (repo / "homework.py").write_text(script)
+    result = run_python(script, repo)
+    assert result.returncode == 0, result.stderr
+    (run,) = MlflowClient().search_runs("homework")
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"alpha": "0.1"} and run.data.metrics == {"rmse": 5.25}
+    assert run.data.tags["developer"] == "me"
+    assert [item.path for item in MlflowClient().list_artifacts(run.info.run_id)] == ["notes.txt"]

@@ -31,7 +31,6 @@ from gitruns.entities import (
 from gitruns.exceptions import (
     GitrunsError,
     InvalidValue,
-    NoActiveRun,
     RunAlreadyActive,
 )
 from gitruns.names import (
@@ -432,15 +431,19 @@ def get_run(run_id: str) -> Run:
 
 
 def _target(run_id: str | None) -> LiveRun:
-    """The run a logging call writes to: the active one, or the one named by id."""
+    """The run a logging call writes to: the active one, or the one named by id.
+
+    With none active, one is started, as MLflow does: it stays active for the calls
+    that follow and ends with ``end_run()``, or FINISHED when the process exits.
+    """
     if run_id is None:
-        stack = _thread.stack
-        if not stack:
-            raise NoActiveRun(
-                "no run is active, so there is nothing to log to. Wrap the calls in "
-                "'with gitruns.start_run():', or pass run_id=..."
+        if not _thread.stack:
+            run = start_run()
+            logger.info(
+                "Started run %s to log to (no run was active). End it with end_run().",
+                run.info.run_id,
             )
-        return stack[-1]
+        return _thread.stack[-1]
     return open_run(_store(), run_id)
 
 
