@@ -14,6 +14,7 @@ import pytest
 import gitruns
 import gitruns as mlflow
 from gitruns import MlflowClient
+from gitruns.check import check_runs
 from gitruns.entities import Metric, Param, RunTag, ViewType
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
 
@@ -290,3 +291,35 @@ def test_a_search_after_new_runs_arrive_parses_only_those(experiment: str):
     assert [run.data.metrics["rmse"] for run in found] == [0.5, 1.0]
     assert index.records_read - before == 1
     assert len(client.search_runs(experiment)) == 8
+
+
+def test_experiment_tags_and_artifact_location_are_kept(repo: Path):
+    # As MLflow's docs create experiments: tags and an artifact location.
+    experiment_id = mlflow.create_experiment(
+        "Apple_Models",
+        artifact_location=Path.cwd().joinpath("mlruns").as_uri(),
+        tags={"version": "v1", "priority": "P1", "mlflow.note.content": "Demand forecasts"},
+    )
+    experiment = mlflow.get_experiment(experiment_id)
+    assert experiment.name == "Apple_Models"
+    assert experiment.artifact_location == Path.cwd().joinpath("mlruns").as_uri()
+    assert experiment.tags == {
+        "version": "v1",
+        "priority": "P1",
+        "mlflow.note.content": "Demand forecasts",
+    }
+    client = MlflowClient()
+    client.set_experiment_tag(experiment_id, "stage", "prod")
+    client.delete_experiment_tag(experiment_id, "priority")
+    mlflow.set_experiment("Apple_Models")
+    mlflow.set_experiment_tags({"team": "forecasting"})
+    again = client.get_experiment_by_name("Apple_Models")
+    assert again.tags == {
+        "version": "v1",
+        "stage": "prod",
+        "team": "forecasting",
+        "mlflow.note.content": "Demand forecasts",
+    }
+    assert check_runs(Path("runs")).ok  # experiment.yaml still matches its schema
+    with pytest.raises(InvalidValue, match="tags must be a mapping"):
+        client.create_experiment("other", tags=["not", "a", "dict"])

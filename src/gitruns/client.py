@@ -52,7 +52,7 @@ from gitruns.entities import (
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
 from gitruns.history import read_histories
 from gitruns.index import RunEntry
-from gitruns.names import RUN_ID_PATTERN, check_experiment_name, check_relative_path
+from gitruns.names import RUN_ID_PATTERN, check_experiment_name, check_key, check_relative_path
 from gitruns.query import (
     ColumnRow,
     abbreviate,
@@ -170,16 +170,45 @@ class MlflowClient:
         artifact_location: str | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> str:
-        """Create an experiment and return its id (its folder name)."""
-        del artifact_location  # artifacts live in each run's folder
+        """Create an experiment and return its id (its folder name).
+
+        ``tags`` are kept in ``experiment.yaml`` (``mlflow.note.content`` is its
+        description); ``artifact_location`` is kept and returned as given, though
+        artifacts always live in each run's folder.
+        """
         check_experiment_name(name)
         if self._store.find_experiment(name) is not None:
             raise GitrunsError(
                 f"experiment {name!r} already exists. Use get_experiment_by_name({name!r}).",
                 error_code="RESOURCE_ALREADY_EXISTS",
             )
-        description = (tags or {}).get("mlflow.note.content")
-        return self._store.create_experiment(ExperimentRecord(name=name, description=description))
+        checked = _experiment_tags(tags or {})
+        description = checked.pop("mlflow.note.content", None)
+        record = ExperimentRecord(
+            name=name,
+            description=description,
+            tags=checked,
+            artifact_location=None if artifact_location is None else str(artifact_location),
+        )
+        return self._store.create_experiment(record)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        """Set a tag on an experiment (kept in its ``experiment.yaml``)."""
+        experiment_id = self._experiment_id(experiment_id)
+        record = self._store.get_experiment(experiment_id)
+        checked = _experiment_tags({key: value})
+        if "mlflow.note.content" in checked:
+            record.description = checked.pop("mlflow.note.content")
+        record.tags.update(checked)
+        self._store.update_experiment(experiment_id, record)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        experiment_id = self._experiment_id(experiment_id)
+        record = self._store.get_experiment(experiment_id)
+        if key == "mlflow.note.content":
+            record.description = None
+        record.tags.pop(check_key(key, "tag key"), None)
+        self._store.update_experiment(experiment_id, record)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         experiment_id = self._experiment_id(experiment_id)
@@ -649,6 +678,15 @@ class MlflowClient:
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
         registry = self._registry()
         return registry.model_folder(registry.model(name).version(version)).absolute().as_uri()
+
+
+def _experiment_tags(tags: Mapping[str, Any]) -> dict[str, str]:
+    if not isinstance(tags, Mapping):
+        raise InvalidValue(
+            f"tags must be a mapping of names to values, got {type(tags).__name__}. "
+            "Pass a dict, e.g. tags={'team': 'pricing'}."
+        )
+    return {check_key(str(key), "tag key"): str(value) for key, value in tags.items()}
 
 
 def _experiment(store: RunStore, experiment_id: str, record: ExperimentRecord) -> Experiment:

@@ -243,13 +243,13 @@ def run_from_record(record: RunRecord, run_dir: Path) -> Run:
 def experiment_from_record(
     experiment_id: str, record: ExperimentRecord, folder: Path
 ) -> Experiment:
-    tags: dict[str, str] = {}
+    tags: dict[str, str] = dict(record.tags)
     if record.description:
         tags["mlflow.note.content"] = record.description
     return Experiment(
         experiment_id=experiment_id,
         name=record.name,
-        artifact_location=folder.absolute().as_uri(),
+        artifact_location=record.artifact_location or folder.absolute().as_uri(),
         lifecycle_stage=record.lifecycle_stage,
         tags=tags,
     )

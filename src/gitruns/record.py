@@ -747,13 +747,17 @@ class ExperimentRecord:
     primary_metric: str | None = None
     goal: str | None = None
     lifecycle_stage: str = ACTIVE
+    tags: dict[str, str] = field(default_factory=dict)  # MLflow's experiment tags
+    artifact_location: str | None = None  # as given to create_experiment; kept, not used
 
     def to_yaml(self) -> str:
         data: dict[str, Any] = {"schema": EXPERIMENT_SCHEMA_VERSION, "name": self.name}
-        for key in ("description", "primary_metric", "goal"):
+        for key in ("description", "primary_metric", "goal", "artifact_location"):
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
+        if self.tags:
+            data["tags"] = dict(sorted(self.tags.items()))
         if self.lifecycle_stage != ACTIVE:
             data["lifecycle_stage"] = self.lifecycle_stage
         return dump_yaml(data)
@@ -771,12 +775,17 @@ class ExperimentRecord:
                 f"{path} does not name its experiment (a 'name:' line is needed). "
                 "Restore it from git."
             )
+        tags = data.get("tags") or {}
         return cls(
             name=data["name"],
             description=data.get("description"),
             primary_metric=data.get("primary_metric"),
             goal=data.get("goal"),
             lifecycle_stage=str(data.get("lifecycle_stage", ACTIVE)),
+            tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
+            artifact_location=(
+                str(data["artifact_location"]) if data.get("artifact_location") else None
+            ),
         )
 
 

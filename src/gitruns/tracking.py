@@ -179,16 +179,21 @@ def _describe_experiment(
 def create_experiment(
     name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
 ) -> str:
-    """Create an experiment and return its id (its folder name under ``runs/``)."""
-    del artifact_location, tags  # artifacts live in the run's folder; kept for MLflow's signature
-    check_experiment_name(name)
-    store = _store()
-    if store.find_experiment(name) is not None:
-        raise GitrunsError(
-            f"experiment {name!r} already exists. Use set_experiment({name!r}) to log into it.",
-            error_code="RESOURCE_ALREADY_EXISTS",
-        )
-    return store.create_experiment(ExperimentRecord(name=name))
+    """Create an experiment and return its id (its folder name under ``runs/``); see
+    :meth:`MlflowClient.create_experiment` for what becomes of ``tags`` and
+    ``artifact_location``."""
+    return MlflowClient().create_experiment(name, artifact_location, tags)
+
+
+def set_experiment_tag(key: str, value: Any) -> None:
+    """Set a tag on the current experiment (the one ``set_experiment`` chose)."""
+    MlflowClient().set_experiment_tag(_default_experiment_id(_store()), key, value)
+
+
+def set_experiment_tags(tags: Mapping[str, Any]) -> None:
+    """Set several tags on the current experiment."""
+    for key, value in _check_mapping("tags", tags).items():
+        set_experiment_tag(key, value)
 
 
 def get_experiment(experiment_id: str) -> Experiment:
@@ -743,6 +748,8 @@ __all__ = [
     "search_experiments",
     "search_runs",
     "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
