@@ -115,7 +115,7 @@ def test_duration_prediction_course_flow(repo: Path, tmp_path: Path):
     for run in runs[:2]:
         mlflow.register_model(model_uri=f"runs:/{run.info.run_id}/models_mlflow", name=model_name)
     latest_versions = client.get_latest_versions(name=model_name)
-    assert [version.version for version in latest_versions] == ["2"]
+    assert [version.version for version in latest_versions] == [2]
     client.transition_model_version_stage(model_name, version=1, stage="Production")
     client.transition_model_version_stage(
         model_name, version=2, stage="Production", archive_existing_versions=True
@@ -126,7 +126,7 @@ def test_duration_prediction_course_flow(repo: Path, tmp_path: Path):
     stages = {
         v.version: v.current_stage for v in client.search_model_versions(f"name='{model_name}'")
     }
-    assert stages == {"1": "Archived", "2": "Production"}
+    assert stages == {1: "Archived", 2: "Production"}
 
     model = mlflow.pyfunc.load_model(f"models:/{model_name}/Production")
     production_run = client.get_run(client.get_model_version(model_name, 2).run_id)

@@ -116,7 +116,7 @@ def test_log_model_with_registered_model_name_and_load_by_stage_and_alias(repo: 
         info = mlflow.sklearn.log_model(
             Ridge().fit(frame, target), "model", registered_model_name="trip-model"
         )
-    assert info.registered_model_version == "1"
+    assert info.registered_model_version == 1
     client = MlflowClient()
     client.transition_model_version_stage("trip-model", 1, "Production")
     client.set_registered_model_alias("trip-model", "champion", 1)

@@ -46,14 +46,14 @@ def test_the_course_flow_register_promote_archive_and_load(repo: Path, three_run
     client = MlflowClient(tracking_uri="sqlite:///mlflow.db")
     for run_id in three_runs[:2]:
         mlflow.register_model(model_uri=f"runs:/{run_id}/model", name=MODEL)
-    assert [v.version for v in client.get_latest_versions(MODEL)] == ["2"]
+    assert [v.version for v in client.get_latest_versions(MODEL)] == [2]
     client.transition_model_version_stage(MODEL, 1, "Staging")
     client.transition_model_version_stage(MODEL, 1, "Production")
     client.transition_model_version_stage(MODEL, 2, "Production", archive_existing_versions=True)
 
     stages = {v.version: v.current_stage for v in client.search_model_versions(f"name='{MODEL}'")}
-    assert stages == {"1": "Archived", "2": "Production"}
-    assert [v.version for v in client.get_latest_versions(MODEL, stages=["Production"])] == ["2"]
+    assert stages == {1: "Archived", 2: "Production"}
+    assert [v.version for v in client.get_latest_versions(MODEL, stages=["Production"])] == [2]
     folder = locate_model(Registry(repo / "runs"), f"models:/{MODEL}/Production")
     # Read from the tagged commit into the git directory, never from the work tree.
     assert folder.parts[-3:] == (three_runs[1], "artifacts", "model")
@@ -133,11 +133,11 @@ def test_aliases_have_one_holder(repo: Path, three_runs):
     for run_id in three_runs:
         client.create_model_version(MODEL, f"runs:/{run_id}/model")
     client.set_registered_model_alias(MODEL, "champion", 2)
-    assert client.get_model_version_by_alias(MODEL, "champion").version == "2"
+    assert client.get_model_version_by_alias(MODEL, "champion").version == 2
     client.set_registered_model_alias(MODEL, "champion", 3)
-    assert client.get_model_version_by_alias(MODEL, "champion").version == "3"
+    assert client.get_model_version_by_alias(MODEL, "champion").version == 3
     assert client.get_model_version(MODEL, 2).aliases == []
-    assert client.get_registered_model(MODEL).aliases == {"champion": "3"}
+    assert client.get_registered_model(MODEL).aliases == {"champion": 3}
     assert (
         locate_model(Registry(repo / "runs"), f"models:/{MODEL}@champion").parent.parent.name
         == three_runs[2]
@@ -182,13 +182,13 @@ def test_deregister_and_deprecate(repo: Path, three_runs):
     assert f"{MODEL}@v2.0.0!" in tags(repo)
     with pytest.raises(GitrunsError, match="has no version '2'"):
         client.get_model_version(MODEL, 2)
-    assert client.create_model_version(MODEL, f"runs:/{three_runs[2]}/model").version == "3"
+    assert client.create_model_version(MODEL, f"runs:/{three_runs[2]}/model").version == 3
     client.delete_registered_model(MODEL)
     assert f"{MODEL}@deprecated" in tags(repo)
     assert client.search_registered_models() == []
     with pytest.raises(GitrunsError, match=f"no registered model '{MODEL}'"):
         client.get_registered_model(MODEL)
-    assert client.create_model_version(MODEL, f"runs:/{three_runs[0]}/model").version == "4"
+    assert client.create_model_version(MODEL, f"runs:/{three_runs[0]}/model").version == 4
     client.delete_registered_model(MODEL)
     assert f"{MODEL}@deprecated#1" in tags(repo) or any(
         t.startswith(f"{MODEL}@deprecated#") for t in tags(repo)
@@ -204,7 +204,7 @@ def test_search_registered_models_and_versions(repo: Path, three_runs):
     assert [m.name for m in client.list_registered_models()] == ["taxi-duration", "taxi-fare"]
     assert [m.name for m in client.search_registered_models("name LIKE '%fare'")] == ["taxi-fare"]
     found = client.search_model_versions(f"run_id = '{three_runs[2]}'")
-    assert [(v.name, v.version) for v in found] == [("taxi-fare", "2")]
+    assert [(v.name, v.version) for v in found] == [("taxi-fare", 2)]
     assert found[0].source == f"runs:/{three_runs[2]}/model"
 
 
@@ -246,7 +246,7 @@ def test_lightweight_and_foreign_tags_are_ignored(repo: Path, three_runs):
     git(repo, "tag", f"{MODEL}@v9.0.0")  # lightweight: GTO ignores it, and so do we
     git(repo, "tag", "-a", "release-1", "-m", "a release")
     assert MlflowClient().search_registered_models() == []
-    assert MlflowClient().create_model_version(MODEL, f"runs:/{three_runs[0]}/model").version == "1"
+    assert MlflowClient().create_model_version(MODEL, f"runs:/{three_runs[0]}/model").version == 1
 
 
 @pytest.mark.slow
@@ -322,8 +322,8 @@ def test_models_cli(repo: Path, three_runs):
     assert listed[0]["name"] == MODEL
     shown = json.loads(invoke("models", "show", MODEL, "--json"))
     assert {v["version"]: v["stage"] for v in shown["versions"]} == {
-        "1": "Archived",
-        "2": "Production",
+        1: "Archived",
+        2: "Production",
     }
     history = json.loads(invoke("models", "history", MODEL, "--json"))
     assert [row["what"] for row in history] == [
@@ -343,7 +343,7 @@ def test_a_fresh_repository_without_commits(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(project)
     run_id = log_model_run(2.0)
     version = mlflow.register_model(f"runs:/{run_id}/model", MODEL)
-    assert version.version == "1"
+    assert version.version == 1
 
 
 def test_a_run_that_git_ignores_cannot_be_registered(repo: Path):

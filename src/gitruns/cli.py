@@ -839,7 +839,7 @@ def models_list(as_json: bool, runs_dir: Path | None) -> None:
         table.add_column(column)
     for model in found:
         latest = max(
-            (int(v.version) for v in model.latest_versions if v.version.isdigit()), default=None
+            (v.version for v in model.latest_versions if isinstance(v.version, int)), default=None
         )
         aliases = ", ".join(f"@{alias}: v{version}" for alias, version in model.aliases.items())
         table.add_row(

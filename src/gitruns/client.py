@@ -622,7 +622,7 @@ class MlflowClient:
         ]
         found = [version for version in versions if matches(version)]
         found.sort(
-            key=lambda v: (v.name, int(v.version) if v.version.isdigit() else 0), reverse=True
+            key=lambda v: (v.name, v.version if isinstance(v.version, int) else 0), reverse=True
         )
         return _page(found, max_results, page_token)
 
@@ -707,7 +707,7 @@ def _live_models(registry: Registry) -> dict[str, ModelState]:
 def _version_entity(state: VersionState) -> ModelVersion:
     return ModelVersion(
         name=state.model,
-        version=state.label,
+        version=int(state.label) if state.label.isdigit() else state.label,
         creation_timestamp=state.registered_at * 1000,
         last_updated_timestamp=state.updated_at * 1000,
         current_stage=state.current_stage,

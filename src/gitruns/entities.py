@@ -173,7 +173,7 @@ class ModelVersion:
     """A registered model's version, as MLflow's client returns it."""
 
     name: str
-    version: str
+    version: int | str  # MLflow's integer; a GTO version like v1.2.3 keeps its text "1.2.3"
     creation_timestamp: int
     last_updated_timestamp: int
     current_stage: str = "None"
@@ -196,7 +196,7 @@ class RegisteredModel:
     last_updated_timestamp: int
     description: str = ""
     latest_versions: list[ModelVersion] = field(default_factory=list)
-    aliases: dict[str, str] = field(default_factory=dict)  # alias -> version
+    aliases: dict[str, int | str] = field(default_factory=dict)  # alias -> version
     tags: dict[str, str] = field(default_factory=dict)
 
 

@@ -355,9 +355,9 @@ class ExperimentIndex:
 
     def _items_at_unpatched(self, positions: list[int]) -> list[Any]:
         if self._lines is None and len(positions) == len(self.names) > 100:
-            items = self._all_items()
-            if items is not None:
-                return [items[position] for position in positions]
+            every = self._all_items()
+            if every is not None:
+                return [every[position] for position in positions]
         if self._lines is not None:
             return [_parse(self._lines[position]) for position in positions]
         items: list[Any] = []

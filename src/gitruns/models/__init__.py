@@ -155,7 +155,7 @@ class ModelInfo:
     model_uuid: str
     utc_time_created: str
     signature: dict[str, Any] | None = None
-    registered_model_version: str | None = None
+    registered_model_version: int | str | None = None
     path: Path | None = field(default=None, repr=False)
 
 
