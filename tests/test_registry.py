@@ -17,6 +17,7 @@ from gitruns import GitrunsError, MlflowClient
 from gitruns.cli import cli
 from gitruns.exceptions import InvalidName, InvalidPath
 from gitruns.registry import Registry, locate_model
+from gitruns.tags import parse_tag_name
 
 from .conftest import git, run_python
 
@@ -211,8 +212,10 @@ def test_search_registered_models_and_versions(repo: Path, three_runs):
 def test_bad_input_is_refused_and_nothing_half_written(repo: Path, three_runs):
     client = MlflowClient()
     before = tags(repo)
-    with pytest.raises(InvalidName, match="lower-case"):
-        client.create_model_version("NYC_Taxi", f"runs:/{three_runs[0]}/model")
+    with pytest.raises(InvalidName, match="without control characters"):
+        client.create_model_version("taxi\nmodel", f"runs:/{three_runs[0]}/model")
+    with pytest.raises(InvalidName, match="1 to 256 characters"):
+        client.create_model_version("  ", f"runs:/{three_runs[0]}/model")
     with pytest.raises(GitrunsError, match="no run id starts with"):
         client.create_model_version(MODEL, "runs:/ffffffff/model")
     with pytest.raises(InvalidPath, match="has no artifact 'weights'"):
@@ -332,8 +335,8 @@ def test_models_cli(repo: Path, three_runs):
     ]  # fmt: skip
     assert all(row["who"] == "Test User" and row["time"] > 0 for row in history)
     assert "Production" in invoke("models", "show", MODEL)
-    bad = runner.invoke(cli, ["models", "register", "Bad_Name", "--run", three_runs[2]])
-    assert bad.exit_code == 1 and "lower-case letters" in bad.output
+    bad = runner.invoke(cli, ["models", "register", "bad\tname", "--run", three_runs[2]])
+    assert bad.exit_code == 1 and "without control characters" in bad.output
 
 
 def test_a_fresh_repository_without_commits(tmp_path: Path, monkeypatch):
@@ -388,3 +391,24 @@ def test_promote_knows_the_stages_and_custom_ones_need_a_flag(repo: Path, three_
     assert any(tag.startswith(f"{MODEL}#dev#") for tag in tags(repo))
     known = CliRunner().invoke(cli, ["models", "promote", MODEL, "v1", "Production"])
     assert known.exit_code == 0 and "is now in Production" in known.output
+
+
+def test_model_names_from_mlflows_docs_are_kept_and_tags_stay_in_gtos_grammar(
+    repo: Path, three_runs
+):
+    client = MlflowClient()
+    for name in ("my_ml_model", "SklearnLinearRegression"):
+        version = mlflow.register_model(f"runs:/{three_runs[0]}/model", name)
+        assert (version.name, version.version) == (name, 1)
+        client.transition_model_version_stage(name, 1, "Production")
+    names = sorted(model.name for model in client.search_registered_models())
+    assert names == ["SklearnLinearRegression", "my_ml_model"]
+    created = [tag for tag in tags(repo) if "@v1.0.0" in tag]
+    assert all(tag.startswith("mlflow-b32-") for tag in created)
+    assert all(parse_tag_name(tag) is not None for tag in tags(repo))  # GTO's grammar
+    message = git(repo, "tag", "-l", "--format=%(contents)", created[0])
+    assert "my_ml_model" in message or "SklearnLinearRegression" in message
+    located = locate_model(Registry(repo / "runs"), "models:/my_ml_model/Production")
+    assert (located / "model.txt").read_text() == "weights"
+    with pytest.raises(GitrunsError, match="no registered model 'My_ML_Model'"):
+        client.get_registered_model("My_ML_Model")  # names are case-sensitive, as in MLflow

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from gitruns.exceptions import InvalidName
 from gitruns.tags import (
+    NAME_PATTERN,
     TagName,
     assign_tag,
     check_model_name,
@@ -18,6 +19,7 @@ from gitruns.tags import (
     parse_tag_name,
     register_tag,
     semver,
+    tag_model,
     unassign_tag,
     version_label,
 )
@@ -54,10 +56,20 @@ def test_model_names_in_gtos_grammar(name: str):
 
 
 @pytest.mark.parametrize(
-    "name", ["NYCTaxi", "taxi_model", "x", "-taxi", "taxi-", "2fast", "a b", ""]
+    "name",
+    ["NYCTaxi", "taxi_model", "x", "-taxi", "taxi-", "2fast", "a b", "Ünïcode", "mlflow-b32-x"],
 )
-def test_model_names_outside_the_grammar_are_refused_with_the_rule(name: str):
-    with pytest.raises(InvalidName, match="lower-case letters, digits"):
+def test_other_model_names_go_into_tags_encoded_and_come_back(name: str):
+    assert check_model_name(name) == name
+    carried = tag_model(name)
+    assert carried.startswith("mlflow-b32-") and NAME_PATTERN.match(carried)
+    for tag in (register_tag(name, "v2.0.0"), assign_tag(name, "production", 3)):
+        assert parse_tag_name(tag).model == name
+
+
+@pytest.mark.parametrize("name", ["", "   ", "a\nb", "tab\there", "x" * 257, None, 7])
+def test_model_names_that_cannot_be_are_refused_with_the_rule(name: object):
+    with pytest.raises(InvalidName, match="1 to 256 characters without control characters"):
         check_model_name(name)
 
 

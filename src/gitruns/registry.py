@@ -60,6 +60,7 @@ from gitruns.tags import (
     parse_tag_name,
     register_tag,
     semver,
+    tag_model,
     unassign_tag,
     version_label,
     version_number,
@@ -437,6 +438,8 @@ class Registry:
                 }
                 if model_description or model.description:
                     info["model_description"] = model_description or model.description
+                if tag_model(name) != name:  # the tags carry it encoded: say it as given
+                    info["model"] = name
                 message = _message(f"Register {name} version {number} from run {record.id}", info)
                 try:
                     self._tag(model, register_tag(name, version), commit, message)

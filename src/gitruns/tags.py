@@ -12,10 +12,18 @@ K is one more than the highest counter on any tag of NAME. NAME and STAGE
 are lower-case letters, digits, ``-`` and ``/``, starting with a letter and
 ending with a letter or digit: the grammar every GTO release accepts.
 MLflow's stages map onto GTO's lower-case ones (Production ↔ production).
+
+A model name outside that grammar (MLflow's docs say ``my_ml_model`` and
+``SklearnLinearRegression``) goes into tags encoded, reversibly:
+``mlflow-b32-`` and the name's UTF-8 bytes in lower-case base32
+(``my_ml_model`` -> ``mlflow-b32-nv4v63lmnrpw233emvwa``); gitruns reads it back,
+and the registration's message holds the name as given.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import re
 from dataclasses import dataclass
@@ -55,6 +63,31 @@ class TagName:
     counter: int | None = None
 
 
+ENCODED_PREFIX = "mlflow-b32-"
+MAX_MODEL_NAME_LENGTH = 256
+
+
+def tag_model(name: str) -> str:
+    """A model's name as its tags carry it: itself when GTO's grammar holds it, else
+    encoded (see the module's docstring)."""
+    if NAME_PATTERN.match(name) and not name.startswith(ENCODED_PREFIX):
+        return name
+    encoded = base64.b32encode(name.encode("utf-8")).decode("ascii").rstrip("=").lower()
+    return ENCODED_PREFIX + encoded
+
+
+def model_from_tag(text: str) -> str:
+    """The model's name from its tags' form (the inverse of :func:`tag_model`)."""
+    if not text.startswith(ENCODED_PREFIX):
+        return text
+    body = text[len(ENCODED_PREFIX) :].upper()
+    try:
+        name = base64.b32decode(body + "=" * (-len(body) % 8)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return text  # not one gitruns wrote: a plain name that happens to start so
+    return name if tag_model(name) == text else text
+
+
 def parse_tag_name(text: str) -> TagName | None:
     """The registry event a tag name stands for, or None for any other tag.
 
@@ -66,22 +99,32 @@ def parse_tag_name(text: str) -> TagName | None:
         return None
     counter = int(match["counter"]) if match["counter"] else None
     cancel = match["cancel"] == "!"
+    model = model_from_tag(match["model"])
     if match["deprecated"]:
-        return TagName(match["model"], DEPRECATE, counter=counter)
+        return TagName(model, DEPRECATE, counter=counter)
     if match["version"]:
         action = DEREGISTER if cancel else REGISTER
-        return TagName(match["model"], action, version=match["version"], counter=counter)
+        return TagName(model, action, version=match["version"], counter=counter)
     action = UNASSIGN if cancel else ASSIGN
-    return TagName(match["model"], action, stage=match["stage"], counter=counter)
+    return TagName(model, action, stage=match["stage"], counter=counter)
 
 
 def check_model_name(name: object) -> str:
-    """Return ``name`` if GTO accepts it as a model name; raise :class:`InvalidName`."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    """Return ``name`` if it can name a registered model; raise :class:`InvalidName`.
+
+    Any name MLflow takes: text of 1 to 256 characters, not only spaces, without
+    control characters. Names outside GTO's grammar are encoded in the tags.
+    """
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or len(name) > MAX_MODEL_NAME_LENGTH
+        or any(ord(character) < 32 or ord(character) == 127 for character in name)
+    ):
         raise InvalidName(
-            f"model name {name!r} is not one git tags can carry in GTO's grammar: use "
-            "lower-case letters, digits, '-' and '/', starting with a letter and ending "
-            "with a letter or digit, e.g. 'nyc-taxi-regressor'."
+            f"model name {name!r} cannot name a registered model: use text of 1 to "
+            f"{MAX_MODEL_NAME_LENGTH} characters without control characters, e.g. "
+            "'nyc-taxi-regressor' (which GTO's tools read as it is)."
         )
     return name
 
@@ -148,20 +191,20 @@ def version_number(version: str) -> int:
 
 
 def register_tag(model: str, version: str) -> str:
-    return f"{model}@{version}"
+    return f"{tag_model(model)}@{version}"
 
 
 def deregister_tag(model: str, version: str) -> str:
-    return f"{model}@{version}!"
+    return f"{tag_model(model)}@{version}!"
 
 
 def assign_tag(model: str, stage: str, counter: int) -> str:
-    return f"{model}#{stage}#{counter}"
+    return f"{tag_model(model)}#{stage}#{counter}"
 
 
 def unassign_tag(model: str, stage: str, counter: int) -> str:
-    return f"{model}#{stage}!#{counter}"
+    return f"{tag_model(model)}#{stage}!#{counter}"
 
 
 def deprecate_tag(model: str, counter: int | None) -> str:
-    return f"{model}@deprecated" + (f"#{counter}" if counter is not None else "")
+    return f"{tag_model(model)}@deprecated" + (f"#{counter}" if counter is not None else "")

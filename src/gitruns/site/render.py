@@ -18,7 +18,7 @@ import markupsafe
 from gitruns import __version__
 from gitruns.exceptions import GitrunsError
 from gitruns.redact import public_text
-from gitruns.tags import NAME_PATTERN
+from gitruns.tags import NAME_PATTERN, tag_model
 
 
 def _public(value: Any) -> Any:
@@ -30,11 +30,13 @@ def _public(value: Any) -> Any:
 
 
 def model_page(name: str) -> str | None:
-    """The file name of a registered model's page: its name, with the ``/`` GTO allows
-    written ``~``; None for a name outside GTO's grammar (no page, no path)."""
-    if not NAME_PATTERN.match(name):
+    """The file name of a registered model's page: its name as the tags carry it (GTO's
+    grammar, or encoded), with ``/`` written ``~``; None if even that is not in the
+    grammar (no page, no path)."""
+    carried = tag_model(name)
+    if not NAME_PATTERN.match(carried):
         return None
-    return name.replace("/", "~")
+    return carried.replace("/", "~")
 
 
 class TemplateMissing(GitrunsError):
