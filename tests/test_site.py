@@ -665,3 +665,20 @@ def test_a_table_of_thousands_draws_only_the_rows_in_view(repo: Path, browser):
     assert page.locator(f"input.pick[value='{names[0]}']").is_checked()  # kept while away
     assert not visitor.errors
     visitor.close()
+
+
+def test_a_model_named_as_in_mlflows_docs_gets_its_pages(repo: Path, browser):
+    mlflow.set_experiment("docs")
+    with mlflow.start_run() as run:
+        mlflow.log_text("weights", "model/MLmodel")
+    mlflow.register_model(f"runs:/{run.info.run_id}/model", "SklearnLinearRegression")
+    build_site(repo / "runs", repo / "site")
+    pages = sorted(path.name for path in (repo / "site" / "models").glob("*.html"))
+    assert pages == ["mlflow-b32-knvwyzlbojxey2lomvqxeutfm5zgk43tnfxw4.html"]
+    visitor = Visitor(browser)
+    visitor.open(repo / "site" / "models.html")
+    visitor.page.get_by_role("link", name="SklearnLinearRegression").first.click()
+    visitor.page.wait_for_load_state("load")
+    assert "SklearnLinearRegression" in visitor.page.locator("h1").inner_text()
+    assert not visitor.errors
+    visitor.close()
