@@ -19,7 +19,7 @@ from gitruns.exceptions import InvalidName, InvalidPath
 from gitruns.registry import Registry, locate_model
 from gitruns.tags import parse_tag_name
 
-from .conftest import git, run_python
+from .conftest import GIT_IDENTITY, git, run_python
 
 MODEL = "nyc-taxi-regressor"
 
@@ -412,3 +412,30 @@ def test_model_names_from_mlflows_docs_are_kept_and_tags_stay_in_gtos_grammar(
     assert (located / "model.txt").read_text() == "weights"
     with pytest.raises(GitrunsError, match="no registered model 'My_ML_Model'"):
         client.get_registered_model("My_ML_Model")  # names are case-sensitive, as in MLflow
+
+
+def test_aliases_are_case_sensitive_as_in_mlflow(repo: Path, three_runs):
+    client = MlflowClient()
+    for run_id in three_runs:
+        mlflow.register_model(f"runs:/{run_id}/model", MODEL)
+    client.set_registered_model_alias(MODEL, "Champion", 1)
+    client.set_registered_model_alias(MODEL, "champion", 2)
+    assert client.get_model_version_by_alias(MODEL, "Champion").version == 1
+    assert client.get_model_version_by_alias(MODEL, "champion").version == 2
+    assert client.get_registered_model(MODEL).aliases == {"Champion": 1, "champion": 2}
+    assert client.get_model_version(MODEL, 1).aliases == ["Champion"]
+    assert all(parse_tag_name(tag) is not None for tag in tags(repo))  # GTO's grammar
+    client.delete_registered_model_alias(MODEL, "Champion")
+    assert client.get_registered_model(MODEL).aliases == {"champion": 2}
+    # gitruns 0.1 kept aliases lower-cased: one given as "Challenger" was tagged "challenger".
+    commit = git(repo, "rev-list", "-n", "1", f"{MODEL}@v3.0.0").strip()
+    message = f"{MODEL} v3: challenger\n\nversion: '3'\nstage: challenger\n"
+    subprocess.run(  # dated after the registry's own tags, which it spaces a second apart
+        ["git", *GIT_IDENTITY, "tag", "-a", f"{MODEL}#challenger#99", "-m", message, commit],
+        cwd=repo,
+        check=True,
+        env={**os.environ, "GIT_COMMITTER_DATE": "@2000000000 +0000"},
+    )
+    assert client.get_model_version_by_alias(MODEL, "Challenger").version == 3
+    with pytest.raises(GitrunsError, match="cannot be an alias"):
+        client.set_registered_model_alias(MODEL, "production", 1)

@@ -37,7 +37,7 @@ import filelock
 import yaml
 
 from gitruns.capture import find_repo_top, run_git
-from gitruns.exceptions import GitError, GitrunsError, InvalidPath
+from gitruns.exceptions import GitError, GitrunsError, InvalidName, InvalidPath
 from gitruns.names import RUN_ID_PATTERN, check_relative_path
 from gitruns.record import ARTIFACTS_DIR, load_yaml
 from gitruns.repo import commit_paths, identity_env
@@ -47,6 +47,7 @@ from gitruns.tags import (
     DEPRECATE,
     DEREGISTER,
     MLFLOW_STAGES,
+    NAME_PATTERN,
     REGISTER,
     UNASSIGN,
     TagName,
@@ -57,6 +58,7 @@ from gitruns.tags import (
     gto_stage,
     known_stage,
     mlflow_stage,
+    model_from_tag,
     parse_tag_name,
     register_tag,
     semver,
@@ -174,7 +176,8 @@ class VersionState:
 
     @property
     def aliases(self) -> list[str]:
-        return sorted(stage for stage in self.stages if stage not in MLFLOW_STAGES)
+        """The aliases it holds, as they were given (their tags may carry them encoded)."""
+        return sorted(model_from_tag(stage) for stage in self.stages if stage not in MLFLOW_STAGES)
 
 
 @dataclass
@@ -558,9 +561,9 @@ class Registry:
             return self.model(name).version(chosen.version)
 
     def delete_alias(self, name: str, alias: str) -> None:
-        stage = _alias_stage(alias)
         with self._locked():
             model = self.model(name)
+            stage = _held_alias(model, alias)
             holders = model.holders(stage)
             if not holders:
                 raise VersionNotFound(f"model {name!r} has no alias {alias!r}.")
@@ -568,7 +571,8 @@ class Registry:
                 self._unassign(model, holder, stage)
 
     def alias_holder(self, name: str, alias: str) -> VersionState:
-        holders = self.model(name).holders(_alias_stage(alias))
+        model = self.model(name)
+        holders = model.holders(_held_alias(model, alias))
         if not holders:
             raise VersionNotFound(
                 f"model {name!r} has no alias {alias!r}. Set it with "
@@ -634,13 +638,29 @@ class Registry:
 
 
 def _alias_stage(alias: str) -> str:
-    stage = gto_stage(alias)
-    if stage is None or stage in MLFLOW_STAGES or stage in ("latest",):
+    """The GTO stage an alias is kept as: the alias itself when GTO's grammar holds it,
+    else encoded as model names are, so aliases are case-sensitive, as in MLflow."""
+    if not isinstance(alias, str) or not alias.strip() or any(ord(c) < 32 for c in alias):
+        raise InvalidName(
+            f"alias {alias!r} is not a name: use text without control characters, e.g. 'champion'."
+        )
+    stage = tag_model(alias)
+    if stage in MLFLOW_STAGES or alias.lower() in ("none", "latest"):
         raise GitrunsError(
-            f"{alias!r} cannot be an alias: 'None', 'latest' and the stages Staging, Production "
-            "and Archived are taken. Choose another name, e.g. 'champion'.",
+            f"{alias!r} cannot be an alias: 'None', 'latest' and the stages staging, production "
+            "and archived are taken. Choose another name, e.g. 'champion'.",
             error_code="INVALID_PARAMETER_VALUE",
         )
+    return stage
+
+
+def _held_alias(model: ModelState, alias: str) -> str:
+    """The stage an existing alias is kept as. gitruns 0.1 kept every alias lower-cased
+    ('Champion' as 'champion'): such an alias is still found by the name it was given."""
+    stage = _alias_stage(alias)
+    legacy = alias.lower()
+    if not model.holders(stage) and NAME_PATTERN.match(legacy) and model.holders(legacy):
+        return legacy
     return stage
 
 

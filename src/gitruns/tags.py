@@ -163,7 +163,7 @@ def mlflow_stage(stage: str | None) -> str:
     """MLflow's name for a GTO stage: 'production' -> 'Production'; other stages as they are."""
     if stage is None:
         return NO_STAGE
-    return MLFLOW_STAGES.get(stage, stage)
+    return MLFLOW_STAGES.get(stage) or model_from_tag(stage)
 
 
 def semver(version: int | str) -> str:
