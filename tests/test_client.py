@@ -323,3 +323,29 @@ def test_experiment_tags_and_artifact_location_are_kept(repo: Path):
     assert check_runs(Path("runs")).ok  # experiment.yaml still matches its schema
     with pytest.raises(InvalidValue, match="tags must be a mapping"):
         client.create_experiment("other", tags=["not", "a", "dict"])
+
+
+def test_entities_iterate_as_mlflows_do(experiment: str):
+    run = MlflowClient().search_runs(experiment, order_by=["metrics.rmse"])[0]
+    info = dict(run.info)
+    assert info["run_id"] == run.info.run_id and info["status"] == "FINISHED"
+    assert dict(run.data)["metrics"] == {"rmse": 6.4}
+    assert dict(MlflowClient().get_experiment_by_name(experiment))["name"] == experiment
+
+
+def test_the_artifacts_module_reads_a_run_by_uri(repo: Path):
+    # As MLflow's docs use mlflow.artifacts: by runs:/ URI or by run id.
+    with mlflow.start_run() as run:
+        mlflow.log_dict({"features": ["PU_DO"], "alpha": 0.1}, "config.json")
+        mlflow.log_text("hello", "notes/hello.txt")
+    run_id = run.info.run_id
+    assert mlflow.artifacts.load_dict(f"runs:/{run_id}/config.json")["alpha"] == 0.1
+    assert mlflow.artifacts.load_text(f"runs:/{run_id}/notes/hello.txt") == "hello"
+    listed = mlflow.artifacts.list_artifacts(run_id=run_id, artifact_path="notes")
+    assert [item.path for item in listed] == ["notes/hello.txt"]
+    local = Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/notes", dst_path="out"))
+    assert local.is_absolute() and (local / "hello.txt").read_text() == "hello"
+    with pytest.raises(InvalidPath, match="would leave|outside"):
+        mlflow.artifacts.load_text(f"runs:/{run_id}/../run.yaml")
+    with pytest.raises(InvalidValue, match="runs:/RUN_ID"):
+        mlflow.artifacts.load_text("s3://bucket/config.json")

@@ -71,6 +71,11 @@ def test_sklearn_model_logged_and_loaded_back(repo: Path, data, serialization_fo
     pyfunc = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=allow or None)
     np.testing.assert_allclose(pyfunc.predict(frame), expected)
     np.testing.assert_allclose(pyfunc.predict(frame.to_numpy()), model.predict(frame.to_numpy()))
+    # metadata as MLflow's PyFuncModel has it: an object, with the input schema
+    assert (pyfunc.metadata.run_id, pyfunc.metadata.artifact_path) == (run.info.run_id, "model")
+    assert "sklearn" in pyfunc.metadata.flavors
+    assert pyfunc.metadata.get_input_schema().input_names() == ["trip_distance", "hour"]
+    assert pyfunc.metadata.get_input_schema().input_types() == ["double", "long"]
 
 
 def test_xgboost_booster_and_sklearn_wrapper(repo: Path, data):

@@ -9,7 +9,7 @@ environment that produced it. Existing MLflow code runs unchanged with::
 
 from __future__ import annotations
 
-from gitruns import entities, exceptions, pyfunc, sklearn, xgboost
+from gitruns import artifacts, entities, exceptions, pyfunc, sklearn, xgboost
 from gitruns.autologging import autolog
 from gitruns.client import MlflowClient
 from gitruns.entities import Experiment, Run, RunData, RunInfo, RunStatus, ViewType
@@ -66,6 +66,7 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "artifacts",
     "autolog",
     "create_experiment",
     "delete_run",

@@ -8,12 +8,22 @@ commit, parent run), derived from the record rather than stored twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from gitruns.exceptions import InvalidValue
 from gitruns.record import ARTIFACTS_DIR, STATUSES, TERMINAL_STATUSES, ExperimentRecord, RunRecord
+
+
+class _Fields:
+    """Iterating over an entity yields ``(field, value)`` pairs, as MLflow's entities do,
+    so ``dict(run.info)`` works."""
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        for item in fields(self):  # type: ignore[arg-type]
+            yield item.name, getattr(self, item.name)
 
 
 class RunStatus:
@@ -85,7 +95,7 @@ class SourceType:
 
 
 @dataclass(frozen=True)
-class Metric:
+class Metric(_Fields):
     key: str
     value: float
     timestamp: int
@@ -93,19 +103,19 @@ class Metric:
 
 
 @dataclass(frozen=True)
-class Param:
+class Param(_Fields):
     key: str
     value: str
 
 
 @dataclass(frozen=True)
-class RunTag:
+class RunTag(_Fields):
     key: str
     value: str
 
 
 @dataclass
-class RunInfo:
+class RunInfo(_Fields):
     run_id: str
     experiment_id: str
     run_name: str
@@ -122,14 +132,14 @@ class RunInfo:
 
 
 @dataclass
-class RunData:
+class RunData(_Fields):
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
-class Run:
+class Run(_Fields):
     info: RunInfo
     data: RunData
 
@@ -138,7 +148,7 @@ class Run:
 
 
 @dataclass
-class Experiment:
+class Experiment(_Fields):
     experiment_id: str
     name: str
     artifact_location: str
@@ -149,7 +159,7 @@ class Experiment:
 
 
 @dataclass(frozen=True)
-class FileInfo:
+class FileInfo(_Fields):
     """An artifact: its path inside the run's artifacts, and its size when it is a file."""
 
     path: str
@@ -169,7 +179,7 @@ class PagedList(list[T], Generic[T]):
 
 
 @dataclass
-class ModelVersion:
+class ModelVersion(_Fields):
     """A registered model's version, as MLflow's client returns it."""
 
     name: str
@@ -188,7 +198,7 @@ class ModelVersion:
 
 
 @dataclass
-class RegisteredModel:
+class RegisteredModel(_Fields):
     """A registered model, as MLflow's client returns it."""
 
     name: str

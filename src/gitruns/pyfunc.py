@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gitruns.exceptions import InvalidValue
-from gitruns.models import model_folder, read_mlmodel
+from gitruns.models import Model, model_folder, read_mlmodel
 
 
 class PyFuncModel:
@@ -21,7 +21,7 @@ class PyFuncModel:
     def __init__(self, model: Any, flavor: str, metadata: dict[str, Any], folder: Path) -> None:
         self._model = model
         self.flavor = flavor
-        self.metadata = metadata
+        self.metadata = Model(metadata)
         self.folder = folder
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:

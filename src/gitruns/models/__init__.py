@@ -114,6 +114,81 @@ def infer_signature(model_input: Any, model_output: Any = None) -> ModelSignatur
     return ModelSignature(inputs=_spec(model_input), outputs=outputs)
 
 
+class Schema:
+    """A model's input or output schema, as MLflow's ``Schema`` reads: column specs
+    (``{"type": "double", "name": "trip_distance"}``) or tensor specs."""
+
+    def __init__(self, specs: list[dict[str, Any]]) -> None:
+        self.inputs = specs
+
+    def input_names(self) -> list[str | int]:
+        return [spec.get("name", index) for index, spec in enumerate(self.inputs)]
+
+    def input_types(self) -> list[str]:
+        return [str(spec.get("type")) for spec in self.inputs]
+
+    def has_input_names(self) -> bool:
+        return all("name" in spec for spec in self.inputs)
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return list(self.inputs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Schema) and other.inputs == self.inputs
+
+    def __repr__(self) -> str:
+        return f"Schema({self.inputs!r})"
+
+
+class Model:
+    """A logged model's metadata (its ``MLmodel``), as ``PyFuncModel.metadata`` gives it
+    in MLflow: ``run_id``, ``artifact_path``, ``flavors``, ``signature``... and the
+    input and output schemas."""
+
+    def __init__(self, mlmodel: dict[str, Any]) -> None:
+        self._mlmodel = mlmodel
+        self.run_id: str | None = mlmodel.get("run_id")
+        self.artifact_path: str | None = mlmodel.get("artifact_path")
+        self.flavors: dict[str, Any] = dict(mlmodel.get("flavors") or {})
+        self.model_uuid: str | None = mlmodel.get("model_uuid")
+        self.utc_time_created: str | None = mlmodel.get("utc_time_created")
+        self.saved_input_example_info: dict[str, Any] | None = mlmodel.get(
+            "saved_input_example_info"
+        )
+        self.signature = _signature_of(mlmodel.get("signature"))
+
+    def get_input_schema(self) -> Schema | None:
+        return None if self.signature is None else Schema(self.signature.inputs)
+
+    def get_output_schema(self) -> Schema | None:
+        if self.signature is None or self.signature.outputs is None:
+            return None
+        return Schema(self.signature.outputs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._mlmodel)
+
+    def __getitem__(self, key: str) -> Any:  # the MLmodel's keys, as gitruns 0.1 gave them
+        return self._mlmodel[key]
+
+    def __repr__(self) -> str:
+        return f"<Model run_id={self.run_id} artifact_path={self.artifact_path}>"
+
+
+def _signature_of(data: Any) -> ModelSignature | None:
+    """The signature an ``MLmodel`` holds (its specs are JSON text), or None."""
+    if not isinstance(data, dict) or not data.get("inputs"):
+        return None
+    try:
+        inputs = json.loads(data["inputs"])
+        outputs = json.loads(data["outputs"]) if data.get("outputs") else None
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(inputs, list):
+        return None
+    return ModelSignature(inputs=inputs, outputs=outputs if isinstance(outputs, list) else None)
+
+
 def _signature_dict(signature: Any) -> dict[str, Any] | None:
     if signature is None:
         return None
