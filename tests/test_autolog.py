@@ -189,3 +189,32 @@ def test_gitruns_hyperopt_makes_trials_children_of_one_parent(repo: Path, matric
     assert parent.data.params["best.max_depth"] == str(best["max_depth"])
     assert "max_depth" in (artifacts(parent) / "search_space.txt").read_text()
     assert parent.info.status == "FINISHED" and mlflow.active_run() is None
+
+
+def test_sklearn_autolog_covers_estimators_that_inherit_fit(repo: Path, matrices):
+    # As course homework does: a random forest, a lasso, a grid search, then a report.
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import Lasso
+    from sklearn.metrics import classification_report
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.svm import SVC
+
+    _, _, x, y = matrices
+    mlflow.sklearn.autolog()
+    for estimator in (RandomForestRegressor(n_estimators=5, max_depth=3), Lasso(alpha=0.1)):
+        with mlflow.start_run() as run:
+            estimator.fit(x, y)
+        logged = mlflow.get_run(run.info.run_id)
+        assert logged.data.tags["estimator_name"] == type(estimator).__name__
+        assert logged.data.metrics["training_r2_score"] > 0.5
+        assert "alpha" in logged.data.params or "max_depth" in logged.data.params
+    labels = (y > 0).astype(int)
+    with mlflow.start_run() as run:
+        search = GridSearchCV(SVC(), {"C": [0.1, 1.0]}, cv=2).fit(x, labels)
+        print(classification_report(labels, search.predict(x)))  # fits a LabelEncoder inside
+    logged = mlflow.get_run(run.info.run_id)
+    assert logged.data.tags["estimator_name"] == "GridSearchCV"  # the outermost fit, once
+    model = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+    assert type(model).__name__ == "GridSearchCV"  # not the report's LabelEncoder
+    mlflow.sklearn.autolog(disable=True)
+    assert "fit" not in vars(Lasso)  # inherited again, as before autolog

@@ -345,7 +345,7 @@ def test_the_artifacts_module_reads_a_run_by_uri(repo: Path):
     assert [item.path for item in listed] == ["notes/hello.txt"]
     local = Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/notes", dst_path="out"))
     assert local.is_absolute() and (local / "hello.txt").read_text() == "hello"
-    with pytest.raises(InvalidPath, match="would leave|outside"):
+    with pytest.raises(InvalidPath, match=r"would leave|outside"):
         mlflow.artifacts.load_text(f"runs:/{run_id}/../run.yaml")
     with pytest.raises(InvalidValue, match="runs:/RUN_ID"):
         mlflow.artifacts.load_text("s3://bucket/config.json")

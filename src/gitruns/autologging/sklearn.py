@@ -18,9 +18,19 @@ from gitruns.autologging import inside_training, log_params_quietly, training_ru
 logger = logging.getLogger(__name__)
 
 
+# Fitted as steps of other work, not models (MLflow leaves them out too): a LabelEncoder
+# that classification_report fits must not become the run's model.
+NOT_MODELS = (
+    "sklearn.preprocessing",
+    "sklearn.impute",
+    "sklearn.feature_extraction",
+    "sklearn.feature_selection",
+)
+
+
 class _Settings:
     log_models = True
-    originals: dict[type, Any] = {}
+    originals: dict[type, Any] = {}  # class -> its own fit, or None when it inherited one
 
 
 _settings = _Settings()
@@ -32,13 +42,35 @@ def configure(disable: bool = False, log_models: bool = True) -> None:
     _settings.log_models = log_models
     if disable:
         for cls, original in _settings.originals.items():
-            cls.fit = original  # type: ignore[attr-defined]
+            if original is None:
+                del cls.fit  # type: ignore[attr-defined]  # it inherits its fit again
+            else:
+                cls.fit = original  # type: ignore[attr-defined]
         _settings.originals.clear()
         return
     for _name, cls in all_estimators():
-        if "fit" in vars(cls) and cls not in _settings.originals:
-            _settings.originals[cls] = cls.fit
-            cls.fit = _patched_fit(cls.fit)  # type: ignore[attr-defined]
+        if cls in _settings.originals or not hasattr(cls, "fit"):
+            continue
+        if cls.__module__.startswith(NOT_MODELS):
+            continue
+        # Every estimator, its fit inherited or not (RandomForest*, Lasso, SVC, GridSearchCV
+        # define none of their own): each gets a wrapper of the unpatched fit it would run.
+        had_own = "fit" in vars(cls)
+        original = _unpatched_fit(cls)
+        _settings.originals[cls] = original if had_own else None
+        cls.fit = _patched_fit(original)  # type: ignore[attr-defined]
+
+
+def _unpatched_fit(cls: type) -> Any:
+    """The fit ``cls`` runs, as scikit-learn defines it (never one of our wrappers)."""
+    for klass in cls.__mro__:
+        if klass in _settings.originals:  # patched: its own fit, or none (look further up)
+            own = _settings.originals[klass]
+            if own is not None:
+                return own
+        elif "fit" in vars(klass):
+            return vars(klass)["fit"]
+    raise AttributeError(f"{cls.__name__} has no fit")
 
 
 def _patched_fit(original: Any) -> Any:
