@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 import gitruns as mlflow
 from gitruns import MlflowClient
+from gitruns.exceptions import InvalidValue
 from gitruns.history import read_histories
 from gitruns.hyperopt import fmin
 
@@ -218,3 +219,31 @@ def test_sklearn_autolog_covers_estimators_that_inherit_fit(repo: Path, matrices
     assert type(model).__name__ == "GridSearchCV"  # not the report's LabelEncoder
     mlflow.sklearn.autolog(disable=True)
     assert "fit" not in vars(Lasso)  # inherited again, as before autolog
+
+
+def test_a_grid_search_logs_its_best_and_a_child_run_per_candidate(repo: Path, matrices):
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV
+
+    _, _, x, y = matrices
+    mlflow.sklearn.autolog(max_tuning_runs=2, extra_tags={"team": "pricing"})
+    with mlflow.start_run(run_name="search") as run:
+        GridSearchCV(Ridge(), {"alpha": [0.01, 1.0, 100.0]}, cv=3).fit(x, y)
+    parent = mlflow.get_run(run.info.run_id)
+    assert parent.data.params["best_alpha"] == "0.01"
+    assert "best_cv_score" in parent.data.metrics and parent.data.tags["team"] == "pricing"
+    children = MlflowClient().search_runs(
+        "default",
+        f"tags.mlflow.parentRunId = '{run.info.run_id}'",
+        order_by=["metrics.rank_test_score"],
+    )
+    assert [child.data.params["alpha"] for child in children] == ["0.01", "1.0"]  # the best 2
+    assert children[0].data.metrics["rank_test_score"] == 1.0
+
+
+def test_autolog_keywords_are_honoured_or_refused_never_dropped(repo: Path):
+    mlflow.autolog(log_datasets=False, silent=False, exclusive=False)  # what gitruns does
+    with pytest.raises(InvalidValue, match=r"log_input_examples=True.*not supported"):
+        mlflow.sklearn.autolog(log_input_examples=True)
+    with pytest.raises(InvalidValue, match="unexpected keyword 'log_everything'"):
+        mlflow.autolog(log_everything=True)

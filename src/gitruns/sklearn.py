@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -183,14 +184,34 @@ def load_from_folder(
         return pickle.load(file)  # the user said they trust it
 
 
-def autolog(disable: bool = False, log_models: bool = True, **_: Any) -> None:
-    """Log params, training metrics, tags and the model of every estimator's ``fit``.
+def autolog(
+    disable: bool = False,
+    log_models: bool = True,
+    max_tuning_runs: int | None = 5,
+    extra_tags: Mapping[str, Any] | None = None,
+    registered_model_name: str | None = None,
+    serialization_format: str | None = None,
+    **options: Any,
+) -> None:
+    """Log params, training metrics, tags and the model of every estimator's ``fit``; a
+    parameter search (GridSearchCV...) also logs its best params and a child run for each
+    of its best ``max_tuning_runs`` candidates. Other MLflow keywords are refused unless
+    their value asks for what gitruns does anyway.
 
     Example::
 
         gitruns.sklearn.autolog()
         Ridge(alpha=1.0).fit(x_train, y_train)   # a run, with params, metrics and model
     """
+    from gitruns.autologging import refuse_unsupported
     from gitruns.autologging.sklearn import configure
 
-    configure(disable=disable, log_models=log_models)
+    refuse_unsupported("sklearn.autolog", options)
+    configure(
+        disable=disable,
+        log_models=log_models,
+        extra_tags=extra_tags,
+        registered_model_name=registered_model_name,
+        max_tuning_runs=max_tuning_runs,
+        serialization_format=serialization_format,
+    )

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +141,23 @@ MODEL_CLASSES = (
 )
 
 
-def autolog(disable: bool = False, log_models: bool = True, **_: Any) -> None:
+def autolog(
+    disable: bool = False,
+    log_models: bool = True,
+    extra_tags: Mapping[str, Any] | None = None,
+    registered_model_name: str | None = None,
+    **options: Any,
+) -> None:
     """Log params, per-iteration metrics of every eval set, feature importances and the
-    model of every ``xgb.train`` and XGBoost scikit-learn ``fit``."""
+    model of every ``xgb.train`` and XGBoost scikit-learn ``fit``. Other MLflow keywords
+    are refused unless their value asks for what gitruns does anyway."""
+    from gitruns.autologging import refuse_unsupported
     from gitruns.autologging.xgboost import configure
 
-    configure(disable=disable, log_models=log_models)
+    refuse_unsupported("xgboost.autolog", options)
+    configure(
+        disable=disable,
+        log_models=log_models,
+        extra_tags=extra_tags,
+        registered_model_name=registered_model_name,
+    )

@@ -33,8 +33,11 @@ def inside_training() -> bool:
 
 
 @contextlib.contextmanager
-def training_run(run_name: str | None = None) -> Iterator[Any]:
-    """The run one training call logs into: the active run, else a new one ended after it."""
+def training_run(
+    run_name: str | None = None, extra_tags: Mapping[str, Any] | None = None
+) -> Iterator[Any]:
+    """The run one training call logs into: the active run, else a new one ended after it.
+    ``extra_tags`` (autolog's) are set on it."""
     from gitruns import tracking
     from gitruns.writer import status_for_exception
 
@@ -42,9 +45,11 @@ def training_run(run_name: str | None = None) -> Iterator[Any]:
     try:
         active = tracking.active_run()
         if active is not None:
+            if extra_tags:
+                active.live.set_tags(extra_tags)
             yield active.live
             return
-        started = tracking.start_run(run_name=run_name)
+        started = tracking.start_run(run_name=run_name, tags=extra_tags)
         try:
             yield started.live
         except BaseException as error:
@@ -71,19 +76,68 @@ def log_params_quietly(live: Any, params: Mapping[str, Any]) -> None:
         logger.warning("Autolog could not log params: %s", error)
 
 
-def autolog(disable: bool = False, log_models: bool = True, **_: Any) -> None:
+# MLflow's autolog keywords that gitruns does not act on, with the one value that asks
+# for what gitruns does anyway. Any other value is refused, never silently dropped.
+AS_GITRUNS_DOES: dict[str, Any] = {
+    "exclusive": False,
+    "disable_for_unsupported_versions": False,
+    "log_input_examples": False,
+    "log_datasets": False,
+    "log_post_training_metrics": False,
+    "log_traces": False,
+    "pos_label": None,
+    "silent": False,
+}
+
+
+def refuse_unsupported(function: str, options: Mapping[str, Any]) -> None:
+    """Raise for an autolog keyword gitruns cannot honour (or does not know), naming it."""
+    from gitruns.exceptions import InvalidValue
+
+    for key, value in options.items():
+        if key not in AS_GITRUNS_DOES:
+            raise InvalidValue(
+                f"{function}() got an unexpected keyword {key!r}. gitruns takes disable, "
+                "log_models, extra_tags, registered_model_name (and max_tuning_runs, "
+                "serialization_format for scikit-learn)."
+            )
+        if value != AS_GITRUNS_DOES[key]:
+            raise InvalidValue(
+                f"{function}({key}={value!r}) is not supported by gitruns, which does as "
+                f"{key}={AS_GITRUNS_DOES[key]!r} would. Remove the keyword (or pass "
+                f"{AS_GITRUNS_DOES[key]!r}) to go on."
+            )
+
+
+def autolog(
+    disable: bool = False,
+    log_models: bool = True,
+    extra_tags: Mapping[str, Any] | None = None,
+    registered_model_name: str | None = None,
+    **options: Any,
+) -> None:
     """Turn autologging on (or off) for every installed library: scikit-learn and XGBoost.
+
+    MLflow's keywords are honoured (``disable``, ``log_models``, ``extra_tags``,
+    ``registered_model_name``) or refused with a clear error, never dropped.
 
     Example::
 
         import gitruns as mlflow
         mlflow.autolog()
     """
+    refuse_unsupported("autolog", options)
+    settings: dict[str, Any] = {
+        "disable": disable,
+        "log_models": log_models,
+        "extra_tags": extra_tags,
+        "registered_model_name": registered_model_name,
+    }
     if importlib.util.find_spec("sklearn") is not None:
         from gitruns.autologging.sklearn import configure as configure_sklearn
 
-        configure_sklearn(disable=disable, log_models=log_models)
+        configure_sklearn(**settings)
     if importlib.util.find_spec("xgboost") is not None:
         from gitruns.autologging.xgboost import configure as configure_xgboost
 
-        configure_xgboost(disable=disable, log_models=log_models)
+        configure_xgboost(**settings)

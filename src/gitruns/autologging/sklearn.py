@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from gitruns.autologging import inside_training, log_params_quietly, training_run
@@ -30,16 +31,31 @@ NOT_MODELS = (
 
 class _Settings:
     log_models = True
+    max_tuning_runs: int | None = 5
+    extra_tags: dict[str, Any] = {}
+    registered_model_name: str | None = None
+    serialization_format: str | None = None
     originals: dict[type, Any] = {}  # class -> its own fit, or None when it inherited one
 
 
 _settings = _Settings()
 
 
-def configure(disable: bool = False, log_models: bool = True) -> None:
+def configure(
+    disable: bool = False,
+    log_models: bool = True,
+    extra_tags: Mapping[str, Any] | None = None,
+    registered_model_name: str | None = None,
+    max_tuning_runs: int | None = 5,
+    serialization_format: str | None = None,
+) -> None:
     from sklearn.utils import all_estimators
 
     _settings.log_models = log_models
+    _settings.extra_tags = dict(extra_tags or {})
+    _settings.registered_model_name = registered_model_name
+    _settings.max_tuning_runs = max_tuning_runs
+    _settings.serialization_format = serialization_format
     if disable:
         for cls, original in _settings.originals.items():
             if original is None:
@@ -81,7 +97,7 @@ def _patched_fit(original: Any) -> Any:
             return original(self, *args, **kwargs)
         x = args[0] if args else kwargs.get("X")
         y = args[1] if len(args) > 1 else kwargs.get("y")
-        with training_run() as live:
+        with training_run(extra_tags=_settings.extra_tags) as live:
             log_params_quietly(live, self.get_params(deep=True))
             live.set_tags(
                 {
@@ -102,12 +118,39 @@ def _after_fit(live: Any, estimator: Any, x: Any, y: Any, seconds: float) -> Non
         live.log_metric("training_time", seconds, None, None)
         for key, value in _training_metrics(estimator, x, y).items():
             live.log_metric(key, value, None, None)
+        if hasattr(estimator, "cv_results_") and hasattr(estimator, "best_params_"):
+            _log_search(live, estimator)
         if _settings.log_models:
             from gitruns.sklearn import log_model
 
-            log_model(estimator, "model")
+            options: dict[str, Any] = {"registered_model_name": _settings.registered_model_name}
+            if _settings.serialization_format is not None:
+                options["serialization_format"] = _settings.serialization_format
+            log_model(estimator, "model", **options)
     except Exception as error:  # autologging must never break training
         logger.warning("Autolog could not record everything about this fit: %s", error)
+
+
+def _log_search(live: Any, search: Any) -> None:
+    """A parameter search, as MLflow logs it: the best candidate's params (``best_*``)
+    and score on the search's run, and a child run for each of the best
+    ``max_tuning_runs`` candidates with its params and cross-validation scores."""
+    from gitruns import tracking
+
+    live.log_params({f"best_{key}": str(value) for key, value in search.best_params_.items()})
+    live.log_metric("best_cv_score", float(search.best_score_), None, None)
+    results = search.cv_results_
+    ranks = list(results["rank_test_score"])
+    order = sorted(range(len(ranks)), key=lambda index: (ranks[index], index))
+    if _settings.max_tuning_runs is not None:
+        order = order[: _settings.max_tuning_runs]
+    scores = [key for key in results if key.startswith(("mean_", "std_", "rank_"))]
+    for index in order:
+        with tracking.start_run(nested=True, run_name=f"candidate-{index}"):
+            tracking.log_params(
+                {key: str(value) for key, value in results["params"][index].items()}
+            )
+            tracking.log_metrics({key: float(results[key][index]) for key in scores})
 
 
 def _training_metrics(estimator: Any, x: Any, y: Any) -> dict[str, float]:
