@@ -439,3 +439,26 @@ def test_aliases_are_case_sensitive_as_in_mlflow(repo: Path, three_runs):
     assert client.get_model_version_by_alias(MODEL, "Challenger").version == 3
     with pytest.raises(GitrunsError, match="cannot be an alias"):
         client.set_registered_model_alias(MODEL, "production", 1)
+
+
+def test_registry_tags_and_copies_as_in_mlflows_docs(repo: Path, three_runs):
+    client = MlflowClient()
+    mlflow.register_model(f"runs:/{three_runs[0]}/model", MODEL)
+    client.set_registered_model_tag(MODEL, "task", "regression")
+    client.set_model_version_tag(MODEL, 1, "validation_status", "approved")
+    assert client.get_registered_model(MODEL).tags == {"task": "regression"}
+    assert client.get_model_version(MODEL, 1).tags == {"validation_status": "approved"}
+    mlflow.register_model(f"runs:/{three_runs[1]}/model", MODEL)  # the model's tags carry on
+    assert client.get_registered_model(MODEL).tags == {"task": "regression"}
+    assert client.get_model_version(MODEL, 2).tags == {}
+    client.delete_model_version_tag(MODEL, 1, "validation_status")
+    client.delete_registered_model_tag(MODEL, "task")
+    assert client.get_model_version(MODEL, 1).tags == {}
+    assert client.get_registered_model(MODEL).tags == {}
+    copied = client.copy_model_version(f"models:/{MODEL}/2", "nyc-taxi-regressor-prod")
+    assert (copied.name, copied.version, copied.run_id) == (
+        "nyc-taxi-regressor-prod",
+        1,
+        three_runs[1],
+    )
+    assert all(parse_tag_name(tag) is not None for tag in tags(repo))

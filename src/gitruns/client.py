@@ -74,7 +74,7 @@ from gitruns.record import (
     copy_regular_files,
     has_link_on_path,
 )
-from gitruns.registry import ModelState, Registry, VersionState, split_runs_uri
+from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
 from gitruns.store import RunStore, check_experiment_id
 from gitruns.tags import check_model_name, gto_stage, mlflow_stage
 from gitruns.writer import create_run, open_run
@@ -634,6 +634,29 @@ class MlflowClient:
             return _version_entity(registry.model(name).version(version))
         return _version_entity(registry.describe_version(name, version, description))
 
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Tag a registered model (kept in its newest registration tag's message)."""
+        self._registry().set_model_tag(name, check_key(key, "tag key"), str(value))
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self._registry().set_model_tag(name, check_key(key, "tag key"), None)
+
+    def set_model_version_tag(self, name: str, version: str | int, key: str, value: Any) -> None:
+        """Tag a model version (kept in its registration tag's message)."""
+        self._registry().set_version_tag(name, version, check_key(key, "tag key"), str(value))
+
+    def delete_model_version_tag(self, name: str, version: str | int, key: str) -> None:
+        self._registry().set_version_tag(name, version, check_key(key, "tag key"), None)
+
+    def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
+        """A new version of ``dst_name`` from the run and path a version comes from
+        (``models:/NAME/VERSION``, ``models:/NAME/STAGE``, ``models:/NAME@ALIAS``)."""
+        registry = self._registry()
+        source = resolve_version(registry, src_model_uri)
+        if source.run_id is None:
+            raise InvalidValue(f"{src_model_uri} names a version with no run to copy from.")
+        return _version_entity(registry.register(dst_name, source.run_id, source.path))
+
     def delete_model_version(self, name: str, version: str | int) -> None:
         """Deregister a version (GTO's ``NAME@vN.0.0!``); its number is not reused."""
         self._registry().deregister(name, version)
@@ -716,6 +739,7 @@ def _version_entity(state: VersionState) -> ModelVersion:
         source=f"runs:/{state.run_id}/{state.path}" if state.run_id else None,
         run_id=state.run_id,
         aliases=state.aliases,
+        tags=state.tags,
     )
 
 
@@ -731,6 +755,7 @@ def _model_entity(model: ModelState) -> RegisteredModel:
         description=model.description,
         latest_versions=list(newest.values()),
         aliases={alias: v.version for v in versions for alias in v.aliases},
+        tags=dict(model.tags),
     )
 
 

@@ -175,6 +175,12 @@ class VersionState:
         return mlflow_stage(max(held, key=self.stages.__getitem__)) if held else "None"
 
     @property
+    def tags(self) -> dict[str, str]:
+        """MLflow's model-version tags, kept in the registration tag's message."""
+        tags = self.info.get("tags")
+        return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+
+    @property
     def aliases(self) -> list[str]:
         """The aliases it holds, as they were given (their tags may carry them encoded)."""
         return sorted(model_from_tag(stage) for stage in self.stages if stage not in MLFLOW_STAGES)
@@ -189,6 +195,7 @@ class ModelState:
     history: list[StageChange] = field(default_factory=list)
     deprecated: bool = False
     description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)  # MLflow's registered-model tags
     created_at: int = 0
     updated_at: int = 0
     last_time: int = 0  # the latest tag time, to keep new tags after it
@@ -441,6 +448,8 @@ class Registry:
                 }
                 if model_description or model.description:
                     info["model_description"] = model_description or model.description
+                if model.tags:  # the model's tags live in its newest registration
+                    info["model_tags"] = dict(model.tags)
                 if tag_model(name) != name:  # the tags carry it encoded: say it as given
                     info["model"] = name
                 message = _message(f"Register {name} version {number} from run {record.id}", info)
@@ -621,6 +630,31 @@ class Registry:
             self._rewrite(newest.tag, {**newest.info, "model_description": description})
             return self.model(name)
 
+    def set_version_tag(self, name: str, version: int | str, key: str, value: str | None) -> None:
+        """Set (or with ``value`` None, delete) a tag of a version, in its registration tag."""
+        with self._locked():
+            state = self.model(name).version(version)
+            tags = state.tags
+            if value is None:
+                tags.pop(key, None)
+            else:
+                tags[key] = value
+            self._rewrite(state.tag, {**state.info, "tags": tags})
+
+    def set_model_tag(self, name: str, key: str, value: str | None) -> None:
+        """Set (or delete) a registered model's tag, kept in its newest registration tag."""
+        with self._locked():
+            model = self.model(name)
+            live = model.live_versions()
+            if not live:
+                raise VersionNotFound(f"model {name!r} has no version to carry its tags yet.")
+            tags = dict(model.tags)
+            if value is None:
+                tags.pop(key, None)
+            else:
+                tags[key] = value
+            self._rewrite(live[-1].tag, {**live[-1].info, "model_tags": tags})
+
     def _rewrite(self, tag: str, info: dict[str, Any]) -> None:
         event = next(e for e in self.events() if e.tag == tag)
         headline = event.message.partition("\n")[0] or tag
@@ -634,7 +668,7 @@ class Registry:
             self.repo_top,
             env=env,
         )
-        logger.warning("Rewrote tag %s with a new description; push it with --force.", tag)
+        logger.warning("Rewrote tag %s with its new details; push it with --force.", tag)
 
 
 def _alias_stage(alias: str) -> str:
@@ -696,6 +730,8 @@ def _apply(model: ModelState, event: TagEvent) -> None:
         )
         if info.get("model_description"):
             model.description = str(info["model_description"])
+        if isinstance(info.get("model_tags"), dict):
+            model.tags = {str(k): str(v) for k, v in info["model_tags"].items()}
         return
     if name.action == DEREGISTER and name.version in model.versions:
         state = model.versions[name.version]
