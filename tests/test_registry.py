@@ -462,3 +462,23 @@ def test_registry_tags_and_copies_as_in_mlflows_docs(repo: Path, three_runs):
         three_runs[1],
     )
     assert all(parse_tag_name(tag) is not None for tag in tags(repo))
+
+
+def test_renaming_a_model_keeps_its_versions_stages_and_history(repo: Path, three_runs):
+    client = MlflowClient()
+    for run_id in three_runs[:2]:
+        mlflow.register_model(f"runs:/{run_id}/model", MODEL)
+    client.transition_model_version_stage(MODEL, 2, "Production")
+    client.set_registered_model_alias(MODEL, "Champion", 1)
+    before = client.get_model_version(MODEL, 2)
+    renamed = client.rename_registered_model(MODEL, "taxi_duration")
+    assert renamed.name == "taxi_duration"
+    assert client.get_model_version_by_alias("taxi_duration", "Champion").version == 1
+    after = client.get_model_version("taxi_duration", 2)
+    assert (after.current_stage, after.run_id) == ("Production", before.run_id)
+    assert after.creation_timestamp == before.creation_timestamp  # same tagger date
+    assert not any(tag.startswith(MODEL) for tag in tags(repo))
+    with pytest.raises(GitrunsError, match="no registered model"):
+        client.get_registered_model(MODEL)
+    mlflow.register_model(f"runs:/{three_runs[2]}/model", "taxi_duration")
+    assert client.get_model_version("taxi_duration", 3).run_id == three_runs[2]

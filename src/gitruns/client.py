@@ -648,6 +648,11 @@ class MlflowClient:
     def delete_model_version_tag(self, name: str, version: str | int, key: str) -> None:
         self._registry().set_version_tag(name, version, check_key(key, "tag key"), None)
 
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model: its tags are made again under the new name (see
+        :meth:`gitruns.registry.Registry.rename`)."""
+        return _model_entity(self._registry().rename(name, new_name))
+
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
         """A new version of ``dst_name`` from the run and path a version comes from
         (``models:/NAME/VERSION``, ``models:/NAME/STAGE``, ``models:/NAME@ALIAS``)."""

@@ -655,6 +655,38 @@ class Registry:
                 tags[key] = value
             self._rewrite(live[-1].tag, {**live[-1].info, "model_tags": tags})
 
+    def rename(self, name: str, new_name: str) -> ModelState:
+        """Give a model another name: each of its tags is made again under the new name
+        (same commit, tagger, date and message), then the old ones are deleted. Push with
+        ``git push --tags`` and delete the old names on the remote."""
+        check_model_name(new_name)
+        with self._locked():
+            self.model(name)
+            if new_name in self.models():
+                raise GitrunsError(
+                    f"a registered model {new_name!r} already exists. Choose another name.",
+                    error_code="RESOURCE_ALREADY_EXISTS",
+                )
+            events = [event for event in self.events() if event.name.model == name]
+            for event in events:
+                env = {
+                    "GIT_COMMITTER_NAME": event.tagger,
+                    "GIT_COMMITTER_EMAIL": event.email,
+                    "GIT_COMMITTER_DATE": event.date,
+                }
+                tag = _renamed_tag(event.name, new_name)
+                run_git(
+                    ["tag", "-a", tag, "-m", event.message, event.commit], self.repo_top, env=env
+                )
+            run_git(["tag", "-d", *(event.tag for event in events)], self.repo_top)
+            logger.warning(
+                "Renamed %s to %s in %d tags; push them, and delete the old ones remotely.",
+                name,
+                new_name,
+                len(events),
+            )
+            return self.model(new_name)
+
     def _rewrite(self, tag: str, info: dict[str, Any]) -> None:
         event = next(e for e in self.events() if e.tag == tag)
         headline = event.message.partition("\n")[0] or tag
@@ -669,6 +701,20 @@ class Registry:
             env=env,
         )
         logger.warning("Rewrote tag %s with its new details; push it with --force.", tag)
+
+
+def _renamed_tag(name: TagName, new_name: str) -> str:
+    """The tag saying what ``name`` says, of the model called ``new_name``."""
+    if name.action == DEPRECATE:
+        return deprecate_tag(new_name, name.counter)
+    if name.action in (REGISTER, DEREGISTER):
+        assert name.version is not None
+        tag = (register_tag if name.action == REGISTER else deregister_tag)(new_name, name.version)
+        return tag if name.counter is None else f"{tag}#{name.counter}"
+    assert name.stage is not None and name.counter is not None
+    return (assign_tag if name.action == ASSIGN else unassign_tag)(
+        new_name, name.stage, name.counter
+    )
 
 
 def _alias_stage(alias: str) -> str:
