@@ -189,11 +189,10 @@ def test_deregister_and_deprecate(repo: Path, three_runs):
     assert client.search_registered_models() == []
     with pytest.raises(GitrunsError, match=f"no registered model '{MODEL}'"):
         client.get_registered_model(MODEL)
-    assert client.create_model_version(MODEL, f"runs:/{three_runs[0]}/model").version == 4
+    # Registered again after its deletion: a new model, from version 1, as in MLflow.
+    assert client.create_model_version(MODEL, f"runs:/{three_runs[0]}/model").version == 1
     client.delete_registered_model(MODEL)
-    assert f"{MODEL}@deprecated#1" in tags(repo) or any(
-        t.startswith(f"{MODEL}@deprecated#") for t in tags(repo)
-    )
+    assert tags(repo) == [f"{MODEL}@deprecated", f"{MODEL}@v1.0.0"]
 
 
 def test_search_registered_models_and_versions(repo: Path, three_runs):
@@ -482,3 +481,20 @@ def test_renaming_a_model_keeps_its_versions_stages_and_history(repo: Path, thre
         client.get_registered_model(MODEL)
     mlflow.register_model(f"runs:/{three_runs[2]}/model", "taxi_duration")
     assert client.get_model_version("taxi_duration", 3).run_id == three_runs[2]
+
+
+def test_a_deleted_model_registered_again_starts_at_version_1(repo: Path, three_runs):
+    client = MlflowClient()
+    for run_id in three_runs[:2]:
+        mlflow.register_model(f"runs:/{run_id}/model", MODEL)
+    client.delete_registered_model(MODEL)
+    version = client.create_model_version(
+        MODEL, f"runs:/{three_runs[2]}/model", tags={"reviewed": "yes"}
+    )
+    assert (version.version, version.run_id, version.tags) == (
+        1,
+        three_runs[2],
+        {"reviewed": "yes"},
+    )
+    assert [v.version for v in client.search_model_versions(f"name='{MODEL}'")] == [1]
+    assert tags(repo) == [f"{MODEL}@v1.0.0"]

@@ -599,7 +599,14 @@ class MlflowClient:
         registry = self._registry()
         found_run, path = _run_and_path(registry, source, run_id)
         pending = _pending_models.pop((registry.repo_top, name), None)
-        state = registry.register(name, found_run, path, description, model_description=pending)
+        state = registry.register(
+            name,
+            found_run,
+            path,
+            description,
+            model_description=pending,
+            tags={check_key(str(k), "tag key"): str(v) for k, v in (tags or {}).items()},
+        )
         return _version_entity(state)
 
     def get_model_version(self, name: str, version: str | int) -> ModelVersion:

@@ -28,7 +28,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -415,10 +415,13 @@ class Registry:
         path: str = "model",
         description: str | None = None,
         model_description: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> VersionState:
         """Register the model at ``artifacts/path`` of a run as a new version of ``name``.
 
-        If the run's folder is not committed yet, it is committed alone first.
+        If the run's folder is not committed yet, it is committed alone first. A model
+        deleted before (deprecated) starts again at version 1, as in MLflow: its old
+        tags are deleted first.
         """
         check_model_name(name)
         path = check_relative_path(path, "model path")
@@ -431,6 +434,9 @@ class Registry:
             )
         with self._locked():
             self._commit_run(run_dir, name)
+            previous = self.models().get(name)
+            if previous is not None and previous.deprecated:
+                self._forget(name)
             for _attempt in range(20):
                 model = self.models().get(name) or ModelState(name)
                 number = 1 + max((version_number(v) for v in model.versions), default=0)
@@ -450,6 +456,8 @@ class Registry:
                     info["model_description"] = model_description or model.description
                 if model.tags:  # the model's tags live in its newest registration
                     info["model_tags"] = dict(model.tags)
+                if tags:
+                    info["tags"] = {str(key): str(value) for key, value in tags.items()}
                 if tag_model(name) != name:  # the tags carry it encoded: say it as given
                     info["model"] = name
                 message = _message(f"Register {name} version {number} from run {record.id}", info)
@@ -654,6 +662,19 @@ class Registry:
             else:
                 tags[key] = value
             self._rewrite(live[-1].tag, {**live[-1].info, "model_tags": tags})
+
+    def _forget(self, name: str) -> None:
+        """Delete every tag of a deleted model, so its name starts afresh (MLflow's delete
+        is for good). Push with ``git push --tags`` and delete them on the remote too."""
+        old = [event.tag for event in self.events() if event.name.model == name]
+        if old:
+            run_git(["tag", "-d", *old], self.repo_top)
+            logger.warning(
+                "Model %s was deleted: its %d old tags are gone and its versions start at 1 "
+                "again. Delete them on the remote too (git push --delete origin TAG...).",
+                name,
+                len(old),
+            )
 
     def rename(self, name: str, new_name: str) -> ModelState:
         """Give a model another name: each of its tags is made again under the new name
