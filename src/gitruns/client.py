@@ -666,7 +666,11 @@ class MlflowClient:
         registry = self._registry()
         source = resolve_version(registry, src_model_uri)
         if source.run_id is None:
-            raise InvalidValue(f"{src_model_uri} names a version with no run to copy from.")
+            raise InvalidValue(
+                f"{src_model_uri} names a version with no run to copy from. Copy a version "
+                "registered from a run, or register the model from its run: "
+                "register_model('runs:/RUN_ID/model', NAME)."
+            )
         return _version_entity(registry.register(dst_name, source.run_id, source.path))
 
     def delete_model_version(self, name: str, version: str | int) -> None:

@@ -126,9 +126,9 @@ def fold_log(run_dir: Path) -> bool:
     leaves both, which read as one history.
     """
     log = run_dir / LOG_FILE
-    logged = _read_log(log)
     if not os.path.lexists(log):
         return False
+    logged = _read_log(log)
     points = _read_table(run_dir / TABLE_FILE)
     seen = set(points)
     points.extend(point for point in logged if point not in seen)
@@ -222,7 +222,8 @@ def _read_log(path: Path, problems: Problems = None) -> list[Point]:
         return []
     lines = data.split("\n")[1:-1]
     try:  # every line as gitruns writes it: one pass, no check per line in Python
-        points = [(key, int(step), int(ts), text) for key, step, ts, text in _cells(lines)]
+        cells = [line.split("\t") for line in lines]
+        points = [(key, int(step), int(ts), text) for key, step, ts, text in cells]
         for _ in map(float, [point[3] for point in points]):
             pass
         return points
@@ -243,10 +244,6 @@ def _read_log(path: Path, problems: Problems = None) -> list[Point]:
     if bad:
         _report(problems, path, len(data), f"{bad} line(s) are not 'key, step, timestamp, value'")
     return points
-
-
-def _cells(lines: list[str]) -> list[list[str]]:
-    return [line.split("\t") for line in lines]
 
 
 def _read_table(path: Path, problems: Problems = None) -> list[Point]:

@@ -655,7 +655,10 @@ class Registry:
             model = self.model(name)
             live = model.live_versions()
             if not live:
-                raise VersionNotFound(f"model {name!r} has no version to carry its tags yet.")
+                raise VersionNotFound(
+                    f"model {name!r} has no version to carry its tags yet (they live in its "
+                    "newest registration). Register a version first, then tag the model."
+                )
             tags = dict(model.tags)
             if value is None:
                 tags.pop(key, None)

@@ -203,15 +203,9 @@ def autolog(
         gitruns.sklearn.autolog()
         Ridge(alpha=1.0).fit(x_train, y_train)   # a run, with params, metrics and model
     """
-    from gitruns.autologging import refuse_unsupported
+    from gitruns.autologging import Options, refuse_unsupported
     from gitruns.autologging.sklearn import configure
 
     refuse_unsupported("sklearn.autolog", options)
-    configure(
-        disable=disable,
-        log_models=log_models,
-        extra_tags=extra_tags,
-        registered_model_name=registered_model_name,
-        max_tuning_runs=max_tuning_runs,
-        serialization_format=serialization_format,
-    )
+    asked = Options.of(log_models, extra_tags, registered_model_name)
+    configure(disable, asked, max_tuning_runs, serialization_format)

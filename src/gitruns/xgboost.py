@@ -151,13 +151,8 @@ def autolog(
     """Log params, per-iteration metrics of every eval set, feature importances and the
     model of every ``xgb.train`` and XGBoost scikit-learn ``fit``. Other MLflow keywords
     are refused unless their value asks for what gitruns does anyway."""
-    from gitruns.autologging import refuse_unsupported
+    from gitruns.autologging import Options, refuse_unsupported
     from gitruns.autologging.xgboost import configure
 
     refuse_unsupported("xgboost.autolog", options)
-    configure(
-        disable=disable,
-        log_models=log_models,
-        extra_tags=extra_tags,
-        registered_model_name=registered_model_name,
-    )
+    configure(disable, Options.of(log_models, extra_tags, registered_model_name))

@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,24 @@ def log_params_quietly(live: Any, params: Mapping[str, Any]) -> None:
         logger.warning("Autolog could not log params: %s", error)
 
 
+@dataclass
+class Options:
+    """What an autolog call asked of a library's patches (MLflow's common keywords)."""
+
+    log_models: bool = True
+    extra_tags: dict[str, Any] = field(default_factory=dict)
+    registered_model_name: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        log_models: bool,
+        extra_tags: Mapping[str, Any] | None,
+        registered_model_name: str | None,
+    ) -> Options:
+        return cls(log_models, dict(extra_tags or {}), registered_model_name)
+
+
 # MLflow's autolog keywords that gitruns does not act on, with the one value that asks
 # for what gitruns does anyway. Any other value is refused, never silently dropped.
 AS_GITRUNS_DOES: dict[str, Any] = {
@@ -127,17 +146,12 @@ def autolog(
         mlflow.autolog()
     """
     refuse_unsupported("autolog", options)
-    settings: dict[str, Any] = {
-        "disable": disable,
-        "log_models": log_models,
-        "extra_tags": extra_tags,
-        "registered_model_name": registered_model_name,
-    }
+    asked = Options.of(log_models, extra_tags, registered_model_name)
     if importlib.util.find_spec("sklearn") is not None:
         from gitruns.autologging.sklearn import configure as configure_sklearn
 
-        configure_sklearn(**settings)
+        configure_sklearn(disable, asked)
     if importlib.util.find_spec("xgboost") is not None:
         from gitruns.autologging.xgboost import configure as configure_xgboost
 
-        configure_xgboost(**settings)
+        configure_xgboost(disable, asked)

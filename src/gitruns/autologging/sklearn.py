@@ -11,10 +11,9 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
-from gitruns.autologging import inside_training, log_params_quietly, training_run
+from gitruns.autologging import Options, inside_training, log_params_quietly, training_run
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +29,8 @@ NOT_MODELS = (
 
 
 class _Settings:
-    log_models = True
+    options = Options()
     max_tuning_runs: int | None = 5
-    extra_tags: dict[str, Any] = {}
-    registered_model_name: str | None = None
     serialization_format: str | None = None
     originals: dict[type, Any] = {}  # class -> its own fit, or None when it inherited one
 
@@ -43,17 +40,13 @@ _settings = _Settings()
 
 def configure(
     disable: bool = False,
-    log_models: bool = True,
-    extra_tags: Mapping[str, Any] | None = None,
-    registered_model_name: str | None = None,
+    options: Options | None = None,
     max_tuning_runs: int | None = 5,
     serialization_format: str | None = None,
 ) -> None:
     from sklearn.utils import all_estimators
 
-    _settings.log_models = log_models
-    _settings.extra_tags = dict(extra_tags or {})
-    _settings.registered_model_name = registered_model_name
+    _settings.options = options or Options()
     _settings.max_tuning_runs = max_tuning_runs
     _settings.serialization_format = serialization_format
     if disable:
@@ -97,7 +90,7 @@ def _patched_fit(original: Any) -> Any:
             return original(self, *args, **kwargs)
         x = args[0] if args else kwargs.get("X")
         y = args[1] if len(args) > 1 else kwargs.get("y")
-        with training_run(extra_tags=_settings.extra_tags) as live:
+        with training_run(extra_tags=_settings.options.extra_tags) as live:
             log_params_quietly(live, self.get_params(deep=True))
             live.set_tags(
                 {
@@ -120,13 +113,15 @@ def _after_fit(live: Any, estimator: Any, x: Any, y: Any, seconds: float) -> Non
             live.log_metric(key, value, None, None)
         if hasattr(estimator, "cv_results_") and hasattr(estimator, "best_params_"):
             _log_search(live, estimator)
-        if _settings.log_models:
+        if _settings.options.log_models:
             from gitruns.sklearn import log_model
 
-            options: dict[str, Any] = {"registered_model_name": _settings.registered_model_name}
+            keywords: dict[str, Any] = {
+                "registered_model_name": _settings.options.registered_model_name
+            }
             if _settings.serialization_format is not None:
-                options["serialization_format"] = _settings.serialization_format
-            log_model(estimator, "model", **options)
+                keywords["serialization_format"] = _settings.serialization_format
+            log_model(estimator, "model", **keywords)
     except Exception as error:  # autologging must never break training
         logger.warning("Autolog could not record everything about this fit: %s", error)
 

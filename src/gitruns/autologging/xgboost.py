@@ -13,36 +13,26 @@ import inspect
 import json
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
-from gitruns.autologging import inside_training, log_params_quietly, training_run
+from gitruns.autologging import Options, inside_training, log_params_quietly, training_run
 
 logger = logging.getLogger(__name__)
 
 
 class _Settings:
-    log_models = True
-    extra_tags: dict[str, Any] = {}
-    registered_model_name: str | None = None
+    options = Options()
     originals: dict[str, Any] = {}
 
 
 _settings = _Settings()
 
 
-def configure(
-    disable: bool = False,
-    log_models: bool = True,
-    extra_tags: Mapping[str, Any] | None = None,
-    registered_model_name: str | None = None,
-) -> None:
+def configure(disable: bool = False, options: Options | None = None) -> None:
     import xgboost
     import xgboost.sklearn
 
-    _settings.log_models = log_models
-    _settings.extra_tags = dict(extra_tags or {})
-    _settings.registered_model_name = registered_model_name
+    _settings.options = options or Options()
     if disable:
         if "train" in _settings.originals:
             xgboost.train = _settings.originals.pop("train")
@@ -86,7 +76,7 @@ def _patched_train(original: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         arguments = bound.arguments
-        with training_run(extra_tags=_settings.extra_tags) as live:
+        with training_run(extra_tags=_settings.options.extra_tags) as live:
             params = dict(arguments.get("params") or {})
             for key in ("num_boost_round", "early_stopping_rounds", "maximize", "verbose_eval"):
                 if key in arguments:
@@ -106,7 +96,7 @@ def _patched_fit(original: Any) -> Any:
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         if inside_training():
             return original(self, *args, **kwargs)
-        with training_run(extra_tags=_settings.extra_tags) as live:
+        with training_run(extra_tags=_settings.options.extra_tags) as live:
             log_params_quietly(live, self.get_params())
             live.set_tags(
                 {
@@ -139,7 +129,7 @@ def _after_training(live: Any, booster: Any, seconds: float, model: Any = None) 
         if best is not None and "best_iteration" in booster.attributes():
             live.log_metric("best_iteration", int(best), None, None)
         _log_importance(live, booster)
-        if _settings.log_models:
+        if _settings.options.log_models:
             from gitruns.models import log_model_folder
             from gitruns.xgboost import _save
 
@@ -148,7 +138,7 @@ def _after_training(live: Any, booster: Any, seconds: float, model: Any = None) 
                     model or booster, folder, run_id, path, "ubj", None, None
                 ),
                 "model",
-                _settings.registered_model_name,
+                _settings.options.registered_model_name,
             )
     except Exception as error:  # autologging must never break training
         logger.warning("Autolog could not record everything about this training: %s", error)
