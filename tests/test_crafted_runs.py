@@ -20,6 +20,7 @@ import pytest
 
 import gitruns
 from gitruns import MlflowClient
+from gitruns.exceptions import CorruptRecord
 from gitruns.site import CHROMIUM_ARGS, build_site
 from gitruns.site.output import MANIFEST, ForeignOutputFolder
 from gitruns.store import RunStore
@@ -304,3 +305,13 @@ def test_a_crafted_index_cache_or_ignore_file_changes_nothing(project: Path):
     with gitruns.start_run():
         pass
     assert time.monotonic() - started < 10
+
+
+def test_logging_to_a_run_never_writes_through_a_link_in_it(project: Path):
+    _, folder = good_run()
+    victim = project.parent / "victim.txt"
+    victim.write_text("mine\n")
+    os.symlink(victim, folder / "metrics.log")
+    with pytest.raises(CorruptRecord, match="symbolic link"):
+        gitruns.MlflowClient().log_metric(folder.name, "loss", 1.0)
+    assert victim.read_text() == "mine\n"

@@ -441,8 +441,20 @@ def create_exclusive(path: Path, data: str | bytes) -> bool:
 
 
 def append_whole(path: Path, payload: bytes) -> None:
-    """Append ``payload`` to ``path`` with O_APPEND, so concurrent appenders never interleave."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    """Append ``payload`` to ``path`` with O_APPEND, so concurrent appenders never interleave.
+
+    Never through a link: a run from someone else's branch could hold ``metrics.log``
+    as a link to a file of yours, and logging to that run must not write there.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as error:
+        if os.path.islink(path):
+            raise CorruptRecord(
+                f"{path} is a symbolic link; gitruns never writes through links in runs/. "
+                "Remove it and log again."
+            ) from error
+        raise
     try:
         view = memoryview(payload)
         while view:
