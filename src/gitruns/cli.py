@@ -96,6 +96,12 @@ def _runs_dir(runs_dir: Path | None) -> Path:
     return location.current().runs_dir
 
 
+def _runs_dir_option(function: Any) -> Any:
+    return click.option(
+        "--runs-dir", type=click.Path(path_type=Path), help="The runs folder (default: runs/)."
+    )(function)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gitruns")
 @click.option("-v", "--verbose", count=True, help="Say more (-v: what is written, -vv: debug).")
@@ -292,6 +298,98 @@ def migrate(runs_dir: Path | None) -> None:
         sys.exit(1)
 
 
+# -- MLflow, both ways ---------------------------------------------------------------
+
+
+@cli.group("import")
+def import_() -> None:
+    """Bring runs in from another tracker."""
+
+
+@import_.command("mlflow")
+@click.argument("source")
+@click.option(
+    "-e",
+    "--experiment",
+    "experiments_",
+    multiple=True,
+    help="Import only this MLflow experiment (by name; repeatable).",
+)
+@click.option("--no-registry", is_flag=True, help="Leave the model registry out.")
+@_runs_dir_option
+def import_mlflow_command(
+    source: str, experiments_: tuple[str, ...], no_registry: bool, runs_dir: Path | None
+) -> None:
+    """Import MLflow's runs and model registry from SOURCE.
+
+    SOURCE is an mlruns/ folder, a database URI or a tracking server. Runs keep
+    their MLflow ids, so running this again brings only what is new. Registered
+    models become registry tags, after the imported runs are committed. Needs
+    MLflow: pip install 'gitruns[mlflow]'.
+
+    Examples:
+
+        \b
+        gitruns import mlflow sqlite:///mlflow.db
+        gitruns import mlflow ./mlruns --experiment nyc-taxi-experiment
+        gitruns import mlflow http://127.0.0.1:5000
+    """
+    from gitruns.mlflow_bridge.importing import import_mlflow
+
+    folder = _runs_dir(runs_dir)
+    with _progress("Importing runs") as advance:
+        report = import_mlflow(
+            source, folder, experiments_ or None, registry=not no_registry, progress=advance
+        )
+    console.print(esc(report.summary()), highlight=False, soft_wrap=True)
+    if report.runs:
+        console.print(f"Next: git add -A {esc(folder)} && git commit -m 'Runs from MLflow'")
+
+
+@cli.group("export")
+def export() -> None:
+    """Write runs out to another tracker."""
+
+
+@export.command("mlflow")
+@click.argument("dest")
+@click.option(
+    "-e",
+    "--experiment",
+    "experiments_",
+    multiple=True,
+    help="Export only this experiment (by name; repeatable).",
+)
+@click.option("--no-registry", is_flag=True, help="Leave the model registry out.")
+@_runs_dir_option
+def export_mlflow_command(
+    dest: str, experiments_: tuple[str, ...], no_registry: bool, runs_dir: Path | None
+) -> None:
+    """Write gitruns runs and the model registry into the MLflow store DEST.
+
+    DEST is a database URI or a tracking server. Each exported run carries the
+    gitruns run id in its tag gitruns.run_id, so running this again writes only
+    what is new. Needs MLflow: pip install 'gitruns[mlflow]'.
+
+    Examples:
+
+        \b
+        gitruns export mlflow sqlite:///mlflow.db
+        gitruns export mlflow http://127.0.0.1:5000 --experiment nyc-taxi-experiment
+    """
+    from gitruns.mlflow_bridge.exporting import export_mlflow
+
+    with _progress("Exporting runs") as advance:
+        report = export_mlflow(
+            _runs_dir(runs_dir),
+            dest,
+            experiments_ or None,
+            registry=not no_registry,
+            progress=advance,
+        )
+    console.print(esc(report.summary()), highlight=False, soft_wrap=True)
+
+
 # -- experiments and runs -------------------------------------------------------------
 
 VIEWS = {"active": ViewType.ACTIVE_ONLY, "deleted": ViewType.DELETED_ONLY, "all": ViewType.ALL}
@@ -424,12 +522,6 @@ def runs() -> None:
 
 def _client(runs_dir: Path | None) -> MlflowClient:
     return MlflowClient(str(runs_dir) if runs_dir is not None else None)
-
-
-def _runs_dir_option(function: Any) -> Any:
-    return click.option(
-        "--runs-dir", type=click.Path(path_type=Path), help="The runs folder (default: runs/)."
-    )(function)
 
 
 @runs.command("list")

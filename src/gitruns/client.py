@@ -419,7 +419,7 @@ class MlflowClient:
         if tags:
             live.set_tags({tag.key: tag.value for tag in tags})
         for metric in metrics:
-            live.log_metric(metric.key, metric.value, metric.step, metric.timestamp)
+            live.log_metric(metric.key, metric.value, metric.step, metric.timestamp, defer=True)
         live.flush()
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:

@@ -88,3 +88,9 @@ class GitError(GitrunsError):
     """git is missing, or a git command failed."""
 
     error_code = "INVALID_STATE"
+
+
+class MissingLibrary(GitrunsError):
+    """A library an optional part needs (a model flavor, MLflow) is not installed."""
+
+    error_code = "INVALID_STATE"

@@ -2,7 +2,8 @@
 
 In order: ``set_tracking_uri``, then ``GITRUNS_DIR``, then ``MLFLOW_TRACKING_URI``,
 then ``runs/`` at the top of the current git repository (``./runs`` outside git).
-A folder or ``file:`` URI is used as given. A database or server URI
+A folder, a ``file:`` URI or a ``gitruns:`` URI (``gitruns:./runs``, the form MLflow
+takes through gitruns' plugin) is used as given. A database or server URI
 (``sqlite:///mlflow.db``, ``http://127.0.0.1:5000``), which MLflow tutorials
 pass, does not fail: gitruns warns once and keeps runs in the default folder.
 """
@@ -21,6 +22,7 @@ from gitruns.capture import find_repo_top
 logger = logging.getLogger(__name__)
 
 DEFAULT_FOLDER = "runs"
+GITRUNS_SCHEME = "gitruns"
 _URI_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):")
 _warned: set[str] = set()
 
@@ -118,7 +120,12 @@ def _folder_of(uri: str, here: Path) -> Path | None:
     match = _URI_SCHEME.match(uri)
     if match is None or len(match.group("scheme")) == 1:  # a plain path, or 'C:\\...'
         return (here / Path(uri).expanduser()).resolve()
-    if match.group("scheme").lower() != "file":
+    scheme = match.group("scheme").lower()
+    if scheme == GITRUNS_SCHEME:
+        rest = uri[len(GITRUNS_SCHEME) + 1 :]
+        path = urlsplit(rest).path if rest.startswith("//") else rest
+        return (here / Path(unquote(path or DEFAULT_FOLDER)).expanduser()).resolve()
+    if scheme != "file":
         return None
     parts = urlsplit(uri)
     if parts.netloc not in ("", "localhost"):

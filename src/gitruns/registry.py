@@ -37,7 +37,7 @@ import filelock
 import yaml
 
 from gitruns.capture import find_repo_top, run_git
-from gitruns.exceptions import GitError, GitrunsError, InvalidName, InvalidPath
+from gitruns.exceptions import GitError, GitrunsError, InvalidName, InvalidPath, InvalidValue
 from gitruns.names import RUN_ID_PATTERN, check_relative_path
 from gitruns.record import ARTIFACTS_DIR, load_yaml
 from gitruns.repo import commit_paths, identity_env
@@ -416,12 +416,14 @@ class Registry:
         description: str | None = None,
         model_description: str | None = None,
         tags: Mapping[str, str] | None = None,
+        number: int | None = None,
     ) -> VersionState:
         """Register the model at ``artifacts/path`` of a run as a new version of ``name``.
 
         If the run's folder is not committed yet, it is committed alone first. A model
         deleted before (deprecated) starts again at version 1, as in MLflow: its old
-        tags are deleted first.
+        tags are deleted first. ``number`` asks for a given version number (an import
+        keeps MLflow's numbers, gaps included); it must be above every existing one.
         """
         check_model_name(name)
         path = check_relative_path(path, "model path")
@@ -439,9 +441,16 @@ class Registry:
                 self._forget(name)
             for _attempt in range(20):
                 model = self.models().get(name) or ModelState(name)
-                number = 1 + max((version_number(v) for v in model.versions), default=0)
-                version = semver(number)
-                commit = self._free_commit(model, f"Register {name} v{number} from run {record.id}")
+                next_number = 1 + max((version_number(v) for v in model.versions), default=0)
+                if number is not None and number < next_number:
+                    raise InvalidValue(
+                        f"{name} already has version {next_number - 1}, so version {number} "
+                        "cannot be registered. Leave the number out to take the next one."
+                    )
+                version = semver(number or next_number)
+                commit = self._free_commit(
+                    model, f"Register {name} v{number or next_number} from run {record.id}"
+                )
                 info = {
                     "run_id": record.id,
                     "experiment": record.experiment,
@@ -460,11 +469,13 @@ class Registry:
                     info["tags"] = {str(key): str(value) for key, value in tags.items()}
                 if tag_model(name) != name:  # the tags carry it encoded: say it as given
                     info["model"] = name
-                message = _message(f"Register {name} version {number} from run {record.id}", info)
+                message = _message(
+                    f"Register {name} version {number or next_number} from run {record.id}", info
+                )
                 try:
                     self._tag(model, register_tag(name, version), commit, message)
                 except GitError as error:
-                    if "already exists" in str(error):
+                    if "already exists" in str(error) and number is None:
                         continue  # another writer took this number: take the next
                     raise
                 return self.model(name).version(version)

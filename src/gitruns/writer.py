@@ -306,7 +306,11 @@ class LiveRun:
 
     # metrics: buffered; the record's summary is rewritten by flush()
 
-    def log_metric(self, key: str, value: object, step: object, timestamp: object) -> None:
+    def log_metric(
+        self, key: str, value: object, step: object, timestamp: object, *, defer: bool = False
+    ) -> None:
+        """Buffer one value; a run this process does not own is written at once, unless
+        ``defer`` (a batch, flushed by its caller)."""
         check_key(key, "metric key")
         number = as_metric_value(key, value)
         moment = now_ms() if timestamp is None else as_integer("timestamp", timestamp)
@@ -319,7 +323,9 @@ class LiveRun:
             else:
                 summary.update(number, at_step, moment)
             self._record_stale = True
-            if not self.owned or self.metric_log.pending_lines >= MAX_PENDING_METRIC_LINES:
+            if (not self.owned and not defer) or (
+                self.metric_log.pending_lines >= MAX_PENDING_METRIC_LINES
+            ):
                 self.flush()
         if self.owned:
             flusher.ensure_running()

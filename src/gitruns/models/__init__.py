@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from gitruns import location
-from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue
+from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue, MissingLibrary
 from gitruns.names import check_relative_path
 from gitruns.record import (
     dump_yaml,
@@ -36,12 +36,6 @@ MLMODEL = "MLmodel"
 REQUIREMENTS = "requirements.txt"
 PYTHON_ENV = "python_env.yaml"
 INPUT_EXAMPLE = "input_example.json"
-
-
-class MissingLibrary(GitrunsError):
-    """A flavor whose library is not installed."""
-
-    error_code = "INVALID_STATE"
 
 
 def require(module: str, package: str | None = None) -> Any:

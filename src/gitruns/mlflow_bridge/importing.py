@@ -1,0 +1,498 @@
+"""``gitruns import mlflow SOURCE``: MLflow's experiments, runs and registry into gitruns.
+
+Read with MLflow's own client, so an ``mlruns/`` folder, a database URI and a
+tracking server all read the same way. Each MLflow run becomes a gitruns run with
+the same id (which is what makes a second import bring only what is new), written
+whole in a hidden folder and renamed into place, so an import killed at any
+instant leaves no half run. The registry becomes registry tags with MLflow's
+version numbers; its runs are committed first, since tags point at commits.
+
+Example::
+
+    report = import_mlflow("sqlite:///mlflow.db", Path("runs"))
+    print(report.summary())
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitruns.capture import find_repo_top
+from gitruns.exceptions import GitrunsError
+from gitruns.history import Point, write_histories
+from gitruns.index import ensure_ignore_file
+from gitruns.mlflow_bridge import mlflow_client
+from gitruns.names import RUN_ID_PATTERN, check_key, check_text_name, random_run_name
+from gitruns.record import (
+    ACTIVE,
+    ARTIFACTS_DIR,
+    RUN_FILE,
+    RUNNING,
+    ExperimentRecord,
+    MetricSummary,
+    RunRecord,
+    read_run_record,
+    temporary_path,
+    write_atomic,
+)
+from gitruns.store import RunStore
+from gitruns.tags import version_number
+from gitruns.writer import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, NOTE_TAG, PARENT_TAG
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000
+USER_TAG = "mlflow.user"
+RUN_NAME_TAG = "mlflow.runName"
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    """What an import brought in, and what it could not bring (with why)."""
+
+    experiments: list[str] = field(default_factory=list)  # created in gitruns
+    runs: list[str] = field(default_factory=list)  # imported run ids
+    already_there: int = 0  # runs a previous import brought, unchanged since
+    metric_points: int = 0
+    artifact_files: int = 0
+    model_versions: list[str] = field(default_factory=list)  # "name vN"
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
+
+    def skip(self, what: str, why: str) -> None:
+        self.problems.append((what, why))
+        logger.warning("Not imported: %s: %s", what, why)
+
+    def summary(self) -> str:
+        lines = [
+            f"{len(self.runs)} runs imported ({self.metric_points} metric values, "
+            f"{self.artifact_files} artifact files), {self.already_there} already there; "
+            f"{len(self.experiments)} experiments created; "
+            f"{len(self.model_versions)} model versions registered."
+        ]
+        if self.problems:
+            lines.append(f"{len(self.problems)} things could not be imported:")
+            lines += [f"  {what}: {why}" for what, why in self.problems]
+        return "\n".join(lines)
+
+
+def import_mlflow(
+    source: str,
+    runs_dir: Path,
+    experiments: Sequence[str] | None = None,
+    *,
+    registry: bool = True,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import MLflow's experiments (all, or those named), their runs and the registry.
+
+    ``source`` is an ``mlruns/`` folder, a ``sqlite:///…`` URI (or any database MLflow
+    reads) or an ``http://…`` tracking server. Runs imported before are skipped, unless
+    they were still running then and have ended since. ``progress(done, total)`` is
+    called after each run.
+    """
+    client = mlflow_client(source)
+    report = ImportReport()
+    store = RunStore(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    ensure_ignore_file(runs_dir)
+    chosen = _experiments(client, experiments, report)
+    existing = _existing_runs(store)
+    pending: list[tuple[str, Any]] = []
+    for mlflow_experiment in chosen:
+        experiment_id = _experiment_into(store, mlflow_experiment, report)
+        for run in _all_runs(client, mlflow_experiment.experiment_id):
+            if _is_current(existing.get(run.info.run_id), run):
+                report.already_there += 1
+            else:
+                pending.append((experiment_id, run))
+    models_by_run = _logged_models(client, [e.experiment_id for e in chosen])
+    for done, (experiment_id, run) in enumerate(pending, start=1):
+        try:
+            _import_run(client, store, experiment_id, run, models_by_run, existing, report)
+        except (GitrunsError, OSError) as error:
+            report.skip(f"run {run.info.run_id}", getattr(error, "message", None) or str(error))
+        if progress is not None:
+            progress(done, len(pending))
+    if registry:
+        _import_registry(client, store, report)
+    return report
+
+
+# -- experiments ------------------------------------------------------------------------
+
+
+def _experiments(client: Any, names: Sequence[str] | None, report: ImportReport) -> list[Any]:
+    from mlflow.entities import ViewType
+
+    found = list(
+        pages(
+            lambda token: client.search_experiments(
+                view_type=ViewType.ALL, max_results=PAGE_SIZE, page_token=token
+            )
+        )
+    )
+    if not names:
+        return found
+    by_name = {experiment.name: experiment for experiment in found}
+    for name in names:
+        if name not in by_name:
+            report.skip(f"experiment {name!r}", "no experiment of that name in the source")
+    return [by_name[name] for name in names if name in by_name]
+
+
+def _experiment_into(store: RunStore, experiment: Any, report: ImportReport) -> str:
+    """The gitruns experiment of an MLflow one (by name), created if needed."""
+    found = store.find_experiment(experiment.name)
+    if found is not None:
+        return found[0]
+    tags = {key: str(value) for key, value in (experiment.tags or {}).items()}
+    description = tags.pop(NOTE_TAG, None)
+    record = ExperimentRecord(
+        name=experiment.name,
+        description=description,
+        tags={key: value for key, value in tags.items() if not key.startswith("mlflow.")},
+        lifecycle_stage=experiment.lifecycle_stage or ACTIVE,
+    )
+    experiment_id = store.create_experiment(record)
+    report.experiments.append(experiment.name)
+    return experiment_id
+
+
+# -- runs -------------------------------------------------------------------------------
+
+
+def pages(search: Callable[[str | None], Any]) -> Iterator[Any]:
+    token = None
+    while True:
+        page = search(token)
+        yield from page
+        token = getattr(page, "token", None)
+        if not token:
+            return
+
+
+def _all_runs(client: Any, experiment_id: str) -> Iterator[Any]:
+    from mlflow.entities import ViewType
+
+    yield from pages(
+        lambda token: client.search_runs(
+            [experiment_id],
+            run_view_type=ViewType.ALL,
+            max_results=PAGE_SIZE,
+            order_by=["attributes.start_time ASC"],
+            page_token=token,
+        )
+    )
+
+
+def _existing_runs(store: RunStore) -> dict[str, Path]:
+    return {path.name: path for path in store.run_dirs()}
+
+
+def _is_current(run_dir: Path | None, run: Any) -> bool:
+    """Whether a run imported before is still as MLflow has it: it had ended then,
+    or it still runs now."""
+    if run_dir is None:
+        return False
+    try:
+        record = read_run_record(run_dir)
+    except (GitrunsError, OSError):
+        return False  # unreadable: import it again
+    return record.status != RUNNING or run.info.status == RUNNING
+
+
+def _logged_models(client: Any, experiment_ids: list[str]) -> dict[str, list[Any]]:
+    """MLflow 3's logged models, by the run that logged them (none before MLflow 3)."""
+    if not experiment_ids or not hasattr(client, "search_logged_models"):
+        return {}
+    by_run: dict[str, list[Any]] = {}
+    models = pages(
+        lambda token: client.search_logged_models(
+            experiment_ids=experiment_ids, max_results=100, page_token=token
+        )
+    )
+    for model in models:
+        if model.source_run_id:
+            by_run.setdefault(model.source_run_id, []).append(model)
+    return by_run
+
+
+def _import_run(
+    client: Any,
+    store: RunStore,
+    experiment_id: str,
+    run: Any,
+    models_by_run: dict[str, list[Any]],
+    existing: dict[str, Path],
+    report: ImportReport,
+) -> None:
+    run_id = run.info.run_id
+    if not RUN_ID_PATTERN.match(run_id):
+        report.skip(f"run {run_id!r}", "its id is not 32 hexadecimal digits as MLflow's are")
+        return
+    record, points = _record_of(client, experiment_id, run, report)
+    final = store.run_dir(experiment_id, run_id)
+    staging = temporary_path(final)
+    staging.mkdir(parents=True)
+    try:
+        if points:
+            write_histories(staging, points)
+        report.artifact_files += _download_artifacts(client, run, staging / ARTIFACTS_DIR, report)
+        for model in models_by_run.get(run_id, []):
+            report.artifact_files += _download_model(model, staging / ARTIFACTS_DIR, report)
+        write_atomic(staging / RUN_FILE, record.to_yaml())
+        _swap_into_place(staging, final, existing.get(run_id))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    existing[run_id] = final
+    report.runs.append(run_id)
+    report.metric_points += len(points)
+
+
+def _swap_into_place(staging: Path, final: Path, previous: Path | None) -> None:
+    """Rename the finished folder into place; a run imported before while it was still
+    running (perhaps in another experiment's folder) is replaced."""
+    if previous is not None and previous.exists():
+        retired = temporary_path(previous)
+        os.rename(previous, retired)
+        os.rename(staging, final)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.rename(staging, final)
+
+
+def _record_of(
+    client: Any, experiment_id: str, run: Any, report: ImportReport
+) -> tuple[RunRecord, list[Point]]:
+    info, data = run.info, run.data
+    what = f"run {info.run_id}"
+    tags = dict(data.tags)
+    name = tags.pop(RUN_NAME_TAG, None) or info.run_name or ""
+    try:
+        name = check_text_name(name, "run name")
+    except GitrunsError as error:
+        report.skip(f"{what} name {name!r}", f"{error.message} (named at random instead)")
+        name = random_run_name()
+    user = info.user_id or tags.get(USER_TAG)
+    if tags.get(USER_TAG) == user:
+        tags.pop(USER_TAG)
+    record = RunRecord(
+        id=info.run_id,
+        experiment=experiment_id,
+        name=name,
+        start_time=int(info.start_time or 0),
+        status=info.status,
+        end_time=None if info.end_time is None else int(info.end_time),
+        user=user or None,
+        parent=tags.pop(PARENT_TAG, None),
+        description=tags.pop(NOTE_TAG, None),
+        params=_checked(f"{what} param", data.params, MAX_PARAM_VALUE_LENGTH, report),
+        tags=_checked(f"{what} tag", tags, MAX_TAG_VALUE_LENGTH, report),
+        lifecycle_stage=info.lifecycle_stage or ACTIVE,
+    )
+    points: list[Point] = []
+    for key in sorted(data.metrics):
+        try:
+            check_key(key, "metric key")
+        except GitrunsError as error:
+            report.skip(f"{what} metric {key!r}", error.message)
+            continue
+        for metric in client.get_metric_history(info.run_id, key):
+            points.append((key, int(metric.step), int(metric.timestamp), repr(float(metric.value))))
+            value = float(metric.value)
+            summary = record.metrics.get(key)
+            if summary is None:
+                record.metrics[key] = MetricSummary.first(value, metric.step, metric.timestamp)
+            else:
+                summary.update(value, metric.step, metric.timestamp)
+    points.sort(key=lambda point: (point[2], point[1]))
+    return record, points
+
+
+def _checked(what: str, values: dict[str, Any], limit: int, report: ImportReport) -> dict[str, str]:
+    kept = {}
+    for key, value in values.items():
+        try:
+            check_key(key, "key")
+        except GitrunsError as error:
+            report.skip(f"{what} {key!r}", error.message)
+            continue
+        text = "" if value is None else str(value)
+        if len(text) > limit:
+            report.skip(f"{what} {key!r}", f"its value is {len(text)} characters (at most {limit})")
+            continue
+        kept[key] = text
+    return kept
+
+
+# -- artifacts --------------------------------------------------------------------------
+
+
+def _download_artifacts(client: Any, run: Any, target: Path, report: ImportReport) -> int:
+    if not client.list_artifacts(run.info.run_id):
+        return 0
+    from mlflow.artifacts import download_artifacts
+
+    target.mkdir(parents=True, exist_ok=True)
+    download_artifacts(
+        run_id=run.info.run_id, dst_path=str(target), tracking_uri=client.tracking_uri
+    )
+    return _count_files(target, f"run {run.info.run_id}", report)
+
+
+def _download_model(model: Any, artifacts: Path, report: ImportReport) -> int:
+    """An MLflow 3 logged model's files, into ``artifacts/<model name>`` of its run
+    (where gitruns and MLflow 2 keep a run's models)."""
+    what = f"logged model {model.model_id} of run {model.source_run_id}"
+    try:
+        relative = check_key(model.name, "model name")
+    except GitrunsError as error:
+        report.skip(what, error.message)
+        return 0
+    target = artifacts / relative
+    if target.exists():
+        return 0  # the run's own artifacts hold it already (MLflow 2 style)
+    from mlflow.artifacts import download_artifacts
+
+    staging = temporary_path(target)
+    staging.mkdir(parents=True)
+    try:
+        downloaded = download_artifacts(artifact_uri=model.artifact_location, dst_path=str(staging))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(downloaded, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return _count_files(target, what, report)
+
+
+def _count_files(folder: Path, what: str, report: ImportReport) -> int:
+    """Regular files under ``folder``; a link, which a hostile store could plant to
+    point outside the run, is removed and reported."""
+    count = 0
+    for path in _walk(folder):
+        if path.is_symlink():
+            path.unlink()
+            report.skip(f"{what} artifact {path.relative_to(folder)}", "a link, not a file")
+        elif path.is_file():
+            count += 1
+    return count
+
+
+def _walk(folder: Path) -> Iterable[Path]:
+    for parent, folders, names in os.walk(folder):
+        for name in [*folders, *names]:
+            yield Path(parent) / name
+
+
+# -- the registry -----------------------------------------------------------------------
+
+
+def _import_registry(client: Any, store: RunStore, report: ImportReport) -> None:
+    models = list(
+        pages(
+            lambda token: client.search_registered_models(max_results=PAGE_SIZE, page_token=token)
+        )
+    )
+    if not models:
+        return
+    repo_top = find_repo_top(store.runs_dir)
+    if repo_top is None:
+        report.skip(
+            f"{len(models)} registered models",
+            f"{store.runs_dir} is not in a git repository, and the registry lives in git "
+            "tags. Run 'git init', then import again",
+        )
+        return
+    from gitruns.registry import Registry
+    from gitruns.repo import commit_runs
+
+    if report.runs:
+        commit_runs(store.runs_dir, f"Import {len(report.runs)} runs from MLflow")
+    registry = Registry(store.runs_dir)
+    for model in models:
+        try:
+            _import_model(client, registry, model, report)
+        except GitrunsError as error:
+            report.skip(f"registered model {model.name!r}", error.message)
+
+
+def _import_model(client: Any, registry: Any, model: Any, report: ImportReport) -> None:
+    name = model.name
+    quote = "'" if "'" not in name else '"'
+    versions = sorted(
+        pages(
+            lambda token: client.search_model_versions(
+                f"name={quote}{name}{quote}", max_results=PAGE_SIZE, page_token=token
+            )
+        ),
+        key=lambda version: int(version.version),
+    )
+    known = registry.models().get(name)
+    have = set() if known is None else {version_number(v) for v in known.versions}
+    for version in versions:
+        number = int(version.version)
+        what = f"{name} version {number}"
+        if number in have:
+            continue
+        path = _model_path(client, version)
+        if path is None or version.run_id is None:
+            report.skip(what, f"its source {version.source!r} is not a model in a run")
+            continue
+        try:
+            registry.register(
+                name,
+                version.run_id,
+                path,
+                description=version.description or None,
+                model_description=model.description or None,
+                tags=dict(version.tags or {}),
+                number=number,
+            )
+        except GitrunsError as error:
+            report.skip(what, error.message)
+            continue
+        if version.current_stage and version.current_stage != "None":
+            registry.set_stage(name, number, version.current_stage, allow_custom=True)
+        report.model_versions.append(f"{name} v{number}")
+    if name not in registry.models():
+        return  # none of its versions could be imported (each is reported)
+    held = registry.model(name).tags
+    for key, value in (model.tags or {}).items():
+        if held.get(key) != str(value):
+            registry.set_model_tag(name, key, str(value))
+    for alias, number in _aliases(model):
+        with contextlib.suppress(GitrunsError):
+            if version_number(registry.alias_holder(name, alias).version) == int(number):
+                continue
+        registry.set_alias(name, alias, int(number))
+
+
+def _aliases(model: Any) -> list[tuple[str, str]]:
+    aliases = model.aliases or {}
+    if isinstance(aliases, dict):
+        return list(aliases.items())
+    return [(alias.alias, alias.version) for alias in aliases]
+
+
+def _model_path(client: Any, version: Any) -> str | None:
+    """Where a version's model is in its run's artifacts: ``runs:/<id>/<path>``, a logged
+    model (imported under its name), or a path inside the run's artifact folder."""
+    source = version.source or ""
+    if source.startswith("runs:/"):
+        _, _, path = source[len("runs:/") :].partition("/")
+        return path.strip("/") or None
+    if source.startswith("models:/m-"):
+        return str(client.get_logged_model(source[len("models:/") :].strip("/")).name)
+    marker = f"/{version.run_id}/artifacts/"
+    if version.run_id and marker in source:
+        return source.split(marker, 1)[1].strip("/") or None
+    return None

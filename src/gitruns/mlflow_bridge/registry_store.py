@@ -1,0 +1,235 @@
+"""MLflow's model-registry store for ``gitruns:`` URIs: versions and stages as git tags.
+
+Registered as the ``gitruns`` scheme of MLflow's ``mlflow.model_registry_store``
+entry point. Every call goes through gitruns' client, so a version MLflow
+registers is the annotated tag ``name@vN.0.0`` GTO reads, on the commit that
+holds its run, and a stage or alias is a ``name#stage#N`` tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mlflow.entities.model_registry import (
+    ModelVersion,
+    ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelAlias,
+    RegisteredModelTag,
+)
+from mlflow.store.entities.paged_list import PagedList
+from mlflow.store.model_registry.abstract_store import AbstractStore
+
+from gitruns import entities as ours
+from gitruns.client import MlflowClient as GitrunsClient
+from gitruns.mlflow_bridge.tracking_store import (
+    not_supported,
+    parse_model_id,
+    runs_dir_of,
+    translated,
+)
+from gitruns.record import ARTIFACTS_DIR
+
+
+def to_version(version: ours.ModelVersion) -> ModelVersion:
+    return ModelVersion(
+        name=version.name,
+        version=str(version.version),
+        creation_timestamp=version.creation_timestamp,
+        last_updated_timestamp=version.last_updated_timestamp,
+        description=version.description,
+        user_id=version.user_id,
+        current_stage=version.current_stage,
+        source=version.source,
+        run_id=version.run_id,
+        status=version.status,
+        run_link=version.run_link,
+        tags=[ModelVersionTag(key, value) for key, value in version.tags.items()],
+        aliases=list(version.aliases),
+    )
+
+
+def to_model(model: ours.RegisteredModel) -> RegisteredModel:
+    return RegisteredModel(
+        name=model.name,
+        creation_timestamp=model.creation_timestamp,
+        last_updated_timestamp=model.last_updated_timestamp,
+        description=model.description,
+        latest_versions=[to_version(version) for version in model.latest_versions],
+        tags=[RegisteredModelTag(key, value) for key, value in model.tags.items()],
+        aliases=[RegisteredModelAlias(alias, str(v)) for alias, v in model.aliases.items()],
+    )
+
+
+def runs_source(source: str, run_id: str | None) -> str:
+    """``runs:/<id>/<path>`` for what MLflow passes as a version's source: a logged
+    model's URI (MLflow 3), or the ``gitruns:`` URI of a folder in a run's artifacts."""
+    if source.startswith("models:/m-"):
+        model_run, name = parse_model_id(source[len("models:/") :].strip("/"))
+        return f"runs:/{model_run}/{name}"
+    marker = f"/{run_id}/{ARTIFACTS_DIR}/" if run_id else None
+    if source.startswith("gitruns:") and marker and marker in source:
+        return f"runs:/{run_id}/{source.split(marker, 1)[1].strip('/')}"
+    return source
+
+
+class GitrunsRegistryStore(AbstractStore):
+    """MLflow's model registry over the registry tags of the repository holding ``runs/``."""
+
+    def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
+        super().__init__(store_uri, tracking_uri)
+        self.client = GitrunsClient(tracking_uri=str(runs_dir_of(store_uri or "gitruns:")))
+
+    @translated
+    def create_registered_model(
+        self,
+        name: str,
+        tags: Sequence[Any] | None = None,
+        description: str | None = None,
+        deployment_job_id: str | None = None,
+    ) -> RegisteredModel:
+        model = self.client.create_registered_model(name, None, description)
+        for tag in tags or []:
+            self.client.set_registered_model_tag(name, tag.key, tag.value)
+        return to_model(model)
+
+    @translated
+    def update_registered_model(
+        self, name: str, description: str | None, deployment_job_id: str | None = None
+    ) -> RegisteredModel:
+        return to_model(self.client.update_registered_model(name, description))
+
+    @translated
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        return to_model(self.client.rename_registered_model(name, new_name))
+
+    @translated
+    def delete_registered_model(self, name: str) -> None:
+        self.client.delete_registered_model(name)
+
+    @translated
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        found = self.client.search_registered_models(
+            filter_string, max_results or 100, order_by, page_token
+        )
+        return PagedList([to_model(model) for model in found], found.token)
+
+    @translated
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return to_model(self.client.get_registered_model(name))
+
+    @translated
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list:
+        return [to_version(v) for v in self.client.get_latest_versions(name, stages)]
+
+    @translated
+    def set_registered_model_tag(self, name: str, tag: Any) -> None:
+        self.client.set_registered_model_tag(name, tag.key, tag.value)
+
+    @translated
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self.client.delete_registered_model_tag(name, key)
+
+    @translated
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Sequence[Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        local_model_path: str | None = None,
+        model_id: str | None = None,
+    ) -> ModelVersion:
+        if model_id and not source.startswith("models:/"):
+            source = f"models:/{model_id}"
+        version = self.client.create_model_version(
+            name,
+            runs_source(source, run_id),
+            run_id,
+            {tag.key: tag.value for tag in tags or []},
+            run_link,
+            description,
+        )
+        return to_version(version)
+
+    @translated
+    def update_model_version(
+        self, name: str, version: str, description: str | None = None
+    ) -> ModelVersion:
+        return to_version(self.client.update_model_version(name, version, description))
+
+    @translated
+    def transition_model_version_stage(
+        self, name: str, version: str, stage: str, archive_existing_versions: bool
+    ) -> ModelVersion:
+        return to_version(
+            self.client.transition_model_version_stage(
+                name, version, stage, archive_existing_versions
+            )
+        )
+
+    @translated
+    def delete_model_version(self, name: str, version: str) -> None:
+        self.client.delete_model_version(name, version)
+
+    @translated
+    def get_model_version(self, name: str, version: str) -> ModelVersion:
+        return to_version(self.client.get_model_version(name, version))
+
+    @translated
+    def get_model_version_download_uri(self, name: str, version: str) -> str:
+        return self.client.get_model_version_download_uri(name, version)
+
+    @translated
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        found = self.client.search_model_versions(
+            filter_string, max_results or 10_000, order_by, page_token
+        )
+        return PagedList([to_version(version) for version in found], found.token)
+
+    @translated
+    def set_model_version_tag(self, name: str, version: str, tag: Any) -> None:
+        self.client.set_model_version_tag(name, version, tag.key, tag.value)
+
+    @translated
+    def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
+        self.client.delete_model_version_tag(name, version, key)
+
+    @translated
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        self.client.set_registered_model_alias(name, alias, version)
+
+    @translated
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self.client.delete_registered_model_alias(name, alias)
+
+    @translated
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return to_version(self.client.get_model_version_by_alias(name, alias))
+
+    @translated
+    def copy_model_version(self, src_mv: Any, dst_name: str) -> ModelVersion:
+        return to_version(
+            self.client.copy_model_version(f"models:/{src_mv.name}/{src_mv.version}", dst_name)
+        )
+
+    def create_prompt(self, *args: Any, **kwargs: Any) -> Any:
+        raise not_supported("Prompts (create_prompt)")
+
+    def create_webhook(self, *args: Any, **kwargs: Any) -> Any:
+        raise not_supported("Webhooks (create_webhook)")

@@ -1,0 +1,519 @@
+"""MLflow's tracking store for ``gitruns:`` URIs: MLflow itself writes gitruns runs.
+
+Registered as the ``gitruns`` scheme of MLflow's ``mlflow.tracking_store`` entry
+point, so with ``gitruns[mlflow]`` installed::
+
+    mlflow.set_tracking_uri("gitruns:./runs")      # or MLFLOW_TRACKING_URI=gitruns:runs
+    mlflow ui --backend-store-uri gitruns:./runs   # browse gitruns runs in MLflow's UI
+
+Every call goes through gitruns' own client and writer, so a run MLflow writes is
+the run gitruns would have written (commit, diff, environment captured; records
+checked; histories folded when it ends). A logged model (MLflow 3) lives where
+gitruns keeps a run's models, ``artifacts/<name>/`` of its run, and its id says so:
+``m-<run id>-<name in base32>``. What the format cannot hold (traces, datasets,
+scorers, prompts…) raises MLflow's ``NOT_IMPLEMENTED`` error saying so, before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import (
+    Experiment,
+    LoggedModel,
+    LoggedModelStatus,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunOutputs,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from mlflow.entities.logged_model_output import LoggedModelOutput
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    NOT_IMPLEMENTED,
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+)
+from mlflow.store.entities.paged_list import PagedList
+from mlflow.store.tracking.abstract_store import AbstractStore
+
+from gitruns import entities as ours
+from gitruns.client import MlflowClient as GitrunsClient
+from gitruns.exceptions import (
+    AmbiguousRunId,
+    ExperimentNotFound,
+    GitrunsError,
+    InvalidName,
+    InvalidPath,
+    InvalidValue,
+    RunNotFound,
+)
+from gitruns.location import resolve
+from gitruns.names import RUN_ID_PATTERN, check_key
+from gitruns.record import ARTIFACTS_DIR
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "MLmodel"
+DIFF_TAG = "gitruns.git.diff"  # the run-context provider's; a gitruns run keeps code.diff
+
+
+def runs_dir_of(store_uri: str) -> Path:
+    """The ``runs/`` folder a ``gitruns:`` URI names (relative to the working directory)."""
+    return resolve(store_uri).runs_dir
+
+
+def artifact_uri(run_dir: Path, relative: str = "") -> str:
+    """The ``gitruns:`` URI of a run's artifacts (or of one path inside them)."""
+    path = (run_dir / ARTIFACTS_DIR).absolute().as_posix()
+    return f"gitruns://{path}" + (f"/{relative}" if relative else "")
+
+
+def not_supported(what: str) -> MlflowException:
+    return MlflowException(
+        f"{what} is not supported by gitruns' store: runs/ keeps runs, metrics, params, "
+        "tags, artifacts and models as files in git. Use an MLflow database store for it "
+        "(e.g. sqlite:///mlflow.db), or leave it out.",
+        error_code=NOT_IMPLEMENTED,
+    )
+
+
+def as_mlflow_error(error: GitrunsError) -> MlflowException:
+    """gitruns' error as MLflow's, with the code MLflow's server turns into a status."""
+    if isinstance(error, (RunNotFound, ExperimentNotFound)):
+        code = RESOURCE_DOES_NOT_EXIST
+    elif error.error_code == "RESOURCE_ALREADY_EXISTS":
+        code = RESOURCE_ALREADY_EXISTS
+    elif isinstance(error, (InvalidName, InvalidValue, InvalidPath, AmbiguousRunId)):
+        code = INVALID_PARAMETER_VALUE
+    else:
+        code = INVALID_PARAMETER_VALUE
+    return MlflowException(error.message, error_code=code)
+
+
+def translated(method: Any) -> Any:
+    """Run a store method, raising gitruns' errors as MLflow's."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except GitrunsError as error:
+            raise as_mlflow_error(error) from error
+
+    call.__name__ = method.__name__
+    call.__doc__ = method.__doc__
+    return call
+
+
+def to_experiment(experiment: ours.Experiment) -> Experiment:
+    from mlflow.entities import ExperimentTag
+
+    return Experiment(
+        experiment_id=experiment.experiment_id,
+        name=experiment.name,
+        artifact_location=experiment.artifact_location,
+        lifecycle_stage=experiment.lifecycle_stage,
+        tags=[ExperimentTag(key, value) for key, value in experiment.tags.items()],
+        creation_time=experiment.creation_time,
+        last_update_time=experiment.last_update_time,
+    )
+
+
+def to_run(run: ours.Run, run_dir: Path, summaries: dict[str, Any] | None = None) -> Run:
+    """MLflow's run; each metric's latest value at its step and time where the record's
+    summaries are given (a search's rows carry values only)."""
+    info = run.info
+    timestamp = info.end_time or info.start_time
+    metrics = [
+        Metric(k, v, summaries[k].timestamp, summaries[k].step)
+        if summaries and k in summaries
+        else Metric(k, v, timestamp, 0)
+        for k, v in run.data.metrics.items()
+    ]
+    return Run(
+        run_info=RunInfo(
+            run_id=info.run_id,
+            experiment_id=info.experiment_id,
+            user_id=info.user_id or "",
+            status=info.status,
+            start_time=info.start_time,
+            end_time=info.end_time,
+            lifecycle_stage=info.lifecycle_stage,
+            artifact_uri=artifact_uri(run_dir),
+            run_name=info.run_name,
+        ),
+        run_data=RunData(
+            metrics=metrics,
+            params=[Param(k, v) for k, v in run.data.params.items()],
+            tags=[RunTag(k, v) for k, v in run.data.tags.items()],
+        ),
+        run_inputs=RunInputs(dataset_inputs=[], model_inputs=[]),
+        run_outputs=RunOutputs(model_outputs=[]),
+    )
+
+
+# -- logged models: artifacts/<name>/ of their run -----------------------------------------
+
+
+def model_id_of(run_id: str, name: str) -> str:
+    encoded = base64.b32encode(name.encode("utf-8")).decode("ascii").rstrip("=").lower()
+    return f"m-{run_id}-{encoded}"
+
+
+def parse_model_id(model_id: str) -> tuple[str, str]:
+    """The run and name a logged model's id stands for; MLflow's error when it is not one."""
+    prefix, _, rest = model_id.partition("-")
+    run_id, _, encoded = rest.partition("-")
+    try:
+        if prefix != "m" or not RUN_ID_PATTERN.match(run_id) or not encoded:
+            raise ValueError(model_id)
+        padded = encoded.upper() + "=" * (-len(encoded) % 8)
+        name = base64.b32decode(padded).decode("utf-8")
+        check_key(name, "model name")
+    except (ValueError, binascii.Error, UnicodeDecodeError, GitrunsError):
+        raise MlflowException(
+            f"no logged model {model_id!r} in gitruns' store: its models are named "
+            "m-<run id>-<name>. List a run's models with search_logged_models.",
+            error_code=RESOURCE_DOES_NOT_EXIST,
+        ) from None
+    return run_id, name
+
+
+class GitrunsTrackingStore(AbstractStore):
+    """MLflow's tracking store over a gitruns ``runs/`` folder."""
+
+    def __init__(self, store_uri: str | None = None, artifact_uri: str | None = None) -> None:
+        super().__init__()
+        self.runs_dir = runs_dir_of(store_uri or "gitruns:")
+        self.client = GitrunsClient(tracking_uri=str(self.runs_dir))
+        self.artifact_root_uri = artifact_uri
+
+    # -- experiments --------------------------------------------------------------------
+
+    @translated
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        found = self.client.search_experiments(
+            view_type, max_results, filter_string, order_by, page_token
+        )
+        return PagedList([to_experiment(e) for e in found], found.token)
+
+    @translated
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Sequence[Any] | None = None
+    ) -> str:
+        return self.client.create_experiment(
+            name, artifact_location, {tag.key: tag.value for tag in tags or []}
+        )
+
+    @translated
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return to_experiment(self.client.get_experiment(experiment_id))
+
+    @translated
+    def get_experiment_by_name(self, experiment_name: str) -> Experiment | None:
+        found = self.client.get_experiment_by_name(experiment_name)
+        return None if found is None else to_experiment(found)
+
+    @translated
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.client.delete_experiment(experiment_id)
+
+    @translated
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.client.restore_experiment(experiment_id)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        raise not_supported(
+            "Renaming an experiment (its folder under runs/ is named after it, the same on "
+            "every branch)"
+        )
+
+    @translated
+    def set_experiment_tag(self, experiment_id: str, tag: Any) -> None:
+        self.client.set_experiment_tag(experiment_id, tag.key, tag.value)
+
+    @translated
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.client.delete_experiment_tag(experiment_id, key)
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def _run(self, run_id: str) -> Run:
+        record, run_dir = self.client.get_run_record(run_id)
+        return to_run(ours.run_from_record(record, run_dir), run_dir, record.metrics)
+
+    @translated
+    def get_run(self, run_id: str) -> Run:
+        return self._run(run_id)
+
+    @translated
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str | None,
+        start_time: int | None,
+        tags: Sequence[Any],
+        run_name: str | None,
+    ) -> Run:
+        given = {tag.key: tag.value for tag in tags or []}
+        given.pop(DIFF_TAG, None)  # gitruns keeps the diff whole in code.diff
+        if run_name:
+            given.setdefault("mlflow.runName", run_name)
+        run = self.client.create_run(experiment_id, start_time, given, run_name or None)
+        if user_id:
+            from gitruns.writer import open_run
+
+            live = open_run(self.client._store, run.info.run_id)
+            live.record.user = user_id
+            live.save()
+        return self._run(run.info.run_id)
+
+    @translated
+    def update_run_info(
+        self, run_id: str, run_status: Any, end_time: int | None, run_name: str | None
+    ) -> RunInfo:
+        from gitruns.writer import open_run
+
+        status = RunStatus.to_string(run_status) if isinstance(run_status, int) else run_status
+        if status and status != "RUNNING":
+            self.client.set_terminated(run_id, status, end_time)
+        if run_name:
+            open_run(self.client._store, run_id).set_tags({"mlflow.runName": run_name})
+        return self._run(run_id).info
+
+    @translated
+    def delete_run(self, run_id: str) -> None:
+        self.client.delete_run(run_id)
+
+    @translated
+    def restore_run(self, run_id: str) -> None:
+        self.client.restore_run(run_id)
+
+    @translated
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric],
+        params: Sequence[Param],
+        tags: Sequence[RunTag],
+    ) -> None:
+        self.client.log_batch(
+            run_id,
+            metrics=[ours.Metric(m.key, m.value, m.timestamp, m.step) for m in metrics],
+            params=[ours.Param(p.key, p.value) for p in params],
+            tags=[ours.RunTag(t.key, t.value) for t in tags if t.key != DIFF_TAG],
+        )
+
+    @translated
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.client.delete_tag(run_id, key)
+
+    @translated
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        history = [
+            Metric(m.key, m.value, m.timestamp, m.step)
+            for m in self.client.get_metric_history(run_id, metric_key)
+        ]
+        start = int(page_token or 0)
+        end = len(history) if max_results is None else start + int(max_results)
+        return PagedList(history[start:end], str(end) if end < len(history) else None)
+
+    @translated
+    def _search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str,
+        run_view_type: int,
+        max_results: int,
+        order_by: Sequence[str] | None,
+        page_token: str | None,
+    ) -> tuple[list[Run], str | None]:
+        found = self.client.search_runs(
+            list(experiment_ids),
+            filter_string or "",
+            run_view_type,
+            max_results,
+            order_by,
+            page_token,
+        )
+        runs = [to_run(run, self._run_dir(run)) for run in found]
+        return runs, found.token
+
+    @staticmethod
+    def _run_dir(run: ours.Run) -> Path:
+        from urllib.parse import unquote, urlsplit
+
+        return Path(unquote(urlsplit(run.info.artifact_uri).path)).parent
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[Any] | None = None,
+        models: Sequence[Any] | None = None,
+    ) -> None:
+        if datasets:
+            raise not_supported("Logging datasets (log_input)")
+        # A model input names a model the run used; gitruns keeps no such link yet.
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        for output in models:  # the model's id names its run: check it is this one
+            model_run, _ = parse_model_id(output.model_id)
+            if model_run != run_id:
+                raise not_supported("Linking a run to a model another run logged")
+
+    def record_logged_model(self, run_id: str, mlflow_model: Any) -> None:
+        """MLflow 2's record of a model a run logged: its files under artifacts/ say it."""
+
+    # -- logged models --------------------------------------------------------------------
+
+    @translated
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[Any] | None = None,
+        params: Sequence[Any] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        if not source_run_id:
+            raise not_supported("A logged model without a run (gitruns keeps models in runs)")
+        name = check_key(name or "model", "model name")
+        return self._logged_model(source_run_id, name)
+
+    def _logged_model(self, run_id: str, name: str) -> LoggedModel:
+        record, run_dir = self.client.get_run_record(run_id)
+        folder = run_dir / ARTIFACTS_DIR / name
+        ready = (folder / MODEL_FILE).is_file()
+        return LoggedModel(
+            experiment_id=record.experiment,
+            model_id=model_id_of(record.id, name),
+            name=name,
+            artifact_location=artifact_uri(run_dir, name),
+            creation_timestamp=record.start_time,
+            last_updated_timestamp=record.end_time or record.start_time,
+            source_run_id=record.id,
+            status=LoggedModelStatus.READY if ready else LoggedModelStatus.PENDING,
+            params=dict(record.params),
+        )
+
+    @translated
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        run_id, name = parse_model_id(model_id)
+        return self._logged_model(run_id, name)
+
+    @translated
+    def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
+        return self.get_logged_model(model_id)
+
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[Any]) -> None:
+        if tags:
+            raise not_supported("Tags on a logged model (tag its run instead)")
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        raise not_supported("Tags on a logged model (tag its run instead)")
+
+    @translated
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Any = None,
+        max_results: int | None = None,
+        order_by: Any = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        if filter_string or datasets or order_by:
+            raise not_supported("Filtering logged models")
+        models = []
+        for run_dir in self.client._store.run_dirs([str(e) for e in experiment_ids]):
+            artifacts = run_dir / ARTIFACTS_DIR
+            if not artifacts.is_dir():
+                continue
+            for path in sorted(artifacts.rglob(MODEL_FILE)):
+                if path.is_file() and not path.is_symlink():
+                    relative = path.parent.relative_to(artifacts).as_posix()
+                    models.append(self._logged_model(run_dir.name, relative))
+        start = int(page_token or 0)
+        end = len(models) if max_results is None else start + int(max_results)
+        return PagedList(models[start:end], str(end) if end < len(models) else None)
+
+
+_UNSUPPORTED = {
+    name: f"{what} ({name})"
+    for what, names in {
+        "Tracing": (
+            "start_trace",
+            "delete_traces",
+            "get_trace_info",
+            "get_trace",
+            "batch_get_traces",
+            "search_traces",
+            "set_trace_tag",
+            "delete_trace_tag",
+            "log_spans",
+            "link_traces_to_run",
+            "unlink_traces_from_run",
+        ),
+        "Evaluation datasets": (
+            "create_dataset",
+            "get_dataset",
+            "delete_dataset",
+            "search_datasets",
+            "upsert_dataset_records",
+            "delete_dataset_records",
+            "set_dataset_tags",
+            "delete_dataset_tag",
+        ),
+        "Assessments and scorers": (
+            "get_assessment",
+            "create_assessment",
+            "update_assessment",
+            "delete_assessment",
+            "register_scorer",
+            "list_scorers",
+            "get_scorer",
+            "delete_scorer",
+        ),
+        "Deleting a logged model": ("delete_logged_model",),
+    }.items()
+    for name in names
+}
+
+
+def _refusing(name: str, what: str) -> Any:
+    def method(self: GitrunsTrackingStore, *args: Any, **kwargs: Any) -> Any:
+        raise not_supported(what)
+
+    method.__name__ = name
+    return method
+
+
+for _name, _what in _UNSUPPORTED.items():
+    setattr(GitrunsTrackingStore, _name, _refusing(_name, _what))
