@@ -96,14 +96,12 @@ def snapshot(client, with_artifacts=True):
         models[model.name] = {
             "description": model.description,
             "tags": model.tags,
-            "aliases": dict(model.aliases) if isinstance(model.aliases, dict) else {
-                a.alias: a.version for a in model.aliases
-            },
+            "aliases": dict(model.aliases)
+            if isinstance(model.aliases, dict)
+            else {a.alias: a.version for a in model.aliases},
             "versions": versions,
         }
-    experiments = {
-        e.name: {k: v for k, v in e.tags.items()} for e in client.search_experiments()
-    }
+    experiments = {e.name: {k: v for k, v in e.tags.items()} for e in client.search_experiments()}
     return {"experiments": experiments, "runs": runs, "models": models}
 
 

@@ -14,7 +14,6 @@ import mlflow
 import numpy as np
 from mlflow.tracking import MlflowClient
 from sklearn.linear_model import Ridge
-
 from snapshot import snapshot
 
 uri = sys.argv[1]
@@ -70,4 +69,10 @@ client.delete_model_version(name, "2")
 client.transition_model_version_stage(name, "1", "Production")
 client.set_registered_model_alias(name, "Champion", "3")
 
-print(json.dumps(snapshot(client)))
+picture = snapshot(client)
+picture["ids"] = {
+    "search": parent.info.run_id,
+    "failed-one": failed.info.run_id,
+    "in-default": default_run.info.run_id,
+}
+print(json.dumps(picture))

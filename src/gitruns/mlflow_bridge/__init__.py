@@ -15,7 +15,9 @@ store MLflow supports is read the way MLflow reads it.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from gitruns.exceptions import MissingLibrary
@@ -38,12 +40,31 @@ def require_mlflow() -> Any:
     return mlflow
 
 
-def mlflow_client(uri: str) -> Any:
+@contextlib.contextmanager
+def mlflow_client(uri: str) -> Iterator[Any]:
     """MLflow's client for a tracking and registry URI: an ``mlruns/`` folder, a
-    ``sqlite:///…`` (or other database) URI, or an ``http(s)://`` server."""
+    ``sqlite:///…`` (or other database) URI, or an ``http(s)://`` server.
+
+    While it is in use, the URI is also MLflow's default: some of MLflow's stores
+    make a client of their own, which would otherwise open (and create) a database
+    in the working directory.
+    """
     require_mlflow()
     from mlflow.tracking import MlflowClient
 
-    os.environ.setdefault(FILE_STORE_SWITCH, "true")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # ours is shown
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    settings = {
+        FILE_STORE_SWITCH: "true",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # gitruns shows its own
+        "MLFLOW_TRACKING_URI": uri,
+        "MLFLOW_REGISTRY_URI": uri,
+    }
+    previous = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    try:
+        yield MlflowClient(tracking_uri=uri, registry_uri=uri)
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -75,7 +75,17 @@ def export_mlflow(
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportReport:
     """Write the runs of every experiment (or those named) and the registry into ``dest``."""
-    client = mlflow_client(dest)
+    with mlflow_client(dest) as client:
+        return _export(client, runs_dir, experiments, registry, progress)
+
+
+def _export(
+    client: Any,
+    runs_dir: Path,
+    experiments: Sequence[str] | None,
+    registry: bool,
+    progress: Callable[[int, int], None] | None,
+) -> ExportReport:
     store = RunStore(runs_dir)
     report = ExportReport()
     chosen = [

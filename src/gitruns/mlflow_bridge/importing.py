@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gitruns.capture import find_repo_top
 from gitruns.exceptions import GitrunsError
@@ -98,7 +99,20 @@ def import_mlflow(
     they were still running then and have ended since. ``progress(done, total)`` is
     called after each run.
     """
-    client = mlflow_client(source)
+    check_source(source)
+    with mlflow_client(source) as client:
+        return _import(client, runs_dir, experiments, registry, progress)
+
+
+def _import(
+    client: Any,
+    runs_dir: Path,
+    experiments: Sequence[str] | None,
+    registry: bool,
+    progress: Progress | None,
+) -> ImportReport:
+    from mlflow.exceptions import MlflowException
+
     report = ImportReport()
     store = RunStore(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -117,13 +131,33 @@ def import_mlflow(
     for done, (experiment_id, run) in enumerate(pending, start=1):
         try:
             _import_run(client, store, experiment_id, run, models_by_run, existing, report)
-        except (GitrunsError, OSError) as error:
+        except (GitrunsError, OSError, MlflowException) as error:
             report.skip(f"run {run.info.run_id}", getattr(error, "message", None) or str(error))
         if progress is not None:
             progress(done, len(pending))
     if registry:
         _import_registry(client, store, report)
     return report
+
+
+def check_source(source: str) -> None:
+    """Refuse a local store that is not there: MLflow's client would create an empty one."""
+    if source.startswith("sqlite:///"):
+        path = Path(source[len("sqlite:///") :])
+        if not path.is_file():
+            raise GitrunsError(
+                f"no MLflow database at {path}. Give the path of the mlflow.db your runs are "
+                "in (sqlite:///path/to/mlflow.db; four slashes for an absolute path)."
+            )
+        return
+    scheme = urlsplit(source).scheme
+    if scheme in ("", "file"):
+        folder = Path(urlsplit(source).path if scheme == "file" else source)
+        if not folder.is_dir() or not any(folder.glob("*/meta.yaml")):
+            raise GitrunsError(
+                f"{folder} is not an MLflow mlruns/ folder (no experiment's meta.yaml in it). "
+                "Give the folder MLflow wrote, a database URI or a server's http:// address."
+            )
 
 
 # -- experiments ------------------------------------------------------------------------
@@ -247,7 +281,9 @@ def _import_run(
             write_histories(staging, points)
         report.artifact_files += _download_artifacts(client, run, staging / ARTIFACTS_DIR, report)
         for model in models_by_run.get(run_id, []):
-            report.artifact_files += _download_model(model, staging / ARTIFACTS_DIR, report)
+            report.artifact_files += _download_model(
+                model, staging / ARTIFACTS_DIR, client.tracking_uri, report
+            )
         write_atomic(staging / RUN_FILE, record.to_yaml())
         _swap_into_place(staging, final, existing.get(run_id))
     except BaseException:
@@ -338,18 +374,45 @@ def _checked(what: str, values: dict[str, Any], limit: int, report: ImportReport
 
 
 def _download_artifacts(client: Any, run: Any, target: Path, report: ImportReport) -> int:
-    if not client.list_artifacts(run.info.run_id):
-        return 0
+    """A run's artifacts into ``target``; when MLflow refuses some (a link out of the
+    store, say), the others come one by one and each refused one is reported."""
     from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
 
+    run_id = run.info.run_id
+    if not client.list_artifacts(run_id):
+        return 0
     target.mkdir(parents=True, exist_ok=True)
-    download_artifacts(
-        run_id=run.info.run_id, dst_path=str(target), tracking_uri=client.tracking_uri
-    )
-    return _count_files(target, f"run {run.info.run_id}", report)
+    try:
+        download_artifacts(run_id=run_id, dst_path=str(target), tracking_uri=client.tracking_uri)
+    except MlflowException as refused:
+        lines = refused.message.strip().splitlines()
+        report.skip(
+            f"run {run_id} artifacts", " ".join(" ".join(lines[-2:]).replace("#", "").split())
+        )
+        for path in _artifact_files(client, run_id):
+            try:
+                download_artifacts(
+                    run_id=run_id,
+                    artifact_path=path,
+                    dst_path=str(target / path).rsplit("/", 1)[0],
+                    tracking_uri=client.tracking_uri,
+                )
+            except MlflowException as error:
+                why = error.message.strip().splitlines()[-1]
+                report.skip(f"run {run_id} artifact {path}", why)
+    return _count_files(target, f"run {run_id}", report)
 
 
-def _download_model(model: Any, artifacts: Path, report: ImportReport) -> int:
+def _artifact_files(client: Any, run_id: str, path: str | None = None) -> Iterator[str]:
+    for info in client.list_artifacts(run_id, path):
+        if info.is_dir:
+            yield from _artifact_files(client, run_id, info.path)
+        else:
+            yield info.path
+
+
+def _download_model(model: Any, artifacts: Path, tracking_uri: str, report: ImportReport) -> int:
     """An MLflow 3 logged model's files, into ``artifacts/<model name>`` of its run
     (where gitruns and MLflow 2 keep a run's models)."""
     what = f"logged model {model.model_id} of run {model.source_run_id}"
@@ -366,7 +429,11 @@ def _download_model(model: Any, artifacts: Path, report: ImportReport) -> int:
     staging = temporary_path(target)
     staging.mkdir(parents=True)
     try:
-        downloaded = download_artifacts(artifact_uri=model.artifact_location, dst_path=str(staging))
+        downloaded = download_artifacts(
+            artifact_uri=model.artifact_location,
+            dst_path=str(staging),
+            tracking_uri=tracking_uri,
+        )
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(downloaded, target)
     finally:

@@ -173,6 +173,11 @@ def model_id_of(run_id: str, name: str) -> str:
     return f"m-{run_id}-{encoded}"
 
 
+def model_tag_prefix(name: str) -> str:
+    """A logged model's tags are its run's tags under this prefix."""
+    return f"gitruns.model.{model_id_of('', name).rsplit('-', 1)[1]}."
+
+
 def parse_model_id(model_id: str) -> tuple[str, str]:
     """The run and name a logged model's id stands for; MLflow's error when it is not one."""
     prefix, _, rest = model_id.partition("-")
@@ -319,7 +324,13 @@ class GitrunsTrackingStore(AbstractStore):
     ) -> None:
         self.client.log_batch(
             run_id,
-            metrics=[ours.Metric(m.key, m.value, m.timestamp, m.step) for m in metrics],
+            # A metric carrying a model id is MLflow 3 copying a run's value to link it to a
+            # model the run logged; in gitruns the model lives in the run, so it is linked.
+            metrics=[
+                ours.Metric(m.key, m.value, m.timestamp, m.step)
+                for m in metrics
+                if not getattr(m, "model_id", None)
+            ],
             params=[ours.Param(p.key, p.value) for p in params],
             tags=[ours.RunTag(t.key, t.value) for t in tags if t.key != DIFF_TAG],
         )
@@ -411,6 +422,7 @@ class GitrunsTrackingStore(AbstractStore):
         record, run_dir = self.client.get_run_record(run_id)
         folder = run_dir / ARTIFACTS_DIR / name
         ready = (folder / MODEL_FILE).is_file()
+        prefix = model_tag_prefix(name)
         return LoggedModel(
             experiment_id=record.experiment,
             model_id=model_id_of(record.id, name),
@@ -421,6 +433,11 @@ class GitrunsTrackingStore(AbstractStore):
             source_run_id=record.id,
             status=LoggedModelStatus.READY if ready else LoggedModelStatus.PENDING,
             params=dict(record.params),
+            tags={
+                key[len(prefix) :]: value
+                for key, value in record.tags.items()
+                if key.startswith(prefix)
+            },
         )
 
     @translated
@@ -432,12 +449,18 @@ class GitrunsTrackingStore(AbstractStore):
     def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
         return self.get_logged_model(model_id)
 
+    @translated
     def set_logged_model_tags(self, model_id: str, tags: Sequence[Any]) -> None:
-        if tags:
-            raise not_supported("Tags on a logged model (tag its run instead)")
+        run_id, name = parse_model_id(model_id)
+        prefix = model_tag_prefix(name)
+        self.client.log_batch(
+            run_id, tags=[ours.RunTag(prefix + tag.key, str(tag.value)) for tag in tags]
+        )
 
+    @translated
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        raise not_supported("Tags on a logged model (tag its run instead)")
+        run_id, name = parse_model_id(model_id)
+        self.client.delete_tag(run_id, model_tag_prefix(name) + key)
 
     @translated
     def search_logged_models(
