@@ -50,6 +50,7 @@ from gitruns.writer import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, NOTE_TA
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
+BULK_RUNS = 100  # runs whose histories are read in one query, where the store can
 USER_TAG = "mlflow.user"
 RUN_NAME_TAG = "mlflow.runName"
 Progress = Callable[[int, int], None]
@@ -128,9 +129,14 @@ def _import(
             else:
                 pending.append((experiment_id, run))
     models_by_run = _logged_models(client, [e.experiment_id for e in chosen])
+    histories = MetricHistories(client)
     for done, (experiment_id, run) in enumerate(pending, start=1):
+        if run.info.run_id not in histories.covered:
+            histories.prefetch([run for _, run in pending[done - 1 : done - 1 + BULK_RUNS]])
         try:
-            _import_run(client, store, experiment_id, run, models_by_run, existing, report)
+            _import_run(
+                client, store, experiment_id, run, histories, models_by_run, existing, report
+            )
         except (GitrunsError, OSError, MlflowException) as error:
             report.skip(f"run {run.info.run_id}", getattr(error, "message", None) or str(error))
         if progress is not None:
@@ -264,6 +270,7 @@ def _import_run(
     store: RunStore,
     experiment_id: str,
     run: Any,
+    histories: MetricHistories,
     models_by_run: dict[str, list[Any]],
     existing: dict[str, Path],
     report: ImportReport,
@@ -272,7 +279,7 @@ def _import_run(
     if not RUN_ID_PATTERN.match(run_id):
         report.skip(f"run {run_id!r}", "its id is not 32 hexadecimal digits as MLflow's are")
         return
-    record, points = _record_of(client, experiment_id, run, report)
+    record, points = _record_of(histories, experiment_id, run, report)
     final = store.run_dir(experiment_id, run_id)
     staging = temporary_path(final)
     staging.mkdir(parents=True)
@@ -307,7 +314,7 @@ def _swap_into_place(staging: Path, final: Path, previous: Path | None) -> None:
 
 
 def _record_of(
-    client: Any, experiment_id: str, run: Any, report: ImportReport
+    histories: MetricHistories, experiment_id: str, run: Any, report: ImportReport
 ) -> tuple[RunRecord, list[Point]]:
     info, data = run.info, run.data
     what = f"run {info.run_id}"
@@ -342,7 +349,7 @@ def _record_of(
         except GitrunsError as error:
             report.skip(f"{what} metric {key!r}", error.message)
             continue
-        for metric in client.get_metric_history(info.run_id, key):
+        for metric in histories.of(info.run_id, key):
             points.append((key, int(metric.step), int(metric.timestamp), repr(float(metric.value))))
             value = float(metric.value)
             summary = record.metrics.get(key)
@@ -352,6 +359,39 @@ def _record_of(
                 summary.update(value, metric.step, metric.timestamp)
     points.sort(key=lambda point: (point[2], point[1]))
     return record, points
+
+
+class MetricHistories:
+    """Metric histories, read per run, or many runs at once where the store can.
+
+    MLflow's database store answers a metric's history for a list of runs in one
+    query (what its UI's charts use); a run at a time that is a query per metric per
+    run, which made up two thirds of an import's time.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        store = getattr(getattr(client, "_tracking_client", None), "store", None)
+        self.bulk = getattr(store, "get_metric_history_bulk", None)
+        self.fetched: dict[tuple[str, str], list[Any]] = {}
+        self.covered: set[str] = set()
+
+    def prefetch(self, runs: list[Any]) -> None:
+        """Read the histories of ``runs`` in one query per metric, forgetting earlier ones."""
+        if self.bulk is None:
+            return
+        wanted = runs
+        self.fetched.clear()
+        self.covered = {run.info.run_id for run in wanted}
+        ids = sorted(self.covered)
+        for key in sorted({key for run in wanted for key in run.data.metrics}):
+            for point in self.bulk(ids, key, max_results=2**31 - 1):
+                self.fetched.setdefault((point.run_id, key), []).append(point)
+
+    def of(self, run_id: str, key: str) -> list[Any]:
+        if run_id in self.covered:
+            return self.fetched.get((run_id, key), [])
+        return list(self.client.get_metric_history(run_id, key))
 
 
 def _checked(what: str, values: dict[str, Any], limit: int, report: ImportReport) -> dict[str, str]:
@@ -378,9 +418,11 @@ def _download_artifacts(client: Any, run: Any, target: Path, report: ImportRepor
     store, say), the others come one by one and each refused one is reported."""
     from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
     run_id = run.info.run_id
-    if not client.list_artifacts(run_id):
+    # The run's own repository: asking the client would read the run again for its URI.
+    if not get_artifact_repository(run.info.artifact_uri).list_artifacts():
         return 0
     target.mkdir(parents=True, exist_ok=True)
     try:
