@@ -284,3 +284,29 @@ def test_the_demo_script_runs_unchanged_on_mlflow(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "nyc-taxi-regressor v1" in result.stdout and "in production" in result.stdout
+
+
+def test_a_logged_model_has_an_id_that_finds_and_loads_it(repo: Path, data):
+    frame, target = data
+    with mlflow.start_run() as run:
+        info = mlflow.sklearn.log_model(Ridge().fit(frame, target), name="models/ridge")
+        mlflow.set_logged_model_tags(info.model_id, {"stage": "candidate", "owner": "ana"})
+    model = mlflow.get_logged_model(info.model_id)
+    assert info.model_id.startswith(f"m-{run.info.run_id}-")
+    assert (model.name, model.source_run_id, model.status) == (
+        "models/ridge",
+        run.info.run_id,
+        "READY",
+    )
+    assert model.tags == {"stage": "candidate", "owner": "ana"}
+    mlflow.delete_logged_model_tag(info.model_id, "owner")
+    assert mlflow.get_logged_model(info.model_id).tags == {"stage": "candidate"}
+    loaded = mlflow.pyfunc.load_model(model.model_uri)  # models:/<model id>
+    expected = Ridge().fit(frame, target).predict(frame)
+    np.testing.assert_allclose(loaded.predict(frame), expected)
+    found = MlflowClient().search_logged_models(["default"])
+    assert [m.model_id for m in found] == [info.model_id]
+
+    for hostile in ("m-../../../etc", f"m-{run.info.run_id}-", "m-" + "0" * 32 + "-mfpxe"):
+        with pytest.raises(GitrunsError, match="logged model|no run|model path"):
+            mlflow.get_logged_model(hostile)

@@ -37,6 +37,7 @@ from gitruns import location
 from gitruns.entities import (
     Experiment,
     FileInfo,
+    LoggedModel,
     Metric,
     ModelVersion,
     PagedList,
@@ -52,7 +53,14 @@ from gitruns.entities import (
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
 from gitruns.history import read_histories
 from gitruns.index import RunEntry
-from gitruns.names import RUN_ID_PATTERN, check_experiment_name, check_key, check_relative_path
+from gitruns.names import (
+    RUN_ID_PATTERN,
+    check_experiment_name,
+    check_key,
+    check_relative_path,
+    logged_model_id,
+    parse_logged_model_id,
+)
 from gitruns.query import (
     ColumnRow,
     abbreviate,
@@ -73,11 +81,14 @@ from gitruns.record import (
     RunRecord,
     copy_regular_files,
     has_link_on_path,
+    read_run_record,
 )
 from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
 from gitruns.store import RunStore, check_experiment_id
 from gitruns.tags import check_model_name, gto_stage, mlflow_stage
 from gitruns.writer import create_run, open_run
+
+MLMODEL_FILE = "MLmodel"  # a folder holding one is a model
 
 logger = logging.getLogger(__name__)
 
@@ -457,6 +468,45 @@ class MlflowClient:
         live.record.lifecycle_stage = stage
         live.save()
 
+    # -- logged models (MLflow 3): artifacts/<name>/ of their run --------------------
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """A model a run logged, by the id ``log_model`` gave (``ModelInfo.model_id``)."""
+        run_id, name = parse_logged_model_id(model_id)
+        record, run_dir = self._store.load_run(run_id)
+        return _logged_model(record, run_dir, name)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """Every model the experiments' runs logged (a folder with an ``MLmodel`` file)."""
+        ids = [self._experiment_id(experiment_id) for experiment_id in experiment_ids]
+        models = []
+        for run_dir in self._store.run_dirs(ids):
+            artifacts = run_dir / ARTIFACTS_DIR
+            found = [
+                path.parent.relative_to(artifacts).as_posix()
+                for path in sorted(artifacts.rglob(MLMODEL_FILE))
+                if path.is_file() and not path.is_symlink()
+            ]
+            if found:
+                record = read_run_record(run_dir)
+                models += [_logged_model(record, run_dir, name) for name in found]
+        return _page(models, max_results, page_token)
+
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
+        """Tag a logged model (kept as its run's tags, under ``gitruns.model.<id part>.``)."""
+        run_id, name = parse_logged_model_id(model_id)
+        prefix = logged_model_tag_prefix(name)
+        open_run(self._store, run_id).set_tags({prefix + key: v for key, v in tags.items()})
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        run_id, name = parse_logged_model_id(model_id)
+        open_run(self._store, run_id).delete_tag(logged_model_tag_prefix(name) + key)
+
     # -- artifacts ----------------------------------------------------------------
 
     def _artifacts_dir(self, run_id: str) -> Path:
@@ -717,6 +767,28 @@ class MlflowClient:
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
         registry = self._registry()
         return registry.model_folder(registry.model(name).version(version)).absolute().as_uri()
+
+
+def logged_model_tag_prefix(name: str) -> str:
+    """A logged model's tags are its run's tags under this prefix."""
+    return f"gitruns.model.{logged_model_id('', name).rsplit('-', 1)[1]}."
+
+
+def _logged_model(record: RunRecord, run_dir: Path, name: str) -> LoggedModel:
+    prefix = logged_model_tag_prefix(name)
+    folder = run_dir / ARTIFACTS_DIR / name
+    return LoggedModel(
+        model_id=logged_model_id(record.id, name),
+        name=name,
+        experiment_id=record.experiment,
+        source_run_id=record.id,
+        artifact_location=folder.absolute().as_uri(),
+        creation_timestamp=record.start_time,
+        last_updated_timestamp=record.end_time or record.start_time,
+        status="READY" if (folder / MLMODEL_FILE).is_file() else "PENDING",
+        tags={k[len(prefix) :]: v for k, v in record.tags.items() if k.startswith(prefix)},
+        params=dict(record.params),
+    )
 
 
 def _experiment_tags(tags: Mapping[str, Any]) -> dict[str, str]:

@@ -210,6 +210,27 @@ class RegisteredModel(_Fields):
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class LoggedModel(_Fields):
+    """A model a run logged (MLflow 3's LoggedModel): ``artifacts/<name>/`` of its run."""
+
+    model_id: str
+    name: str
+    experiment_id: str
+    source_run_id: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    status: str = "READY"  # PENDING until its MLmodel file is written
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    model_type: str | None = None
+
+    @property
+    def model_uri(self) -> str:
+        return f"models:/{self.model_id}"
+
+
 def system_tags(record: RunRecord) -> dict[str, str]:
     """The ``mlflow.*`` tags MLflow sets itself, derived from the record."""
     git = record.git or {}

@@ -8,6 +8,8 @@ MLflow logs into gitruns unchanged: alphanumerics, ``_ - . space /``, at most
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import hashlib
 import posixpath
@@ -28,6 +30,9 @@ KEY_PATTERN = re.compile(r"^[\w\-. /]+\Z")
 RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{32}\Z")
 RUN_ID_PREFIX_PATTERN = re.compile(r"^[0-9a-f]{1,32}\Z")
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
+# A logged model (MLflow 3's LoggedModel) lives at artifacts/<name>/ of its run, and its id
+# says where: m-<run id>-<name in lower-case base32, unpadded>.
+LOGGED_MODEL_ID_PATTERN = re.compile(r"^m-(?P<run_id>[0-9a-f]{32})-(?P<name>[a-z2-7]+)\Z")
 _NOT_SLUG_CHARACTERS = re.compile(r"[^a-z0-9]+")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -263,6 +268,29 @@ _NOUNS = (
     "wren",
     "yak",
 )
+
+
+def logged_model_id(run_id: str, name: str) -> str:
+    """The id of the model logged at ``artifacts/<name>`` of a run."""
+    encoded = base64.b32encode(name.encode("utf-8")).decode("ascii").rstrip("=").lower()
+    return f"m-{run_id}-{encoded}"
+
+
+def parse_logged_model_id(model_id: object) -> tuple[str, str]:
+    """The run and artifact path a logged model's id stands for."""
+    match = LOGGED_MODEL_ID_PATTERN.match(model_id) if isinstance(model_id, str) else None
+    try:
+        if match is None:
+            raise ValueError(model_id)
+        encoded = match["name"].upper()
+        name = base64.b32decode(encoded + "=" * (-len(encoded) % 8)).decode("utf-8")
+        return match["run_id"], check_relative_path(name, "model path")
+    except (ValueError, binascii.Error, UnicodeDecodeError, InvalidPath):
+        raise InvalidName(
+            f"{model_id!r} is not a logged model's id: gitruns names them "
+            "m-<run id>-<path>, as log_model's ModelInfo.model_id gives. List a run's models "
+            "with search_logged_models."
+        ) from None
 
 
 def random_run_name() -> str:

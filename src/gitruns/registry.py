@@ -38,7 +38,7 @@ import yaml
 
 from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitError, GitrunsError, InvalidName, InvalidPath, InvalidValue
-from gitruns.names import RUN_ID_PATTERN, check_relative_path
+from gitruns.names import RUN_ID_PATTERN, check_relative_path, parse_logged_model_id
 from gitruns.record import ARTIFACTS_DIR, load_yaml
 from gitruns.repo import commit_paths, identity_env
 from gitruns.store import RunStore
@@ -852,8 +852,12 @@ def locate_model(registry: Registry, uri: str) -> Path:
     """The folder a model URI names, inside its run's artifacts.
 
     ``models:/NAME/3``, ``models:/NAME/Production``, ``models:/NAME/latest``,
-    ``models:/NAME@champion``, ``runs:/RUN_ID/model``, a ``file:`` URI or a path.
+    ``models:/NAME@champion``, ``models:/MODEL_ID`` (a logged model),
+    ``runs:/RUN_ID/model``, a ``file:`` URI or a path.
     """
+    if uri.startswith("models:/m-"):  # a logged model's id: its run and path
+        run_id, path = parse_logged_model_id(uri.removeprefix("models:/").strip("/"))
+        uri = f"runs:/{run_id}/{path}"
     if uri.startswith("models:/"):
         return registry.model_folder(resolve_version(registry, uri))
     if uri.startswith("runs:/"):

@@ -20,6 +20,7 @@ from gitruns import location as locations
 from gitruns.client import MlflowClient
 from gitruns.entities import (
     Experiment,
+    LoggedModel,
     ModelVersion,
     Run,
     RunData,
@@ -691,6 +692,26 @@ def list_experiments(
 def delete_run(run_id: str) -> None:
     """Soft-delete a run (see :meth:`MlflowClient.delete_run`)."""
     MlflowClient().delete_run(run_id)
+
+
+def get_logged_model(model_id: str) -> LoggedModel:
+    """A model a run logged, by ``ModelInfo.model_id`` (MLflow 3's logged models).
+
+    Example::
+
+        info = gitruns.sklearn.log_model(model, name="model")
+        gitruns.get_logged_model(info.model_id).source_run_id
+    """
+    return MlflowClient().get_logged_model(model_id)
+
+
+def set_logged_model_tags(model_id: str, tags: Mapping[str, Any]) -> None:
+    """Tag a logged model; the tags are kept on its run."""
+    MlflowClient().set_logged_model_tags(model_id, tags)
+
+
+def delete_logged_model_tag(model_id: str, key: str) -> None:
+    MlflowClient().delete_logged_model_tag(model_id, key)
 
 
 def register_model(

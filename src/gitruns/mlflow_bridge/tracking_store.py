@@ -10,15 +10,13 @@ Every call goes through gitruns' own client and writer, so a run MLflow writes i
 the run gitruns would have written (commit, diff, environment captured; records
 checked; histories folded when it ends). A logged model (MLflow 3) lives where
 gitruns keeps a run's models, ``artifacts/<name>/`` of its run, and its id says so:
-``m-<run id>-<name in base32>``. What the format cannot hold (traces, datasets,
-scorers, prompts…) raises MLflow's ``NOT_IMPLEMENTED`` error saying so, before
-anything is written.
+``m-<run id>-<name in base32>``, the id gitruns' own ``log_model`` gives. What the
+format cannot hold (traces, datasets, scorers, prompts…) raises MLflow's
+``NOT_IMPLEMENTED`` error saying so, before anything is written.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,12 +60,11 @@ from gitruns.exceptions import (
     RunNotFound,
 )
 from gitruns.location import resolve
-from gitruns.names import RUN_ID_PATTERN, check_key
+from gitruns.names import check_relative_path, logged_model_id, parse_logged_model_id
 from gitruns.record import ARTIFACTS_DIR
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "MLmodel"
 DIFF_TAG = "gitruns.git.diff"  # the run-context provider's; a gitruns run keeps code.diff
 
 
@@ -165,36 +162,27 @@ def to_run(run: ours.Run, run_dir: Path, summaries: dict[str, Any] | None = None
     )
 
 
-# -- logged models: artifacts/<name>/ of their run -----------------------------------------
-
-
-def model_id_of(run_id: str, name: str) -> str:
-    encoded = base64.b32encode(name.encode("utf-8")).decode("ascii").rstrip("=").lower()
-    return f"m-{run_id}-{encoded}"
-
-
-def model_tag_prefix(name: str) -> str:
-    """A logged model's tags are its run's tags under this prefix."""
-    return f"gitruns.model.{model_id_of('', name).rsplit('-', 1)[1]}."
-
-
 def parse_model_id(model_id: str) -> tuple[str, str]:
-    """The run and name a logged model's id stands for; MLflow's error when it is not one."""
-    prefix, _, rest = model_id.partition("-")
-    run_id, _, encoded = rest.partition("-")
+    """The run and path a logged model's id stands for; MLflow's error when it is not one."""
     try:
-        if prefix != "m" or not RUN_ID_PATTERN.match(run_id) or not encoded:
-            raise ValueError(model_id)
-        padded = encoded.upper() + "=" * (-len(encoded) % 8)
-        name = base64.b32decode(padded).decode("utf-8")
-        check_key(name, "model name")
-    except (ValueError, binascii.Error, UnicodeDecodeError, GitrunsError):
-        raise MlflowException(
-            f"no logged model {model_id!r} in gitruns' store: its models are named "
-            "m-<run id>-<name>. List a run's models with search_logged_models.",
-            error_code=RESOURCE_DOES_NOT_EXIST,
-        ) from None
-    return run_id, name
+        return parse_logged_model_id(model_id)
+    except GitrunsError as error:
+        raise MlflowException(error.message, error_code=RESOURCE_DOES_NOT_EXIST) from None
+
+
+def to_logged_model(model: ours.LoggedModel, run_dir: Path) -> LoggedModel:
+    return LoggedModel(
+        experiment_id=model.experiment_id,
+        model_id=model.model_id,
+        name=model.name,
+        artifact_location=artifact_uri(run_dir, model.name),
+        creation_timestamp=model.creation_timestamp,
+        last_updated_timestamp=model.last_updated_timestamp,
+        source_run_id=model.source_run_id,
+        status=LoggedModelStatus.READY if model.status == "READY" else LoggedModelStatus.PENDING,
+        tags=model.tags,
+        params=model.params,
+    )
 
 
 class GitrunsTrackingStore(AbstractStore):
@@ -401,7 +389,7 @@ class GitrunsTrackingStore(AbstractStore):
     def record_logged_model(self, run_id: str, mlflow_model: Any) -> None:
         """MLflow 2's record of a model a run logged: its files under artifacts/ say it."""
 
-    # -- logged models --------------------------------------------------------------------
+    # -- logged models: artifacts/<name>/ of their run -----------------------------------
 
     @translated
     def create_logged_model(
@@ -415,52 +403,32 @@ class GitrunsTrackingStore(AbstractStore):
     ) -> LoggedModel:
         if not source_run_id:
             raise not_supported("A logged model without a run (gitruns keeps models in runs)")
-        name = check_key(name or "model", "model name")
-        return self._logged_model(source_run_id, name)
-
-    def _logged_model(self, run_id: str, name: str) -> LoggedModel:
-        record, run_dir = self.client.get_run_record(run_id)
-        folder = run_dir / ARTIFACTS_DIR / name
-        ready = (folder / MODEL_FILE).is_file()
-        prefix = model_tag_prefix(name)
-        return LoggedModel(
-            experiment_id=record.experiment,
-            model_id=model_id_of(record.id, name),
-            name=name,
-            artifact_location=artifact_uri(run_dir, name),
-            creation_timestamp=record.start_time,
-            last_updated_timestamp=record.end_time or record.start_time,
-            source_run_id=record.id,
-            status=LoggedModelStatus.READY if ready else LoggedModelStatus.PENDING,
-            params=dict(record.params),
-            tags={
-                key[len(prefix) :]: value
-                for key, value in record.tags.items()
-                if key.startswith(prefix)
-            },
-        )
-
-    @translated
-    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
-        run_id, name = parse_model_id(model_id)
-        return self._logged_model(run_id, name)
-
-    @translated
-    def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
+        model_id = logged_model_id(source_run_id, check_relative_path(name or "model"))
+        if tags:
+            self.set_logged_model_tags(model_id, tags)
         return self.get_logged_model(model_id)
 
     @translated
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        run_id, _ = parse_model_id(model_id)
+        return to_logged_model(self.client.get_logged_model(model_id), self._run_dir_of(run_id))
+
+    def _run_dir_of(self, run_id: str) -> Path:
+        return self.client.get_run_record(run_id)[1]
+
+    @translated
+    def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
+        return self.get_logged_model(model_id)  # ready once its MLmodel file is written
+
+    @translated
     def set_logged_model_tags(self, model_id: str, tags: Sequence[Any]) -> None:
-        run_id, name = parse_model_id(model_id)
-        prefix = model_tag_prefix(name)
-        self.client.log_batch(
-            run_id, tags=[ours.RunTag(prefix + tag.key, str(tag.value)) for tag in tags]
-        )
+        parse_model_id(model_id)
+        self.client.set_logged_model_tags(model_id, {tag.key: str(tag.value) for tag in tags})
 
     @translated
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        run_id, name = parse_model_id(model_id)
-        self.client.delete_tag(run_id, model_tag_prefix(name) + key)
+        parse_model_id(model_id)
+        self.client.delete_logged_model_tag(model_id, key)
 
     @translated
     def search_logged_models(
@@ -473,19 +441,10 @@ class GitrunsTrackingStore(AbstractStore):
         page_token: str | None = None,
     ) -> PagedList:
         if filter_string or datasets or order_by:
-            raise not_supported("Filtering logged models")
-        models = []
-        for run_dir in self.client._store.run_dirs([str(e) for e in experiment_ids]):
-            artifacts = run_dir / ARTIFACTS_DIR
-            if not artifacts.is_dir():
-                continue
-            for path in sorted(artifacts.rglob(MODEL_FILE)):
-                if path.is_file() and not path.is_symlink():
-                    relative = path.parent.relative_to(artifacts).as_posix()
-                    models.append(self._logged_model(run_dir.name, relative))
-        start = int(page_token or 0)
-        end = len(models) if max_results is None else start + int(max_results)
-        return PagedList(models[start:end], str(end) if end < len(models) else None)
+            raise not_supported("Filtering or ordering logged models")
+        found = self.client.search_logged_models(list(experiment_ids), max_results, page_token)
+        models = [to_logged_model(model, self._run_dir_of(model.source_run_id)) for model in found]
+        return PagedList(models, found.token)
 
 
 _UNSUPPORTED = {

@@ -22,7 +22,7 @@ import yaml
 
 from gitruns import location
 from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue, MissingLibrary
-from gitruns.names import check_relative_path
+from gitruns.names import check_relative_path, logged_model_id
 from gitruns.record import (
     dump_yaml,
     has_link_on_path,
@@ -225,6 +225,7 @@ class ModelInfo:
     utc_time_created: str
     signature: dict[str, Any] | None = None
     registered_model_version: int | str | None = None
+    model_id: str | None = None  # MLflow 3's: models:/<model_id> loads it too
     path: Path | None = field(default=None, repr=False)
 
 
@@ -289,6 +290,7 @@ def write_model_folder(
         model_uuid=model_uuid,
         utc_time_created=created,
         signature=signature_dict,
+        model_id=logged_model_id(run_id, artifact_path) if run_id and artifact_path else None,
         path=folder,
     )
 
