@@ -344,10 +344,11 @@ with mlflow.start_run() as run:
         mlflow.log_metric("rmse", 5.0 - step, step=step)
     mlflow.log_dict({"features": ["a", "b"]}, "config.json")
     info = mlflow.sklearn.log_model(Ridge(alpha=0.1).fit(x, y), name="model")
+    mlflow.log_input(mlflow.data.from_numpy(x, name="train"), context="training")
     try:
-        mlflow.log_input(mlflow.data.from_numpy(x, name="train"), context="training")
+        mlflow.MlflowClient().rename_experiment(run.info.experiment_id, "renamed")
     except mlflow.exceptions.MlflowException as error:
-        out["log_input"] = str(error)
+        out["rename"] = str(error)
 version = mlflow.register_model(info.model_uri, "nyc-taxi-regressor")
 client = mlflow.MlflowClient()
 client.transition_model_version_stage("nyc-taxi-regressor", version.version, "Production")
@@ -361,6 +362,10 @@ out["found"] = [r.info.run_id for r in client.search_runs(
 )]
 out["history"] = [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "rmse")]
 out["alias"] = client.get_model_version_by_alias("nyc-taxi-regressor", "Champion").version
+out["inputs"] = [
+    [item.dataset.name, item.tags[0].value]
+    for item in client.get_run(run.info.run_id).inputs.dataset_inputs
+]
 try:
     client.get_logged_model("m-../../../etc-passwd")
 except mlflow.exceptions.MlflowException as error:
@@ -380,7 +385,8 @@ def test_mlflow_itself_writes_gitruns_runs_through_the_gitruns_uri(tmp_path: Pat
     assert out["found"] == [out["run_id"]]
     assert out["history"] == [[0, 5.0], [1, 4.0], [2, 3.0]]
     assert out["alias"] == "1"
-    assert "not supported by gitruns" in out["log_input"]
+    assert "not supported by gitruns" in out["rename"]
+    assert out["inputs"] == [["train", "training"]]
     assert out["bad_model_id"] == "RESOURCE_DOES_NOT_EXIST"
 
     # What gitruns reads: the run as its own API writes it, code version included.
@@ -397,7 +403,7 @@ def test_mlflow_itself_writes_gitruns_runs_through_the_gitruns_uri(tmp_path: Pat
     assert json.loads((run_dir / "artifacts" / "config.json").read_text()) == {
         "features": ["a", "b"]
     }
-    assert not (run_dir / "inputs").exists()
+    assert [entry["name"] for entry in record.inputs] == ["train"] and record.schema == 3
     tags = git(repo, "tag").split()
     assert "nyc-taxi-regressor@v1.0.0" in tags and "nyc-taxi-regressor#production#1" in tags
     version = client.get_model_version_by_alias("nyc-taxi-regressor", "Champion")

@@ -308,5 +308,5 @@ def test_a_logged_model_has_an_id_that_finds_and_loads_it(repo: Path, data):
     assert [m.model_id for m in found] == [info.model_id]
 
     for hostile in ("m-../../../etc", f"m-{run.info.run_id}-", "m-" + "0" * 32 + "-mfpxe"):
-        with pytest.raises(GitrunsError, match="logged model|no run|model path"):
+        with pytest.raises(GitrunsError, match=r"logged model|no run|model path"):
             mlflow.get_logged_model(hostile)

@@ -9,7 +9,7 @@ environment that produced it. Existing MLflow code runs unchanged with::
 
 from __future__ import annotations
 
-from gitruns import artifacts, entities, exceptions, pyfunc, sklearn, xgboost
+from gitruns import artifacts, data, entities, exceptions, pyfunc, sklearn, xgboost
 from gitruns.autologging import autolog
 from gitruns.client import MlflowClient
 from gitruns.entities import Experiment, Run, RunData, RunInfo, RunStatus, ViewType
@@ -36,6 +36,7 @@ from gitruns.tracking import (
     log_artifacts,
     log_dict,
     log_figure,
+    log_input,
     log_metric,
     log_metrics,
     log_param,
@@ -72,6 +73,7 @@ __all__ = [
     "artifacts",
     "autolog",
     "create_experiment",
+    "data",
     "delete_logged_model_tag",
     "delete_run",
     "delete_tag",
@@ -92,6 +94,7 @@ __all__ = [
     "log_artifacts",
     "log_dict",
     "log_figure",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",

@@ -272,7 +272,7 @@ def migrate(runs_dir: Path | None) -> None:
         gitruns migrate && git add -A runs && git commit -m "Runs in schema 2"
     """
     from gitruns.migrate import migrate_runs
-    from gitruns.record import SCHEMA_VERSION
+    from gitruns.record import LAYOUT_SCHEMA
 
     folder = _runs_dir(runs_dir)
     with _progress("Migrating runs") as advance:
@@ -286,7 +286,7 @@ def migrate(runs_dir: Path | None) -> None:
             soft_wrap=True,
         )
     console.print(
-        f"{len(report.migrated)} run(s) migrated to schema {SCHEMA_VERSION}, "
+        f"{len(report.migrated)} run(s) migrated to schema {LAYOUT_SCHEMA}, "
         f"{len(report.folded)} metric log(s) folded, {report.current} run(s) already current "
         f"in {esc(folder)}.",
         highlight=False,

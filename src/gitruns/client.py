@@ -34,7 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from gitruns import location
+from gitruns.data import input_entry
 from gitruns.entities import (
+    CONTEXT_TAG,
+    DatasetInput,
     Experiment,
     FileInfo,
     LoggedModel,
@@ -54,6 +57,7 @@ from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, In
 from gitruns.history import read_histories
 from gitruns.index import RunEntry
 from gitruns.names import (
+    DEFAULT_EXPERIMENT_NAME,
     RUN_ID_PATTERN,
     check_experiment_name,
     check_key,
@@ -285,6 +289,11 @@ class MlflowClient:
     ) -> Run:
         """Create a RUNNING run; end it with :meth:`set_terminated`."""
         experiment_id = self._experiment_id(experiment_id)
+        if (
+            experiment_id == _DEFAULT_EXPERIMENT_ALIASES["0"]
+            and self._store.find_experiment(DEFAULT_EXPERIMENT_NAME) is None
+        ):  # MLflow's experiment 0 always exists: gitruns makes it on first use
+            self._store.create_experiment(ExperimentRecord(name=DEFAULT_EXPERIMENT_NAME))
         self._store.get_experiment(experiment_id)
         live = create_run(
             self._store, location.current(self._tracking_uri), experiment_id, run_name
@@ -432,6 +441,19 @@ class MlflowClient:
         for metric in metrics:
             live.log_metric(metric.key, metric.value, metric.step, metric.timestamp, defer=True)
         live.flush()
+
+    def log_inputs(
+        self, run_id: str, datasets: Sequence[DatasetInput] | None = None, models: Any = None
+    ) -> None:
+        """Record the datasets a run read (MLflow's ``DatasetInput``: a dataset and tags,
+        ``mlflow.data.context`` among them)."""
+        entries = []
+        for item in datasets or []:
+            tags = {tag.key: tag.value for tag in item.tags}
+            context = tags.pop(CONTEXT_TAG, None)
+            entries.append(input_entry(item.dataset, context, tags or None))
+        if entries:
+            open_run(self._store, run_id).log_inputs(entries)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every value logged for ``key``, in the order logged."""

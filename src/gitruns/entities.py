@@ -138,10 +138,59 @@ class RunData(_Fields):
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Dataset(_Fields):
+    """A dataset a run read, as MLflow records it: source, schema and profile are JSON."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class InputTag(_Fields):
+    key: str
+    value: str
+
+
+@dataclass
+class DatasetInput(_Fields):
+    dataset: Dataset
+    tags: list[InputTag] = field(default_factory=list)
+
+
+@dataclass
+class RunInputs(_Fields):
+    dataset_inputs: list[DatasetInput] = field(default_factory=list)
+
+
+CONTEXT_TAG = "mlflow.data.context"  # MLflow's input tag for training, validation…
+
+
+def dataset_inputs(inputs: list[dict[str, Any]]) -> RunInputs:
+    """MLflow's view of the ``inputs`` a record holds."""
+    entries = []
+    for item in inputs:
+        tags = [InputTag(str(k), str(v)) for k, v in (item.get("tags") or {}).items()]
+        if item.get("context"):
+            tags.insert(0, InputTag(CONTEXT_TAG, str(item["context"])))
+        dataset = Dataset(
+            **{key: item.get(key) for key in ("name", "digest", "source_type", "source")},
+            schema=item.get("schema"),
+            profile=item.get("profile"),
+        )
+        entries.append(DatasetInput(dataset, tags))
+    return RunInputs(entries)
+
+
 @dataclass
 class Run(_Fields):
     info: RunInfo
     data: RunData
+    inputs: RunInputs = field(default_factory=RunInputs)
 
     def to_dictionary(self) -> dict[str, Any]:
         return {"info": vars(self.info).copy(), "data": vars(self.data).copy()}
@@ -268,7 +317,9 @@ def make_run(
 
 def run_from_record(record: RunRecord, run_dir: Path) -> Run:
     metrics = {key: summary.last for key, summary in record.metrics.items()}
-    return make_run(record, run_dir, metrics, {**system_tags(record), **record.tags})
+    run = make_run(record, run_dir, metrics, {**system_tags(record), **record.tags})
+    run.inputs = dataset_inputs(record.inputs)
+    return run
 
 
 def experiment_from_record(

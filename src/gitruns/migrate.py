@@ -32,9 +32,9 @@ from gitruns.history import (
     write_histories,
 )
 from gitruns.record import (
+    LAYOUT_SCHEMA,
     RUN_FILE,
     RUNNING,
-    SCHEMA_VERSION,
     RunRecord,
     emit_record_yaml,
     read_run_record,
@@ -115,7 +115,7 @@ def migrate_run(run_dir: Path, runs_dir: Path) -> str:
         record = read_run_record(run_dir)
         if record.status == RUNNING and process_alive(record.process) is not False:
             return "live"
-        if record.schema >= SCHEMA_VERSION:
+        if record.schema >= LAYOUT_SCHEMA:
             _remove_schema_1_files(run_dir)  # left by a migration killed after its switch
             if (run_dir / LOG_FILE).exists() and fold_log(run_dir):
                 return "folded"
@@ -134,10 +134,10 @@ def _rewrite(record: RunRecord, run_dir: Path, runs_dir: Path) -> None:
     if requirements is not None:
         environment["requirements"] = store_requirements(runs_dir, requirements)
     record.environment = environment
-    record.schema = SCHEMA_VERSION
+    record.schema = LAYOUT_SCHEMA
     write_atomic(run_dir / RUN_FILE, emit_record_yaml(record.to_dict()))
     _remove_schema_1_files(run_dir)
-    logger.info("Migrated %s to schema %d", run_dir, SCHEMA_VERSION)
+    logger.info("Migrated %s to schema %d", run_dir, LAYOUT_SCHEMA)
 
 
 def _remove_schema_1_files(run_dir: Path) -> None:

@@ -49,7 +49,13 @@ from gitruns.exceptions import CorruptRecord
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # of run.yaml and its run folder; 1: a file per metric, a package list per run
+# Schemas of run.yaml and its folder. 1: a file per metric, a package list per run;
+# 2: metrics.tsv and runs/_environments/; 3: schema 2 with `inputs` (datasets the run read).
+# A record is written at the lowest schema that holds it (3 only once it has inputs), so a
+# run without inputs stays readable by a gitruns that knows schema 2, and nothing migrates.
+LAYOUT_SCHEMA = 2  # the current layout of a run's folder; older runs are migrated to it
+INPUTS_SCHEMA = 3
+SCHEMA_VERSION = INPUTS_SCHEMA  # the newest this gitruns reads and writes
 EXPERIMENT_SCHEMA_VERSION = 1
 
 RUN_FILE = "run.yaml"
@@ -132,12 +138,24 @@ def _emit(value: Any, indent: str, lines: list[str]) -> None:
             _emit(item, indent + "  ", lines)
         elif isinstance(item, dict):
             lines.append(f"{label} {{}}")
+        elif isinstance(item, list) and item:  # run inputs: a list of mappings
+            lines.append(label)
+            for element in item:
+                if isinstance(element, dict) and element:
+                    first = len(lines)
+                    _emit(element, indent + "  ", lines)
+                    lines[first] = f"{indent}- " + lines[first][len(indent) + 2 :]
+                else:
+                    lines.append(f"{indent}- {_yaml_scalar(element)}")
+        elif isinstance(item, list):
+            lines.append(f"{label} []")
         else:
             lines.append(f"{label} {_yaml_scalar(item)}")
 
 
 def emit_record_yaml(data: dict[str, Any]) -> str:
-    """YAML for nested mappings of scalars, the shape of every record, in microseconds.
+    """YAML for nested mappings of scalars (and lists of them), the shape of every record,
+    in microseconds.
 
     PyYAML's representer costs about a millisecond per record even with
     libyaml, and a run rewrites its record on every ``log_params``. Output is
@@ -573,11 +591,12 @@ class RunRecord:
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     lifecycle_stage: str = ACTIVE
-    schema: int = SCHEMA_VERSION
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # datasets read (schema 3)
+    schema: int = LAYOUT_SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "schema": self.schema,
+            "schema": INPUTS_SCHEMA if self.inputs else self.schema,
             "id": self.id,
             "name": self.name,
             "experiment": self.experiment,
@@ -600,6 +619,8 @@ class RunRecord:
         data["params"] = self.params
         data["tags"] = self.tags
         data["metrics"] = {key: summary.to_dict() for key, summary in self.metrics.items()}
+        if self.inputs:
+            data["inputs"] = self.inputs
         data["environment"] = self.environment
         return data
 
@@ -614,7 +635,7 @@ class RunRecord:
                 f"{origin} does not hold a run record (a YAML mapping). "
                 "Restore it from git ('git checkout -- <file>') or remove the run's folder."
             )
-        schema = data.get("schema", SCHEMA_VERSION)
+        schema = data.get("schema", LAYOUT_SCHEMA)
         if isinstance(schema, int) and schema > SCHEMA_VERSION:
             raise CorruptRecord(
                 f"{origin} was written by a newer gitruns (schema {schema}; this one reads up "
@@ -644,6 +665,7 @@ class RunRecord:
                 },
                 environment=dict(data.get("environment") or {}),
                 lifecycle_stage=str(data.get("lifecycle_stage", ACTIVE)),
+                inputs=[dict(item) for item in data.get("inputs") or []],
                 schema=int(schema),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -674,6 +696,10 @@ def merge_record_dicts(
                     section.pop(item, None)
                 elif base_items.get(item) != mine_items[item]:
                     section[item] = mine_items[item]
+            merged[key] = section
+        elif key == "inputs":  # datasets are only ever added: keep both writers' new ones
+            section = list(theirs.get(key) or [])
+            section += [item for item in mine_value or [] if item not in section]
             merged[key] = section
         elif key == "metrics":
             section = dict(theirs.get(key) or {})

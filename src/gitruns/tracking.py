@@ -694,6 +694,25 @@ def delete_run(run_id: str) -> None:
     MlflowClient().delete_run(run_id)
 
 
+def log_input(
+    dataset: Any,
+    context: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    model: Any = None,
+) -> None:
+    """Record that the active run read ``dataset`` (from ``gitruns.data``), in ``context``
+    (``"training"``, ``"validation"``…).
+
+    Example::
+
+        mlflow.log_input(mlflow.data.from_pandas(train, targets="duration"), context="training")
+    """
+    from gitruns.data import input_entry
+
+    entry = input_entry(dataset, context, dict(tags) if tags else None)
+    _target(None).log_inputs([entry])
+
+
 def get_logged_model(model_id: str) -> LoggedModel:
     """A model a run logged, by ``ModelInfo.model_id`` (MLflow 3's logged models).
 

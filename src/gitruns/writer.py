@@ -55,9 +55,9 @@ from gitruns.record import (
     FAILED,
     FINISHED,
     KILLED,
+    LAYOUT_SCHEMA,
     RUN_FILE,
     RUNNING,
-    SCHEMA_VERSION,
     MetricSummary,
     RunRecord,
     emit_record_yaml,
@@ -299,6 +299,14 @@ class LiveRun:
                     self.record.tags[key] = value
             self.save()
 
+    def log_inputs(self, entries: list[dict[str, Any]]) -> None:
+        """Add dataset inputs (``gitruns.data.input_entry``); one already there is kept once."""
+        with self._lock:
+            new = [entry for entry in entries if entry not in self.record.inputs]
+            if new:
+                self.record.inputs.extend(new)
+                self.save()
+
     def delete_tag(self, key: str) -> None:
         with self._lock:
             if self.record.tags.pop(check_key(key, "tag key"), None) is not None:
@@ -529,7 +537,7 @@ def open_run(store: RunStore, run_id: str) -> LiveRun:
 def _load_current(store: RunStore, run_id: str) -> tuple[RunRecord, Path]:
     """A run to write to, moved to the current layout first if an older gitruns wrote it."""
     record, run_dir = store.load_run(run_id)
-    if record.schema < SCHEMA_VERSION:
+    if record.schema < LAYOUT_SCHEMA:
         migrate_run(run_dir, store.runs_dir)
         record, run_dir = store.load_run(run_id)
     return record, run_dir

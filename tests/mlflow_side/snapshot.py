@@ -77,6 +77,18 @@ def snapshot(client, with_artifacts=True):
                 "params": run.data.params,
                 "tags": tags,
                 "metrics": histories,
+                "inputs": sorted(
+                    [
+                        item.dataset.name,
+                        item.dataset.digest,
+                        item.dataset.source_type,
+                        item.dataset.source,
+                        item.dataset.schema,
+                        item.dataset.profile,
+                        sorted((tag.key, tag.value) for tag in item.tags),
+                    ]
+                    for item in client.get_run(run.info.run_id).inputs.dataset_inputs
+                ),
                 "artifacts": (
                     artifact_digests(client, run.info.run_id, experiment.experiment_id)
                     if with_artifacts

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow.tracking import MlflowClient
 from sklearn.linear_model import Ridge
 from snapshot import snapshot
@@ -33,6 +34,12 @@ with mlflow.start_run(run_name="search") as parent:
     for child in range(2):
         with mlflow.start_run(run_name=f"trial-{child}", nested=True):
             mlflow.log_params({"alpha": 0.1 * (child + 1), "max_depth": child + 3})
+            frame = pd.DataFrame(x, columns=["distance", "passengers"]).assign(duration=y)
+            mlflow.log_input(
+                mlflow.data.from_pandas(frame, source="data/trips.csv", targets="duration"),
+                context="training",
+                tags={"month": str(child + 1)},
+            )
             for step in range(5):
                 mlflow.log_metric("rmse", 6.0 - step * 0.5 - child, step=step)
                 mlflow.log_metric("mae", float("nan") if step == 2 else 4.0 - step, step=step)

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitruns.entities import system_tags
+from gitruns.entities import dataset_inputs, system_tags
 from gitruns.exceptions import GitrunsError
 from gitruns.history import read_histories
 from gitruns.mlflow_bridge import mlflow_client
+from gitruns.mlflow_bridge.convert import to_dataset_input
 from gitruns.mlflow_bridge.importing import PAGE_SIZE, pages
 from gitruns.record import ACTIVE, ARTIFACTS_DIR, RUNNING, RunRecord, read_run_record
 from gitruns.store import RunStore
@@ -180,6 +181,9 @@ def _export_run(
     for start in range(0, len(metrics), MAX_BATCH_METRICS):
         client.log_batch(run_id, metrics=metrics[start : start + MAX_BATCH_METRICS])
     report.metric_points += len(metrics)
+    inputs = dataset_inputs(record.inputs).dataset_inputs
+    if inputs:
+        client.log_inputs(run_id, datasets=[to_dataset_input(item) for item in inputs])
     report.artifact_files += _export_artifacts(client, run_id, run_dir / ARTIFACTS_DIR, report)
     if record.status != RUNNING:
         client.set_terminated(run_id, status=record.status, end_time=record.end_time)

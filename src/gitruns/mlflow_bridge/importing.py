@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gitruns.capture import find_repo_top
+from gitruns.entities import CONTEXT_TAG
 from gitruns.exceptions import GitrunsError
 from gitruns.history import Point, write_histories
 from gitruns.index import ensure_ignore_file
@@ -341,6 +342,7 @@ def _record_of(
         params=_checked(f"{what} param", data.params, MAX_PARAM_VALUE_LENGTH, report),
         tags=_checked(f"{what} tag", tags, MAX_TAG_VALUE_LENGTH, report),
         lifecycle_stage=info.lifecycle_stage or ACTIVE,
+        inputs=_inputs(run, report),
     )
     points: list[Point] = []
     for key in sorted(data.metrics):
@@ -359,6 +361,22 @@ def _record_of(
                 summary.update(value, metric.step, metric.timestamp)
     points.sort(key=lambda point: (point[2], point[1]))
     return record, points
+
+
+def _inputs(run: Any, report: ImportReport) -> list[dict[str, Any]]:
+    """The datasets a run read, as ``run.yaml`` keeps them."""
+    from gitruns.data import input_entry
+    from gitruns.mlflow_bridge.convert import from_dataset_input
+
+    entries = []
+    for item in getattr(getattr(run, "inputs", None), "dataset_inputs", None) or []:
+        ours = from_dataset_input(item)
+        tags = {tag.key: tag.value for tag in ours.tags}
+        try:
+            entries.append(input_entry(ours.dataset, tags.pop(CONTEXT_TAG, None), tags or None))
+        except GitrunsError as error:
+            report.skip(f"run {run.info.run_id} dataset {ours.dataset.name!r}", error.message)
+    return entries
 
 
 class MetricHistories:

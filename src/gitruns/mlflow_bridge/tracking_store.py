@@ -11,7 +11,7 @@ the run gitruns would have written (commit, diff, environment captured; records
 checked; histories folded when it ends). A logged model (MLflow 3) lives where
 gitruns keeps a run's models, ``artifacts/<name>/`` of its run, and its id says so:
 ``m-<run id>-<name in base32>``, the id gitruns' own ``log_model`` gives. What the
-format cannot hold (traces, datasets, scorers, prompts…) raises MLflow's
+format cannot hold (traces, evaluation datasets, scorers, prompts…) raises MLflow's
 ``NOT_IMPLEMENTED`` error saying so, before anything is written.
 """
 
@@ -60,6 +60,7 @@ from gitruns.exceptions import (
     RunNotFound,
 )
 from gitruns.location import resolve
+from gitruns.mlflow_bridge.convert import from_dataset_input, to_dataset_input
 from gitruns.names import check_relative_path, logged_model_id, parse_logged_model_id
 from gitruns.record import ARTIFACTS_DIR
 
@@ -157,7 +158,10 @@ def to_run(run: ours.Run, run_dir: Path, summaries: dict[str, Any] | None = None
             params=[Param(k, v) for k, v in run.data.params.items()],
             tags=[RunTag(k, v) for k, v in run.data.tags.items()],
         ),
-        run_inputs=RunInputs(dataset_inputs=[], model_inputs=[]),
+        run_inputs=RunInputs(
+            dataset_inputs=[to_dataset_input(item) for item in run.inputs.dataset_inputs],
+            model_inputs=[],
+        ),
         run_outputs=RunOutputs(model_outputs=[]),
     )
 
@@ -370,15 +374,16 @@ class GitrunsTrackingStore(AbstractStore):
 
         return Path(unquote(urlsplit(run.info.artifact_uri).path)).parent
 
+    @translated
     def log_inputs(
         self,
         run_id: str,
         datasets: Sequence[Any] | None = None,
         models: Sequence[Any] | None = None,
     ) -> None:
-        if datasets:
-            raise not_supported("Logging datasets (log_input)")
-        # A model input names a model the run used; gitruns keeps no such link yet.
+        # A model input (a model the run used) has no place in the run's record yet; the
+        # model's own run records it.
+        self.client.log_inputs(run_id, [from_dataset_input(item) for item in datasets or []])
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
         for output in models:  # the model's id names its run: check it is this one
