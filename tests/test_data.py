@@ -82,3 +82,41 @@ def test_the_client_logs_mlflow_shaped_dataset_inputs_and_refuses_bad_ones(repo:
         mlflow.log_input({"name": "not a dataset"})
     with mlflow.start_run(), pytest.raises(InvalidValue, match="name is 600 characters"):
         mlflow.log_input(mlflow.data.from_numpy(np.ones(2), name="x" * 600))
+
+
+def test_runs_are_found_by_the_datasets_they_read(repo: Path):
+    frame = pd.DataFrame({"distance": [1.0, 2.0], "duration": [3.0, 4.0]})
+    january = mlflow.data.from_pandas(frame, name="january")
+    february = mlflow.data.from_pandas(frame.assign(distance=[5.0, 6.0]), name="february")
+    ids = {}
+    for label, inputs in {
+        "both": [(january, "training"), (february, "validation")],
+        "january-only": [(january, "validation")],
+        "none": [],
+    }.items():
+        with mlflow.start_run(run_name=label) as run:
+            for dataset, context in inputs:
+                mlflow.log_input(dataset, context=context)
+            mlflow.log_metric("rmse", len(inputs))
+        ids[run.info.run_id] = label
+
+    def found(filter_string: str) -> set[str]:
+        runs = MlflowClient().search_runs(["default"], filter_string)
+        return {ids[run.info.run_id] for run in runs}
+
+    assert found("datasets.name = 'january'") == {"both", "january-only"}
+    assert found("datasets.name = 'february'") == {"both"}
+    assert found(f"datasets.digest = '{february.digest}'") == {"both"}
+    assert found("datasets.context = 'training'") == {"both"}
+    assert found("datasets.name IN ('february', 'march')") == {"both"}
+    assert found("datasets.name LIKE 'jan%' AND metrics.rmse < 2") == {"january-only"}
+    # Each comparison holds when one of the run's datasets meets it.
+    assert found("datasets.context = 'validation' AND datasets.name = 'january'") == {
+        "both",
+        "january-only",
+    }
+    assert found("datasets.name != 'january'") == {"both"}  # february
+    with pytest.raises(InvalidValue, match="unknown dataset field 'size'"):
+        found("datasets.size = '3'")
+    with pytest.raises(InvalidValue, match="not ordered by one"):
+        MlflowClient().search_runs(["default"], order_by=["datasets.name"])

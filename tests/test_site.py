@@ -9,6 +9,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import gitruns as mlflow
@@ -90,6 +92,14 @@ def log_runs(repo: Path) -> list[str]:
             plt.close(figure)
             mlflow.log_dict({"features": ["PU_DO"]}, "config.json")
             mlflow.log_text("weights", "model/MLmodel")
+            if depth == 3:
+                frame = pd.DataFrame({"distance": [1.0, 2.0, 3.5], "duration": [4.0, 7.0, 9.0]})
+                mlflow.log_input(
+                    mlflow.data.from_pandas(
+                        frame, source="data/trips-01.csv", targets="duration", name="january"
+                    ),
+                    context="training",
+                )
         ids.append(run.info.run_id)
     mlflow.set_experiment(f"evil {PAYLOAD}")
     (repo / "train.py").write_text(f"# {PAYLOAD}\n")  # the diff carries the payload too
@@ -104,6 +114,13 @@ def log_runs(repo: Path) -> list[str]:
             "x.svg",
         )
         mlflow.log_text("x", "weird <b>name</b>.txt")
+        mlflow.log_input(
+            mlflow.data.from_numpy(
+                np.ones((2, 2)), source=f"https://x.org/{PAYLOAD}", name=PAYLOAD
+            ),
+            context=PAYLOAD,
+            tags={"owner": PAYLOAD},
+        )
     ids.append(run.info.run_id)
     MlflowClient().create_model_version("taxi-model", f"runs:/{ids[1]}/model", description=PAYLOAD)
     MlflowClient().transition_model_version_stage("taxi-model", 1, "Production")
@@ -276,6 +293,25 @@ def test_commits_link_to_known_hosts(remote, link):
     commit = "abc" + "0" * 37
     assert commit_link(remote, commit) == (link and link.replace("abc", commit))
     assert commit_link(remote, "../../../evil.example/x") is None
+
+
+def test_the_run_page_lists_the_datasets_a_run_read(site, browser):
+    output, ids = site
+    visitor = Visitor(browser)
+    visitor.open(output / "runs" / f"{ids[0]}.html")
+    (row,) = visitor.page.locator("table.datasets tbody tr").all()
+    assert row.locator("th, td").all_inner_texts()[:4] == [
+        "january",
+        "training",
+        "data/trips-01.csv",
+        "3",
+    ]
+    visitor.open(output / "runs" / f"{ids[1]}.html")
+    assert visitor.page.locator("table.datasets").count() == 0  # a run that read none
+    visitor.open(output / "runs" / f"{ids[-1]}.html")
+    assert visitor.page.locator("table.datasets a").count() == 0  # a source is never a link
+    assert visitor.page.evaluate("window.__pwned") is None and visitor.errors == []
+    visitor.close()
 
 
 def test_a_logged_model_is_summarised(site):

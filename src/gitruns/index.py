@@ -39,7 +39,7 @@ INDEX_FOLDER = ".index"
 STATE_FILE = "state.json"
 ENTRIES_FILE = "entries.jsonl"
 COLUMN_FILE = re.compile(r"\Ac-[0-9a-f]{20}\.json\Z")
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 IGNORE_LINE = f"/{INDEX_FOLDER}/"
 # What runs/.gitignore keeps out of git: the cache, and files a writer has not finished
 # (a process killed mid-write leaves them; ``gitruns check --fix`` removes stale ones).
@@ -70,6 +70,7 @@ class RunEntry(NamedTuple):
     metrics: dict[str, float]  # the latest value of each
     process: dict[str, Any] | None  # kept while RUNNING, to tell whether it still runs
     schema: int  # of the run's folder: how its histories are stored
+    datasets: list[list[str | None]]  # [name, digest, context] of each dataset it read
 
     @classmethod
     def of(cls, record: RunRecord) -> RunEntry:
@@ -88,6 +89,10 @@ class RunEntry(NamedTuple):
             metrics={key: summary.last for key, summary in record.metrics.items()},
             process=record.process if record.status == RUNNING else None,
             schema=record.schema,
+            datasets=[
+                [item.get("name"), item.get("digest"), item.get("context")]
+                for item in record.inputs
+            ],
         )
 
     def to_run(self, run_dir: Path) -> Run:
@@ -484,7 +489,7 @@ def _column_file(field: str) -> str:
 
 # RunEntry's fields a filter or order reads as attributes, kept as columns too.
 ATTRIBUTE_FIELDS = ("id", "name", "status", "lifecycle_stage", "start_time", "end_time",
-                    "user", "parent", "experiment")  # fmt: skip
+                    "user", "parent", "experiment", "datasets")  # fmt: skip
 
 
 def _columns_of(entries: list[list[Any] | str], names: list[str]) -> dict[str, list[Any]]:

@@ -61,7 +61,10 @@ ENTITY_ALIASES = {
     "param": "param", "params": "param", "parameter": "param", "parameters": "param",
     "tag": "tag", "tags": "tag",
     "attribute": "attribute", "attributes": "attribute", "attr": "attribute", "run": "attribute",
+    "dataset": "dataset", "datasets": "dataset",
 }  # fmt: skip
+# A run read any number of datasets: datasets.name = 'x' holds when one of them matches.
+DATASET_KEYS = {"name": 0, "digest": 1, "context": 2}
 NUMERIC_ATTRIBUTES = {"start_time": "start_time", "created": "start_time", "end_time": "end_time"}
 TEXT_ATTRIBUTES = {
     "run_id": "id", "run_name": "name", "status": "status", "user_id": "user",
@@ -103,6 +106,8 @@ class Field:
             return run.params.get(self.key)
         if self.kind == "tag":
             return run.tags.get(self.key)
+        if self.kind == "dataset":  # within one dataset: [name, digest, context]
+            return run[DATASET_KEYS[self.key]]
         return getattr(run, NUMERIC_ATTRIBUTES.get(self.key) or TEXT_ATTRIBUTES[self.key])
 
     def __str__(self) -> str:
@@ -153,11 +158,16 @@ def parse_field(token: Token, text: str, what: str = "filter") -> Field:
     if kind is None:
         raise _error(
             text, token.position,
-            f"{entity!r} is not a kind of field; fields start with metrics, params, tags "
-            "or attributes (e.g. metrics.rmse)", what,
+            f"{entity!r} is not a kind of field; fields start with metrics, params, tags, "
+            "attributes or datasets (e.g. metrics.rmse)", what,
         )  # fmt: skip
     if key[:1] in ("`", '"'):
         key = key[1:-1]
+    if kind == "dataset" and key not in DATASET_KEYS:
+        raise _error(
+            text, token.position,
+            f"unknown dataset field {key!r}; datasets have {', '.join(DATASET_KEYS)}", what,
+        )  # fmt: skip
     if kind == "attribute" and key not in NUMERIC_ATTRIBUTES and key not in TEXT_ATTRIBUTES:
         known = ", ".join(sorted({*NUMERIC_ATTRIBUTES, *TEXT_ATTRIBUTES}))
         raise _error(
@@ -175,7 +185,7 @@ def check_known_keys(text: str | None, runs: Iterable[RunEntry], what: str = "fi
         return
     tokens = [token for token in tokenize(text) if token.kind == "field"]
     fields = [(token, parse_field(token, text, what)) for token in tokens]
-    wanted = [(token, field) for token, field in fields if field.kind != "attribute"]
+    wanted = [(token, field) for token, field in fields if field.kind in ("metric", "param", "tag")]
     if not wanted:
         return
     known: dict[str, set[str]] = {"metric": set(), "param": set(), "tag": set()}
@@ -259,6 +269,8 @@ class _Parser:
             raise self.unexpected("a field such as metrics.rmse")
         self.index += 1
         field = self.fields(token, self.text)
+        if getattr(field, "kind", None) == "dataset":
+            return _any_dataset(self.condition(field))
         return self.condition(field)
 
     def condition(self, field: Any) -> Predicate:
@@ -306,6 +318,18 @@ class _Parser:
             return value is not None and (value not in values if negate else value in values)
 
         return matches
+
+
+def _any_dataset(condition: Predicate) -> Predicate:
+    """A condition on one dataset, held by a run when one of the datasets it read meets it."""
+
+    def some_dataset(record: Any) -> bool:
+        for dataset in record.datasets or ():  # noqa: SIM110
+            if condition(dataset):
+                return True
+        return False
+
+    return some_dataset
 
 
 # Plain loops, not all()/any() over a generator: a search calls these once per run.
@@ -514,6 +538,11 @@ def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
                 clause, 0, "expected a field to order by, such as metrics.rmse", "order-by"
             )
         field = parse_field(tokens[0], clause, "order-by")
+        if field.kind == "dataset":
+            raise _error(
+                clause, 0, "a run can read several datasets, so runs are not ordered by one; "
+                "filter on datasets instead", "order-by",
+            )  # fmt: skip
         direction = tokens[1].text if len(tokens) > 1 else "ASC"
         if len(tokens) > 2 or direction not in ("ASC", "DESC"):
             where = tokens[min(len(tokens), 2) - 1].position if len(tokens) > 1 else len(clause)
@@ -618,7 +647,7 @@ def search_columns(
     rows = []
     for index in indexes:
         named: dict[str, dict[str, list[Any]]] = {"metric": {}, "param": {}, "tag": {}}
-        for kind, key in {(f.kind, f.key) for f in fields if f.kind != "attribute"}:
+        for kind, key in {(f.kind, f.key) for f in fields if f.kind in named}:
             column = index.column(kind, key)
             if column is not None:
                 named[kind][key] = column

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import math
 import re
@@ -756,6 +757,7 @@ def _run_page(run: RunModel, view: ExperimentView, children: list[RunModel]) -> 
             for key, s in record.metrics.items()
         ],
         "artifacts": artifacts,
+        "datasets": [_dataset_row(item) for item in record.inputs],
         "diff": diff_lines,
         "children": [_run_row(child, view.width) for child in children],
         "registered": view.registered.get(run.id, []),
@@ -763,6 +765,33 @@ def _run_page(run: RunModel, view: ExperimentView, children: list[RunModel]) -> 
         "compact": _compact,
         "histories_spec": _histories_spec(),
         "has_histories": any(len(points) > 1 for points in run.histories.values()),
+    }
+
+
+def _dataset_row(item: dict[str, Any]) -> dict[str, Any]:
+    """What the run page shows of a dataset input: where it came from, as text only (a
+    source's URL is shown, never linked: the record may come from anyone's branch)."""
+
+    def parsed(key: str) -> dict[str, Any]:
+        try:
+            value = json.loads(str(item.get(key) or "{}"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    source = parsed("source")
+    profile = parsed("profile")
+    rows = profile.get("num_rows")
+    shape = profile.get("features_shape")
+    if rows is None and isinstance(shape, list) and shape:
+        rows = shape[0]
+    return {
+        "name": item.get("name", ""),
+        "context": item.get("context", ""),
+        "digest": item.get("digest", ""),
+        "source": str(source.get("uri") or source.get("url") or item.get("source_type", "")),
+        "rows": rows if isinstance(rows, int) else "",
+        "tags": item.get("tags") or {},
     }
 
 
