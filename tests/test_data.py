@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from click.testing import CliRunner
 
 import gitruns as mlflow
 from gitruns import MlflowClient
 from gitruns.check import check_runs
+from gitruns.cli import cli
 from gitruns.entities import Dataset, DatasetInput, InputTag
 from gitruns.exceptions import InvalidValue
 
@@ -60,6 +62,11 @@ def test_datasets_a_run_read_are_kept_with_their_digest_source_and_shape(repo: P
     assert run_yaml(repo, plain.info.run_id)["schema"] == 2
     assert "inputs" not in run_yaml(repo, plain.info.run_id)
     assert check_runs(repo / "runs").problems == []
+
+    shown = CliRunner().invoke(cli, ["runs", "show", run.info.run_id])
+    assert shown.exit_code == 0, shown.output
+    datasets = shown.output.split("datasets", 1)[1]
+    assert "january" in datasets and "training" in datasets and train.digest in datasets
 
 
 def test_the_client_logs_mlflow_shaped_dataset_inputs_and_refuses_bad_ones(repo: Path):

@@ -788,6 +788,18 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
         console.print(metrics)
     if record.tags:
         console.print(_key_value_table("tags", record.tags))
+    if record.inputs:
+        datasets = SafeTable(title="datasets", title_justify="left")
+        for column in ("name", "context", "digest", "source"):
+            datasets.add_column(column)
+        for item in record.inputs:
+            datasets.add_row(
+                item.get("name", ""),
+                item.get("context", ""),
+                item.get("digest", ""),
+                f"{item.get('source_type', '')} {item.get('source', '')}",
+            )
+        console.print(datasets)
     artifacts = client.list_artifacts(record.id)
     if artifacts:
         console.print(
