@@ -30,6 +30,7 @@ import os
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -598,7 +599,8 @@ class MlflowClient:
         description: str | None = None,
     ) -> RegisteredModel:
         """Announce a model. Git holds it once its first version is registered (a tag);
-        until then it lives in this process, and its description waits for that version."""
+        until then it lives in this process, and its description and tags wait for that
+        version."""
         check_model_name(name)
         registry = self._registry()
         if name in _live_models(registry):
@@ -607,16 +609,15 @@ class MlflowClient:
                 "create_model_version, or pick another name.",
                 error_code="RESOURCE_ALREADY_EXISTS",
             )
-        _pending_models[(registry.repo_top, name)] = description or ""
-        now = int(time.time() * 1000)
-        return RegisteredModel(name, now, now, description or "")
+        pending = _PendingModel(description or "", _experiment_tags(tags or {}))
+        _pending_models[(registry.repo_top, name)] = pending
+        return pending.entity(name)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         registry = self._registry()
-        pending = _pending_models.get((registry.repo_top, name))
-        if pending is not None and name not in _live_models(registry):
-            now = int(time.time() * 1000)
-            return RegisteredModel(name, now, now, pending)
+        pending = _pending(registry, name)
+        if pending is not None:
+            return pending.entity(name)
         return _model_entity(registry.model(name))
 
     def search_registered_models(
@@ -644,9 +645,10 @@ class MlflowClient:
         registry = self._registry()
         if description is None:
             return _model_entity(registry.model(name))
-        if (registry.repo_top, name) in _pending_models and name not in _live_models(registry):
-            _pending_models[(registry.repo_top, name)] = description
-            return self.get_registered_model(name)
+        pending = _pending(registry, name)
+        if pending is not None:
+            pending.description = description
+            return pending.entity(name)
         return _model_entity(registry.describe_model(name, description))
 
     def delete_registered_model(self, name: str) -> None:
@@ -676,7 +678,8 @@ class MlflowClient:
             found_run,
             path,
             description,
-            model_description=pending,
+            model_description=pending.description if pending else None,
+            model_tags=pending.tags if pending else None,
             tags={check_key(str(k), "tag key"): str(v) for k, v in (tags or {}).items()},
         )
         return _version_entity(state)
@@ -715,10 +718,20 @@ class MlflowClient:
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Tag a registered model (kept in its newest registration tag's message)."""
-        self._registry().set_model_tag(name, check_key(key, "tag key"), str(value))
+        registry = self._registry()
+        pending = _pending(registry, name)
+        if pending is not None:
+            pending.tags[check_key(key, "tag key")] = str(value)
+            return
+        registry.set_model_tag(name, check_key(key, "tag key"), str(value))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        self._registry().set_model_tag(name, check_key(key, "tag key"), None)
+        registry = self._registry()
+        pending = _pending(registry, name)
+        if pending is not None:
+            pending.tags.pop(key, None)
+            return
+        registry.set_model_tag(name, check_key(key, "tag key"), None)
 
     def set_model_version_tag(self, name: str, version: str | int, key: str, value: Any) -> None:
         """Tag a model version (kept in its registration tag's message)."""
@@ -829,8 +842,28 @@ def _experiment(store: RunStore, experiment_id: str, record: ExperimentRecord) -
 __all__ = ["MlflowClient"]
 
 
+@dataclass
+class _PendingModel:
+    """A model announced with create_registered_model, before its first version."""
+
+    description: str
+    tags: dict[str, str]
+    created: int = field(default_factory=lambda: int(time.time() * 1000))
+
+    def entity(self, name: str) -> RegisteredModel:
+        return RegisteredModel(
+            name, self.created, self.created, self.description, tags=dict(self.tags)
+        )
+
+
 # Models announced with create_registered_model before their first version (per repository).
-_pending_models: dict[tuple[Path, str], str] = {}
+_pending_models: dict[tuple[Path, str], _PendingModel] = {}
+
+
+def _pending(registry: Registry, name: str) -> _PendingModel | None:
+    """The announced model of that name, unless git holds it by now."""
+    pending = _pending_models.get((registry.repo_top, name))
+    return None if pending is None or name in _live_models(registry) else pending
 
 
 def _live_models(registry: Registry) -> dict[str, ModelState]:

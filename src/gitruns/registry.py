@@ -417,6 +417,7 @@ class Registry:
         model_description: str | None = None,
         tags: Mapping[str, str] | None = None,
         number: int | None = None,
+        model_tags: Mapping[str, str] | None = None,
     ) -> VersionState:
         """Register the model at ``artifacts/path`` of a run as a new version of ``name``.
 
@@ -463,8 +464,8 @@ class Registry:
                 }
                 if model_description or model.description:
                     info["model_description"] = model_description or model.description
-                if model.tags:  # the model's tags live in its newest registration
-                    info["model_tags"] = dict(model.tags)
+                if model.tags or model_tags:  # the model's tags live in its newest version
+                    info["model_tags"] = {**model.tags, **(model_tags or {})}
                 if tags:
                     info["tags"] = {str(key): str(value) for key, value in tags.items()}
                 if tag_model(name) != name:  # the tags carry it encoded: say it as given

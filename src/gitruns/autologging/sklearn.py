@@ -1,9 +1,11 @@
 """Autologging for scikit-learn: every estimator's ``fit``.
 
 Each logs the estimator's params, MLflow's ``estimator_name`` and
-``estimator_class`` tags, training metrics (``training_rmse``… for
-regressors, ``training_accuracy_score``… for classifiers), the training time
-and the model under ``model/``.
+``estimator_class`` tags, MLflow's training metrics (``training_score``, then
+``training_root_mean_squared_error``… for regressors,
+``training_accuracy_score``… and, with probabilities, ``training_log_loss`` and
+``training_roc_auc`` for classifiers), the training time and the model under
+``model/``.
 """
 
 from __future__ import annotations
@@ -149,12 +151,49 @@ def _log_search(live: Any, search: Any) -> None:
 
 
 def _training_metrics(estimator: Any, x: Any, y: Any) -> dict[str, float]:
-    from sklearn import metrics
-    from sklearn.base import is_classifier, is_regressor
+    from sklearn.base import is_classifier
 
     if y is None or not hasattr(estimator, "predict"):
         return {}
     predicted = estimator.predict(x)
+    found = _probability_metrics(estimator, x, y) if is_classifier(estimator) else {}
+    if hasattr(estimator, "score"):
+        try:
+            found["training_score"] = float(estimator.score(x, y))
+        except (TypeError, ValueError) as error:  # a score that needs more than x and y
+            logger.debug("No training_score for %s: %s", type(estimator).__name__, error)
+    return {**found, **_prediction_metrics(estimator, y, predicted)}
+
+
+def _probability_metrics(estimator: Any, x: Any, y: Any) -> dict[str, float]:
+    """MLflow's log loss and ROC AUC of a classifier that gives probabilities."""
+    from sklearn import metrics
+
+    if not hasattr(estimator, "predict_proba"):
+        return {}
+    found: dict[str, float] = {}
+    try:
+        probabilities = estimator.predict_proba(x)
+        found["training_log_loss"] = float(
+            metrics.log_loss(y, probabilities, labels=estimator.classes_)
+        )
+        if len(estimator.classes_) == 2:
+            found["training_roc_auc"] = float(metrics.roc_auc_score(y, probabilities[:, 1]))
+        else:
+            found["training_roc_auc"] = float(
+                metrics.roc_auc_score(
+                    y, probabilities, multi_class="ovo", labels=estimator.classes_
+                )
+            )
+    except (AttributeError, TypeError, ValueError) as error:  # e.g. one class in y
+        logger.debug("No probability metrics for %s: %s", type(estimator).__name__, error)
+    return found
+
+
+def _prediction_metrics(estimator: Any, y: Any, predicted: Any) -> dict[str, float]:
+    from sklearn import metrics
+    from sklearn.base import is_classifier, is_regressor
+
     if is_regressor(estimator):
         mse = metrics.mean_squared_error(y, predicted)
         return {

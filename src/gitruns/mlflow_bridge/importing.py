@@ -583,6 +583,7 @@ def _import_model(client: Any, registry: Any, model: Any, report: ImportReport) 
                 model_description=model.description or None,
                 tags=dict(version.tags or {}),
                 number=number,
+                model_tags={key: str(value) for key, value in (model.tags or {}).items()},
             )
         except GitrunsError as error:
             report.skip(what, error.message)
