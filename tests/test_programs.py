@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,41 +27,69 @@ def as_gitruns(source: str) -> str:
     return re.sub(r"^from mlflow(\.| )", r"from gitruns\1", source, flags=re.M)
 
 
-def run_program(python: str, program: Path, source: str, tmp_path: Path, **env: str) -> str:
-    repo = make_repo(tmp_path / "project")
+Ran = tuple[subprocess.CompletedProcess[str], Path]  # what it printed, and its repository
+
+
+def run_program(python: str, program: Path, source: str, folder: Path, env: dict[str, str]) -> Ran:
+    """The program in a git repository of its own, as a user's project would hold it."""
+    repo = make_repo(folder / program.stem)
     (repo / program.name).write_text(source)
     git(repo, "add", program.name)
     git(repo, "commit", "-qm", f"Add {program.name}")
-    result = subprocess.run(
+    return subprocess.run(
         [python, program.name],
         cwd=repo,
         capture_output=True,
         text=True,
         timeout=600,
         env={**os.environ, **env},
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    assert result.stdout.strip().splitlines()[-1] == "OK"
-    return result.stdout
+    ), repo
 
 
-@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
-def test_the_program_runs_with_gitruns(program: Path, tmp_path: Path):
-    source = program.read_text()
-    assert "import mlflow" in source and "gitruns" not in source
-    run_program(sys.executable, program, as_gitruns(source), tmp_path)
-    assert list((tmp_path / "project" / "runs").rglob("run.yaml"))  # it logged to runs/
+def run_all(python: str, folder: Path, gitruns: bool, **env: str) -> dict[str, Ran]:
+    """Every program, two at a time (the machine's two cores; each mostly imports)."""
+
+    def one(program: Path) -> Ran:
+        source = as_gitruns(program.read_text()) if gitruns else program.read_text()
+        return run_program(python, program, source, folder, env)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip([p.stem for p in PROGRAMS], pool.map(one, PROGRAMS), strict=True))
 
 
-@pytest.mark.skipif(MLFLOW_PYTHON is None, reason="MLflow is not installed in its side venv")
-@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
-def test_the_program_runs_with_mlflow(program: Path, tmp_path: Path):
-    assert MLFLOW_PYTHON is not None
-    run_program(
+@pytest.fixture(scope="module")
+def with_gitruns(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ran]:
+    return run_all(sys.executable, tmp_path_factory.mktemp("gitruns"), gitruns=True)
+
+
+@pytest.fixture(scope="module")
+def with_mlflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ran]:
+    if MLFLOW_PYTHON is None:
+        pytest.skip("MLflow is not installed in its side venv (GITRUNS_TEST_MLFLOW_PYTHON)")
+    return run_all(
         MLFLOW_PYTHON,
-        program,
-        program.read_text(),
-        tmp_path,
+        tmp_path_factory.mktemp("mlflow"),
+        gitruns=False,
         MLFLOW_TRACKING_URI="sqlite:///mlflow.db",
         MLFLOW_ALLOW_PICKLE_DESERIALIZATION="true",
     )
+
+
+def ran_to_the_end(ran: Ran) -> None:
+    result, _ = ran
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert result.stdout.strip().splitlines()[-1] == "OK"
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+def test_the_program_runs_with_gitruns(program: Path, with_gitruns):
+    source = program.read_text()
+    assert "import mlflow" in source and "gitruns" not in source
+    ran_to_the_end(with_gitruns[program.stem])
+    _, repo = with_gitruns[program.stem]
+    assert list((repo / "runs").rglob("run.yaml")), "it logged to runs/"
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+def test_the_program_runs_with_mlflow(program: Path, with_mlflow):
+    ran_to_the_end(with_mlflow[program.stem])

@@ -303,7 +303,13 @@ def migrate(runs_dir: Path | None) -> None:
 
 @cli.group("import")
 def import_() -> None:
-    """Bring runs in from another tracker."""
+    """Bring runs in from another tracker (MLflow).
+
+    Example:
+
+        \b
+        gitruns import mlflow sqlite:///mlflow.db
+    """
 
 
 @import_.command("mlflow")
@@ -327,7 +333,7 @@ def import_mlflow_command(
     models become registry tags, after the imported runs are committed. Needs
     MLflow: pip install 'gitruns[mlflow]'.
 
-    Examples:
+    Example:
 
         \b
         gitruns import mlflow sqlite:///mlflow.db
@@ -348,7 +354,13 @@ def import_mlflow_command(
 
 @cli.group("export")
 def export() -> None:
-    """Write runs out to another tracker."""
+    """Write runs out to another tracker (MLflow).
+
+    Example:
+
+        \b
+        gitruns export mlflow sqlite:///mlflow.db
+    """
 
 
 @export.command("mlflow")
@@ -367,11 +379,11 @@ def export_mlflow_command(
 ) -> None:
     """Write gitruns runs and the model registry into the MLflow store DEST.
 
-    DEST is a database URI or a tracking server. Each exported run carries the
-    gitruns run id in its tag gitruns.run_id, so running this again writes only
-    what is new. Needs MLflow: pip install 'gitruns[mlflow]'.
+    DEST is a database URI or a tracking server. Each exported run carries its
+    id in the tag gitruns.run_id, so running this again writes only what is
+    new. Needs MLflow: pip install 'gitruns[mlflow]'.
 
-    Examples:
+    Example:
 
         \b
         gitruns export mlflow sqlite:///mlflow.db
