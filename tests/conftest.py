@@ -16,6 +16,7 @@ import pytest
 
 import gitruns
 from gitruns import location, tracking, writer
+from gitruns.cli import console as cli_console
 
 GIT_IDENTITY = ["-c", "user.name=Test User", "-c", "user.email=test@example.com"]
 
@@ -47,6 +48,9 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # What the CLI prints is read at the width piped output gets, whatever terminal (or
+    # test worker) runs the tests.
+    monkeypatch.setattr(cli_console, "width", 160)
     for variable in (
         "GITRUNS_DIR",
         "MLFLOW_TRACKING_URI",
