@@ -178,7 +178,10 @@ def dataset_inputs(inputs: list[dict[str, Any]]) -> RunInputs:
         if item.get("context"):
             tags.insert(0, InputTag(CONTEXT_TAG, str(item["context"])))
         dataset = Dataset(
-            **{key: item.get(key) for key in ("name", "digest", "source_type", "source")},
+            name=str(item.get("name", "")),
+            digest=str(item.get("digest", "")),
+            source_type=str(item.get("source_type", "")),
+            source=str(item.get("source", "")),
             schema=item.get("schema"),
             profile=item.get("profile"),
         )

@@ -698,9 +698,9 @@ def merge_record_dicts(
                     section[item] = mine_items[item]
             merged[key] = section
         elif key == "inputs":  # datasets are only ever added: keep both writers' new ones
-            section = list(theirs.get(key) or [])
-            section += [item for item in mine_value or [] if item not in section]
-            merged[key] = section
+            inputs = list(theirs.get(key) or [])
+            inputs += [item for item in mine_value or [] if item not in inputs]
+            merged[key] = inputs
         elif key == "metrics":
             section = dict(theirs.get(key) or {})
             for item, summary in (mine_value or {}).items():

@@ -16,11 +16,15 @@ store MLflow supports is read the way MLflow reads it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from gitruns.exceptions import MissingLibrary
+
+logger = logging.getLogger(__name__)
 
 SCHEME = "gitruns"
 # MLflow 3.13+ refuses to open an mlruns/ folder unless told it may; reading one to
@@ -68,3 +72,34 @@ def mlflow_client(uri: str) -> Iterator[Any]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@dataclass
+class TransferReport:
+    """What an import or export moved, and what it could not move (with why)."""
+
+    verb: ClassVar[str] = "moved"
+    runs: list[str] = field(default_factory=list)  # gitruns run ids
+    already_there: int = 0  # runs an earlier import or export moved already
+    metric_points: int = 0
+    artifact_files: int = 0
+    model_versions: list[str] = field(default_factory=list)  # "name vN"
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
+
+    def skip(self, what: str, why: str) -> None:
+        self.problems.append((what, why))
+        logger.warning("Not %s: %s: %s", self.verb, what, why)
+
+    def summary(self) -> str:
+        lines = [
+            f"{len(self.runs)} runs {self.verb} ({self.metric_points} metric values, "
+            f"{self.artifact_files} artifact files), {self.already_there} already there; "
+            f"{self._more()}{len(self.model_versions)} model versions registered."
+        ]
+        if self.problems:
+            lines.append(f"{len(self.problems)} things could not be {self.verb}:")
+            lines += [f"  {what}: {why}" for what, why in self.problems]
+        return "\n".join(lines)
+
+    def _more(self) -> str:
+        return ""

@@ -21,12 +21,12 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from gitruns.entities import dataset_inputs, system_tags
 from gitruns.exceptions import GitrunsError
 from gitruns.history import read_histories
-from gitruns.mlflow_bridge import mlflow_client
+from gitruns.mlflow_bridge import TransferReport, mlflow_client
 from gitruns.mlflow_bridge.convert import to_dataset_input
 from gitruns.mlflow_bridge.importing import PAGE_SIZE, pages
 from gitruns.record import ACTIVE, ARTIFACTS_DIR, RUNNING, RunRecord, read_run_record
@@ -41,30 +41,12 @@ MAX_BATCH_PARAMS = 100
 
 
 @dataclass
-class ExportReport:
-    """What an export wrote, and what it could not (with why)."""
+class ExportReport(TransferReport):
+    """What an export wrote, and what it could not; ``exported`` maps gitruns ids to
+    the ids MLflow gave them."""
 
-    runs: dict[str, str] = field(default_factory=dict)  # gitruns id -> MLflow id
-    already_there: int = 0
-    metric_points: int = 0
-    artifact_files: int = 0
-    model_versions: list[str] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)
-
-    def skip(self, what: str, why: str) -> None:
-        self.problems.append((what, why))
-        logger.warning("Not exported: %s: %s", what, why)
-
-    def summary(self) -> str:
-        lines = [
-            f"{len(self.runs)} runs exported ({self.metric_points} metric values, "
-            f"{self.artifact_files} artifact files), {self.already_there} already there; "
-            f"{len(self.model_versions)} model versions registered."
-        ]
-        if self.problems:
-            lines.append(f"{len(self.problems)} things could not be exported:")
-            lines += [f"  {what}: {why}" for what, why in self.problems]
-        return "\n".join(lines)
+    verb: ClassVar[str] = "exported"
+    exported: dict[str, str] = field(default_factory=dict)
 
 
 def export_mlflow(
@@ -115,7 +97,8 @@ def _export(
     for done, (target, run, run_dir) in enumerate(pending, start=1):
         try:
             exported[run.id] = _export_run(client, target, run, run_dir, exported, report)
-            report.runs[run.id] = exported[run.id]
+            report.runs.append(run.id)
+            report.exported[run.id] = exported[run.id]
         except (GitrunsError, OSError) as error:
             report.skip(f"run {run.id}", getattr(error, "message", None) or str(error))
         if progress is not None:

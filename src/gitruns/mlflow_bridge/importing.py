@@ -22,7 +22,7 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from gitruns.capture import find_repo_top
@@ -30,7 +30,7 @@ from gitruns.entities import CONTEXT_TAG
 from gitruns.exceptions import GitrunsError
 from gitruns.history import Point, write_histories
 from gitruns.index import ensure_ignore_file
-from gitruns.mlflow_bridge import mlflow_client
+from gitruns.mlflow_bridge import TransferReport, mlflow_client
 from gitruns.names import RUN_ID_PATTERN, check_key, check_text_name, random_run_name
 from gitruns.record import (
     ACTIVE,
@@ -58,32 +58,14 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass
-class ImportReport:
-    """What an import brought in, and what it could not bring (with why)."""
+class ImportReport(TransferReport):
+    """What an import brought in (runs keep MLflow's ids), and what it could not."""
 
+    verb: ClassVar[str] = "imported"
     experiments: list[str] = field(default_factory=list)  # created in gitruns
-    runs: list[str] = field(default_factory=list)  # imported run ids
-    already_there: int = 0  # runs a previous import brought, unchanged since
-    metric_points: int = 0
-    artifact_files: int = 0
-    model_versions: list[str] = field(default_factory=list)  # "name vN"
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
 
-    def skip(self, what: str, why: str) -> None:
-        self.problems.append((what, why))
-        logger.warning("Not imported: %s: %s", what, why)
-
-    def summary(self) -> str:
-        lines = [
-            f"{len(self.runs)} runs imported ({self.metric_points} metric values, "
-            f"{self.artifact_files} artifact files), {self.already_there} already there; "
-            f"{len(self.experiments)} experiments created; "
-            f"{len(self.model_versions)} model versions registered."
-        ]
-        if self.problems:
-            lines.append(f"{len(self.problems)} things could not be imported:")
-            lines += [f"  {what}: {why}" for what, why in self.problems]
-        return "\n".join(lines)
+    def _more(self) -> str:
+        return f"{len(self.experiments)} experiments created; "
 
 
 def import_mlflow(
@@ -597,11 +579,11 @@ def _import_model(client: Any, registry: Any, model: Any, report: ImportReport) 
     for key, value in (model.tags or {}).items():
         if held.get(key) != str(value):
             registry.set_model_tag(name, key, str(value))
-    for alias, number in _aliases(model):
+    for alias, aliased in _aliases(model):
         with contextlib.suppress(GitrunsError):
-            if version_number(registry.alias_holder(name, alias).version) == int(number):
+            if version_number(registry.alias_holder(name, alias).version) == int(aliased):
                 continue
-        registry.set_alias(name, alias, int(number))
+        registry.set_alias(name, alias, int(aliased))
 
 
 def _aliases(model: Any) -> list[tuple[str, str]]:
