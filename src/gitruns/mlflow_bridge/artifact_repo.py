@@ -10,7 +10,6 @@ branch, and a link in it could point anywhere.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,22 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
 
 from gitruns.location import resolve
-from gitruns.record import ARTIFACTS_DIR
-
-_RUN_ARTIFACTS = re.compile(r"/[^/]+/[0-9a-f]{32}/" + ARTIFACTS_DIR + r"(?:/|\Z)")
+from gitruns.names import RUN_ID_PATTERN
+from gitruns.record import ARTIFACTS_DIR, RUN_FILE
 
 
 def artifacts_path(uri: str) -> Path:
     """The folder a ``gitruns:`` artifact URI names, checked to lie in a run's artifacts."""
     path = resolve(uri).runs_dir
-    if not _RUN_ARTIFACTS.search(path.as_posix()):
+    run_dir = next(
+        (
+            folder.parent
+            for folder in [path, *path.parents]
+            if folder.name == ARTIFACTS_DIR and RUN_ID_PATTERN.match(folder.parent.name)
+        ),
+        None,
+    )
+    if run_dir is None or not (run_dir / RUN_FILE).is_file():
         raise MlflowException(
             f"{uri!r} is not the artifacts folder of a gitruns run "
             "(gitruns:///…/runs/<experiment>/<run id>/artifacts). Log artifacts to a run.",

@@ -35,8 +35,10 @@ from gitruns.names import RUN_ID_PATTERN, check_key, check_text_name, random_run
 from gitruns.record import (
     ACTIVE,
     ARTIFACTS_DIR,
+    DELETED,
     RUN_FILE,
     RUNNING,
+    STATUSES,
     ExperimentRecord,
     MetricSummary,
     RunRecord,
@@ -261,6 +263,13 @@ def _import_run(
     run_id = run.info.run_id
     if not RUN_ID_PATTERN.match(run_id):
         report.skip(f"run {run_id!r}", "its id is not 32 hexadecimal digits as MLflow's are")
+        return
+    if run.info.status not in STATUSES or run.info.lifecycle_stage not in (ACTIVE, DELETED):
+        report.skip(
+            f"run {run_id}",
+            f"its status {run.info.status!r} or stage {run.info.lifecycle_stage!r} is none "
+            "of MLflow's",
+        )
         return
     record, points = _record_of(histories, experiment_id, run, report)
     final = store.run_dir(experiment_id, run_id)
