@@ -818,6 +818,25 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
             "[bold]artifacts:[/] "
             + esc(", ".join(info.path + ("/" if info.is_dir else "") for info in artifacts))
         )
+    from gitruns.reproduce import REPRODUCES_TAG, VERDICT_TAG, reproduce_command
+
+    if record.tags.get(REPRODUCES_TAG):
+        console.print(
+            f"[bold]reproduces:[/] {esc(record.tags[REPRODUCES_TAG])} "
+            f"({esc(record.tags.get(VERDICT_TAG, ''))})",
+            highlight=False,
+        )
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    found = client.search_runs(
+        experiments, f"tags.`{REPRODUCES_TAG}` = '{record.id}'", ViewType.ALL
+    )
+    for reproduction in found:
+        console.print(
+            f"[bold]reproduced by:[/] {reproduction.info.run_id} "
+            f"({esc(reproduction.data.tags.get(VERDICT_TAG, ''))})",
+            highlight=False,
+        )
+    console.print(f"[bold]reproduce:[/] {reproduce_command(record.id)}", highlight=False)
 
 
 def _key_value_table(title: str, values: dict[str, str]) -> Table:
@@ -910,6 +929,90 @@ def runs_restore(run_ids: tuple[str, ...], runs_dir: Path | None) -> None:
     for run_id in run_ids:
         client.restore_run(run_id)
         console.print(f"Restored run {client.get_run(run_id).info.run_id}.")
+
+
+@runs.command("reproduce")
+@click.argument("run_id")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1e-6,
+    show_default=True,
+    help="Largest difference of a metric that still counts as the same (relative above 1).",
+)
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A file or folder outside git the run read (e.g. data/), made visible to it.",
+)
+@click.option("--keep", is_flag=True, help="Keep the checkout of the run's code afterwards.")
+@_runs_dir_option
+def runs_reproduce(
+    run_id: str, tolerance: float, data: tuple[Path, ...], keep: bool, runs_dir: Path | None
+) -> None:
+    """Run a run again from its commit, diff and command, and compare the results.
+
+    The code is checked out at the run's commit in a temporary folder, with the
+    run's uncommitted diff applied; your work tree, index, branches and tags are
+    not touched. The packages it recorded are compared with these. The command
+    it recorded runs again with this Python; the new run lands in runs/, tagged
+    gitruns.reproduces, and every metric is compared.
+
+    Example:
+
+        \b
+        gitruns runs reproduce 01a20b10edf1 --data data
+    """
+    from gitruns.reproduce import reproduce_run
+
+    folder = _runs_dir(runs_dir)
+    with console.status("Reproducing the run (its command runs again)..."):
+        result = reproduce_run(folder, run_id, tolerance=tolerance, data=data, keep_worktree=keep)
+    drift = result.drift
+    if not drift.recorded:
+        console.print("The run recorded no package list: nothing to compare the environment with.")
+    elif drift.empty:
+        console.print("Environment: the same packages at the same versions.")
+    else:
+        table = SafeTable(title="environment drift (recorded -> here)", title_justify="left")
+        for column in ("package", "recorded", "here"):
+            table.add_column(column)
+        for name, (old, new) in drift.changed.items():
+            table.add_row(name, old, new)
+        for name, version in drift.removed.items():
+            table.add_row(name, version, "(not installed)")
+        for name, version in drift.added.items():
+            table.add_row(name, "(not recorded)", version)
+        console.print(table)
+    if result.verdict == "not run":
+        console.print(f"[yellow]![/] {esc(result.explanation)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    if result.new_run_id is None:
+        console.print(f"[red]✗[/] {esc(result.explanation)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    metrics = SafeTable(title="metrics", title_justify="left")
+    for column in ("metric", "recorded", "now", "delta", ""):
+        metrics.add_column(column, justify="left" if column == "metric" else "right")
+    for delta in result.metrics:
+        metrics.add_row(
+            delta.key,
+            _number(delta.old),
+            _number(delta.new),
+            "" if delta.delta is None else f"{delta.delta:+.3g}",
+            "✓" if delta.within else ("timing" if delta.timing else "✗"),
+        )
+    console.print(metrics)
+    for key, old, new in result.params:
+        console.print(f"param {esc(key)}: {esc(str(old))} -> {esc(str(new))}", highlight=False)
+    mark = "[green]✓ reproduced[/]" if result.verdict == "reproduced" else "[red]✗ differs[/]"
+    console.print(
+        f"{mark}: run {result.new_run_id} against {result.run_id} (tolerance {tolerance:g}).",
+        highlight=False,
+    )
+    if result.verdict != "reproduced":
+        sys.exit(1)
 
 
 # -- the model registry -----------------------------------------------------------------

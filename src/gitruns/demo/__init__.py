@@ -132,11 +132,10 @@ def train(
     env = {
         **os.environ,
         **identity_env(directory, fallback=True),
-        "DEMO_TRIALS": str(trials),
         "PYTHONUNBUFFERED": "1",
     }
     process = subprocess.Popen(
-        [sys.executable, SCRIPT],
+        [sys.executable, SCRIPT, str(trials)],
         cwd=directory,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

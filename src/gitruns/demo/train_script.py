@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,8 @@ import gitruns as mlflow  # the MLflow API, kept in git
 TRAIN_PATH = "data/green_tripdata_2021-01.csv"
 VALID_PATH = "data/green_tripdata_2021-02.csv"
 MODEL_NAME = "nyc-taxi-regressor"
-TRIALS = int(os.environ.get("DEMO_TRIALS", "20"))
+# Trials: python train.py 5 (the command line is recorded, so a run can be reproduced).
+TRIALS = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("DEMO_TRIALS", "20"))
 
 
 def read_dataframe(path: str) -> pd.DataFrame:

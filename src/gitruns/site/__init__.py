@@ -30,6 +30,7 @@ from gitruns.names import RUN_ID_PATTERN
 from gitruns.query import abbreviate, format_duration
 from gitruns.record import ARTIFACTS_DIR, read_regular_file, read_run_record, read_small_text
 from gitruns.redact import public_text
+from gitruns.reproduce import REPRODUCES_TAG, VERDICT_TAG, reproduce_command
 from gitruns.site import charts
 from gitruns.site.collect import (
     ExperimentModel,
@@ -129,6 +130,7 @@ def _plan(data: SiteData, renderer: Renderer) -> list[Task]:
     compare_spec = {"spec": _histories_spec()}
     run_index = {run.id: run.entry.experiment for run in data.runs}
     registered = registrations(data.models)
+    reproductions = _reproductions(data)
     width = abbreviate(run_index)
     tasks: list[Task] = [
         (
@@ -168,6 +170,7 @@ def _plan(data: SiteData, renderer: Renderer) -> list[Task]:
                 run.key,
                 experiment.record.name,
                 repr(registered.get(run.id, [])),
+                repr(reproductions.get(run.id, [])),
                 *(child.id for child in children),
             )
             tasks.append((f"data/runs/{run.id}.js", run.key, partial(_history_data_js, run)))
@@ -175,7 +178,11 @@ def _plan(data: SiteData, renderer: Renderer) -> list[Task]:
                 (
                     f"runs/{run.id}.html",
                     _key(run_key, nav_key),
-                    page("run.html", 1, partial(_run_page, run, view, children)),
+                    page(
+                        "run.html",
+                        1,
+                        partial(_run_page, run, view, children, reproductions.get(run.id, [])),
+                    ),
                 )
             )
             tasks.extend(_artifact_tasks(run))
@@ -695,7 +702,25 @@ def _artifact_tasks(run: RunModel) -> list[Task]:
     return tasks
 
 
-def _run_page(run: RunModel, view: ExperimentView, children: list[RunModel]) -> dict[str, Any]:
+def _reproductions(data: SiteData) -> dict[str, list[tuple[str, str]]]:
+    """Each run's reproductions, (new run id, verdict), from the new runs' tags; only an
+    id of a run the site holds is kept (a tag is text anyone could write)."""
+    ids = {run.id for run in data.runs}
+    found: dict[str, list[tuple[str, str]]] = {}
+    for run in data.runs:
+        original = run.entry.tags.get(REPRODUCES_TAG)
+        if original in ids:
+            verdict = run.entry.tags.get(VERDICT_TAG, "")
+            found.setdefault(str(original), []).append((run.id, verdict))
+    return found
+
+
+def _run_page(
+    run: RunModel,
+    view: ExperimentView,
+    children: list[RunModel],
+    reproductions: list[tuple[str, str]],
+) -> dict[str, Any]:
     experiment = view.experiment
     record = read_run_record(run.folder)
     git = record.git or {}
@@ -758,6 +783,12 @@ def _run_page(run: RunModel, view: ExperimentView, children: list[RunModel]) -> 
         ],
         "artifacts": artifacts,
         "datasets": [_dataset_row(item) for item in record.inputs],
+        "reproduce": reproduce_command(record.id),
+        "reproductions": reproductions,
+        "reproduces": record.tags.get(REPRODUCES_TAG)
+        if RUN_ID_PATTERN.match(record.tags.get(REPRODUCES_TAG, ""))
+        else None,
+        "reproduction_verdict": record.tags.get(VERDICT_TAG, ""),
         "diff": diff_lines,
         "children": [_run_row(child, view.width) for child in children],
         "registered": view.registered.get(run.id, []),

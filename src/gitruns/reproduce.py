@@ -1,0 +1,412 @@
+"""``gitruns runs reproduce ID``: run a recorded run again from its code, and compare.
+
+A run records what made it: the commit, the uncommitted diff, the command and
+the installed packages. Reproducing it is one pipeline:
+
+1. a temporary checkout of the run's commit, with ``code.diff`` applied: a clone
+   that shares the repository's objects, so the user's work tree, index, branches
+   and tags are not touched, not even by a script that registers a model;
+2. the environment compared with the recorded one (packages added, removed or at
+   another version);
+3. the recorded command run again in the checkout, with this Python; its runs are
+   logged there, as the original was in its tree, so they record that code
+   version, then copied into the user's ``runs/``;
+4. the new run that stands for the original (same name, else same params) is
+   compared metric by metric, and tagged with the run it reproduces and the verdict.
+
+A run that cannot be run again (a notebook, an interactive session, a killed run)
+gets the checkout with its code and an explanation, so the user can go on by hand.
+
+Example::
+
+    result = reproduce_run(Path("runs"), "01a20b10edf1")
+    print(result.verdict, [(m.key, m.old, m.new) for m in result.metrics])
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitruns.capture import capture_environment, find_repo_top, run_git
+from gitruns.environments import ENVIRONMENTS_DIR, read_requirements
+from gitruns.exceptions import GitError, GitrunsError
+from gitruns.location import DEFAULT_FOLDER
+from gitruns.record import (
+    DIFF_FILE,
+    EXPERIMENT_FILE,
+    FINISHED,
+    RunRecord,
+    read_run_record,
+    read_small_text,
+)
+from gitruns.redact import NOTE_PREFIX
+from gitruns.store import RunStore
+
+logger = logging.getLogger(__name__)
+
+REPRODUCES_TAG = "gitruns.reproduces"  # on the new run: the id of the run it reproduces
+VERDICT_TAG = "gitruns.reproduction"  # on the new run: "reproduced" or "differs"
+REDACTED = "[REDACTED]"
+MAX_DIFF_BYTES = 8 * 1024 * 1024
+
+
+class ReproduceError(GitrunsError):
+    """A run that cannot be reproduced as recorded; the message says why and what to do."""
+
+
+@dataclass
+class Drift:
+    """Packages that differ between the recorded environment and this one."""
+
+    added: dict[str, str] = field(default_factory=dict)  # here, not recorded
+    removed: dict[str, str] = field(default_factory=dict)  # recorded, not here
+    changed: dict[str, tuple[str, str]] = field(default_factory=dict)  # (recorded, here)
+    recorded: bool = True  # False when the run recorded no package list
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+# Metrics that measure the clock (autolog's training_time, a duration): shown, but never
+# part of the verdict, since no run takes the same time twice.
+TIMING_METRIC = re.compile(r"(?:^|[_\-./ ])(?:time|duration|seconds|latency)(?:$|[_\-./ ])", re.I)
+
+
+@dataclass
+class MetricDelta:
+    key: str
+    old: float | None
+    new: float | None
+    within: bool
+
+    @property
+    def timing(self) -> bool:
+        return TIMING_METRIC.search(self.key) is not None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.old is None or self.new is None else self.new - self.old
+
+
+@dataclass
+class Reproduction:
+    """What a reproduction did and found."""
+
+    run_id: str
+    verdict: str  # "reproduced", "differs", or "not run"
+    drift: Drift
+    explanation: str = ""
+    worktree: Path | None = None  # kept when the run could not be run again
+    command: list[str] = field(default_factory=list)
+    new_run_id: str | None = None
+    new_runs: list[str] = field(default_factory=list)
+    metrics: list[MetricDelta] = field(default_factory=list)
+    params: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    output: str = ""
+
+
+def reproduce_command(run_id: str) -> str:
+    return f"gitruns runs reproduce {run_id}"
+
+
+def packages(requirements: str) -> dict[str, str]:
+    """``name==version`` lines as {canonical name: version}."""
+    found = {}
+    for line in requirements.splitlines():
+        name, separator, version = line.strip().partition("==")
+        if separator and name and not name.startswith(("#", "-")):
+            found[name.lower().replace("_", "-").replace(".", "-")] = version.strip()
+    return found
+
+
+def environment_drift(recorded: str | None, current: str) -> Drift:
+    if recorded is None:
+        return Drift(recorded=False)
+    old, new = packages(recorded), packages(current)
+    return Drift(
+        added={name: new[name] for name in sorted(new.keys() - old.keys())},
+        removed={name: old[name] for name in sorted(old.keys() - new.keys())},
+        changed={
+            name: (old[name], new[name])
+            for name in sorted(old.keys() & new.keys())
+            if old[name] != new[name]
+        },
+    )
+
+
+def why_not_rerunnable(record: RunRecord) -> str | None:
+    """Why the recorded command cannot be run again, or None when it can."""
+    source = record.source or {}
+    if source.get("type") == "NOTEBOOK":
+        where = source.get("entry_point") or "a notebook"
+        return f"it ran in a notebook ({where}); run its cells from the worktree"
+    if not source.get("entry_point") or not source.get("command"):
+        return "it ran in an interactive session (or python -c), so there is no script to run"
+    if source.get("redacted"):
+        return (
+            "its command line held secrets, which were left out of the record; run it by "
+            f"hand with them: {source['command']}"
+        )
+    if record.status != FINISHED:
+        return (
+            f"it ended {record.status}, so its metrics are not those of a whole run; "
+            f"run its command by hand: {source['command']}"
+        )
+    return None
+
+
+def reproduce_run(
+    runs_dir: Path,
+    run_id: str,
+    *,
+    tolerance: float = 1e-6,
+    data: tuple[Path, ...] = (),
+    keep_worktree: bool = False,
+    python: str | None = None,
+) -> Reproduction:
+    """Run a recorded run again from its commit and diff (see the module's docstring).
+
+    ``data`` names files or folders outside git (data sets) to link into the worktree
+    at the same place; ``tolerance`` bounds each metric's difference, relative to its
+    size above 1.
+    """
+    store = RunStore(runs_dir)
+    record, run_dir = store.load_run(run_id)
+    repo_top = find_repo_top(runs_dir.parent if not runs_dir.exists() else runs_dir)
+    if repo_top is None:
+        raise ReproduceError(
+            f"{runs_dir} is not in a git repository, so there is no code to check out."
+        )
+    commit = (record.git or {}).get("commit")
+    if not commit:
+        raise ReproduceError(
+            f"run {record.id} recorded no commit (it ran outside git), so its code is not known."
+        )
+    try:
+        run_git(["cat-file", "-e", f"{commit}^{{commit}}"], repo_top)
+    except GitError:
+        raise ReproduceError(
+            f"commit {commit[:12]} of run {record.id} is not in this repository. Fetch it "
+            "(git fetch --all), then reproduce again."
+        ) from None
+    diff = _diff_to_apply(run_dir, record.id)
+    drift = environment_drift(
+        read_requirements(runs_dir, record, run_dir), capture_environment().requirements
+    )
+    worktree = _checkout(repo_top, commit, record.id)
+    result = Reproduction(record.id, "not run", drift, worktree=worktree)
+    try:
+        if diff:
+            _apply(diff, worktree, record.id)
+        for path in data:
+            _link_data(repo_top, worktree, path)
+        reason = why_not_rerunnable(record)
+        if reason is not None:
+            result.explanation = (
+                f"run {record.id} cannot be run again: {reason}. Its code is in {worktree}."
+            )
+            keep_worktree = True
+            return result
+        _run_again(record, worktree, runs_dir, python or sys.executable, tolerance, result)
+        return result
+    finally:
+        if not keep_worktree:
+            shutil.rmtree(worktree, ignore_errors=True)
+            result.worktree = None
+
+
+def _diff_to_apply(run_dir: Path, run_id: str) -> str:
+    path = run_dir / DIFF_FILE
+    if not path.exists():
+        return ""
+    text = read_small_text(path, MAX_DIFF_BYTES)
+    if text is None:
+        raise ReproduceError(f"{path} cannot be read as text; restore it from git.")
+    notes = [line for line in text.splitlines() if line.startswith(NOTE_PREFIX)]
+    if REDACTED in text:
+        raise ReproduceError(
+            f"the diff of run {run_id} had secrets redacted ({REDACTED}), so applying it "
+            "would not give the code that ran. Put the secrets back by hand: check out its "
+            "commit, apply code.diff and edit the redacted lines."
+        )
+    if any("diff cut" in note for note in notes):
+        raise ReproduceError(
+            f"the diff of run {run_id} was cut (it was over the size gitruns keeps), so the "
+            "code that ran is not all recorded. Commit such changes before a run."
+        )
+    for note in notes:
+        logger.warning("Run %s: %s", run_id, note.removeprefix(NOTE_PREFIX).strip())
+    return "".join(
+        line for line in text.splitlines(keepends=True) if not line.startswith(NOTE_PREFIX)
+    )
+
+
+def _apply(diff: str, worktree: Path, run_id: str) -> None:
+    result = subprocess.run(
+        ["git", "apply", "--whitespace=nowarn", "-"],
+        cwd=worktree,
+        input=diff.encode("utf-8"),
+        capture_output=True,
+    )
+    if result.returncode != 0:
+        raise ReproduceError(
+            f"the uncommitted changes of run {run_id} (code.diff) no longer apply to its "
+            f"commit: {result.stderr.decode(errors='replace').strip()[:500]}"
+        )
+
+
+def _link_data(repo_top: Path, worktree: Path, path: Path) -> None:
+    """Make a file or folder of the work tree (data outside git) visible in the worktree."""
+    source = (repo_top / path).resolve() if not path.is_absolute() else path.resolve()
+    try:
+        relative = source.relative_to(repo_top.resolve())
+    except ValueError:
+        raise ReproduceError(
+            f"{path} is not inside {repo_top}; pass data inside the repository."
+        ) from None
+    if not source.exists():
+        raise ReproduceError(f"{path} does not exist; pass the data the run read.")
+    target = worktree / relative
+    if target.exists():
+        return  # git holds it at that commit
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(source, target_is_directory=source.is_dir())
+
+
+def _run_again(
+    record: RunRecord,
+    worktree: Path,
+    runs_dir: Path,
+    python: str,
+    tolerance: float,
+    result: Reproduction,
+) -> None:
+    command = shlex.split(str(record.source["command"]))
+    if command and command[0] in ("python", "python3"):
+        command[0] = python
+    result.command = command
+    worktree_runs = worktree / DEFAULT_FOLDER
+    before = (
+        {path.name for path in RunStore(worktree_runs).run_dirs()}
+        if worktree_runs.exists()
+        else set()
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("GITRUNS_DIR", "MLFLOW_TRACKING_URI")
+    }
+    logger.info("Running %s in %s", shlex.join(command), worktree)
+    process = subprocess.run(command, cwd=worktree, env=env, capture_output=True, text=True)
+    result.output = (process.stdout + process.stderr)[-4000:]
+    if process.returncode != 0:
+        raise ReproduceError(
+            f"the command of run {record.id} failed ({shlex.join(command)}, exit "
+            f"{process.returncode}):\n{result.output[-1500:]}"
+        )
+    new_dirs = (
+        [path for path in RunStore(worktree_runs).run_dirs() if path.name not in before]
+        if worktree_runs.exists()
+        else []
+    )
+    for path in new_dirs:
+        _adopt(path, worktree_runs, runs_dir)
+        result.new_runs.append(path.name)
+    counterpart = _counterpart(record, [read_run_record(path) for path in new_dirs])
+    if counterpart is None:
+        result.explanation = (
+            f"the command ran but logged no run like {record.id} (same name or params) "
+            f"into {worktree_runs}"
+        )
+        return
+    result.new_run_id = counterpart.id
+    result.metrics = _metric_deltas(record, counterpart, tolerance)
+    result.params = [
+        (key, record.params.get(key), counterpart.params.get(key))
+        for key in sorted(record.params.keys() | counterpart.params.keys())
+        if record.params.get(key) != counterpart.params.get(key)
+    ]
+    same = all(delta.within or delta.timing for delta in result.metrics) and not result.params
+    result.verdict = "reproduced" if same else "differs"
+    from gitruns.writer import open_run
+
+    open_run(RunStore(runs_dir), counterpart.id).set_tags(
+        {REPRODUCES_TAG: record.id, VERDICT_TAG: result.verdict}
+    )
+
+
+def _adopt(run_dir: Path, worktree_runs: Path, runs_dir: Path) -> None:
+    """Copy a run logged in the worktree into the user's runs/, with its experiment and
+    package list if those are new there."""
+    experiment = run_dir.parent.name
+    target_experiment = runs_dir / experiment
+    if not (target_experiment / EXPERIMENT_FILE).exists():
+        target_experiment.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run_dir.parent / EXPERIMENT_FILE, target_experiment / EXPERIMENT_FILE)
+    shutil.copytree(run_dir, target_experiment / run_dir.name, symlinks=True)
+    environments = worktree_runs / ENVIRONMENTS_DIR
+    if environments.is_dir():
+        for path in environments.iterdir():
+            target = runs_dir / ENVIRONMENTS_DIR / path.name
+            if not target.exists() and path.is_file() and not path.is_symlink():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+
+
+def _counterpart(record: RunRecord, new: list[RunRecord]) -> RunRecord | None:
+    """The new run that stands for the original: the same name, else the same params."""
+    for candidate in new:
+        if candidate.name == record.name and candidate.experiment == record.experiment:
+            return candidate
+    for candidate in new:
+        if candidate.params == record.params and candidate.experiment == record.experiment:
+            return candidate
+    return new[0] if len(new) == 1 else None
+
+
+def _metric_deltas(old: RunRecord, new: RunRecord, tolerance: float) -> list[MetricDelta]:
+    deltas = []
+    for key in sorted(old.metrics.keys() | new.metrics.keys()):
+        before = old.metrics[key].last if key in old.metrics else None
+        after = new.metrics[key].last if key in new.metrics else None
+        deltas.append(MetricDelta(key, before, after, _close(before, after, tolerance)))
+    return deltas
+
+
+def _close(old: float | None, new: float | None, tolerance: float) -> bool:
+    if old is None or new is None:
+        return False
+    if math.isnan(old) and math.isnan(new):
+        return True
+    return abs(new - old) <= tolerance * max(1.0, abs(old))
+
+
+def _checkout(repo_top: Path, commit: str, run_id: str) -> Path:
+    """A clone of the repository at ``commit``, sharing its objects (no copy), with the
+    user's remote (so runs record where the code lives, not this folder)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"gitruns-reproduce-{run_id[:8]}-"))
+    try:
+        run_git(
+            ["clone", "--quiet", "--shared", "--no-checkout", str(repo_top), str(folder)], repo_top
+        )
+        run_git(["checkout", "--quiet", "--detach", commit], folder)
+        remote = run_git(["remote", "get-url", "origin"], repo_top, check=False).decode().strip()
+        if remote:
+            run_git(["remote", "set-url", "origin", remote], folder)
+        else:
+            run_git(["remote", "remove", "origin"], folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder

@@ -1,0 +1,179 @@
+"""Reproducing a run from its record: its commit, its diff, its command, its packages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gitruns.environments import store_requirements
+from gitruns.record import read_run_record
+from gitruns.reproduce import REPRODUCES_TAG, VERDICT_TAG, ReproduceError, reproduce_run
+from gitruns.store import RunStore
+from tests.conftest import git, make_repo
+from tests.test_site import Visitor
+from tests.test_site import browser as browser  # the fixture, shared
+
+TRAIN = """\
+import random
+import gitruns as mlflow
+
+random.seed(7)
+alpha = {alpha}
+with mlflow.start_run(run_name="fit"):
+    mlflow.log_param("alpha", alpha)
+    for step in range(3):
+        mlflow.log_metric("rmse", alpha * 10 + random.random() / (step + 1), step=step)
+"""
+
+
+def train(repo: Path, *args: str) -> str:
+    """Run train.py as a user would; the id of the run it logged."""
+    before = {path.name for path in RunStore(repo / "runs").run_dirs()}
+    subprocess.run([sys.executable, "train.py", *args], cwd=repo, check=True, capture_output=True)
+    (new,) = [p for p in RunStore(repo / "runs").run_dirs() if p.name not in before]
+    return new.name
+
+
+def state(repo: Path) -> tuple[str, ...]:
+    """What the user's repository shows: work tree (but runs/, where the new run goes),
+    index, branches, tags, worktrees."""
+    return (
+        git(repo, "status", "--porcelain", "--untracked-files=all", "--", ".", ":!runs"),
+        git(repo, "diff", "--cached"),
+        git(repo, "for-each-ref"),
+        git(repo, "worktree", "list", "--porcelain"),
+        (repo / "train.py").read_text(),
+    )
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "project", {"train.py": TRAIN.format(alpha=0.5)})
+
+
+def test_a_run_from_a_dirty_tree_reproduces_from_its_diff(project: Path):
+    (project / "train.py").write_text(TRAIN.format(alpha=0.25))  # not committed
+    run_id = train(project)
+    git(project, "add", "runs")
+    git(project, "commit", "-qm", "Add the run")
+    (project / "train.py").write_text(TRAIN.format(alpha=0.9))  # the user moved on
+    before = state(project)
+
+    result = reproduce_run(project / "runs", run_id[:10])
+
+    assert result.verdict == "reproduced", result
+    assert result.params == [] and [m.key for m in result.metrics] == ["rmse"]
+    assert result.metrics[0].delta == 0.0 and result.metrics[0].within
+    assert state(project) == before  # work tree, index, branches, tags: untouched
+    assert result.worktree is None  # the checkout is gone
+    new = read_run_record(project / "runs" / "default" / result.new_run_id)
+    assert new.params == {"alpha": "0.25"}
+    assert new.tags[REPRODUCES_TAG] == run_id and new.tags[VERDICT_TAG] == "reproduced"
+    original = read_run_record(project / "runs" / "default" / run_id)
+    assert new.git["commit"] == original.git["commit"] and new.git["dirty"] is True
+    assert "alpha = 0.25" in (project / "runs" / "default" / new.id / "code.diff").read_text()
+
+
+def test_a_changed_result_is_a_difference_and_a_changed_package_shows_as_drift(project: Path):
+    run_id = train(project)
+    run_dir = project / "runs" / "default" / run_id
+    record = yaml.safe_load((run_dir / "run.yaml").read_text())
+    # As if the run had been made elsewhere: another PyYAML, one package more, one less.
+    recorded = project / "runs" / "_environments" / f"{record['environment']['requirements']}.txt"
+    lines = recorded.read_text().splitlines()
+    pyyaml = next(line for line in lines if line.lower().startswith("pyyaml=="))
+    dropped = next(line for line in lines if line.lower().startswith("jinja2=="))
+    lines = [line for line in lines if line not in (pyyaml, dropped)]
+    lines += ["PyYAML==5.1", "left-pad==1.0"]
+    record["environment"]["requirements"] = store_requirements(
+        project / "runs", "\n".join(sorted(lines)) + "\n"
+    )
+    record["metrics"]["rmse"]["last"] = 1.0  # and a result that is not what the code gives
+    (run_dir / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+
+    result = reproduce_run(project / "runs", run_id, tolerance=1e-6)
+
+    assert result.drift.changed == {"pyyaml": ("5.1", pyyaml.split("==")[1])}
+    assert result.drift.removed == {"left-pad": "1.0"}
+    assert result.drift.added == {"jinja2": dropped.split("==")[1]}
+    assert result.verdict == "differs"
+    (rmse,) = result.metrics
+    assert rmse.old == 1.0 and not rmse.within and rmse.delta == pytest.approx(rmse.new - 1.0)
+
+
+def test_a_run_that_cannot_be_run_again_gets_its_code_and_why(project: Path):
+    subprocess.run([sys.executable, "-c", TRAIN.format(alpha=0.3)], cwd=project, check=True)
+    (run_dir,) = RunStore(project / "runs").run_dirs()
+    result = reproduce_run(project / "runs", run_dir.name)
+    try:
+        assert result.verdict == "not run"
+        assert "interactive session" in result.explanation
+        assert result.worktree is not None and (result.worktree / "train.py").exists()
+        assert str(result.worktree) in result.explanation
+    finally:
+        import shutil
+
+        shutil.rmtree(result.worktree)
+
+
+@pytest.mark.parametrize(
+    ("diff", "message"),
+    [
+        (
+            "--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-nothing like this\n+x\n",
+            "no longer apply",
+        ),
+        ("+token = [REDACTED]\n", "redacted"),
+        ("# gitruns: diff cut at 1024 KiB of 2048 KiB\n", "was cut"),
+    ],
+)
+def test_a_diff_that_cannot_give_the_code_back_is_refused(project: Path, diff: str, message):
+    run_id = train(project)
+    (project / "runs" / "default" / run_id / "code.diff").write_text(diff)
+    before = state(project)
+    with pytest.raises(ReproduceError, match=message):
+        reproduce_run(project / "runs", run_id)
+    assert state(project) == before
+
+
+@pytest.mark.slow
+def test_the_demos_best_run_reproduces_its_rmse_exactly(tmp_path: Path, browser):
+    from gitruns.demo import run_demo
+    from gitruns.site import build_site
+
+    demo = tmp_path / "demo"
+    result = run_demo(demo, rows=1500, trials=2)
+    best_id, best_name, rmse = min(result.runs, key=lambda run: run[2])
+    before = state(demo)
+
+    reproduction = reproduce_run(demo / "runs", best_id, data=(Path("data"),))
+
+    assert reproduction.verdict == "reproduced", reproduction.metrics
+    timing = [m for m in reproduction.metrics if m.timing]
+    assert [m.key for m in timing] == ["training_time"]  # shown, not part of the verdict
+    assert reproduction.command[1:] == ["train.py", "2"]  # the trials are in the command
+    rmse_delta = next(m for m in reproduction.metrics if m.key == "rmse")
+    assert rmse_delta.old == rmse and rmse_delta.delta == 0.0
+    assert state(demo) == before  # its registry tags too: the script registered a model
+    new = read_run_record(next((demo / "runs").glob(f"*/{reproduction.new_run_id}")))
+    assert new.name == best_name and new.tags[VERDICT_TAG] == "reproduced"
+
+    # The site shows the reproduce command, and the verdict on the original's page.
+    build_site(demo / "runs", demo / "site")
+    visitor = Visitor(browser)
+    visitor.open(demo / "site" / "runs" / f"{best_id}.html")
+    assert visitor.page.locator("code.reproduce").inner_text() == (
+        f"gitruns runs reproduce {best_id}"
+    )
+    link = visitor.page.locator(".reproduction a")
+    assert link.inner_text() == "reproduced"
+    link.click()
+    visitor.page.wait_for_load_state("load")
+    assert reproduction.new_run_id in visitor.page.url
+    assert "Reproduces" in visitor.page.locator("dl").first.inner_text()
+    assert visitor.errors == []
+    visitor.close()
