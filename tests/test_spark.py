@@ -111,7 +111,10 @@ def test_a_cancelled_trial_is_a_killed_child_run(repo: Path, spark):
 
     mlflow.set_experiment("spark-timeout")
     started = time.monotonic()
-    with mlflow.start_run(run_name="search") as parent, pytest.raises(Exception, match="no evaluation tasks"):
+    with (
+        mlflow.start_run(run_name="search") as parent,
+        pytest.raises(Exception, match="no evaluation tasks"),
+    ):
         fmin(
             slow_objective,
             {"x": hp.uniform("x", 0, 1)},

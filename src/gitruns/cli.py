@@ -1004,8 +1004,10 @@ def runs_reproduce(
             "✓" if delta.within else ("timing" if delta.timing else "✗"),
         )
     console.print(metrics)
-    for key, old, new in result.params:
-        console.print(f"param {esc(key)}: {esc(str(old))} -> {esc(str(new))}", highlight=False)
+    for key, recorded, now in result.params:
+        console.print(
+            f"param {esc(key)}: {esc(str(recorded))} -> {esc(str(now))}", highlight=False
+        )
     mark = "[green]✓ reproduced[/]" if result.verdict == "reproduced" else "[red]✗ differs[/]"
     console.print(
         f"{mark}: run {result.new_run_id} against {result.run_id} (tolerance {tolerance:g}).",
