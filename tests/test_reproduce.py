@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,22 @@ def test_the_demos_best_run_reproduces_its_rmse_exactly(tmp_path: Path, browser)
     assert "Reproduces" in visitor.page.locator("dl").first.inner_text()
     assert visitor.errors == []
     visitor.close()
+
+
+def test_the_recorded_environment_is_built_from_the_recorded_packages(project: Path, monkeypatch):
+    run_id = train(project)
+    run_dir = project / "runs" / "default" / run_id
+    record = yaml.safe_load((run_dir / "run.yaml").read_text())
+    record["environment"]["requirements"] = store_requirements(project / "runs", "left-pad==1.0\n")
+    (run_dir / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # offline: only what pip can find here
+    before = {path.name for path in Path(tempfile.gettempdir()).glob("gitruns-reproduce-*")}
+    with pytest.raises(ReproduceError, match=r"could not be installed.*left-pad"):
+        reproduce_run(project / "runs", run_id, env="recorded")
+    after = {path.name for path in Path(tempfile.gettempdir()).glob("gitruns-reproduce-*")}
+    assert after == before  # the checkout and the virtualenv are gone
+
+    del record["environment"]["requirements"]
+    (run_dir / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+    with pytest.raises(ReproduceError, match="recorded no package list"):
+        reproduce_run(project / "runs", run_id, env="recorded")

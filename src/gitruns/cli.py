@@ -948,9 +948,22 @@ def runs_restore(run_ids: tuple[str, ...], runs_dir: Path | None) -> None:
     help="A file or folder outside git the run read (e.g. data/), made visible to it.",
 )
 @click.option("--keep", is_flag=True, help="Keep the checkout of the run's code afterwards.")
+@click.option(
+    "--env",
+    "env",
+    type=click.Choice(["current", "recorded"]),
+    default="current",
+    show_default=True,
+    help="Run with this Python, or in a new virtualenv of the packages the run recorded.",
+)
 @_runs_dir_option
 def runs_reproduce(
-    run_id: str, tolerance: float, data: tuple[Path, ...], keep: bool, runs_dir: Path | None
+    run_id: str,
+    tolerance: float,
+    data: tuple[Path, ...],
+    keep: bool,
+    env: str,
+    runs_dir: Path | None,
 ) -> None:
     """Run a run again from its commit, diff and command, and compare the results.
 
@@ -969,7 +982,9 @@ def runs_reproduce(
 
     folder = _runs_dir(runs_dir)
     with console.status("Reproducing the run (its command runs again)..."):
-        result = reproduce_run(folder, run_id, tolerance=tolerance, data=data, keep_worktree=keep)
+        result = reproduce_run(
+            folder, run_id, tolerance=tolerance, data=data, keep_worktree=keep, env=env
+        )
     drift = result.drift
     if not drift.recorded:
         console.print("The run recorded no package list: nothing to compare the environment with.")
@@ -1005,9 +1020,7 @@ def runs_reproduce(
         )
     console.print(metrics)
     for key, recorded, now in result.params:
-        console.print(
-            f"param {esc(key)}: {esc(str(recorded))} -> {esc(str(now))}", highlight=False
-        )
+        console.print(f"param {esc(key)}: {esc(str(recorded))} -> {esc(str(now))}", highlight=False)
     mark = "[green]✓ reproduced[/]" if result.verdict == "reproduced" else "[red]✗ differs[/]"
     console.print(
         f"{mark}: run {result.new_run_id} against {result.run_id} (tolerance {tolerance:g}).",

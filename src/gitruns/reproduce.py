@@ -174,13 +174,18 @@ def reproduce_run(
     data: tuple[Path, ...] = (),
     keep_worktree: bool = False,
     python: str | None = None,
+    env: str = "current",
 ) -> Reproduction:
     """Run a recorded run again from its commit and diff (see the module's docstring).
 
     ``data`` names files or folders outside git (data sets) to link into the worktree
     at the same place; ``tolerance`` bounds each metric's difference, relative to its
-    size above 1.
+    size above 1. ``env="recorded"`` runs the command in a new virtualenv holding the
+    packages the run recorded (installed with uv when it is there, else pip) instead
+    of this Python.
     """
+    if env not in ("current", "recorded"):
+        raise ReproduceError(f"env must be 'current' or 'recorded', not {env!r}.")
     store = RunStore(runs_dir)
     record, run_dir = store.load_run(run_id)
     repo_top = find_repo_top(runs_dir.parent if not runs_dir.exists() else runs_dir)
@@ -218,12 +223,78 @@ def reproduce_run(
             )
             keep_worktree = True
             return result
+        if env == "recorded":
+            requirements = read_requirements(runs_dir, record, run_dir)
+            if requirements is None:
+                raise ReproduceError(
+                    f"run {record.id} recorded no package list, so its environment cannot be "
+                    "built again. Reproduce it with --env current."
+                )
+            python = recorded_python(Path(f"{worktree}-env"), requirements)
+            result.drift = environment_drift(requirements, _packages_of(python))
         _run_again(record, worktree, runs_dir, python or sys.executable, tolerance, result)
         return result
     finally:
+        shutil.rmtree(f"{worktree}-env", ignore_errors=True)
         if not keep_worktree:
             shutil.rmtree(worktree, ignore_errors=True)
             result.worktree = None
+
+
+def recorded_python(folder: Path, requirements: str) -> str:
+    """A new virtualenv in ``folder`` holding the recorded packages; its Python.
+
+    gitruns itself, when this one was installed from a folder (a clone, as in
+    development), is installed from that folder: such a version is on no index.
+    """
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, capture_output=True)
+    python = folder / "bin" / "python"
+    wanted = folder / "requirements.txt"
+    wanted.write_text(_installable(requirements))
+    uv = shutil.which("uv")
+    command = (
+        [uv, "pip", "install", "--python", str(python), "-r", str(wanted)]
+        if uv
+        else [str(python), "-m", "pip", "install", "--quiet", "-r", str(wanted)]
+    )
+    logger.info("Building the recorded environment: %s", shlex.join(command))
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ReproduceError(
+            "the packages the run recorded could not be installed in a new virtualenv "
+            f"({'uv' if uv else 'pip'} said: {(done.stderr or done.stdout).strip()[-800:]}). "
+            "Reproduce with --env current, and read the drift table instead."
+        )
+    return str(python)
+
+
+def _packages_of(python: str) -> str:
+    """The package list another Python's environment would record."""
+    code = "from gitruns.capture import capture_environment as c; print(c().requirements, end='')"
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def _installable(requirements: str) -> str:
+    """The recorded list, with gitruns from the folder this one came from when it was
+    installed from one."""
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        direct = json.loads(metadata.distribution("gitruns").read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, ValueError):
+        direct = {}
+    source = direct.get("url", "")
+    if not source.startswith("file://"):
+        return requirements
+    folder = unquote(urlsplit(source).path)
+    lines = [
+        folder if line.lower().startswith("gitruns==") else line
+        for line in requirements.splitlines()
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _diff_to_apply(run_dir: Path, run_id: str) -> str:
