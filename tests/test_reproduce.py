@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from gitruns.cli import cli
 from gitruns.environments import store_requirements
 from gitruns.record import read_run_record
 from gitruns.reproduce import REPRODUCES_TAG, VERDICT_TAG, ReproduceError, reproduce_run
@@ -78,6 +81,10 @@ def test_a_run_from_a_dirty_tree_reproduces_from_its_diff(project: Path):
     assert new.git["commit"] == original.git["commit"] and new.git["dirty"] is True
     assert "alpha = 0.25" in (project / "runs" / "default" / new.id / "code.diff").read_text()
 
+    shown = CliRunner().invoke(cli, ["runs", "show", run_id, "--runs-dir", str(project / "runs")])
+    assert f"reproduced by: {new.id} (reproduced)" in shown.output
+    assert f"reproduce: gitruns runs reproduce {run_id}" in shown.output
+
 
 def test_a_changed_result_is_a_difference_and_a_changed_package_shows_as_drift(project: Path):
     run_id = train(project)
@@ -106,6 +113,18 @@ def test_a_changed_result_is_a_difference_and_a_changed_package_shows_as_drift(p
     assert rmse.old == 1.0 and not rmse.within and rmse.delta == pytest.approx(rmse.new - 1.0)
 
 
+def test_a_killed_run_is_not_run_again(project: Path):
+    run_id = train(project)
+    run_yaml = project / "runs" / "default" / run_id / "run.yaml"
+    run_yaml.write_text(run_yaml.read_text().replace("status: FINISHED", "status: KILLED"))
+    result = reproduce_run(project / "runs", run_id)
+    try:
+        assert result.verdict == "not run" and "ended KILLED" in result.explanation
+        assert "python train.py" in result.explanation and result.worktree is not None
+    finally:
+        shutil.rmtree(result.worktree)
+
+
 def test_a_run_that_cannot_be_run_again_gets_its_code_and_why(project: Path):
     subprocess.run([sys.executable, "-c", TRAIN.format(alpha=0.3)], cwd=project, check=True)
     (run_dir,) = RunStore(project / "runs").run_dirs()
@@ -116,8 +135,6 @@ def test_a_run_that_cannot_be_run_again_gets_its_code_and_why(project: Path):
         assert result.worktree is not None and (result.worktree / "train.py").exists()
         assert str(result.worktree) in result.explanation
     finally:
-        import shutil
-
         shutil.rmtree(result.worktree)
 
 
