@@ -214,3 +214,24 @@ def test_the_recorded_environment_is_built_from_the_recorded_packages(project: P
     (run_dir / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
     with pytest.raises(ReproduceError, match="recorded no package list"):
         reproduce_run(project / "runs", run_id, env="recorded")
+
+
+def test_a_command_run_from_a_subfolder_runs_there_again(tmp_path: Path):
+    script = TRAIN.format(alpha="float(open('alpha.txt').read())")  # read relative to cwd
+    repo = make_repo(tmp_path / "project", {"src/train.py": script, "src/alpha.txt": "0.75"})
+    subprocess.run([sys.executable, "train.py"], cwd=repo / "src", check=True, capture_output=True)
+    (run_dir,) = RunStore(repo / "runs").run_dirs()
+    record = read_run_record(run_dir)
+    assert record.source["cwd"] == "src" and record.source["command"] == "python src/train.py"
+
+    result = reproduce_run(repo / "runs", run_dir.name)
+
+    assert result.verdict == "reproduced" and result.command[1:] == ["train.py"]
+    new = read_run_record(next((repo / "runs").glob(f"*/{result.new_run_id}")))
+    assert new.params == {"alpha": "0.75"} and new.source["cwd"] == "src"
+
+    # A working directory that leaves the checkout, from an edited record, is refused.
+    run_yaml = run_dir / "run.yaml"
+    run_yaml.write_text(run_yaml.read_text().replace("cwd: src", "cwd: ../.."))
+    with pytest.raises(ReproduceError, match="working directory"):
+        reproduce_run(repo / "runs", run_dir.name)

@@ -183,9 +183,23 @@ def capture_source(repo_top: Path | None) -> dict[str, Any]:
         return _with_command({"type": "LOCAL"}, ["python", *argv])
     entry_point = _relative_to(Path(argv[0]), repo_top)
     launcher = ["python"] if entry_point.endswith(".py") else []
-    return _with_command(
-        {"type": "LOCAL", "entry_point": entry_point}, [*launcher, entry_point, *argv[1:]]
-    )
+    script: dict[str, Any] = {"type": "LOCAL", "entry_point": entry_point}
+    working = _working_directory(repo_top)
+    if working:
+        script["cwd"] = working
+    return _with_command(script, [*launcher, entry_point, *argv[1:]])
+
+
+def _working_directory(repo_top: Path | None) -> str | None:
+    """The working directory relative to the repository's top, when it is below it (a
+    command run again must start there: its relative paths are relative to it)."""
+    if repo_top is None:
+        return None
+    try:
+        relative = Path.cwd().resolve().relative_to(repo_top.resolve())
+    except (ValueError, OSError):
+        return None
+    return None if relative == Path(".") else relative.as_posix()
 
 
 def _with_command(source: dict[str, Any], argv: list[str]) -> dict[str, Any]:

@@ -41,11 +41,13 @@ from gitruns.capture import capture_environment, find_repo_top, run_git
 from gitruns.environments import ENVIRONMENTS_DIR, read_requirements
 from gitruns.exceptions import GitError, GitrunsError
 from gitruns.location import DEFAULT_FOLDER
+from gitruns.names import check_relative_path
 from gitruns.record import (
     DIFF_FILE,
     EXPERIMENT_FILE,
     FINISHED,
     RunRecord,
+    has_link_on_path,
     read_run_record,
     read_small_text,
 )
@@ -366,6 +368,11 @@ def _run_again(
     command = shlex.split(str(record.source["command"]))
     if command and command[0] in ("python", "python3"):
         command[0] = python
+    where = _working_directory(worktree, record)
+    entry_point = str(record.source.get("entry_point", ""))
+    if where != worktree and entry_point in command:  # the command names it from the top
+        at = command.index(entry_point)
+        command[at] = os.path.relpath(worktree / entry_point, where)
     result.command = command
     worktree_runs = worktree / DEFAULT_FOLDER
     before = (
@@ -379,7 +386,7 @@ def _run_again(
         if key not in ("GITRUNS_DIR", "MLFLOW_TRACKING_URI")
     }
     logger.info("Running %s in %s", shlex.join(command), worktree)
-    process = subprocess.run(command, cwd=worktree, env=env, capture_output=True, text=True)
+    process = subprocess.run(command, cwd=where, env=env, capture_output=True, text=True)
     result.output = (process.stdout + process.stderr)[-4000:]
     if process.returncode != 0:
         raise ReproduceError(
@@ -415,6 +422,25 @@ def _run_again(
     open_run(RunStore(runs_dir), counterpart.id).set_tags(
         {REPRODUCES_TAG: record.id, VERDICT_TAG: result.verdict}
     )
+
+
+def _working_directory(worktree: Path, record: RunRecord) -> Path:
+    """Where the command ran, inside the checkout: a folder git holds at that commit,
+    never a path leaving it (the record may come from anyone's branch)."""
+    recorded = record.source.get("cwd")
+    if not recorded:
+        return worktree
+    try:
+        relative = check_relative_path(recorded, "working directory")
+    except GitrunsError as error:
+        raise ReproduceError(f"run {record.id}: {error.message}") from None
+    where = worktree / relative
+    if has_link_on_path(worktree, relative) or not where.is_dir():
+        raise ReproduceError(
+            f"run {record.id} ran in {relative}/, which its commit does not hold as a folder. "
+            f"Run its command by hand: {record.source.get('command')}"
+        )
+    return where
 
 
 def _adopt(run_dir: Path, worktree_runs: Path, runs_dir: Path) -> None:
