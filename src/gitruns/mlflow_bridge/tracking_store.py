@@ -17,6 +17,7 @@ format cannot hold (traces, evaluation datasets, scorers, prompts…) raises MLf
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,12 +52,8 @@ from mlflow.store.tracking.abstract_store import AbstractStore
 from gitruns import entities as ours
 from gitruns.client import MlflowClient as GitrunsClient
 from gitruns.exceptions import (
-    AmbiguousRunId,
     ExperimentNotFound,
     GitrunsError,
-    InvalidName,
-    InvalidPath,
-    InvalidValue,
     RunNotFound,
 )
 from gitruns.location import resolve
@@ -91,13 +88,13 @@ def not_supported(what: str) -> MlflowException:
 
 def as_mlflow_error(error: GitrunsError) -> MlflowException:
     """gitruns' error as MLflow's, with the code MLflow's server turns into a status."""
-    if isinstance(error, (RunNotFound, ExperimentNotFound)):
+    from gitruns.registry import ModelNotFound, VersionNotFound
+
+    if isinstance(error, (RunNotFound, ExperimentNotFound, ModelNotFound, VersionNotFound)):
         code = RESOURCE_DOES_NOT_EXIST
     elif error.error_code == "RESOURCE_ALREADY_EXISTS":
         code = RESOURCE_ALREADY_EXISTS
-    elif isinstance(error, (InvalidName, InvalidValue, InvalidPath, AmbiguousRunId)):
-        code = INVALID_PARAMETER_VALUE
-    else:
+    else:  # a bad name, value, path or id prefix: the caller's to mend
         code = INVALID_PARAMETER_VALUE
     return MlflowException(error.message, error_code=code)
 
@@ -105,14 +102,13 @@ def as_mlflow_error(error: GitrunsError) -> MlflowException:
 def translated(method: Any) -> Any:
     """Run a store method, raising gitruns' errors as MLflow's."""
 
+    @functools.wraps(method)
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
         except GitrunsError as error:
             raise as_mlflow_error(error) from error
 
-    call.__name__ = method.__name__
-    call.__doc__ = method.__doc__
     return call
 
 
