@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -235,3 +236,108 @@ def test_a_command_run_from_a_subfolder_runs_there_again(tmp_path: Path):
     run_yaml.write_text(run_yaml.read_text().replace("cwd: src", "cwd: ../.."))
     with pytest.raises(ReproduceError, match="working directory"):
         reproduce_run(repo / "runs", run_dir.name)
+
+
+# -- a record from someone's branch is untrusted: nothing runs unseen ---------------------
+
+
+def edit_source(run_dir: Path, **changes: str) -> None:
+    record = yaml.safe_load((run_dir / "run.yaml").read_text())
+    record["source"].update(changes)
+    (run_dir / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+
+
+@pytest.mark.parametrize(
+    ("command", "entry_point", "why"),
+    [
+        ("sh -c 'touch {marker}'", "train.py", "does not start with python"),
+        ("python -c 'open(\"{marker}\", \"w\")'", "train.py", "not the run's entry point"),
+        ("python evil.py {marker}", "evil.py", "holds no file 'evil.py'"),
+    ],
+)
+def test_a_command_gitruns_would_not_record_runs_only_when_the_user_gives_it(
+    project: Path, tmp_path: Path, command: str, entry_point: str, why: str
+):
+    run_id = train(project)
+    marker = tmp_path / "pwned"
+    run_dir = project / "runs" / "default" / run_id
+    edit_source(run_dir, command=command.format(marker=marker), entry_point=entry_point)
+
+    with pytest.raises(ReproduceError, match="--command"):
+        reproduce_run(project / "runs", run_id)
+    # Through the CLI with no terminal: the plan is shown, the command refused.
+    shown = CliRunner().invoke(
+        cli, ["runs", "reproduce", run_id, "--runs-dir", str(project / "runs")]
+    )
+    assert shown.exit_code != 0 and "refused to run a command" in shown.output
+    assert str(marker) in shown.output and why in " ".join(shown.output.split())
+    assert "commit" in shown.output and "environment" in shown.output
+    assert not marker.exists()
+
+    # The user's own command runs, and reproduces the run.
+    given = CliRunner().invoke(
+        cli,
+        ["runs", "reproduce", run_id, "--command", "python train.py",
+         "--runs-dir", str(project / "runs")],
+    )
+    assert given.exit_code == 0, given.output
+    assert "✓ reproduced" in given.output and not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "--index-url http://127.0.0.1:9/simple",
+        "--extra-index-url=http://127.0.0.1:9/simple",
+        "-e .",
+        "-r other.txt",
+        "--find-links ./wheels",
+        "--trusted-host 127.0.0.1",
+        "git+https://127.0.0.1:9/evil.git",
+        "evil @ https://127.0.0.1:9/evil-1.0-py3-none-any.whl",
+        "./wheels/evil-1.0-py3-none-any.whl",
+        "https://127.0.0.1:9/evil.tar.gz",
+    ],
+)
+def test_a_recorded_package_list_hands_pip_only_plain_requirements(project: Path, line: str):
+    run_id = train(project)
+    run_dir = project / "runs" / "default" / run_id
+    record = yaml.safe_load((run_dir / "run.yaml").read_text())
+    record["environment"]["requirements"] = store_requirements(
+        project / "runs", f"pyyaml==6.0.1\n{line}\nrich[jupyter]==13.0 ; python_version > '3'\n"
+    )
+    (run_dir / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+    before = set(Path(tempfile.gettempdir()).glob("gitruns-*"))
+    with pytest.raises(ReproduceError, match="line 2 of the run's package list") as refused:
+        reproduce_run(project / "runs", run_id, env="recorded")
+    assert line[:40] in str(refused.value)
+    assert set(Path(tempfile.gettempdir()).glob("gitruns-*")) == before  # nothing made
+
+
+def test_the_checkout_runs_no_hook_and_no_filter_driver(project: Path, tmp_path: Path):
+    # What the user's git config allows elsewhere (a hooks folder, a filter driver) must
+    # not be set off by files a branch brings into the checkout.
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    marker = tmp_path / "ran"
+    for hook in ("post-checkout", "post-merge", "pre-commit"):
+        (hooks / hook).write_text(f"#!/bin/sh\necho {hook} >> {marker}\n")
+        (hooks / hook).chmod(0o755)
+    config = Path(os.environ["GIT_CONFIG_GLOBAL"])
+    config.write_text(
+        config.read_text()
+        + f"[core]\n\thooksPath = {hooks}\n"
+        + f"[filter \"evil\"]\n\tsmudge = sh -c 'echo smudge >> {marker}; cat'\n"
+        + f"\tclean = sh -c 'echo clean >> {marker}; cat'\n"
+    )
+    (project / ".gitattributes").write_text("*.py filter=evil\n")
+    git(project, "add", ".gitattributes")
+    git(project, "-c", "core.hooksPath=/dev/null", "commit", "-qm", "attributes")
+    marker.unlink(missing_ok=True)  # the user's own add ran the clean filter
+    run_id = train(project)
+    marker.unlink(missing_ok=True)
+
+    result = reproduce_run(project / "runs", run_id)
+
+    assert result.verdict == "reproduced"
+    assert not marker.exists(), marker.read_text()

@@ -956,6 +956,12 @@ def runs_restore(run_ids: tuple[str, ...], runs_dir: Path | None) -> None:
     show_default=True,
     help="Run with this Python, or in a new virtualenv of the packages the run recorded.",
 )
+@click.option(
+    "--command",
+    "command",
+    default=None,
+    help="The command to run instead of the recorded one (python is this Python).",
+)
 @_runs_dir_option
 def runs_reproduce(
     run_id: str,
@@ -963,27 +969,59 @@ def runs_reproduce(
     data: tuple[Path, ...],
     keep: bool,
     env: str,
+    command: str | None,
     runs_dir: Path | None,
 ) -> None:
     """Run a run again from its commit, diff and command, and compare the results.
 
     The code is checked out at the run's commit in a temporary folder, with the
     run's uncommitted diff applied; your work tree, index, branches and tags are
-    not touched. The packages it recorded are compared with these. The command
-    it recorded runs again with this Python; the new run lands in runs/, tagged
-    gitruns.reproduces, and every metric is compared.
+    not touched. What will run (command, commit, diff, environment) is printed
+    first. A recorded command other than python running a script of that commit
+    runs only once you confirm it at the prompt or give a command with --command:
+    a record from someone's branch could name any program. The new run lands in
+    runs/, tagged gitruns.reproduces, and every metric is compared.
 
-    Example:
+    Examples:
 
         \b
         gitruns runs reproduce 01a20b10edf1 --data data
+        gitruns runs reproduce 01a20b10edf1 --command "python train.py 20"
     """
-    from gitruns.reproduce import reproduce_run
+    from gitruns.reproduce import plan_reproduction, run_plan
 
     folder = _runs_dir(runs_dir)
+    plan = plan_reproduction(folder, run_id, env=env, command=command)
+    table = SafeTable(title="reproduce", title_justify="left", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    for what, value in plan.describe():
+        table.add_row(what, value)
+    console.print(table)
+    accepted = False
+    if not (plan.plain or plan.own_command):
+        console.print(
+            f"[yellow]![/] This is not a command gitruns records for a script of the commit "
+            f"({esc(plan.why_not_plain)}).",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if not sys.stdin.isatty():
+            raise GitrunsError(
+                "refused to run a command that was not confirmed. Read it above, then pass "
+                "the command to run with --command, or run this in a terminal to confirm it."
+            )
+        accepted = click.confirm("Run this command?", default=False)
+        if not accepted:
+            raise GitrunsError("not confirmed: nothing was run.")
     with console.status("Reproducing the run (its command runs again)..."):
-        result = reproduce_run(
-            folder, run_id, tolerance=tolerance, data=data, keep_worktree=keep, env=env
+        result = run_plan(
+            plan,
+            folder,
+            tolerance=tolerance,
+            data=data,
+            keep_worktree=keep,
+            accept_command=accepted,
         )
     drift = result.drift
     if not drift.recorded:

@@ -17,6 +17,14 @@ the installed packages. Reproducing it is one pipeline:
 A run that cannot be run again (a notebook, an interactive session, a killed run)
 gets the checkout with its code and an explanation, so the user can go on by hand.
 
+A record may come from anyone's branch, so nothing runs before it is seen:
+:func:`plan_reproduction` says what would run (command, commit, the diff's files,
+the environment), and only a command gitruns itself records for a script (this
+Python running a file the commit holds, with its arguments) runs without the
+user's word; any other needs ``command=`` (the user's own) or ``accept_command``.
+The checkout runs no hook or filter, and a recorded package list is installed
+only when every line is a plain requirement.
+
 Example::
 
     result = reproduce_run(Path("runs"), "01a20b10edf1")
@@ -168,23 +176,60 @@ def why_not_rerunnable(record: RunRecord) -> str | None:
     return None
 
 
-def reproduce_run(
-    runs_dir: Path,
-    run_id: str,
-    *,
-    tolerance: float = 1e-6,
-    data: tuple[Path, ...] = (),
-    keep_worktree: bool = False,
-    python: str | None = None,
-    env: str = "current",
-) -> Reproduction:
-    """Run a recorded run again from its commit and diff (see the module's docstring).
+@dataclass
+class Plan:
+    """What a reproduction would do, shown to the user before anything runs."""
 
-    ``data`` names files or folders outside git (data sets) to link into the worktree
-    at the same place; ``tolerance`` bounds each metric's difference, relative to its
-    size above 1. ``env="recorded"`` runs the command in a new virtualenv holding the
-    packages the run recorded (installed with uv when it is there, else pip) instead
-    of this Python.
+    record: RunRecord
+    run_dir: Path
+    repo_top: Path
+    commit: str
+    diff: str
+    diff_files: list[str]
+    command: list[str]  # as recorded (or as the user gave it); "python" is this Python
+    plain: bool  # a command gitruns records for a script the commit holds
+    why_not_plain: str
+    own_command: bool  # the user gave the command
+    env: str  # "current" or "recorded"
+    requirements: str | None  # the recorded package list
+    drift: Drift
+
+    @property
+    def run_id(self) -> str:
+        return self.record.id
+
+    def describe(self) -> list[tuple[str, str]]:
+        """The plan as (what, value) lines, for a terminal or a log."""
+        size = len(self.diff.encode("utf-8"))
+        diff = (
+            f"{len(self.diff_files)} file(s), {size:,} bytes: {', '.join(self.diff_files)}"
+            if self.diff
+            else "none (the commit as it is)"
+        )
+        packages = len(_plain_requirements(self.requirements or "", strict=False))
+        environment = (
+            f"a new virtualenv of the {packages} packages the run recorded"
+            if self.env == "recorded"
+            else f"this Python ({sys.executable})"
+        )
+        cwd = self.record.source.get("cwd") if self.record.source else None
+        return [
+            ("run", self.run_id),
+            ("commit", self.commit),
+            ("diff applied", diff),
+            ("command", shlex.join(self.command) if self.command else "(none recorded)"),
+            ("runs in", f"{cwd}/ of the checkout" if cwd else "the checkout's top"),
+            ("environment", environment),
+        ]
+
+
+def plan_reproduction(
+    runs_dir: Path, run_id: str, *, env: str = "current", command: str | None = None
+) -> Plan:
+    """What reproducing ``run_id`` would run; nothing is run or checked out.
+
+    ``command`` replaces the recorded command (the user's own, so it needs no other
+    consent). Raises :class:`ReproduceError` when the run cannot be reproduced at all.
     """
     if env not in ("current", "recorded"):
         raise ReproduceError(f"env must be 'current' or 'recorded', not {env!r}.")
@@ -208,39 +253,182 @@ def reproduce_run(
             "(git fetch --all), then reproduce again."
         ) from None
     diff = _diff_to_apply(run_dir, record.id)
-    drift = environment_drift(
-        read_requirements(runs_dir, record, run_dir), capture_environment().requirements
-    )
-    worktree = _checkout(repo_top, commit, record.id)
-    result = Reproduction(record.id, "not run", drift, worktree=worktree)
+    requirements = read_requirements(runs_dir, record, run_dir)
+    if env == "recorded":
+        if requirements is None:
+            raise ReproduceError(
+                f"run {record.id} recorded no package list, so its environment cannot be "
+                "built again. Reproduce it with --env current."
+            )
+        _plain_requirements(requirements)  # refused now, before anything is checked out
+    recorded = str((record.source or {}).get("command") or "")
     try:
-        if diff:
-            _apply(diff, worktree, record.id)
+        words = shlex.split(command if command is not None else recorded)
+    except ValueError as error:
+        raise ReproduceError(
+            f"the command {'given' if command is not None else 'of run ' + record.id} cannot "
+            f"be read as a command line ({error}). Pass one with --command."
+        ) from None
+    why = "" if command is not None else _why_not_plain(record, words, repo_top, commit)
+    return Plan(
+        record=record,
+        run_dir=run_dir,
+        repo_top=repo_top,
+        commit=commit,
+        diff=diff,
+        diff_files=_diff_files(diff),
+        command=words,
+        plain=not why,
+        why_not_plain=why,
+        own_command=command is not None,
+        env=env,
+        requirements=requirements,
+        drift=environment_drift(requirements, capture_environment().requirements),
+    )
+
+
+def reproduce_run(
+    runs_dir: Path,
+    run_id: str,
+    *,
+    tolerance: float = 1e-6,
+    data: tuple[Path, ...] = (),
+    keep_worktree: bool = False,
+    python: str | None = None,
+    env: str = "current",
+    command: str | None = None,
+    accept_command: bool = False,
+) -> Reproduction:
+    """Run a recorded run again from its commit and diff (see the module's docstring).
+
+    ``data`` names files or folders outside git (data sets) to link into the worktree
+    at the same place; ``tolerance`` bounds each metric's difference, relative to its
+    size above 1. ``env="recorded"`` runs the command in a new virtualenv holding the
+    packages the run recorded (installed with uv when it is there, else pip) instead
+    of this Python. A recorded command that is not this Python running a file of the
+    commit is refused unless ``accept_command`` (the user saw it and said yes) or
+    ``command`` gives the command to run instead.
+    """
+    plan = plan_reproduction(runs_dir, run_id, env=env, command=command)
+    return run_plan(
+        plan,
+        runs_dir,
+        tolerance=tolerance,
+        data=data,
+        keep_worktree=keep_worktree,
+        python=python,
+        accept_command=accept_command,
+    )
+
+
+def run_plan(
+    plan: Plan,
+    runs_dir: Path,
+    *,
+    tolerance: float = 1e-6,
+    data: tuple[Path, ...] = (),
+    keep_worktree: bool = False,
+    python: str | None = None,
+    accept_command: bool = False,
+) -> Reproduction:
+    """Carry out a :class:`Plan` the user has seen: check out, run again, compare."""
+    record = plan.record
+    reason = None if plan.own_command else why_not_rerunnable(record)
+    if reason is None and not (plan.plain or plan.own_command or accept_command):
+        raise ReproduceError(
+            f"run {record.id} recorded a command gitruns would not record for a script of "
+            f"its commit ({plan.why_not_plain}): {shlex.join(plan.command)}. Records come "
+            "from anyone's branch, so it is not run unseen. Read it, then pass the command "
+            "to run with --command (or answer yes at the prompt in a terminal)."
+        )
+    worktree = _checkout(plan.repo_top, plan.commit, record.id)
+    environment: Path | None = None
+    result = Reproduction(record.id, "not run", plan.drift, worktree=worktree)
+    try:
+        if plan.diff:
+            _apply(plan.diff, worktree, record.id)
         for path in data:
-            _link_data(repo_top, worktree, path)
-        reason = why_not_rerunnable(record)
+            _link_data(plan.repo_top, worktree, path)
         if reason is not None:
             result.explanation = (
                 f"run {record.id} cannot be run again: {reason}. Its code is in {worktree}."
             )
             keep_worktree = True
             return result
-        if env == "recorded":
-            requirements = read_requirements(runs_dir, record, run_dir)
-            if requirements is None:
-                raise ReproduceError(
-                    f"run {record.id} recorded no package list, so its environment cannot be "
-                    "built again. Reproduce it with --env current."
-                )
-            python = recorded_python(Path(f"{worktree}-env"), requirements)
-            result.drift = environment_drift(requirements, _packages_of(python))
-        _run_again(record, worktree, runs_dir, python or sys.executable, tolerance, result)
+        if plan.env == "recorded":
+            assert plan.requirements is not None  # the plan refused a run without one
+            environment = Path(tempfile.mkdtemp(prefix=f"gitruns-env-{record.id[:8]}-"))
+            python = recorded_python(environment, plan.requirements)
+            result.drift = environment_drift(plan.requirements, _packages_of(python))
+        _run_again(plan, worktree, runs_dir, python or sys.executable, tolerance, result)
         return result
     finally:
-        shutil.rmtree(f"{worktree}-env", ignore_errors=True)
+        if environment is not None:
+            shutil.rmtree(environment, ignore_errors=True)
         if not keep_worktree:
             shutil.rmtree(worktree, ignore_errors=True)
             result.worktree = None
+
+
+LAUNCHERS = ("python", "python3")
+
+
+def _why_not_plain(record: RunRecord, words: list[str], repo_top: Path, commit: str) -> str:
+    """Why a recorded command is not one gitruns records for a script ("" when it is):
+    ``python <a file the commit holds> [arguments...]``, the file being the run's
+    recorded entry point."""
+    if len(words) < 2 or words[0] not in LAUNCHERS:
+        return "it does not start with python and a script"
+    entry_point = str((record.source or {}).get("entry_point") or "")
+    if words[1] != entry_point:
+        return f"it runs {words[1]!r}, not the run's entry point {entry_point!r}"
+    try:
+        check_relative_path(entry_point, "entry point")
+    except GitrunsError:
+        return f"its entry point {entry_point!r} is not a path inside the repository"
+    kind = run_git(["cat-file", "-t", f"{commit}:{entry_point}"], repo_top, check=False)
+    if kind.strip() != b"blob":
+        return f"its commit holds no file {entry_point!r}"
+    return ""
+
+
+def _diff_files(diff: str) -> list[str]:
+    files = []
+    for line in diff.splitlines():
+        if line.startswith("diff --git "):
+            _, _, names = line.partition(" b/")
+            files.append(names or line[len("diff --git ") :])
+    return files
+
+
+# A requirement line as pip reads it from a file may also be an option (--index-url,
+# -e, -r, --find-links), a URL, a VCS spec or a local path: each can make pip fetch
+# or run code from anywhere. Only names, versions, extras and markers go through.
+def _plain_requirements(requirements: str, *, strict: bool = True) -> list[str]:
+    """The lines of a recorded package list, each a plain PEP 508 requirement; with
+    ``strict``, any other line is refused naming it."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    plain = []
+    for number, raw in enumerate(requirements.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            requirement = Requirement(line)
+            refused = requirement.url is not None or line.startswith("-")
+        except InvalidRequirement:
+            refused = True
+        if refused:
+            if strict:
+                raise ReproduceError(
+                    f"line {number} of the run's package list is not a plain requirement "
+                    f"(name==version): {line[:200]!r}. Options, URLs, VCS specs and paths are "
+                    "never handed to pip from a record. Reproduce with --env current."
+                )
+            continue
+        plain.append(line)
+    return plain
 
 
 def recorded_python(folder: Path, requirements: str) -> str:
@@ -249,10 +437,11 @@ def recorded_python(folder: Path, requirements: str) -> str:
     gitruns itself, when this one was installed from a folder (a clone, as in
     development), is installed from that folder: such a version is on no index.
     """
+    lines = _plain_requirements(requirements)
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, capture_output=True)
     python = folder / "bin" / "python"
     wanted = folder / "requirements.txt"
-    wanted.write_text(_installable(requirements))
+    wanted.write_text(_installable("\n".join(lines) + "\n"))
     uv = shutil.which("uv")
     command = (
         [uv, "pip", "install", "--python", str(python), "-r", str(wanted)]
@@ -358,15 +547,16 @@ def _link_data(repo_top: Path, worktree: Path, path: Path) -> None:
 
 
 def _run_again(
-    record: RunRecord,
+    plan: Plan,
     worktree: Path,
     runs_dir: Path,
     python: str,
     tolerance: float,
     result: Reproduction,
 ) -> None:
-    command = shlex.split(str(record.source["command"]))
-    if command and command[0] in ("python", "python3"):
+    record = plan.record
+    command = [os.path.expanduser(word) if word.startswith("~/") else word for word in plan.command]
+    if command and command[0] in LAUNCHERS:
         command[0] = python
     where = _working_directory(worktree, record)
     entry_point = str(record.source.get("entry_point", ""))
@@ -489,15 +679,29 @@ def _close(old: float | None, new: float | None, tolerance: float) -> bool:
     return abs(new - old) <= tolerance * max(1.0, abs(old))
 
 
+# The checkout holds a branch's files: its .gitattributes may name filter drivers
+# (smudge/clean commands) and no hook may run there. Attributes in info/ outrank the
+# tree's; "-filter" unsets every filter, "!diff"/"!merge" put back git's own.
+CHECKOUT_ATTRIBUTES = "* -filter !diff !merge\n"
+NO_HOOKS = ["-c", f"core.hooksPath={os.devnull}"]
+
+
 def _checkout(repo_top: Path, commit: str, run_id: str) -> Path:
     """A clone of the repository at ``commit``, sharing its objects (no copy), with the
-    user's remote (so runs record where the code lives, not this folder)."""
+    user's remote (so runs record where the code lives, not this folder); private
+    (mkdtemp's 0700), running no hook and no filter driver."""
     folder = Path(tempfile.mkdtemp(prefix=f"gitruns-reproduce-{run_id[:8]}-"))
     try:
         run_git(
-            ["clone", "--quiet", "--shared", "--no-checkout", str(repo_top), str(folder)], repo_top
+            [*NO_HOOKS, "clone", "--quiet", "--shared", "--no-checkout", "--template=",
+             str(repo_top), str(folder)],
+            repo_top,
         )
-        run_git(["checkout", "--quiet", "--detach", commit], folder)
+        run_git(["config", "core.hooksPath", os.devnull], folder)
+        info = folder / ".git" / "info"
+        info.mkdir(exist_ok=True)
+        (info / "attributes").write_text(CHECKOUT_ATTRIBUTES)
+        run_git([*NO_HOOKS, "checkout", "--quiet", "--detach", commit], folder)
         remote = run_git(["remote", "get-url", "origin"], repo_top, check=False).decode().strip()
         if remote:
             run_git(["remote", "set-url", "origin", remote], folder)
