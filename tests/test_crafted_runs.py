@@ -315,3 +315,41 @@ def test_logging_to_a_run_never_writes_through_a_link_in_it(project: Path):
     with pytest.raises(CorruptRecord, match="symbolic link"):
         gitruns.MlflowClient().log_metric(folder.name, "loss", 1.0)
     assert victim.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("where", ["runs/.index", "runs/.index/EXPERIMENT"])
+def test_a_committed_link_in_the_index_cache_makes_no_search_write_outside_it(
+    project: Path, where: str
+):
+    from .conftest import git
+
+    good_id, folder = good_run()
+    experiment = folder.parent.name
+    victim = project.parent / "victim"
+    victim.mkdir()
+    (victim / "state.json").write_text("precious\n")
+    (victim / "keep.txt").write_text("mine\n")
+    cache = project / "runs" / ".index"
+    shutil.rmtree(cache, ignore_errors=True)
+    link = project / where.replace("EXPERIMENT", experiment)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(victim, link)
+    git(project, "add", "-f", "runs")  # as a branch would commit it
+    git(project, "commit", "-qm", "a branch's runs, with a link for a cache")
+
+    assert listed_ids() == {good_id}
+    results = MlflowClient().search_runs([folder.parent.name], "metrics.rmse < 6")
+    assert [run.info.run_id for run in results] == [good_id]
+
+    assert sorted(p.name for p in victim.iterdir()) == ["keep.txt", "state.json"]
+    assert (victim / "state.json").read_text() == "precious\n"
+    assert not link.is_symlink() and link.is_dir()  # the link itself made way for the cache
+
+    # Committing runs takes the cache out of git, and never puts it back.
+    from gitruns.repo import commit_runs
+
+    with gitruns.start_run():
+        pass
+    commit_runs(project / "runs")
+    assert git(project, "ls-files", "runs/.index") == ""
+    assert (cache / experiment / "state.json").is_file()  # still there, as a cache

@@ -10,11 +10,13 @@ value of each metric, which is all a filter, an ordering or a listing reads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
+import stat
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -177,7 +179,30 @@ class ExperimentIndex:
         self._rebuild(present, signatures, state)
         return self
 
+    def _is_own_folder(self) -> bool:
+        """Whether ``runs/.index/<experiment>`` is folders gitruns made, not links: a
+        branch could commit a link there to make a search write elsewhere."""
+        return all(
+            _is_real_folder(folder) for folder in (self.folder.parent, self.folder)
+        )
+
+    def _claim_folder(self) -> None:
+        """Make the cache folders real folders, removing a link, file or other thing a
+        branch put in their place (the link itself, never what it points to)."""
+        for folder in (self.folder.parent, self.folder):
+            if not _is_real_folder(folder) and os.path.lexists(folder):
+                logger.warning(
+                    "%s was not a folder of gitruns' search index (a link or file from a "
+                    "branch?); removed it, the index is rebuilt.",
+                    folder,
+                )
+                os.unlink(folder)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder)
+
     def _load_state(self) -> dict[str, Any] | None:
+        if not self._is_own_folder():
+            return None
         try:
             state = json.loads(read_regular_file(self.folder / STATE_FILE, MAX_INDEX_BYTES))
             names, signatures, offsets = state["names"], state["signatures"], state["offsets"]
@@ -271,8 +296,8 @@ class ExperimentIndex:
             offsets.append(offsets[-1] + len(line))
         self._offsets = offsets
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
             ensure_ignore_file(self.runs_dir)
+            self._claim_folder()
             write_atomic(self.folder / ENTRIES_FILE, b"".join(self._lines))
             for field, file_name in self.columns.items():
                 write_atomic(self.folder / file_name, json.dumps(self._loaded[field]))
@@ -367,7 +392,8 @@ class ExperimentIndex:
             return [_parse(self._lines[position]) for position in positions]
         items: list[Any] = []
         try:
-            with open(self.folder / ENTRIES_FILE, "rb") as file:
+            descriptor = os.open(self.folder / ENTRIES_FILE, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(descriptor, "rb") as file:
                 for position in positions:
                     file.seek(self._offsets[position])
                     line = file.read(self._offsets[position + 1] - self._offsets[position])
@@ -514,6 +540,13 @@ def _columns_of(entries: list[list[Any] | str], names: list[str]) -> dict[str, l
                     column = columns[field] = [None] * count
                 column[position] = value
     return columns
+
+
+def _is_real_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def ensure_ignore_file(runs_dir: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitError
-from gitruns.index import ensure_ignore_file
+from gitruns.index import INDEX_FOLDER, ensure_ignore_file
 from gitruns.migrate import fold_ended_logs
 from gitruns.store import remove_stale_temporaries
 
@@ -64,13 +64,20 @@ def commit_paths(
         commit_paths(Path("."), [Path("runs")], "Add tuning runs")
     """
     relative = [str(path.resolve().relative_to(repo_top.resolve())) for path in paths]
-    run_git(["add", "--", *relative], repo_top)
+    # The search index is a cache of each machine's own: never added, even where a
+    # .gitignore line is missing or a branch force-added it.
+    caches = [f":(exclude,glob){folder}/**/{INDEX_FOLDER}/**" for folder in relative]
+    run_git(["add", "--", *relative, *caches], repo_top)
     staged = run_git(["diff", "--cached", "--name-only", "--", *relative], repo_top)
     if not staged.strip():
         logger.info("Nothing new to commit in %s", ", ".join(relative))
         return None
     env = identity_env(repo_top, fallback=fallback_identity)
-    run_git(["commit", "--quiet", "--no-verify", "-m", message, "--", *relative], repo_top, env=env)
+    everything = run_git(["diff", "--cached", "--name-only"], repo_top)
+    # Commit what is staged when it is all ours (a cache taken out of git is a deletion
+    # git could not commit by path); else only the paths, leaving the user's staging be.
+    only = [] if everything == staged else ["--", *relative, *caches]
+    run_git(["commit", "--quiet", "--no-verify", "-m", message, *only], repo_top, env=env)
     commit = run_git(["rev-parse", "HEAD"], repo_top).decode().strip()
     logger.info("Committed %s as %s", ", ".join(relative), commit[:10])
     return commit
@@ -89,4 +96,13 @@ def commit_runs(runs_dir: Path, message: str | None = None) -> str | None:
     remove_stale_temporaries(runs_dir)
     fold_ended_logs(runs_dir)
     ensure_ignore_file(runs_dir)
+    _untrack_index(repo_top, runs_dir)
     return commit_paths(repo_top, [runs_dir], message or "Add runs")
+
+
+def _untrack_index(repo_top: Path, runs_dir: Path) -> None:
+    """A search index a branch committed leaves git (the files stay: they are a cache)."""
+    cache = (runs_dir.resolve().relative_to(repo_top.resolve()) / INDEX_FOLDER).as_posix()
+    if run_git(["ls-files", "--", cache], repo_top, check=False).strip():
+        logger.warning("%s was committed; it is a cache, so it leaves git now.", cache)
+        run_git(["rm", "-r", "--cached", "--quiet", "--", cache], repo_top)
