@@ -204,3 +204,76 @@ def test_an_ended_run_is_three_files_and_a_killed_one_is_folded_on_commit(repo: 
     steps = [step for _, step, _ in read_histories(folder, 2)["rmse"]]
     assert steps == [0, 1, 2, 3]
     assert "metrics.log" not in git(repo, "ls-files", "runs")
+
+
+def snapshot(folder: Path) -> dict[str, object]:
+    """Every entry under a folder as it is (links and fifos named, never followed)."""
+    seen: dict[str, object] = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            seen[name] = ("link", str(path.readlink()))
+        elif path.is_fifo():
+            seen[name] = "fifo"
+        elif path.is_file():
+            seen[name] = path.read_bytes()
+    return seen
+
+
+def test_a_hidden_metric_file_is_carried_over(old_tree: Path):
+    run_dir = old_tree / PARENT
+    (run_dir / "metrics" / ".warmup.tsv").write_text("timestamp\tstep\tvalue\n1\t0\t0.5\n")
+    report = migrate_runs(old_tree)
+    assert run_dir in report.migrated and not report.failed
+    assert read_histories(run_dir, 2)[".warmup"] == [(1, 0, 0.5)]
+    assert not (run_dir / "metrics").exists()
+
+
+@pytest.mark.parametrize(
+    ("plant", "why"),
+    [
+        ("link", "symbolic link"),
+        ("fifo", "is not a regular file"),
+        ("bad line", "is not 'timestamp<TAB>step<TAB>value'"),
+        ("not a metric", "is not a metric file"),
+        ("linked folder", "is not a folder"),
+        ("linked requirements", "symbolic link"),
+        ("invalid utf-8", "is not UTF-8"),
+    ],
+)
+def test_a_file_that_cannot_be_carried_leaves_its_run_untouched(
+    old_tree: Path, tmp_path: Path, plant: str, why: str
+):
+    import os
+
+    run_dir = old_tree / PARENT
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.tsv").write_text("timestamp\tstep\tvalue\n1\t0\t42\n")
+    metrics = run_dir / "metrics"
+    if plant == "link":
+        os.symlink(outside / "secret.tsv", metrics / "stolen.tsv")
+    elif plant == "fifo":
+        os.mkfifo(metrics / ".pipe.tsv")
+    elif plant == "bad line":
+        with (metrics / "rmse.tsv").open("a") as file:
+            file.write("not\ta number\n")
+    elif plant == "not a metric":
+        (metrics / "notes.txt").write_text("kept by hand\n")
+    elif plant == "linked folder":
+        os.symlink(outside, metrics / "elsewhere")
+    elif plant == "linked requirements":
+        (run_dir / "requirements.txt").unlink()
+        os.symlink(outside / "secret.tsv", run_dir / "requirements.txt")
+    else:
+        (metrics / "lr.tsv").write_bytes(b"timestamp\tstep\tvalue\n1\t0\t\xff\n")
+    before, outside_before = snapshot(run_dir), snapshot(outside)
+
+    report = migrate_runs(old_tree)
+
+    (failed,) = report.failed
+    assert failed[0] == run_dir and why in failed[1] and "left at schema 1" in failed[1]
+    assert snapshot(run_dir) == before  # not one file written, moved or removed
+    assert snapshot(outside) == outside_before
+    assert read_run_record(run_dir).schema == 1
+    assert len(report.migrated) == 2  # the other runs went over

@@ -4,28 +4,42 @@ Schema 1 kept a file per metric (``metrics/<key>.tsv``) and a package list
 (``requirements.txt``) in every run folder; schema 2 keeps one metric table
 and a digest naming a package list stored once under ``runs/_environments/``.
 
-A run moves over atomically: the new files are written first, then ``run.yaml``
-is replaced with one saying ``schema: 2`` (the switch readers go by), and only
-then are the old files removed. A migration killed at any instant leaves a
-run that reads whole, under one schema or the other; running it again finishes
-the job. Runs a live process is still writing are left for later.
+A run moves over whole or not at all. Every schema-1 file is read first, hidden
+names included and no link followed; one that cannot be carried (a link, a fifo,
+a device, too large, a line that is not a value) leaves the run at schema 1, its
+files untouched, with the reason in the report. The new files are written,
+flushed and read back; only when they hold every value and the same package list
+is ``run.yaml`` replaced with one saying ``schema: 2`` (the switch readers go
+by), and only then are the old files removed, one by one, each carried file
+alone. A migration killed at any instant leaves a run that reads whole, under
+one schema or the other; running it again finishes the job. Runs a live process
+is still writing are left for later.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitruns.capture import process_alive
-from gitruns.environments import LEGACY_REQUIREMENTS_FILE, read_requirements, store_requirements
+from gitruns.environments import (
+    ENVIRONMENTS_DIR,
+    LEGACY_REQUIREMENTS_FILE,
+    MAX_REQUIREMENTS_BYTES,
+    store_requirements,
+)
 from gitruns.exceptions import GitrunsError
 from gitruns.history import (
     LEGACY_METRICS_DIR,
+    LEGACY_SUFFIX,
     LOG_FILE,
+    TABLE_FILE,
+    History,
     fold_log,
     points_of,
     read_histories,
@@ -33,11 +47,14 @@ from gitruns.history import (
 )
 from gitruns.record import (
     LAYOUT_SCHEMA,
+    MAX_METRIC_FILE_BYTES,
     RUN_FILE,
     RUNNING,
     RunRecord,
     emit_record_yaml,
+    read_regular_file,
     read_run_record,
+    read_small_text,
     record_lock,
     write_atomic,
 )
@@ -124,25 +141,167 @@ def migrate_run(run_dir: Path, runs_dir: Path) -> str:
         return "migrated"
 
 
+class NotCarried(GitrunsError):
+    """A schema-1 file that cannot be carried over; its run stays at schema 1."""
+
+
+@dataclass
+class Schema1Files:
+    """Everything a schema-1 run holds that schema 2 keeps elsewhere, read whole."""
+
+    histories: dict[str, History]
+    requirements: str | None
+    files: list[Path]  # each file read, to be removed once carried
+    folders: list[Path]  # deepest first, removed when left empty
+
+
+def read_schema_1_files(run_dir: Path) -> Schema1Files:
+    """Read ``metrics/**.tsv`` and ``requirements.txt`` strictly: every file a regular
+    one (hidden names too, no link followed), every line a value; else NotCarried."""
+    histories: dict[str, History] = {}
+    files: list[Path] = []
+    folders: list[Path] = []
+    metrics = run_dir / LEGACY_METRICS_DIR
+    if os.path.lexists(metrics):
+        _must_be(metrics, stat.S_ISDIR, "a folder")
+        for folder, names, file_names in os.walk(metrics):  # never into a linked folder
+            folders.append(Path(folder))
+            for name in sorted(names):
+                _must_be(Path(folder) / name, stat.S_ISDIR, "a folder")
+            for name in sorted(file_names):
+                path = Path(folder) / name
+                relative = path.relative_to(metrics).as_posix()
+                if not relative.endswith(LEGACY_SUFFIX):
+                    raise NotCarried(f"{path} is not a metric file (*{LEGACY_SUFFIX})")
+                histories[relative[: -len(LEGACY_SUFFIX)]] = _legacy_history(path)
+                files.append(path)
+    requirements = None
+    legacy = run_dir / LEGACY_REQUIREMENTS_FILE
+    if os.path.lexists(legacy):
+        requirements = _text(legacy, MAX_REQUIREMENTS_BYTES)
+        files.append(legacy)
+    return Schema1Files(histories, requirements, files, folders[::-1])
+
+
+def _must_be(path: Path, test: Callable[[int], bool], what: str) -> None:
+    if not test(os.lstat(path).st_mode):
+        raise NotCarried(f"{path} is not {what} (a link, fifo or device is never followed)")
+
+
+def _text(path: Path, limit: int) -> str:
+    try:
+        return read_regular_file(path, limit).decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotCarried(f"{path} is not UTF-8 text") from None
+    except GitrunsError as error:
+        raise NotCarried(error.message) from None
+
+
+def _legacy_history(path: Path) -> History:
+    rows: History = []
+    lines = _text(path, MAX_METRIC_FILE_BYTES).split("\n")
+    for number, line in enumerate(lines[1:], start=2):
+        if not line and number == len(lines):
+            continue  # the file's last newline
+        parts = line.split("\t")
+        try:
+            if len(parts) != 3:
+                raise ValueError
+            rows.append((int(parts[0]), int(parts[1]), float(parts[2])))
+        except ValueError:
+            raise NotCarried(
+                f"line {number} of {path} is not 'timestamp<TAB>step<TAB>value': {line[:80]!r}"
+            ) from None
+    return rows
+
+
 def _rewrite(record: RunRecord, run_dir: Path, runs_dir: Path) -> None:
-    histories = read_histories(run_dir, record.schema)
-    requirements = read_requirements(runs_dir, record, run_dir)
-    if histories:
-        write_histories(run_dir, points_of(histories))
+    try:
+        old = read_schema_1_files(run_dir)
+    except NotCarried as error:
+        raise NotCarried(f"left at schema 1, nothing changed: {error.message}") from None
+    except OSError as error:
+        raise NotCarried(f"left at schema 1, nothing changed: {error}") from None
+    if old.histories:
+        write_histories(run_dir, points_of(old.histories))
     environment = dict(record.environment)
     environment.pop("packages", None)
-    if requirements is not None:
-        environment["requirements"] = store_requirements(runs_dir, requirements)
+    if old.requirements is not None:
+        environment["requirements"] = store_requirements(runs_dir, old.requirements)
+    _flush(run_dir, environment.get("requirements"), runs_dir)
+    _check_carried(run_dir, runs_dir, old, environment.get("requirements"))
     record.environment = environment
     record.schema = LAYOUT_SCHEMA
     write_atomic(run_dir / RUN_FILE, emit_record_yaml(record.to_dict()))
-    _remove_schema_1_files(run_dir)
+    _flush(run_dir, None, runs_dir, RUN_FILE)
+    _remove_carried(old)
     logger.info("Migrated %s to schema %d", run_dir, LAYOUT_SCHEMA)
 
 
+def _flush(run_dir: Path, digest: str | None, runs_dir: Path, *names: str) -> None:
+    """Make the new files durable before the old ones go."""
+    paths = [run_dir / name for name in (names or (TABLE_FILE, LOG_FILE))]
+    if digest:
+        paths.append(runs_dir / ENVIRONMENTS_DIR / f"{digest}.txt")
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+
+
+def _check_carried(run_dir: Path, runs_dir: Path, old: Schema1Files, digest: str | None) -> None:
+    """Read the new files back: every old value and the package list must be there."""
+    carried = read_histories(run_dir, LAYOUT_SCHEMA)
+    wanted = {key: sorted(map(_comparable, rows)) for key, rows in old.histories.items()}
+    found = {key: sorted(map(_comparable, rows)) for key, rows in carried.items()}
+    if wanted != found:
+        raise NotCarried(
+            f"the metric table written for {run_dir} did not read back equal to its "
+            "schema-1 files; they are left as they are"
+        )
+    if old.requirements is not None:
+        stored = read_small_text(
+            runs_dir / ENVIRONMENTS_DIR / f"{digest}.txt", MAX_REQUIREMENTS_BYTES
+        )
+        if stored != old.requirements:
+            raise NotCarried(f"the package list of {run_dir} did not read back equal")
+
+
+def _comparable(row: tuple[int, int, float]) -> tuple[int, int, str]:
+    return row[0], row[1], repr(row[2])  # NaN equals NaN as text
+
+
+def _remove_carried(old: Schema1Files) -> None:
+    for path in old.files:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    for folder in old.folders:
+        with contextlib.suppress(OSError):  # not empty: something arrived meanwhile
+            folder.rmdir()
+
+
 def _remove_schema_1_files(run_dir: Path) -> None:
-    metrics = run_dir / LEGACY_METRICS_DIR
-    if metrics.is_dir() and not metrics.is_symlink():
-        shutil.rmtree(metrics)
-    with contextlib.suppress(FileNotFoundError):
-        (run_dir / LEGACY_REQUIREMENTS_FILE).unlink()
+    """Schema-1 files a migration killed after its switch left behind: removed only
+    when the run's table holds every value they hold."""
+    if not (
+        os.path.lexists(run_dir / LEGACY_METRICS_DIR)
+        or os.path.lexists(run_dir / LEGACY_REQUIREMENTS_FILE)
+    ):
+        return
+    try:
+        old = read_schema_1_files(run_dir)
+        carried = read_histories(run_dir, LAYOUT_SCHEMA)
+    except (NotCarried, OSError) as error:
+        logger.warning("Left the schema-1 files of %s as they are: %s", run_dir, error)
+        return
+    for key, rows in old.histories.items():
+        if not set(map(_comparable, rows)) <= set(map(_comparable, carried.get(key, []))):
+            logger.warning(
+                "Left the schema-1 files of %s as they are: metric %r holds values its "
+                "table does not.", run_dir, key,
+            )
+            return
+    _remove_carried(old)
