@@ -478,3 +478,126 @@ def test_without_mlflow_the_import_says_what_to_install(repo: Path, tmp_path: Pa
     )
     assert result.returncode == 1
     assert "pip install 'gitruns[mlflow]'" in result.stderr
+
+
+# -- an MLflow store is untrusted input ----------------------------------------------------
+
+HOSTILE_STORE = """\
+import mlflow, sys
+from pathlib import Path
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("hostile")
+key = "AKIA" + "IOSFODNN7EXAMPL3"
+for name in ("plain", "secrets", "elsewhere", "broken"):
+    with mlflow.start_run(run_name=name) as run:
+        mlflow.log_param("alpha", 0.5)
+        mlflow.log_metric("rmse", 3.0)
+        mlflow.log_text("fine\\n", "notes.txt")
+        if name == "secrets":
+            mlflow.log_text("AWS_ACCESS_KEY_ID=" + key + "\\n", "config/settings.ini")
+            mlflow.log_text("TOKEN=abc\\n", ".env")
+            mlflow.log_text("-----BEGIN OPENSSH PRIVATE KEY-----\\n", "keys/id_rsa")
+        print(name, run.info.run_id, run.info.artifact_uri)
+"""
+
+
+def hostile_store(tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
+    """An mlruns/ folder MLflow wrote, then edited as a hostile store would be: one run's
+    artifacts said to be a folder of the user's home, one run's param not UTF-8."""
+    store = tmp_path / "store"
+    store.mkdir()
+    printed = in_mlflow(
+        ["-c", HOSTILE_STORE, f"file:{store / 'mlruns'}"], store, MLFLOW_ALLOW_FILE_STORE="true"
+    )
+    ids = {line.split()[0]: line.split()[1] for line in printed.splitlines() if line.strip()}
+    private = Path(os.environ["HOME"]) / "private"
+    private.mkdir()
+    (private / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n")
+    (private / "diary.txt").write_text("my own words\n")
+    (run_dir,) = (store / "mlruns").glob(f"*/{ids['elsewhere']}")
+    meta = run_dir / "meta.yaml"
+    lines = [
+        f"artifact_uri: file://{private}" if line.startswith("artifact_uri:") else line
+        for line in meta.read_text().splitlines()
+    ]
+    meta.write_text("\n".join(lines) + "\n")
+    (broken,) = (store / "mlruns").glob(f"*/{ids['broken']}")
+    (broken / "params" / "alpha").write_bytes(b"0.5\xff\xfe")
+    return store / "mlruns", ids, private
+
+
+@needs_mlflow
+@pytest.mark.slow
+def test_an_import_reads_artifacts_only_inside_the_store_and_leaves_secrets_out(tmp_path: Path):
+    mlruns, ids, private = hostile_store(tmp_path)
+    repo = make_repo(tmp_path / "project")
+
+    output = " ".join(gitruns_in_mlflow(repo, "import", "mlflow", str(mlruns)).split())
+
+    assert "3 runs imported" in output and "Traceback" not in output
+    assert f"run {ids['elsewhere']} artifacts: its artifacts are at {private}, outside" in output
+    assert f"run {ids['broken']}: UnicodeDecodeError" in output
+    assert "artifact .env: its name says it holds secrets" in output
+    assert "artifact keys/id_rsa: its name says it holds secrets" in output
+    assert "artifact config/settings.ini: it holds a secret (AWS Access Key" in output
+    runs = repo / "runs"
+    assert not [p for p in runs.rglob("*") if p.name in ("id_rsa", ".env", "settings.ini")]
+    assert not list(runs.rglob("diary.txt"))
+    assert len(list(runs.rglob("notes.txt"))) == 2  # plain's and secrets'
+    (elsewhere,) = runs.glob(f"*/{ids['elsewhere']}")
+    assert not (elsewhere / "artifacts").exists()
+
+    # The user names the folder: its files come in, but for the key.
+    other = make_repo(tmp_path / "other")
+    output = gitruns_in_mlflow(
+        other, "import", "mlflow", str(mlruns), "--artifact-root", str(private)
+    )
+    (elsewhere,) = (other / "runs").glob(f"*/{ids['elsewhere']}")
+    assert sorted(p.name for p in (elsewhere / "artifacts").iterdir()) == ["diary.txt"]
+    assert "artifact id_rsa: its name says it holds secrets" in " ".join(output.split())
+
+
+@needs_mlflow
+@pytest.mark.slow
+def test_an_import_never_replaces_a_run_it_did_not_make(tmp_path: Path, mlflow_db):
+    database, picture = mlflow_db
+    repo = make_repo(tmp_path / "project")
+    gitruns_in_mlflow(repo, "import", "mlflow", f"sqlite:///{database}", "--no-registry")
+    search_id = picture["ids"]["search"]
+    (run_dir,) = (repo / "runs").glob(f"*/{search_id}")
+    # A run of the user's own that happens to have this id, still running here.
+    record = (run_dir / "run.yaml").read_text()
+    record = record.replace("  gitruns.imported_from: mlflow\n", "")
+    record = record.replace("status: FINISHED", "status: RUNNING")
+    assert "imported_from" not in record and "status: RUNNING" in record
+    (run_dir / "run.yaml").write_text(record)
+    (run_dir / "mine.txt").write_text("my notes\n")
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+
+    output = " ".join(
+        gitruns_in_mlflow(repo, "import", "mlflow", f"sqlite:///{database}", "--no-registry")
+        .split()
+    )
+
+    assert f"run {search_id}: a run with this id is here already and was not made by an " in output
+    assert "0 runs imported" in output
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+
+
+@needs_mlflow
+@pytest.mark.slow
+def test_exported_runs_imported_back_are_the_same_runs(tmp_path: Path, monkeypatch):
+    repo = make_repo(tmp_path / "project")
+    monkeypatch.chdir(repo)
+    gitruns.set_tracking_uri(str(repo / "runs"))
+    for alpha in (0.1, 0.2):
+        with gitruns.start_run():
+            gitruns.log_param("alpha", alpha)
+            gitruns.log_metric("rmse", alpha * 10)
+    back = tmp_path / "back.db"
+    assert "2 runs exported" in gitruns_in_mlflow(repo, "export", "mlflow", f"sqlite:///{back}")
+
+    output = gitruns_in_mlflow(repo, "import", "mlflow", f"sqlite:///{back}")
+
+    assert "0 runs imported" in output and "2 already there" in output
+    assert len(list((repo / "runs").glob("*/" + "[0-9a-f]" * 32))) == 2

@@ -322,16 +322,31 @@ def import_() -> None:
     help="Import only this MLflow experiment (by name; repeatable).",
 )
 @click.option("--no-registry", is_flag=True, help="Leave the model registry out.")
+@click.option(
+    "--artifact-root",
+    "artifact_roots",
+    multiple=True,
+    help="A folder or URI outside the store that its runs' artifacts may be read from "
+    "(repeatable); by default only the store's own folder is read.",
+)
 @_runs_dir_option
 def import_mlflow_command(
-    source: str, experiments_: tuple[str, ...], no_registry: bool, runs_dir: Path | None
+    source: str,
+    experiments_: tuple[str, ...],
+    no_registry: bool,
+    artifact_roots: tuple[str, ...],
+    runs_dir: Path | None,
 ) -> None:
     """Import MLflow's runs and model registry from SOURCE.
 
     SOURCE is an mlruns/ folder, a database URI or a tracking server. Runs keep
-    their MLflow ids, so running this again brings only what is new. Registered
-    models become registry tags, after the imported runs are committed. Needs
-    MLflow: pip install 'gitruns[mlflow]'.
+    their MLflow ids, so running this again brings only what is new; a run here
+    with the same id that an import did not make is never replaced (reported).
+    Registered models become registry tags, after the imported runs are
+    committed. A store is untrusted: artifacts are read only from inside it (the
+    mlruns/ folder, the database's folder, a server's artifact API) or from a
+    root you name with --artifact-root, and files that look like secrets are left
+    out. Needs MLflow: pip install 'gitruns[mlflow]'.
 
     Example:
 
@@ -339,13 +354,19 @@ def import_mlflow_command(
         gitruns import mlflow sqlite:///mlflow.db
         gitruns import mlflow ./mlruns --experiment nyc-taxi-experiment
         gitruns import mlflow http://127.0.0.1:5000
+        gitruns import mlflow sqlite:///mlflow.db --artifact-root /data/mlflow-artifacts
     """
     from gitruns.mlflow_bridge.importing import import_mlflow
 
     folder = _runs_dir(runs_dir)
     with _progress("Importing runs") as advance:
         report = import_mlflow(
-            source, folder, experiments_ or None, registry=not no_registry, progress=advance
+            source,
+            folder,
+            experiments_ or None,
+            registry=not no_registry,
+            progress=advance,
+            artifact_roots=artifact_roots,
         )
     console.print(esc(report.summary()), highlight=False, soft_wrap=True)
     if report.runs:

@@ -182,9 +182,7 @@ class ExperimentIndex:
     def _is_own_folder(self) -> bool:
         """Whether ``runs/.index/<experiment>`` is folders gitruns made, not links: a
         branch could commit a link there to make a search write elsewhere."""
-        return all(
-            _is_real_folder(folder) for folder in (self.folder.parent, self.folder)
-        )
+        return all(_is_real_folder(folder) for folder in (self.folder.parent, self.folder))
 
     def _claim_folder(self) -> None:
         """Make the cache folders real folders, removing a link, file or other thing a

@@ -301,7 +301,9 @@ def _remove_schema_1_files(run_dir: Path) -> None:
         if not set(map(_comparable, rows)) <= set(map(_comparable, carried.get(key, []))):
             logger.warning(
                 "Left the schema-1 files of %s as they are: metric %r holds values its "
-                "table does not.", run_dir, key,
+                "table does not.",
+                run_dir,
+                key,
             )
             return
     _remove_carried(old)

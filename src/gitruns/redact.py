@@ -191,6 +191,13 @@ def redact_lines(text: str, filename: str = "code.diff") -> Redaction:
     return result
 
 
+def secret_in_text(text: str, filename: str) -> str | None:
+    """The kind of the first secret found in ``text`` (None when it holds none): for a
+    file that is left out whole rather than redacted, such as an imported artifact."""
+    removed = redact_lines(text, filename).removed
+    return ", ".join(sorted(removed)) if removed else None
+
+
 def _redact_assignment(match: re.Match[str]) -> str:
     value = match["quoted"] or match["bare"]
     if value == REDACTED or REDACTED in value:

@@ -693,8 +693,16 @@ def _checkout(repo_top: Path, commit: str, run_id: str) -> Path:
     folder = Path(tempfile.mkdtemp(prefix=f"gitruns-reproduce-{run_id[:8]}-"))
     try:
         run_git(
-            [*NO_HOOKS, "clone", "--quiet", "--shared", "--no-checkout", "--template=",
-             str(repo_top), str(folder)],
+            [
+                *NO_HOOKS,
+                "clone",
+                "--quiet",
+                "--shared",
+                "--no-checkout",
+                "--template=",
+                str(repo_top),
+                str(folder),
+            ],
             repo_top,
         )
         run_git(["config", "core.hooksPath", os.devnull], folder)

@@ -30,6 +30,10 @@ SCHEME = "gitruns"
 # MLflow 3.13+ refuses to open an mlruns/ folder unless told it may; reading one to
 # move its runs out is exactly what that switch is for.
 FILE_STORE_SWITCH = "MLFLOW_ALLOW_FILE_STORE"
+# What each side marks a run the other made with: export and import recognise each
+# other's runs by them, so a round trip brings nothing twice.
+EXPORTED_ID_TAG = "gitruns.run_id"  # on an MLflow run gitruns exported: its gitruns id
+IMPORTED_TAG = "gitruns.imported_from"  # on a gitruns run an import made: "mlflow"
 
 
 def require_mlflow() -> Any:

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from gitruns.entities import dataset_inputs, system_tags
 from gitruns.exceptions import GitrunsError
 from gitruns.history import read_histories
-from gitruns.mlflow_bridge import TransferReport, mlflow_client
+from gitruns.mlflow_bridge import EXPORTED_ID_TAG, IMPORTED_TAG, TransferReport, mlflow_client
 from gitruns.mlflow_bridge.convert import to_dataset_input
 from gitruns.mlflow_bridge.importing import PAGE_SIZE, pages
 from gitruns.record import ACTIVE, ARTIFACTS_DIR, RUNNING, RunRecord, read_run_record
@@ -35,7 +35,6 @@ from gitruns.writer import PARENT_TAG
 
 logger = logging.getLogger(__name__)
 
-ID_TAG = "gitruns.run_id"
 MAX_BATCH_METRICS = 1000  # MLflow's limits per log_batch call
 MAX_BATCH_PARAMS = 100
 
@@ -132,7 +131,7 @@ def _exported_runs(client: Any, experiment_id: str) -> dict[str, str]:
         )
     )
     for run in runs:
-        known[run.data.tags.get(ID_TAG) or run.info.run_id] = run.info.run_id
+        known[run.data.tags.get(EXPORTED_ID_TAG) or run.info.run_id] = run.info.run_id
     return known
 
 
@@ -146,7 +145,8 @@ def _export_run(
 ) -> str:
     from mlflow.entities import Metric, Param
 
-    tags = {**system_tags(record), **record.tags, ID_TAG: record.id}
+    own = {key: value for key, value in record.tags.items() if key != IMPORTED_TAG}
+    tags = {**system_tags(record), **own, EXPORTED_ID_TAG: record.id}
     if record.parent:
         tags[PARENT_TAG] = exported.get(record.parent, record.parent)
     run = client.create_run(

@@ -7,6 +7,12 @@ whole in a hidden folder and renamed into place, so an import killed at any
 instant leaves no half run. The registry becomes registry tags with MLflow's
 version numbers; its runs are committed first, since tags point at commits.
 
+A store is untrusted input, as a pull request is. A run's artifacts are read
+only from inside the store (the ``mlruns/`` folder, the folder holding the
+database, a server's own artifact API) or from a root the user names; files
+named or holding like secrets stay out; a run here with the same id that no
+import made is never replaced; one bad run is reported, and the others come in.
+
 Example::
 
     report = import_mlflow("sqlite:///mlflow.db", Path("runs"))
@@ -23,19 +29,31 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from gitruns.capture import find_repo_top
 from gitruns.entities import CONTEXT_TAG
 from gitruns.exceptions import GitrunsError
 from gitruns.history import Point, write_histories
 from gitruns.index import ensure_ignore_file
-from gitruns.mlflow_bridge import TransferReport, mlflow_client
-from gitruns.names import RUN_ID_PATTERN, check_key, check_text_name, random_run_name
+from gitruns.mlflow_bridge import (
+    EXPORTED_ID_TAG,
+    IMPORTED_TAG,
+    TransferReport,
+    mlflow_client,
+)
+from gitruns.names import (
+    RUN_ID_PATTERN,
+    check_key,
+    check_relative_path,
+    check_text_name,
+    random_run_name,
+)
 from gitruns.record import (
     ACTIVE,
     ARTIFACTS_DIR,
     DELETED,
+    MAX_RECORD_BYTES,
     RUN_FILE,
     RUNNING,
     STATUSES,
@@ -46,6 +64,7 @@ from gitruns.record import (
     temporary_path,
     write_atomic,
 )
+from gitruns.redact import is_secret_file, secret_in_text
 from gitruns.store import RunStore
 from gitruns.tags import version_number
 from gitruns.writer import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, NOTE_TAG, PARENT_TAG
@@ -56,6 +75,7 @@ PAGE_SIZE = 1000
 BULK_RUNS = 100  # runs whose histories are read in one query, where the store can
 USER_TAG = "mlflow.user"
 RUN_NAME_TAG = "mlflow.runName"
+MAX_SCANNED_ARTIFACT_BYTES = 4 * 1024 * 1024  # text artifacts scanned for secrets
 Progress = Callable[[int, int], None]
 
 
@@ -77,17 +97,81 @@ def import_mlflow(
     *,
     registry: bool = True,
     progress: Progress | None = None,
+    artifact_roots: Sequence[str] = (),
 ) -> ImportReport:
     """Import MLflow's experiments (all, or those named), their runs and the registry.
 
     ``source`` is an ``mlruns/`` folder, a ``sqlite:///…`` URI (or any database MLflow
     reads) or an ``http://…`` tracking server. Runs imported before are skipped, unless
-    they were still running then and have ended since. ``progress(done, total)`` is
-    called after each run.
+    they were still running then and have ended since. ``artifact_roots`` names
+    folders or URIs outside the store that artifacts may be read from.
+    ``progress(done, total)`` is called after each run.
     """
     check_source(source)
+    sources = ArtifactSources.of(source, artifact_roots)
     with mlflow_client(source) as client:
-        return _import(client, runs_dir, experiments, registry, progress)
+        return _import(client, runs_dir, experiments, registry, progress, sources)
+
+
+@dataclass(frozen=True)
+class ArtifactSources:
+    """Where an import may read a run's artifacts from. The store says where they are
+    (``artifact_uri``), and a hostile store can say ``file:///home/ana/.ssh``: a URI is
+    followed only into the store itself or a root the user named."""
+
+    server: str | None  # a tracking server: its artifact API serves local paths
+    folders: tuple[str, ...]  # local folders (real paths) artifacts may be read from
+    prefixes: tuple[str, ...]  # remote URI prefixes the user named
+
+    @classmethod
+    def of(cls, source: str, roots: Sequence[str] = ()) -> ArtifactSources:
+        folders, prefixes = [], []
+        for root in roots:
+            scheme = urlsplit(root).scheme
+            if scheme in ("", "file"):
+                folders.append(os.path.realpath(_local_path(root)))
+            else:
+                prefixes.append(root.rstrip("/") + "/")
+        scheme = urlsplit(source).scheme
+        server = source.rstrip("/") if scheme in ("http", "https") else None
+        if source.startswith("sqlite:///"):
+            folders.append(os.path.realpath(Path(source[len("sqlite:///") :]).parent))
+        elif scheme in ("", "file"):
+            folders.append(os.path.realpath(_local_path(source)))
+        return cls(server, tuple(folders), tuple(prefixes))
+
+    def why_not(self, uri: str) -> str | None:
+        """Why artifacts at ``uri`` are not read (None when they may be)."""
+        scheme = urlsplit(uri).scheme
+        if scheme in ("", "file"):
+            if self.server is not None:
+                return None  # read through the server's artifact API, never from here
+            where = os.path.realpath(_local_path(uri))
+            if any(where == root or where.startswith(root + os.sep) for root in self.folders):
+                return None
+            return (
+                f"its artifacts are at {where}, outside the store; if that is yours, import "
+                "again with --artifact-root naming it"
+            )
+        if scheme == "mlflow-artifacts" and self.server is not None:
+            return None
+        if any(
+            uri.rstrip("/").startswith(prefix) or uri + "/" == prefix for prefix in self.prefixes
+        ):
+            return None
+        return (
+            f"its artifacts are at {uri}, which is not the store's own place; import again "
+            "with --artifact-root naming it if it is yours"
+        )
+
+    def through_server(self, uri: str) -> bool:
+        return self.server is not None and urlsplit(uri).scheme in ("", "file")
+
+
+def _local_path(uri: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(urlsplit(uri).path) if uri.startswith("file:") else uri
 
 
 def _import(
@@ -96,9 +180,8 @@ def _import(
     experiments: Sequence[str] | None,
     registry: bool,
     progress: Progress | None,
+    sources: ArtifactSources,
 ) -> ImportReport:
-    from mlflow.exceptions import MlflowException
-
     report = ImportReport()
     store = RunStore(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -108,11 +191,18 @@ def _import(
     pending: list[tuple[str, Any]] = []
     for mlflow_experiment in chosen:
         experiment_id = _experiment_into(store, mlflow_experiment, report)
-        for run in _all_runs(client, mlflow_experiment.experiment_id):
-            if _is_current(existing.get(run.info.run_id), run):
-                report.already_there += 1
-            else:
+        for run in _all_runs(client, mlflow_experiment.experiment_id, report):
+            here = _standing_here(existing, run)
+            if here == "new":
                 pending.append((experiment_id, run))
+            elif here == "not ours":
+                report.skip(
+                    f"run {run.info.run_id}",
+                    "a run with this id is here already and was not made by an import; it is "
+                    "left as it is (remove or move it to import MLflow's)",
+                )
+            else:
+                report.already_there += 1
     models_by_run = _logged_models(client, [e.experiment_id for e in chosen])
     histories = MetricHistories(client)
     for done, (experiment_id, run) in enumerate(pending, start=1):
@@ -120,10 +210,18 @@ def _import(
             histories.prefetch([run for _, run in pending[done - 1 : done - 1 + BULK_RUNS]])
         try:
             _import_run(
-                client, store, experiment_id, run, histories, models_by_run, existing, report
+                client,
+                store,
+                experiment_id,
+                run,
+                histories,
+                models_by_run,
+                existing,
+                report,
+                sources,
             )
-        except (GitrunsError, OSError, MlflowException) as error:
-            report.skip(f"run {run.info.run_id}", getattr(error, "message", None) or str(error))
+        except Exception as error:  # one bad run is reported; the others come in
+            report.skip(f"run {run.info.run_id}", _reason(error))
         if progress is not None:
             progress(done, len(pending))
     if registry:
@@ -204,34 +302,65 @@ def pages(search: Callable[[str | None], Any]) -> Iterator[Any]:
             return
 
 
-def _all_runs(client: Any, experiment_id: str) -> Iterator[Any]:
+def _all_runs(client: Any, experiment_id: str, report: ImportReport) -> Iterator[Any]:
+    """Every run of an experiment. MLflow's folder store reads all of them to answer a
+    search, so one unreadable run (invalid UTF-8, say) fails it: then they are read one
+    by one, and each that cannot be read is reported."""
     from mlflow.entities import ViewType
 
-    yield from pages(
-        lambda token: client.search_runs(
-            [experiment_id],
-            run_view_type=ViewType.ALL,
-            max_results=PAGE_SIZE,
-            order_by=["attributes.start_time ASC"],
-            page_token=token,
+    try:
+        runs = list(
+            pages(
+                lambda token: client.search_runs(
+                    [experiment_id],
+                    run_view_type=ViewType.ALL,
+                    max_results=PAGE_SIZE,
+                    order_by=["attributes.start_time ASC"],
+                    page_token=token,
+                )
+            )
         )
-    )
+    except Exception as error:
+        list_infos = getattr(client._tracking_client.store, "_list_run_infos", None)
+        if list_infos is None:
+            report.skip(f"the runs of experiment {experiment_id}", _reason(error))
+            return
+        runs = []
+        for info in list_infos(experiment_id, ViewType.ALL):
+            try:
+                runs.append(client.get_run(info.run_id))
+            except Exception as failed:
+                report.skip(f"run {info.run_id}", _reason(failed))
+    yield from runs
+
+
+def _reason(error: BaseException) -> str:
+    message = getattr(error, "message", None) or str(error)
+    return message if isinstance(error, GitrunsError) else f"{type(error).__name__}: {message}"
 
 
 def _existing_runs(store: RunStore) -> dict[str, Path]:
     return {path.name: path for path in store.run_dirs()}
 
 
-def _is_current(run_dir: Path | None, run: Any) -> bool:
-    """Whether a run imported before is still as MLflow has it: it had ended then,
-    or it still runs now."""
+def _standing_here(existing: dict[str, Path], run: Any) -> str:
+    """What the runs here say of an MLflow run: ``"new"`` (import it), ``"there"``
+    (imported or exported before, and current), or ``"not ours"`` (a run with its id
+    that no import made: never replaced)."""
+    exported_from = (run.data.tags or {}).get(EXPORTED_ID_TAG)
+    if exported_from and exported_from in existing:
+        return "there"  # it went out from here: the same run
+    run_dir = existing.get(run.info.run_id)
     if run_dir is None:
-        return False
+        return "new"
     try:
         record = read_run_record(run_dir)
     except (GitrunsError, OSError):
-        return False  # unreadable: import it again
-    return record.status != RUNNING or run.info.status == RUNNING
+        return "not ours"  # unreadable here: left for the user to look at
+    if record.tags.get(IMPORTED_TAG) != "mlflow":
+        return "not ours"
+    # Imported while it still ran, and ended since: brought again, replacing our copy.
+    return "new" if record.status == RUNNING and run.info.status != RUNNING else "there"
 
 
 def _logged_models(client: Any, experiment_ids: list[str]) -> dict[str, list[Any]]:
@@ -259,6 +388,7 @@ def _import_run(
     models_by_run: dict[str, list[Any]],
     existing: dict[str, Path],
     report: ImportReport,
+    sources: ArtifactSources,
 ) -> None:
     run_id = run.info.run_id
     if not RUN_ID_PATTERN.match(run_id):
@@ -272,18 +402,35 @@ def _import_run(
         )
         return
     record, points = _record_of(histories, experiment_id, run, report)
+    text = record.to_yaml()
+    if len(text.encode("utf-8")) > MAX_RECORD_BYTES:
+        raise GitrunsError(
+            f"its record would be {len(text.encode('utf-8')):,} bytes, over the "
+            f"{MAX_RECORD_BYTES:,} gitruns reads"
+        )
     final = store.run_dir(experiment_id, run_id)
     staging = temporary_path(final)
     staging.mkdir(parents=True)
     try:
         if points:
             write_histories(staging, points)
-        report.artifact_files += _download_artifacts(client, run, staging / ARTIFACTS_DIR, report)
+        artifacts = staging / ARTIFACTS_DIR
+        refused = sources.why_not(run.info.artifact_uri or "")
+        if refused is not None:
+            report.skip(f"run {run_id} artifacts", refused)
+        elif sources.through_server(run.info.artifact_uri or ""):
+            where = ServerArtifacts.of_run(run_id)
+            _download_through_server(client, where, artifacts, f"run {run_id}", report)
+        else:
+            _download_artifacts(client, run, artifacts, report)
         for model in models_by_run.get(run_id, []):
-            report.artifact_files += _download_model(
-                model, staging / ARTIFACTS_DIR, client.tracking_uri, report
-            )
-        write_atomic(staging / RUN_FILE, record.to_yaml())
+            refused = sources.why_not(model.artifact_location or "")
+            if refused is not None:
+                report.skip(f"logged model {model.model_id} of run {run_id}", refused)
+            else:
+                _download_model(client, model, artifacts, sources, report)
+        report.artifact_files += _kept_files(artifacts, f"run {run_id}", report)
+        write_atomic(staging / RUN_FILE, text)
         _swap_into_place(staging, final, existing.get(run_id))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -320,6 +467,7 @@ def _record_of(
     user = info.user_id or tags.get(USER_TAG)
     if tags.get(USER_TAG) == user:
         tags.pop(USER_TAG)
+    tags[IMPORTED_TAG] = "mlflow"
     record = RunRecord(
         id=info.run_id,
         experiment=experiment_id,
@@ -422,7 +570,7 @@ def _checked(what: str, values: dict[str, Any], limit: int, report: ImportReport
 # -- artifacts --------------------------------------------------------------------------
 
 
-def _download_artifacts(client: Any, run: Any, target: Path, report: ImportReport) -> int:
+def _download_artifacts(client: Any, run: Any, target: Path, report: ImportReport) -> None:
     """A run's artifacts into ``target``; when MLflow refuses some (a link out of the
     store, say), the others come one by one and each refused one is reported."""
     from mlflow.artifacts import download_artifacts
@@ -432,7 +580,7 @@ def _download_artifacts(client: Any, run: Any, target: Path, report: ImportRepor
     run_id = run.info.run_id
     # The run's own repository: asking the client would read the run again for its URI.
     if not get_artifact_repository(run.info.artifact_uri).list_artifacts():
-        return 0
+        return
     target.mkdir(parents=True, exist_ok=True)
     try:
         download_artifacts(run_id=run_id, dst_path=str(target), tracking_uri=client.tracking_uri)
@@ -452,7 +600,72 @@ def _download_artifacts(client: Any, run: Any, target: Path, report: ImportRepor
             except MlflowException as error:
                 why = error.message.strip().splitlines()[-1]
                 report.skip(f"run {run_id} artifact {path}", why)
-    return _count_files(target, f"run {run_id}", report)
+
+
+@dataclass(frozen=True)
+class ServerArtifacts:
+    """One folder of artifacts as a tracking server's API serves it: a run's, or a
+    logged model's (MLflow 3)."""
+
+    list_path: str
+    file_path: str
+    params: dict[str, str]
+    file_param: str
+    folder_param: str
+
+    @classmethod
+    def of_run(cls, run_id: str) -> ServerArtifacts:
+        return cls(
+            "/api/2.0/mlflow/artifacts/list", "/get-artifact", {"run_id": run_id}, "path", "path"
+        )
+
+    @classmethod
+    def of_model(cls, model_id: str) -> ServerArtifacts:
+        base = f"/mlflow/logged-models/{quote(model_id, safe='')}/artifacts"
+        return cls(
+            f"/api/2.0{base}/directories",
+            f"/ajax-api/2.0{base}/files",
+            {},
+            "artifact_file_path",
+            "artifact_directory_path",
+        )
+
+
+def _download_through_server(
+    client: Any, where: ServerArtifacts, target: Path, what: str, report: ImportReport
+) -> None:
+    """Artifacts through the tracking server's artifact API (list, then get each file),
+    never from the local path the server reports for them."""
+    from mlflow.utils.rest_utils import http_request
+
+    credentials = client._tracking_client.store.get_host_creds()
+
+    def listing(folder: str | None) -> Iterator[str]:
+        params = {**where.params, **({where.folder_param: folder} if folder else {})}
+        answer = http_request(credentials, where.list_path, "GET", params=params)
+        answer.raise_for_status()
+        for item in answer.json().get("files", []):
+            if item.get("is_dir"):
+                yield from listing(item["path"])
+            else:
+                yield item["path"]
+
+    for path in listing(None):
+        try:
+            relative = check_relative_path(path, "artifact path")
+        except GitrunsError as error:
+            report.skip(f"{what} artifact {path!r}", error.message)
+            continue
+        params = {**where.params, where.file_param: relative}
+        answer = http_request(credentials, where.file_path, "GET", params=params, stream=True)
+        if answer.status_code != 200:
+            report.skip(f"{what} artifact {relative}", f"the server answered {answer.status_code}")
+            continue
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with open(destination, "xb") as file:
+            for chunk in answer.iter_content(chunk_size=1 << 20):
+                file.write(chunk)
 
 
 def _artifact_files(client: Any, run_id: str, path: str | None = None) -> Iterator[str]:
@@ -463,7 +676,9 @@ def _artifact_files(client: Any, run_id: str, path: str | None = None) -> Iterat
             yield info.path
 
 
-def _download_model(model: Any, artifacts: Path, tracking_uri: str, report: ImportReport) -> int:
+def _download_model(
+    client: Any, model: Any, artifacts: Path, sources: ArtifactSources, report: ImportReport
+) -> None:
     """An MLflow 3 logged model's files, into ``artifacts/<model name>`` of its run
     (where gitruns and MLflow 2 keep a run's models)."""
     what = f"logged model {model.model_id} of run {model.source_run_id}"
@@ -471,38 +686,62 @@ def _download_model(model: Any, artifacts: Path, tracking_uri: str, report: Impo
         relative = check_key(model.name, "model name")
     except GitrunsError as error:
         report.skip(what, error.message)
-        return 0
+        return
     target = artifacts / relative
     if target.exists():
-        return 0  # the run's own artifacts hold it already (MLflow 2 style)
+        return  # the run's own artifacts hold it already (MLflow 2 style)
     from mlflow.artifacts import download_artifacts
 
     staging = temporary_path(target)
     staging.mkdir(parents=True)
     try:
-        downloaded = download_artifacts(
-            artifact_uri=model.artifact_location,
-            dst_path=str(staging),
-            tracking_uri=tracking_uri,
-        )
+        if sources.through_server(model.artifact_location):
+            downloaded = str(staging / "model")
+            where = ServerArtifacts.of_model(model.model_id)
+            _download_through_server(client, where, Path(downloaded), what, report)
+        else:
+            downloaded = download_artifacts(
+                artifact_uri=model.artifact_location,
+                dst_path=str(staging),
+                tracking_uri=client.tracking_uri,
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(downloaded, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return _count_files(target, what, report)
 
 
-def _count_files(folder: Path, what: str, report: ImportReport) -> int:
-    """Regular files under ``folder``; a link, which a hostile store could plant to
-    point outside the run, is removed and reported."""
+def _kept_files(folder: Path, what: str, report: ImportReport) -> int:
+    """The regular files under ``folder`` that stay; a link (a hostile store could
+    plant one pointing outside the run) and a file that looks like a secret (by name,
+    as ``id_rsa`` or ``.env``, or by content, as detect-secrets finds) are removed and
+    reported, as a run's capture leaves them out."""
     count = 0
-    for path in _walk(folder):
+    for path in _walk(folder) if folder.is_dir() else []:
+        relative = path.relative_to(folder).as_posix()
         if path.is_symlink():
             path.unlink()
-            report.skip(f"{what} artifact {path.relative_to(folder)}", "a link, not a file")
+            report.skip(f"{what} artifact {relative}", "a link, not a file")
         elif path.is_file():
-            count += 1
+            why = _secret_in(relative, path)
+            if why is None:
+                count += 1
+                continue
+            path.unlink()
+            report.skip(f"{what} artifact {relative}", f"{why}; left out")
     return count
+
+
+def _secret_in(relative: str, path: Path) -> str | None:
+    if is_secret_file(relative):
+        return "its name says it holds secrets"
+    if path.stat().st_size > MAX_SCANNED_ARTIFACT_BYTES:
+        return None
+    data = path.read_bytes()
+    if b"\0" in data:
+        return None  # binary: a model, an image
+    found = secret_in_text(data.decode("utf-8", errors="replace"), relative)
+    return None if found is None else f"it holds a secret ({found})"
 
 
 def _walk(folder: Path) -> Iterable[Path]:
