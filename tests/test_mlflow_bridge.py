@@ -275,9 +275,10 @@ class MlflowServer:
         self.process.wait(timeout=30)
         self.log.close()
 
-    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+    def call(self, method: str, path: str, body: dict | None = None, api: str = "api") -> dict:
+        """MLflow's REST API (``api="ajax-api"``: the routes MLflow's UI calls)."""
         request = urllib.request.Request(
-            f"{self.url}/api/2.0/mlflow/{path}",
+            f"{self.url}/{api}/2.0/mlflow/{path}",
             data=None if body is None else json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
             method=method,
@@ -325,6 +326,99 @@ def test_mlflow_server_answers_with_gitruns_runs(repo: Path):
     assert model["latest_versions"][0]["version"] == "1"
     assert model["latest_versions"][0]["run_id"] == best
     assert [point["value"] for point in history["metrics"]] == [1.0]
+
+
+def status_of(server: MlflowServer, method: str, path: str, body: dict | None = None):
+    """(HTTP status, MLflow's error code) of a request MLflow's client need not make."""
+    import urllib.error
+
+    try:
+        server.call(method, path, body)
+    except urllib.error.HTTPError as error:
+        text = error.read().decode(errors="replace")
+        try:
+            return error.code, json.loads(text).get("error_code")
+        except ValueError:
+            return error.code, text[:80]
+    return 200, None
+
+
+@needs_mlflow
+@pytest.mark.slow
+def test_mlflow_server_answers_bad_requests_with_mlflows_4xx_codes(repo: Path):
+    gitruns.set_experiment("nyc-taxi-experiment")
+    with gitruns.start_run(run_name="fit") as run:
+        gitruns.log_metric("rmse", 3.0)
+        gitruns.log_input(gitruns.data.from_numpy(__import__("numpy").ones(3)), "training")
+    run_id = run.info.run_id
+    long = "a" * 5000
+    bad = "INVALID_PARAMETER_VALUE"
+    with MlflowServer("gitruns:./runs", repo) as server:
+        answers = {
+            "experiment id too long": status_of(
+                server, "GET", f"experiments/get?experiment_id={long}"
+            ),
+            "run id too long": status_of(server, "GET", f"runs/get?run_id={long}"),
+            "search in a long id": status_of(
+                server, "POST", "runs/search", {"experiment_ids": [long]}
+            ),
+            "experiment name too long": status_of(
+                server, "POST", "experiments/create", {"name": long}
+            ),
+            "model name too long": status_of(server, "GET", f"registered-models/get?name={long}"),
+            "bad runs page token": status_of(
+                server,
+                "POST",
+                "runs/search",
+                {"experiment_ids": ["nyc-taxi-experiment"], "page_token": "garbage!!"},
+            ),
+            "bad experiments page token": status_of(
+                server, "POST", "experiments/search", {"page_token": "zz"}
+            ),
+            "bad models page token": status_of(
+                server, "GET", "registered-models/search?page_token=zz"
+            ),
+            "history of a long id": status_of(
+                server, "GET", f"metrics/get-history?run_id={long}&metric_key=rmse"
+            ),
+            "artifacts leaving the run": status_of(
+                server, "GET", f"artifacts/list?run_id={run_id}&path=../../.."
+            ),
+        }
+        datasets = server.call(
+            "POST",
+            "experiments/search-datasets",
+            {"experiment_ids": ["nyc-taxi-experiment"]},
+            api="ajax-api",
+        )
+        # A write past what a record may hold is refused; the run stays readable.
+        tags = [{"key": f"note-{i}", "value": "x" * 7900} for i in range(100)]
+        for _ in range(6):
+            last = status_of(server, "POST", "runs/log-batch", {"run_id": run_id, "tags": tags})
+            tags = [{"key": t["key"] + "x", "value": t["value"]} for t in tags]
+        still = server.call("GET", f"runs/get?run_id={run_id}")
+        found = server.call(
+            "POST",
+            "runs/search",
+            {"experiment_ids": ["nyc-taxi-experiment"], "filter": "metrics.rmse < 4"},
+        )
+    assert answers == {
+        "experiment id too long": (400, bad),
+        "run id too long": (400, bad),
+        "search in a long id": (400, bad),
+        "experiment name too long": (400, bad),
+        "model name too long": (400, bad),
+        "bad runs page token": (400, bad),
+        "bad experiments page token": (400, bad),
+        "bad models page token": (400, bad),
+        "history of a long id": (400, bad),
+        "artifacts leaving the run": (400, bad),
+    }
+    (summary,) = datasets["dataset_summaries"]
+    assert summary["experiment_id"] == "nyc-taxi-experiment" and summary["context"] == "training"
+    assert last == (400, bad)
+    assert still["run"]["info"]["run_id"] == run_id
+    assert [r["info"]["run_id"] for r in found["runs"]] == [run_id]
 
 
 NOTEBOOK = """
@@ -575,8 +669,9 @@ def test_an_import_never_replaces_a_run_it_did_not_make(tmp_path: Path, mlflow_d
     before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
 
     output = " ".join(
-        gitruns_in_mlflow(repo, "import", "mlflow", f"sqlite:///{database}", "--no-registry")
-        .split()
+        gitruns_in_mlflow(
+            repo, "import", "mlflow", f"sqlite:///{database}", "--no-registry"
+        ).split()
     )
 
     assert f"run {search_id}: a run with this id is here already and was not made by an " in output

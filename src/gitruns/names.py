@@ -131,7 +131,7 @@ def check_run_id_prefix(prefix: object) -> str:
     """Return ``prefix`` lower-cased if it can name a run (1 to 32 hex digits)."""
     if not isinstance(prefix, str) or not RUN_ID_PREFIX_PATTERN.match(prefix.lower()):
         raise InvalidName(
-            f"{prefix!r} is not a run id: run ids are 32 hexadecimal characters, and any "
+            f"{str(prefix)[:80]!r} is not a run id: run ids are 32 hexadecimal characters, and any "
             "unique prefix of one names it. List runs with 'gitruns runs list'."
         )
     return prefix.lower()

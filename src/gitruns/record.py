@@ -45,7 +45,7 @@ except ImportError:  # pragma: no cover - Windows
 import filelock
 import yaml
 
-from gitruns.exceptions import CorruptRecord
+from gitruns.exceptions import CorruptRecord, InvalidValue
 
 logger = logging.getLogger(__name__)
 
@@ -411,6 +411,19 @@ def record_lock(run_dir: Path) -> Iterator[None]:
         with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(descriptor)  # closing releases the lock
+
+
+def within_record_size(text: str, what: str) -> bytes:
+    """``text`` as the bytes of a record, refused when readers would refuse the file
+    (over :data:`MAX_RECORD_BYTES`): a write must never leave a record nobody can read."""
+    data = text.encode("utf-8")
+    if len(data) > MAX_RECORD_BYTES:
+        raise InvalidValue(
+            f"this change would make {what} {len(data):,} bytes, over the {MAX_RECORD_BYTES:,} "
+            "a record may hold, so it was not written. Keep long text (notes, configs, "
+            "reports) as an artifact (log_text, log_dict) and tag or param its name instead."
+        )
+    return data
 
 
 def temporary_path(path: Path) -> Path:

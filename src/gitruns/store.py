@@ -25,6 +25,7 @@ from gitruns.exceptions import (
 from gitruns.history import read_histories
 from gitruns.index import INDEX_FOLDER, ExperimentIndex, RunEntry, RunIndex
 from gitruns.names import (
+    MAX_SLUG_LENGTH,
     RUN_ID_PATTERN,
     SLUG_PATTERN,
     check_experiment_name,
@@ -42,6 +43,7 @@ from gitruns.record import (
     RunRecord,
     create_exclusive,
     read_run_record,
+    within_record_size,
     write_atomic,
 )
 
@@ -61,9 +63,9 @@ def _warn_once(path: str, problem: str) -> None:
 def check_experiment_id(experiment_id: object) -> str:
     """Experiment ids are folder names: a slug, so no id can point outside ``runs/``."""
     text = str(experiment_id)
-    if not SLUG_PATTERN.match(text):
+    if len(text) > MAX_SLUG_LENGTH or not SLUG_PATTERN.match(text):
         raise InvalidName(
-            f"{text!r} is not an experiment id: ids are the experiment's folder name under "
+            f"{text[:80]!r} is not an experiment id: ids are the experiment's folder name under "
             "runs/ (lower-case letters, digits and dashes). Pass the experiment's name to "
             "set_experiment() instead, or list experiments with 'gitruns experiments list'."
         )
@@ -117,8 +119,9 @@ class RunStore:
         folder = self.runs_dir / candidate
         path = folder / EXPERIMENT_FILE
         if not path.exists():
+            text = within_record_size(record.to_yaml(), f"experiment {record.name!r}")
             folder.mkdir(parents=True, exist_ok=True)
-            if create_exclusive(path, record.to_yaml()):
+            if create_exclusive(path, text):
                 logger.info("Created experiment %r in %s", record.name, folder)
                 return candidate
         existing = ExperimentRecord.read(path)
@@ -140,7 +143,8 @@ class RunStore:
         return ExperimentRecord.read(path)
 
     def update_experiment(self, experiment_id: str, record: ExperimentRecord) -> None:
-        write_atomic(self.experiment_dir(experiment_id) / EXPERIMENT_FILE, record.to_yaml())
+        text = within_record_size(record.to_yaml(), f"experiment {record.name!r}")
+        write_atomic(self.experiment_dir(experiment_id) / EXPERIMENT_FILE, text)
 
     def experiment_ids(self) -> list[str]:
         """Ids of every experiment, sorted."""

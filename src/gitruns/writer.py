@@ -12,6 +12,7 @@ KILLED once the process is gone (:func:`gitruns.store.observe`).
 from __future__ import annotations
 
 import atexit
+import copy
 import logging
 import os
 import shutil
@@ -67,6 +68,7 @@ from gitruns.record import (
     read_regular_file,
     record_lock,
     temporary_path,
+    within_record_size,
     write_atomic,
 )
 from gitruns.store import RunStore
@@ -216,7 +218,11 @@ class LiveRun:
         return self.run_dir / ARTIFACTS_DIR
 
     def save(self) -> None:
-        """Write the record, merged with changes other writers made since the last save."""
+        """Write the record, merged with changes other writers made since the last save.
+
+        A change that would take ``run.yaml`` past the size readers accept is refused
+        (InvalidValue) and undone here: the run on disk stays readable and searchable.
+        """
         if self._synced is None and not (self.run_dir / RUN_FILE).exists():
             # A run being created: nobody else knows its id yet, so nothing to merge.
             with self._lock:
@@ -231,11 +237,19 @@ class LiveRun:
                     merged = merge_record_dicts(self._synced, mine, theirs)
                     self.record = RunRecord.from_dict(merged, origin=str(self.run_dir))
                     merged = self.record.to_dict()
-            self._write(merged)
+            try:
+                self._write(merged)
+            except InvalidValue:
+                if self._synced is not None:
+                    self.record = RunRecord.from_dict(
+                        copy.deepcopy(self._synced), origin=str(self.run_dir)
+                    )
+                raise
 
     def _write(self, data: dict[str, Any]) -> None:
         path = self.run_dir / RUN_FILE
-        write_atomic(path, emit_record_yaml(data))
+        text = emit_record_yaml(data)
+        write_atomic(path, within_record_size(text, f"the record of run {self.run_id}"))
         self._synced = _snapshot(data)
         self._written = _signature(path)
         self._record_stale = False

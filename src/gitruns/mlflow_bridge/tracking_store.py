@@ -364,6 +364,24 @@ class GitrunsTrackingStore(AbstractStore):
         runs = [to_run(run, self._run_dir(run)) for run in found]
         return runs, found.token
 
+    MAX_DATASET_SUMMARIES = 1000  # as MLflow's database store answers
+
+    @translated
+    def _search_datasets(self, experiment_ids: Sequence[str]) -> list[Any]:
+        """The datasets the runs of these experiments read (the UI's dataset filter)."""
+        from mlflow.entities.dataset_summary import _DatasetSummary
+
+        from gitruns.store import RunStore
+
+        ids = [self.client.get_experiment(str(i)).experiment_id for i in experiment_ids]
+        summaries: dict[tuple[str, str, str, str | None], None] = {}
+        for entry, _ in RunStore(self.runs_dir).entries(ids):
+            for name, digest, context in entry.datasets:
+                summaries[(entry.experiment, str(name), str(digest), context)] = None
+                if len(summaries) >= self.MAX_DATASET_SUMMARIES:
+                    break
+        return [_DatasetSummary(*key) for key in list(summaries)[: self.MAX_DATASET_SUMMARIES]]
+
     @staticmethod
     def _run_dir(run: ours.Run) -> Path:
         from urllib.parse import unquote, urlsplit
