@@ -167,3 +167,35 @@ def test_the_site_shows_no_home_paths_hosts_or_pids(tmp_path: Path, monkeypatch)
         assert '"pid"' not in text and f"pid: {os.getpid()}" not in text, path
     page = (output / "runs" / f"{run.info.run_id}.html").read_text()
     assert "~/data/green_tripdata_2021-01.parquet" in page
+
+
+def test_committed_records_hold_no_home_path_and_no_host_name(project: Path):
+    home = Path(os.environ["HOME"])  # the test's own home folder, outside /home
+    data = home / "data" / "train.csv"
+    (project / "train.py").write_text(
+        "import sys, gitruns\n"
+        "gitruns.set_tracking_uri('runs')\n"
+        "with gitruns.start_run() as run:\n"
+        "    print(run.info.run_id, flush=True)\n"
+        "    open(sys.argv[2])\n"
+    )
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "script")
+    result = run_python(
+        "import runpy, sys; "
+        f"sys.argv = ['train.py', '--data', {str(data)!r}, '--cache', '/home/ana/.cache/x']; "
+        "runpy.run_path('train.py', run_name='__main__')",
+        project,
+    )
+    assert result.returncode != 0 and "FileNotFoundError" in result.stderr
+    run_id = result.stdout.split()[0]
+    text = next((project / "runs").glob(f"*/{run_id}/run.yaml")).read_text()
+    record = yaml.safe_load(text)
+    assert record["status"] == "FAILED"
+    assert record["source"]["command"] == (
+        "python train.py --data ~/data/train.csv --cache ~/.cache/x"
+    )
+    assert record["error"]["message"].endswith("'~/data/train.csv'")
+    host = socket.gethostname()
+    assert record["process"]["host"].startswith("host-") and host not in text
+    assert str(home) not in text and "/home/ana" not in text

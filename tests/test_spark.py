@@ -127,3 +127,51 @@ def test_a_cancelled_trial_is_a_killed_child_run(repo: Path, spark):
         ["spark-timeout"], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
     )
     assert child.info.status == "KILLED"
+
+
+def objective_with_a_refused_artifact(params):
+    """A trial that leaves a file the driver refuses as an artifact name (a backslash):
+    the executor's folder holds it, the driver's run cannot."""
+    from urllib.parse import unquote, urlsplit
+
+    x = params["x"]
+    with mlflow.start_run():
+        mlflow.log_metric("score", x)
+        if x > 0:
+            folder = Path(unquote(urlsplit(mlflow.get_artifact_uri()).path))
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "bad\\name.txt").write_text("refused")
+        return {"loss": x * x, "status": "ok"}
+
+
+def test_one_refused_trial_is_a_failed_run_and_costs_no_other(repo: Path, spark):
+    from hyperopt import hp, tpe
+    from hyperopt.spark import SparkTrials
+
+    from gitruns.hyperopt import fmin
+
+    mlflow.set_experiment("spark-refused")
+    with mlflow.start_run(run_name="search") as parent:
+        fmin(
+            objective_with_a_refused_artifact,
+            {"x": hp.uniform("x", -1, 1)},
+            algo=tpe.suggest,
+            max_evals=6,
+            trials=SparkTrials(parallelism=2, spark_session=spark),
+            rstate=__import__("numpy").random.default_rng(5),
+        )
+    client = MlflowClient()
+    children = client.search_runs(
+        ["spark-refused"], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    assert len(children) == 6  # every trial written
+    refused = [run for run in children if float(run.data.params["x"]) > 0]
+    kept = [run for run in children if float(run.data.params["x"]) <= 0]
+    assert refused and kept
+    for run in refused:
+        record, _ = client.get_run_record(run.info.run_id)
+        assert run.info.status == "FAILED"
+        assert record.error["type"] == "RefusedTrialResult"
+        assert "backslash" in record.error["message"]
+    for run in kept:
+        assert run.info.status == "FINISHED" and "score" in run.data.metrics

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import getpass
+import hashlib
 import importlib.metadata
 import logging
 import os
@@ -33,6 +34,7 @@ from gitruns.redact import (
     SECRET_FILE_PATTERNS,
     SECRET_FOLDERS,
     is_secret_file,
+    public_text,
     redact_command,
     redact_lines,
     strip_credentials,
@@ -90,12 +92,26 @@ def _process_instance(pid: int) -> str | None:
 _process_cache: dict[int, dict[str, Any]] = {}
 
 
+@functools.lru_cache(maxsize=1)
+def host_token() -> str:
+    """This machine, as records name it: a digest of its host name and machine id. A
+    record is committed and published, and a host name tells the world about the
+    network it ran in; the digest only lets a reader on the same machine know it."""
+    machine_id = ""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        with contextlib.suppress(OSError):
+            machine_id = Path(path).read_text().strip()
+            break
+    seed = f"{socket.gethostname()}\0{machine_id}".encode()
+    return "host-" + hashlib.sha256(seed).hexdigest()[:16]
+
+
 def current_process() -> dict[str, Any]:
     """``{host, pid, instance}`` of this process, recorded so readers can test liveness."""
     pid = os.getpid()
     identity = _process_cache.get(pid)
     if identity is None:
-        identity = {"host": socket.gethostname(), "pid": pid}
+        identity = {"host": host_token(), "pid": pid}
         instance = _process_instance(pid)
         if instance is not None:
             identity["instance"] = instance
@@ -107,9 +123,10 @@ def current_process() -> dict[str, Any]:
 def process_alive(process: dict[str, Any] | None) -> bool | None:
     """True or False when it can tell whether the recorded process still runs; else None.
 
-    Only a process on this host can be checked.
+    Only a process on this host can be checked (records before host tokens named the
+    host itself).
     """
-    if not process or process.get("host") != socket.gethostname():
+    if not process or process.get("host") not in (host_token(), socket.gethostname()):
         return None
     pid = process.get("pid")
     if not isinstance(pid, int) or pid <= 0:
@@ -217,7 +234,9 @@ def _redacted_command(argv: tuple[str, ...]) -> tuple[str, int]:
     redacted, count = redact_command(list(argv))
     if count:
         logger.warning("Left %d secret(s) out of the recorded command line", count)
-    return shlex.join(redacted), count
+    # A record is committed and published: /home/ana/data.csv is recorded as ~/data.csv
+    # (a reproduction expands it again on the machine that runs it).
+    return public_text(shlex.join(redacted)), count
 
 
 def _relative_to(path: Path, repo_top: Path | None) -> str:

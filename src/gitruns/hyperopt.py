@@ -27,7 +27,6 @@ import contextlib
 import functools
 import logging
 import math
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -36,7 +35,9 @@ from typing import Any
 
 from gitruns import location, tracking
 from gitruns.autologging import log_params_quietly
+from gitruns.capture import host_token
 from gitruns.models import require
+from gitruns.redact import public_text
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ def _captured(folder: Path, run_id: str | None) -> dict[str, Any] | None:
         },
         "artifacts": artifacts,
         "left_out": left_out,
-        "host": os.uname().nodename,
+        "host": host_token(),
     }
 
 
@@ -258,21 +259,40 @@ def write_remote_trials(
             parent=parent.info.run_id,
         )
         live.set_tags({"hyperopt.trial": number})
-        params = {k: v[0] for k, v in trial["misc"]["vals"].items() if v}
-        with contextlib.suppress(Exception):  # a space hyperopt cannot evaluate back
-            params = hyperopt.space_eval(space, params)
-        if capture:
-            _apply(live, capture)
-        if isinstance(params, Mapping):
-            log_params_quietly(live, _flatten(params))
-        loss = _loss(result) if result.get("status") == "ok" else None
-        if loss is not None and "loss" not in live.record.metrics:
-            live.log_metric("loss", loss, None, None)
-        status, error = _ending(trial, result, capture)
+        loss = None
+        try:
+            params = {k: v[0] for k, v in trial["misc"]["vals"].items() if v}
+            with contextlib.suppress(Exception):  # a space hyperopt cannot evaluate back
+                params = hyperopt.space_eval(space, params)
+            if isinstance(params, Mapping):  # first: a result refused below keeps them
+                log_params_quietly(live, _flatten(params))
+            if capture:
+                _apply(live, capture)
+            loss = _loss(result) if result.get("status") == "ok" else None
+            if loss is not None and "loss" not in live.record.metrics:
+                live.log_metric("loss", loss, None, None)
+            status, error = _ending(trial, result, capture)
+            times = (
+                (int(capture["start_time"]), capture["end_time"] and int(capture["end_time"]))
+                if capture
+                else None
+            )
+        except Exception as refused:  # what came back is not a run gitruns writes
+            loss, times = None, None
+            status, error = (
+                "FAILED",
+                {
+                    "type": "RefusedTrialResult",
+                    "message": public_text(
+                        f"gitruns refused what this trial sent back from its executor, so the run "
+                        f"holds only part of it: {getattr(refused, 'message', None) or refused}"
+                    )[:2000],
+                },
+            )
+            logger.warning("Trial %d: %s", number, error["message"])
         live.finish(status)
-        if capture:
-            live.record.start_time = int(capture["start_time"])
-            live.record.end_time = capture["end_time"] and int(capture["end_time"])
+        if capture and times is not None:
+            live.record.start_time, live.record.end_time = times
         if error:
             live.record.error = error
         live.save()
@@ -306,14 +326,17 @@ def _ending(
 
     misc_error = (trial.get("misc") or {}).get("error")
     if trial.get("state") == JOB_STATE_CANCEL:
-        return "KILLED", {"type": "Cancelled", "message": str(misc_error or "cancelled")[:2000]}
+        return "KILLED", {
+            "type": "Cancelled",
+            "message": public_text(str(misc_error or "cancelled"))[:2000],
+        }
     if trial.get("state") == JOB_STATE_ERROR:
         kind, message = [*misc_error, "", ""][:2] if misc_error else ("Error", "")
-        return "FAILED", {"type": str(kind), "message": str(message)[:2000]}
+        return "FAILED", {"type": str(kind), "message": public_text(str(message))[:2000]}
     if result.get("status") == "fail":
         error = (capture or {}).get("error") or {
             "type": "Failure",
-            "message": str(result.get("failure", ""))[:2000],
+            "message": public_text(str(result.get("failure", "")))[:2000],
         }
         return "FAILED", error
     return "FINISHED", None

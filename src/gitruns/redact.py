@@ -18,6 +18,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import logging
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -267,4 +268,7 @@ def public_text(text: str) -> str:
     """
     if "/" not in text and "\\" not in text:
         return text
+    home = os.path.expanduser("~").rstrip("/\\")
+    if len(home) > 1 and home in text:  # a home folder outside /home, /Users and /root
+        text = re.sub(re.escape(home) + r"(?=[/\\\s'\"]|\Z)", "~", text)
     return HOME_PATH.sub("~", text)

@@ -71,6 +71,7 @@ from gitruns.record import (
     within_record_size,
     write_atomic,
 )
+from gitruns.redact import public_text
 from gitruns.store import RunStore
 
 logger = logging.getLogger(__name__)
@@ -450,7 +451,10 @@ class LiveRun:
             self.record.status = status
             self.record.end_time = now_ms()
             if error is not None:
-                self.record.error = {"type": type(error).__name__, "message": str(error)[:2000]}
+                self.record.error = {
+                    "type": type(error).__name__,
+                    "message": public_text(str(error))[:2000],
+                }
             self.save()
             # An ended run is one table of metrics, not a log: a third of the size in git.
             with record_lock(self.run_dir):
