@@ -140,6 +140,44 @@ def test_a_link_inside_the_artifacts_cannot_lead_outside(repo: Path, tmp_path: P
     assert list(outside.iterdir()) == []
 
 
+def test_an_artifacts_folder_that_is_a_link_writes_nowhere(repo: Path):
+    mlflow.set_experiment("links")
+    with mlflow.start_run() as run:
+        mlflow.log_param("alpha", 1)
+    run_dir = Path(run.info.artifact_uri.removeprefix("file://")).parent
+    environments = repo / "runs" / "_environments"
+    before = sorted(path.name for path in environments.iterdir())
+    (run_dir / "artifacts").symlink_to(environments)  # as a branch could commit it
+    with mlflow.start_run(run_id=run.info.run_id):
+        with pytest.raises(InvalidPath, match="is a link"):
+            mlflow.log_text("payload", "evil.txt")
+        (repo / "notes").mkdir()
+        (repo / "notes" / "a.txt").write_text("a")
+        with pytest.raises(InvalidPath, match="is a link"):
+            mlflow.log_artifacts("notes")
+    assert sorted(path.name for path in environments.iterdir()) == before
+
+
+def test_log_artifacts_follows_links_that_stay_inside_the_folder(repo: Path, tmp_path: Path):
+    secrets = tmp_path / "home-ssh"
+    secrets.mkdir()
+    (secrets / "id_rsa").write_text("KEY")
+    folder = repo / "outputs"
+    (folder / "real").mkdir(parents=True)
+    (folder / "real" / "a.txt").write_text("a")
+    (folder / "linked").symlink_to(folder / "real", target_is_directory=True)  # as MLflow: copied
+    (folder / "loop").symlink_to(folder, target_is_directory=True)  # walked once
+    (folder / "ssh").symlink_to(secrets, target_is_directory=True)  # outside: left out
+    (folder / "key").symlink_to(secrets / "id_rsa")  # outside: left out
+    (folder / "b.txt").symlink_to(folder / "real" / "a.txt")  # inside: copied
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts("outputs", "out")
+    artifacts = Path(run.info.artifact_uri.removeprefix("file://"))
+    copied = sorted(p.relative_to(artifacts).as_posix() for p in artifacts.rglob("*") if p.is_file())
+    assert copied == ["out/b.txt", "out/linked/a.txt", "out/real/a.txt"]
+    assert not any(p.is_symlink() for p in artifacts.rglob("*"))
+
+
 def test_missing_local_file_is_named(repo: Path):
     with mlflow.start_run(), pytest.raises(InvalidPath, match=r"no-such-file\.bin"):
         mlflow.log_artifact("no-such-file.bin")

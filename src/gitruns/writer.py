@@ -368,10 +368,20 @@ class LiveRun:
     # artifacts
 
     def artifact_target(self, relative: str, kind: str = "artifact path") -> Path:
-        """The path of ``relative`` inside the run's artifacts; never outside them."""
+        """The path of ``relative`` inside the run's artifacts; never outside them.
+
+        ``artifacts/`` itself must be a folder of this run, not a link (a branch could
+        commit one pointing at ``runs/_environments`` or a run beside this one), and
+        no link inside it may lead elsewhere.
+        """
         clean = check_relative_path(relative, kind)
+        if os.path.islink(self.artifacts_dir):
+            raise InvalidPath(
+                f"{self.artifacts_dir} is a link, so artifacts would land outside run "
+                f"{self.run_id}. Remove the link (git rm it), then log again."
+            )
         target = self.artifacts_dir / clean
-        root = self.artifacts_dir.resolve()
+        root = self.run_dir.resolve() / ARTIFACTS_DIR
         resolved = target.resolve()
         if resolved != root and root not in resolved.parents:
             raise InvalidPath(
@@ -406,27 +416,36 @@ class LiveRun:
         self._copy_tree(source, "" if artifact_path in (None, ".") else str(artifact_path))
 
     def _copy_tree(self, source: Path, prefix: str) -> None:
-        """Copy a folder's files; a link is copied only when it points to a file inside the
-        folder (a link to ``~/.aws/credentials`` must not become an artifact)."""
+        """Copy a folder's files, as MLflow does, through links that stay inside it (to a
+        file or a sub-folder); a link leading out of the folder (``~/.aws/credentials``,
+        ``/``) is left out with a warning, and a link loop is not walked round."""
         inside = source.resolve()
-        for root, folders, files in os.walk(source):
-            for name in sorted(files) + sorted(folders):
-                path = Path(root) / name
-                if path.is_symlink():
+
+        def walk(folder: Path, relative: str, above: tuple[Path, ...]) -> None:
+            real = folder.resolve()
+            if real in above:
+                return  # a link back to a folder it is inside of: a loop
+            for entry in sorted(os.scandir(folder), key=lambda item: item.name):
+                path = Path(entry.path)
+                name = f"{relative}/{entry.name}" if relative else entry.name
+                if entry.is_symlink():
                     target = path.resolve()
-                    if name in folders or not (inside in target.parents and target.is_file()):
+                    if target != inside and inside not in target.parents:
                         logger.warning(
-                            "Left %s out of the artifacts: it links to %s. Copy the file "
-                            "itself into %s to log it.",
+                            "Left %s out of the artifacts: it links to %s, outside %s. Copy "
+                            "the file itself into %s to log it.",
                             path,
                             target,
                             source,
+                            source,
                         )
                         continue
-                elif name in folders:
-                    continue
-                relative = path.relative_to(source).as_posix()
-                self.copy_artifact(path, f"{prefix}/{relative}" if prefix else relative)
+                if path.is_dir():
+                    walk(path, name, (*above, real))
+                elif path.is_file():
+                    self.copy_artifact(path, f"{prefix}/{name}" if prefix else name)
+
+        walk(source, "", ())
 
     def copy_artifact(self, source: Path, relative: str) -> None:
         target = self.artifact_target(relative)
