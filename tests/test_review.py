@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -375,3 +377,30 @@ def test_names_and_params_never_mention_or_link(repo: Path):
     text = render_markdown(review(repo / "runs", "main", site_url="https://me.github.io/p"))
     for mention in ("@octocat", "@org", "@someone", "#12", "GH-7", "](https://tracker"):
         assert mention not in text, mention
+
+
+def test_a_cell_holds_one_value_and_a_link_only_a_folders_run_id(repo: Path):
+    mlflow.set_experiment("taxi", primary_metric="rmse")
+    base_id = log(5.0)
+    forged = repo / "runs" / "taxi" / ("f" * 32)
+    shutil.copytree(repo / "runs" / "taxi" / base_id, forged)
+    record = forged / "run.yaml"
+    # The base's best run, as far as its record says, claims another id: a link target.
+    record.write_text(
+        record.read_text().replace(base_id, "../../evil\" onclick=x").replace("5.0", "0.5")
+    )
+    git(repo, "add", "runs")
+    git(repo, "commit", "-qm", "runs on main")
+    git(repo, "checkout", "-q", "-b", "cells")
+    hostile = "a|b\nnew row | x `code` <img src=x> [l](http://evil) \\| end"
+    with mlflow.start_run(run_name=hostile):
+        mlflow.log_params({"alpha": hostile, "plain": "1"})
+        mlflow.log_metric("rmse", 4.0)
+    text = render_markdown(review(repo / "runs", "main", site_url="https://me.github.io/p"))
+    (row,) = [line for line in text.splitlines() if line.startswith("| a")]
+    # Six columns: seven pipes that are not escaped, whatever the names and values hold.
+    unescaped = len(re.findall(r"(?<!\\)\|", row))
+    assert unescaped == 7, row
+    assert "<img" not in text and "](http://evil)" not in text and "\n new row" not in text
+    assert "evil" not in text.split("Base best", 1)[1].split("\n", 1)[0]  # not the forged run
+    assert f"runs/{base_id}.html" in text and "onclick" not in text

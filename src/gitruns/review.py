@@ -182,6 +182,10 @@ def review(
                 record = RunRecord.from_dict(data, origin=path)
             except Exception:
                 continue
+            if (record.id, record.experiment) != (parts[-2], parts[-3]):
+                # Only a folder's name becomes a link or a page name, as in every reader.
+                logger.warning("Skipped %s at %s: it names another run's folder", path, base)
+                continue
             base_runs.setdefault(parts[-3], []).append(record)
 
     store = RunStore(runs_dir)
