@@ -353,3 +353,35 @@ def test_a_committed_link_in_the_index_cache_makes_no_search_write_outside_it(
     commit_runs(project / "runs")
     assert git(project, "ls-files", "runs/.index") == ""
     assert (cache / experiment / "state.json").is_file()  # still there, as a cache
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", "[a, b]"), ("status", "{x: 1}"), ("params", "[1, 2]"), ("user", "{who: me}"),
+     ("tags", "{note: [1, 2]}"), ("source", "[python]")],
+)
+def test_a_field_of_the_wrong_type_skips_that_run_alone(project: Path, field: str, value: str):
+    from click.testing import CliRunner
+
+    from gitruns.cli import cli
+
+    good_id, _ = good_run("good")
+    bad_id, bad_folder = good_run("bad")
+    record = bad_folder / "run.yaml"
+    lines = [line for line in record.read_text().splitlines() if not line.startswith(f"{field}:")]
+    record.write_text("\n".join(lines) + f"\n{field}: {value}\n")
+    other = project / "runs" / "other-exp"
+    other.mkdir()
+    (other / "experiment.yaml").write_text("schema: 1\nname: other\ndescription: [not, text]\n")
+
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["runs", "list", "-e", "taxi", "--runs-dir", "runs"])
+    experiments = runner.invoke(cli, ["experiments", "list", "--runs-dir", "runs"])
+    assert listed.exit_code == 0 and experiments.exit_code == 0, listed.output
+    names = [line.split("│")[2].strip() for line in listed.output.splitlines() if "│" in line]
+    assert names == ["good"]
+    assert "taxi" in experiments.output and "other" not in experiments.output.split("┃")[-1]
+    assert "Traceback" not in listed.output + experiments.output
+    build_site(project / "runs", project / "site")
+    assert (project / "site" / "runs" / f"{good_id}.html").exists()
+    assert not (project / "site" / "runs" / f"{bad_id}.html").exists()

@@ -1003,7 +1003,7 @@ def runs_reproduce(
     a record from someone's branch could name any program. The new run lands in
     runs/, tagged gitruns.reproduces, and every metric is compared.
 
-    Examples:
+    Example:
 
         \b
         gitruns runs reproduce 01a20b10edf1 --data data

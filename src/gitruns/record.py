@@ -656,28 +656,31 @@ class RunRecord:
             )
         try:
             end_time = data.get("end_time")
+            status = _text(data, "status", RUNNING)
+            if status not in STATUSES:
+                raise ValueError(f"status {status[:40]!r} is none of {', '.join(STATUSES)}")
             return cls(
-                id=str(data["id"]),
-                experiment=str(data["experiment"]),
-                name=str(data["name"]),
-                start_time=ms_from_iso(str(data["start_time"])),
-                status=str(data.get("status", RUNNING)),
-                end_time=None if end_time is None else ms_from_iso(str(end_time)),
-                user=data.get("user"),
-                parent=data.get("parent"),
-                description=data.get("description"),
-                error=data.get("error"),
-                source=dict(data.get("source") or {}),
-                git=data.get("git"),
-                process=data.get("process"),
-                params={str(k): str(v) for k, v in (data.get("params") or {}).items()},
-                tags={str(k): str(v) for k, v in (data.get("tags") or {}).items()},
+                id=_text(data, "id"),
+                experiment=_text(data, "experiment"),
+                name=_text(data, "name"),
+                start_time=ms_from_iso(_text(data, "start_time")),
+                status=status,
+                end_time=None if end_time is None else ms_from_iso(_text(data, "end_time")),
+                user=_text(data, "user", None),
+                parent=_text(data, "parent", None),
+                description=_text(data, "description", None),
+                error=_mapping(data, "error", None),
+                source=_mapping(data, "source", {}),
+                git=_mapping(data, "git", None),
+                process=_mapping(data, "process", None),
+                params=_texts(data, "params"),
+                tags=_texts(data, "tags"),
                 metrics={
                     str(k): MetricSummary.from_dict(v)
-                    for k, v in (data.get("metrics") or {}).items()
+                    for k, v in _mapping(data, "metrics", {}).items()
                 },
-                environment=dict(data.get("environment") or {}),
-                lifecycle_stage=str(data.get("lifecycle_stage", ACTIVE)),
+                environment=_mapping(data, "environment", {}),
+                lifecycle_stage=_text(data, "lifecycle_stage", ACTIVE),
                 inputs=[dict(item) for item in data.get("inputs") or []],
                 schema=int(schema),
             )
@@ -686,6 +689,36 @@ class RunRecord:
                 f"{origin} is not a valid run record ({type(error).__name__}: {error}). "
                 "Run 'gitruns check' to see every problem, then restore the file from git."
             ) from error
+
+
+_REQUIRED: Any = object()
+
+
+def _text(data: dict[str, Any], key: str, default: Any = _REQUIRED) -> Any:
+    """A record's field that holds text: a scalar, never a list or a mapping (a record
+    from a branch may hold anything, and one bad field costs that record alone)."""
+    value = data.get(key)
+    if value is None:
+        if default is _REQUIRED:
+            raise KeyError(key)
+        return default
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"'{key}' holds a {type(value).__name__} where text belongs")
+    return str(value)
+
+
+def _mapping(data: dict[str, Any], key: str, default: Any) -> Any:
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, dict):
+        raise TypeError(f"'{key}' holds a {type(value).__name__} where a mapping belongs")
+    return dict(value)
+
+
+def _texts(data: dict[str, Any], key: str) -> dict[str, str]:
+    """Params or tags: a mapping of text to text."""
+    return {str(k): _text({str(k): v}, str(k), "") for k, v in _mapping(data, key, {}).items()}
 
 
 def merge_record_dicts(
@@ -821,23 +854,29 @@ class ExperimentRecord:
             raise CorruptRecord(
                 f"{path} is not valid YAML ({error}). Restore it from git."
             ) from error
-        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        if not isinstance(data, dict) or data.get("name") is None:
             raise CorruptRecord(
                 f"{path} does not name its experiment (a 'name:' line is needed). "
                 "Restore it from git."
             )
-        tags = data.get("tags") or {}
-        return cls(
-            name=data["name"],
-            description=data.get("description"),
-            primary_metric=data.get("primary_metric"),
-            goal=data.get("goal"),
-            lifecycle_stage=str(data.get("lifecycle_stage", ACTIVE)),
-            tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
-            artifact_location=(
-                str(data["artifact_location"]) if data.get("artifact_location") else None
-            ),
-        )
+        try:
+            goal = _text(data, "goal", None)
+            if goal is not None and goal not in GOALS:
+                raise ValueError(f"goal {goal[:40]!r} is neither {' nor '.join(GOALS)}")
+            return cls(
+                name=_text(data, "name"),
+                description=_text(data, "description", None),
+                primary_metric=_text(data, "primary_metric", None),
+                goal=goal,
+                lifecycle_stage=_text(data, "lifecycle_stage", ACTIVE),
+                tags=_texts(data, "tags"),
+                artifact_location=_text(data, "artifact_location", None) or None,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise CorruptRecord(
+                f"{path} is not a valid experiment record ({error}). Restore it from git "
+                "('git checkout -- <file>')."
+            ) from error
 
 
 def regular_files(root: Path) -> list[tuple[str, Path]]:
