@@ -164,6 +164,7 @@ class FakeGitHub:
         ]
         self.requests: list[tuple[str, str, dict | None]] = []
         self.token_user: str | None = None  # None: /user is refused, as for GITHUB_TOKEN
+        self.read_only = False  # a fork's pull request: writes are refused
         self.poster = "github-actions[bot]"
         self.head = "a" * 40
         fake = self
@@ -204,6 +205,9 @@ class FakeGitHub:
             def do_POST(self) -> None:
                 body = self._body()
                 fake.requests.append(("POST", self.path, body))
+                if fake.read_only:
+                    self._reply(403, {"message": "Resource not accessible by integration"})
+                    return
                 comment = {
                     "id": 100 + len(fake.comments),
                     "body": body["body"],
@@ -405,3 +409,32 @@ def test_a_cell_holds_one_value_and_a_link_only_a_folders_run_id(repo: Path):
     assert "](http://evil)" not in text and "\n new row" not in text
     assert "evil" not in text.split("Base best", 1)[1].split("\n", 1)[0]  # not the forged run
     assert f"runs/{base_id}.html" in text and "onclick" not in text
+
+
+def test_a_read_only_token_passes_the_check_and_says_why_no_comment(
+    repo: Path, branch, tmp_path: Path, monkeypatch
+):
+    fake = FakeGitHub()
+    fake.read_only = True
+    fake.comments = []
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 42}}))
+    summary = tmp_path / "summary.md"
+    for name, value in {
+        "GITHUB_REPOSITORY": "me/project",
+        "GITHUB_TOKEN": "secret-token",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_API_URL": fake.url,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }.items():
+        monkeypatch.setenv(name, value)
+    try:
+        result = CliRunner().invoke(cli, ["review", "--base", "main", "--post"])
+    finally:
+        fake.close()
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "No comment was posted" in said and "(403)" in said and "fork" in said
+    assert summary.read_text().startswith(MARKER)  # the review, where the job may write
+    assert fake.comments == []

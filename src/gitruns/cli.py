@@ -1521,15 +1521,42 @@ def review_command(
         )
     text = to_json(result) if output_format == "json" else render_markdown(result)
     if post:
-        from gitruns.github import check_head, post_review, pull_request_from_environment
+        from gitruns.github import (
+            GitHubError,
+            check_head,
+            post_review,
+            pull_request_from_environment,
+            write_job_summary,
+        )
 
         pull = pull_request_from_environment(number=pull_request)
-        if head_sha is not None:
-            check_head(pull, head_sha)
-        action, comment_id = post_review(pull, render_markdown(result))
-        console.print(
-            f"{action.capitalize()} comment {comment_id} on {esc(pull.repository)}#{pull.number}."
-        )
+        markdown = render_markdown(result)
+        try:
+            if head_sha is not None:
+                check_head(pull, head_sha)
+            action, comment_id = post_review(pull, markdown)
+        except GitHubError as refused:
+            if not refused.read_only:
+                raise
+            # A review that cannot be posted is still a passing check: say why, and show
+            # the review where the token may write (the job's summary).
+            shown = write_job_summary(markdown)
+            console.print(
+                "No comment was posted: GitHub refused to let this token write to "
+                f"{esc(pull.repository)}#{pull.number} ({refused.status}). A fork's pull "
+                "request gets a read-only token, and a repository can keep workflow tokens "
+                "read-only; give the job 'pull-requests: write', or read the review "
+                + ("in the job summary." if shown else "with gitruns review --base locally."),
+                highlight=False,
+                soft_wrap=True,
+            )
+            if shown:
+                console.print("::notice title=gitruns review::No comment posted (read-only token)")
+        else:
+            console.print(
+                f"{action.capitalize()} comment {comment_id} on {esc(pull.repository)}"
+                f"#{pull.number}."
+            )
     if output is None and not post:
         click.echo(text)
     elif output is not None:

@@ -26,6 +26,26 @@ MAX_PAGES = 30  # 3,000 comments: enough for any pull request, and a bound on a 
 class GitHubError(GitrunsError):
     error_code = "INVALID_STATE"
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # GitHub's HTTP status, when it answered
+
+    @property
+    def read_only(self) -> bool:
+        """GitHub refused to let this token write: a fork's pull request gets a read-only
+        token, and a repository or organisation may keep workflow tokens read-only."""
+        return self.status in (401, 403)
+
+
+def write_job_summary(markdown: str) -> bool:
+    """Add ``markdown`` to the GitHub Actions job's summary page, where one is set."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return False
+    with open(path, "a", encoding="utf-8") as summary:
+        summary.write(markdown + "\n")
+    return True
+
 
 ACTIONS_BOT = "github-actions[bot]"  # who comments with a workflow's GITHUB_TOKEN
 AUTHOR_VARIABLE = "GITRUNS_COMMENT_AUTHOR"
@@ -99,7 +119,7 @@ def _call(pull: PullRequest, method: str, path: str, payload: dict[str, Any] | N
             else ""
         )
         raise GitHubError(
-            f"GitHub answered {error.code} to {method} {path}: {detail}.{hint}"
+            f"GitHub answered {error.code} to {method} {path}: {detail}.{hint}", error.code
         ) from error
     except urllib.error.URLError as error:
         raise GitHubError(f"could not reach {pull.api_url}: {error.reason}.") from error
