@@ -173,7 +173,9 @@ def test_log_artifacts_follows_links_that_stay_inside_the_folder(repo: Path, tmp
     with mlflow.start_run() as run:
         mlflow.log_artifacts("outputs", "out")
     artifacts = Path(run.info.artifact_uri.removeprefix("file://"))
-    copied = sorted(p.relative_to(artifacts).as_posix() for p in artifacts.rglob("*") if p.is_file())
+    copied = sorted(
+        p.relative_to(artifacts).as_posix() for p in artifacts.rglob("*") if p.is_file()
+    )
     assert copied == ["out/b.txt", "out/linked/a.txt", "out/real/a.txt"]
     assert not any(p.is_symlink() for p in artifacts.rglob("*"))
 

@@ -357,8 +357,14 @@ def test_a_committed_link_in_the_index_cache_makes_no_search_write_outside_it(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("name", "[a, b]"), ("status", "{x: 1}"), ("params", "[1, 2]"), ("user", "{who: me}"),
-     ("tags", "{note: [1, 2]}"), ("source", "[python]")],
+    [
+        ("name", "[a, b]"),
+        ("status", "{x: 1}"),
+        ("params", "[1, 2]"),
+        ("user", "{who: me}"),
+        ("tags", "{note: [1, 2]}"),
+        ("source", "[python]"),
+    ],
 )
 def test_a_field_of_the_wrong_type_skips_that_run_alone(project: Path, field: str, value: str):
     from click.testing import CliRunner

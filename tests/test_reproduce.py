@@ -251,7 +251,7 @@ def edit_source(run_dir: Path, **changes: str) -> None:
     ("command", "entry_point", "why"),
     [
         ("sh -c 'touch {marker}'", "train.py", "does not start with python"),
-        ("python -c 'open(\"{marker}\", \"w\")'", "train.py", "not the run's entry point"),
+        ('python -c \'open("{marker}", "w")\'', "train.py", "not the run's entry point"),
         ("python evil.py {marker}", "evil.py", "holds no file 'evil.py'"),
     ],
 )
@@ -277,8 +277,15 @@ def test_a_command_gitruns_would_not_record_runs_only_when_the_user_gives_it(
     # The user's own command runs, and reproduces the run.
     given = CliRunner().invoke(
         cli,
-        ["runs", "reproduce", run_id, "--command", "python train.py",
-         "--runs-dir", str(project / "runs")],
+        [
+            "runs",
+            "reproduce",
+            run_id,
+            "--command",
+            "python train.py",
+            "--runs-dir",
+            str(project / "runs"),
+        ],
     )
     assert given.exit_code == 0, given.output
     assert "✓ reproduced" in given.output and not marker.exists()

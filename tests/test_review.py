@@ -391,7 +391,7 @@ def test_a_cell_holds_one_value_and_a_link_only_a_folders_run_id(repo: Path):
     record = forged / "run.yaml"
     # The base's best run, as far as its record says, claims another id: a link target.
     record.write_text(
-        record.read_text().replace(base_id, "../../evil\" onclick=x").replace("5.0", "0.5")
+        record.read_text().replace(base_id, '../../evil" onclick=x').replace("5.0", "0.5")
     )
     git(repo, "add", "runs")
     git(repo, "commit", "-qm", "runs on main")
