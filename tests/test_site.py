@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -716,5 +717,68 @@ def test_a_model_named_as_in_mlflows_docs_gets_its_pages(repo: Path, browser):
     visitor.page.get_by_role("link", name="SklearnLinearRegression").first.click()
     visitor.page.wait_for_load_state("load")
     assert "SklearnLinearRegression" in visitor.page.locator("h1").inner_text()
+    assert not visitor.errors
+    visitor.close()
+
+
+def test_the_site_stays_small_whatever_a_run_holds(repo: Path, browser):
+    mlflow.set_experiment("huge", primary_metric="loss")
+    long_name = "a-very-long-run-name-" * 12  # 252 characters
+    with mlflow.start_run(run_name=long_name[:240]) as big:
+        mlflow.log_metric("loss", 1.0)
+    with mlflow.start_run(run_name="short") as small:
+        mlflow.log_metric("loss", 2.0)
+        mlflow.log_param("alpha", 1)
+    # A million values, as a branch could commit them (logging them costs far longer).
+    run_dir = repo / "runs" / "huge" / big.info.run_id
+    rows = [
+        f"{step}\t{1_700_000_000_000 + step}\t{math.sin(step / 500) + step % 3}\n"
+        for step in range(1_000_000)
+    ]
+    (run_dir / "metrics.tsv").write_text("step\ttimestamp\tloss\n" + "".join(rows))
+    artifacts = run_dir / "artifacts"
+    artifacts.mkdir()
+    for index in range(1_200):
+        (artifacts / f"shard-{index:05d}.txt").write_text(f"shard {index}\n" * 50)
+
+    build_site(repo / "runs", repo / "site")
+
+    history = repo / "site" / "data" / "runs" / f"{big.info.run_id}.js"
+    assert history.stat().st_size < 2_000_000  # a million points: a chart's worth
+    page_file = repo / "site" / "runs" / f"{big.info.run_id}.html"
+    assert page_file.stat().st_size < 2_000_000
+    pages = sorted((repo / "site" / "runs" / big.info.run_id).glob("artifacts-*.html"))
+    assert [p.name for p in pages] == ["artifacts-2.html", "artifacts-3.html"]
+
+    visitor = Visitor(browser)
+    visitor.open(page_file)
+    page = visitor.page
+    note = page.locator("p.downsampled").inner_text()
+    assert "of the 1,000,000 values" in note and "metrics.tsv" in note
+    assert "Artifacts 1–500 of 1200" in page.locator("nav.pager").first.inner_text()
+    assert page.locator("details.artifact").count() == 500
+    page.locator("nav.pager").first.get_by_role("link", name="3").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("artifacts-3.html#artifacts")
+    assert page.locator("details.artifact summary").first.inner_text().startswith("shard-01000")
+    page.locator("details.artifact summary a").first.click()  # the download link resolves
+    assert not visitor.errors
+
+    # A 240-character name is cut in the pinned Run column; every header stays clickable.
+    visitor.open(repo / "site" / "experiments" / "huge.html")
+    page.wait_for_selector("#runs tbody tr[data-id]")
+    run_column = page.locator("#runs th.name").bounding_box()
+    assert run_column is not None and run_column["width"] <= 400
+    cut = page.locator(f"#runs tr[data-id='{big.info.run_id}'] a.run-name")
+    assert cut.get_attribute("title") == long_name[:240]
+    for header in page.locator("#runs thead th[data-key]").all():
+        box = header.bounding_box()
+        if box is None or box["x"] + box["width"] / 2 > 1300:
+            continue
+        covering = page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).closest('th')?.dataset.key",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+        )
+        assert covering == header.get_attribute("data-key")
     assert not visitor.errors
     visitor.close()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from gitruns.history import TABLE_FILE
 from gitruns.names import RUN_ID_PATTERN
 from gitruns.query import abbreviate, format_duration
 from gitruns.record import ARTIFACTS_DIR, read_regular_file, read_run_record, read_small_text
@@ -60,6 +61,12 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 MAX_PREVIEW_BYTES = 20_000
+# A run page stays small whatever the run holds: its charts get at most this many points
+# (min and max of each stretch of steps kept; every point stays in the run's own table),
+# and its artifacts are listed this many to a page, previews up to a budget.
+MAX_CHART_POINTS = 20_000
+ARTIFACTS_PER_PAGE = 500
+MAX_PREVIEW_BYTES_PER_PAGE = 1_000_000
 # The site is public and shares one origin: an artifact is served as itself only when a
 # browser can do nothing with it but show it. SVG, HTML, XML and the like can run script.
 INERT_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".bmp")
@@ -173,19 +180,23 @@ def _plan(data: SiteData, renderer: Renderer) -> list[Task]:
                 repr(reproductions.get(run.id, [])),
                 *(child.id for child in children),
             )
+            files = artifact_files(run)  # walked once: 100,000 artifacts are a long walk
             tasks.append((f"data/runs/{run.id}.js", run.key, partial(_history_data_js, run)))
             tasks.append(
                 (
                     f"runs/{run.id}.html",
-                    _key(run_key, nav_key),
+                    _key(run_key, nav_key, *(f"{path}:{size}" for path, size in files)),
                     page(
                         "run.html",
                         1,
-                        partial(_run_page, run, view, children, reproductions.get(run.id, [])),
+                        partial(
+                            _run_page, run, view, children, reproductions.get(run.id, []), files
+                        ),
                     ),
                 )
             )
-            tasks.extend(_artifact_tasks(run))
+            tasks.extend(_artifact_page_tasks(run, files, page, _key(run_key, nav_key)))
+            tasks.extend(_artifact_tasks(run, files))
     return tasks
 
 
@@ -633,9 +644,53 @@ LOG_AXIS_SPAN = 100  # positive values whose largest is this many times the smal
 
 
 def _history_rows(run: RunModel) -> dict[str, Any]:
-    """Histories worth a line: metrics logged at more than one step."""
+    """Histories worth a line: metrics logged at more than one step, each cut down to its
+    share of :data:`MAX_CHART_POINTS` (see :func:`downsample`)."""
     found = {key: points for key, points in run.histories.items() if len(points) > 1}
-    return {"run": f"{run.entry.name} ({run.id[:12]})", "metrics": found}
+    share = max(500, MAX_CHART_POINTS // max(1, len(found)))
+    return {
+        "run": f"{run.entry.name} ({run.id[:12]})",
+        "metrics": {key: downsample(points, share) for key, points in found.items()},
+    }
+
+
+def _history_note(run: RunModel) -> str:
+    """What a run page says when its charts show fewer points than the run logged."""
+    logged = {key: len(points) for key, points in run.histories.items() if len(points) > 1}
+    shown = {key: len(points) for key, points in _history_rows(run)["metrics"].items()}
+    if logged == shown:
+        return ""
+    where = f"runs/{run.entry.experiment}/{run.id}/"
+    return (
+        f"The charts show {sum(shown.values()):,} of the {sum(logged.values()):,} values "
+        f"logged (each stretch of steps by its lowest and highest value); every value is in "
+        f"{where}{TABLE_FILE} in the repository."
+    )
+
+
+def downsample(points: list[list[float]], most: int) -> list[list[float]]:
+    """At most about ``most`` of ``points`` (in logged order) for a chart: the first and
+    last, and in each of ``most / 2`` equal stretches its lowest and highest value, so
+    spikes and dips still show.
+
+    >>> len(downsample([[step, step % 7, 0] for step in range(100_000)], 1_000))
+    1002
+    """
+    if len(points) <= most:
+        return points
+    buckets = max(1, most // 2)
+    size = len(points) / buckets
+    kept = [points[0]]
+    for bucket in range(buckets):
+        stretch = points[int(bucket * size) : int((bucket + 1) * size)]
+        numbers = [point for point in stretch if point[1] == point[1]]  # NaN never wins
+        if not numbers:
+            continue
+        low = min(numbers, key=lambda point: point[1])
+        high = max(numbers, key=lambda point: point[1])
+        kept.extend(sorted({id(low): low, id(high): high}.values(), key=stretch.index))
+    kept.append(points[-1])
+    return kept
 
 
 def commit_link(remote: str | None, commit: str | None) -> str | None:
@@ -686,10 +741,10 @@ def _site_artifact_path(run_id: str, path: str) -> str:
     return f"artifacts/{run_id}/{path}{'' if inert else INERT_COPY_SUFFIX}"
 
 
-def _artifact_tasks(run: RunModel) -> list[Task]:
+def _artifact_tasks(run: RunModel, files: list[tuple[str, int]]) -> list[Task]:
     tasks: list[Task] = []
     root = run.folder / "artifacts"
-    for path, size in artifact_files(run):
+    for path, size in files:
         if size > MAX_COPIED_ARTIFACT_BYTES:
             continue
         tasks.append(
@@ -697,6 +752,81 @@ def _artifact_tasks(run: RunModel) -> list[Task]:
                 _site_artifact_path(run.id, path),
                 _key(run.key, path, str(size)),
                 partial(read_regular_file, root / path, MAX_COPIED_ARTIFACT_BYTES),
+            )
+        )
+    return tasks
+
+
+def _artifact_items(
+    run: RunModel, files: list[tuple[str, int]], previews: bool
+) -> list[dict[str, Any]]:
+    """Artifacts as a page lists them; ``href`` is relative to the site's root."""
+    items = []
+    budget = MAX_PREVIEW_BYTES_PER_PAGE if previews else 0
+    for path, size in files:
+        kind = _artifact_kind(path)
+        item: dict[str, Any] = {
+            "path": path,
+            "name": path.rsplit("/", 1)[-1],
+            "size": size,
+            "kind": kind,
+            "href": None
+            if size > MAX_COPIED_ARTIFACT_BYTES
+            else quote(_site_artifact_path(run.id, path)),
+        }
+        if kind != "image" and size <= min(MAX_PREVIEW_BYTES, budget):
+            preview = read_small_text(run.folder / ARTIFACTS_DIR / path, MAX_PREVIEW_BYTES)
+            if preview is not None:
+                item["preview"] = preview
+                budget -= len(preview)
+        if kind == "mlmodel":
+            item["summary"] = _mlmodel_summary(item.get("preview", ""))
+        items.append(item)
+    return items
+
+
+def artifact_page_path(run_id: str, number: int) -> str:
+    """The page listing a run's artifacts after the first :data:`ARTIFACTS_PER_PAGE`."""
+    return f"runs/{run_id}.html" if number == 1 else f"runs/{run_id}/artifacts-{number}.html"
+
+
+def _artifact_pager(run_id: str, count: int, current: int) -> dict[str, Any] | None:
+    """The links between a run's artifact pages, or None when one page holds them all."""
+    pages = -(-count // ARTIFACTS_PER_PAGE)
+    if pages <= 1:
+        return None
+    first = (current - 1) * ARTIFACTS_PER_PAGE
+    return {
+        "current": current,
+        "first": first + 1,
+        "last": min(count, first + ARTIFACTS_PER_PAGE),
+        "count": count,
+        "pages": [(number, artifact_page_path(run_id, number)) for number in range(1, pages + 1)],
+    }
+
+
+def _artifact_page_tasks(
+    run: RunModel, files: list[tuple[str, int]], page: Callable[..., Callable[[], str]], key: str
+) -> list[Task]:
+    """A page for each further :data:`ARTIFACTS_PER_PAGE` artifacts of a run."""
+    tasks: list[Task] = []
+    for number in range(2, -(-len(files) // ARTIFACTS_PER_PAGE) + 1):
+        start = (number - 1) * ARTIFACTS_PER_PAGE
+
+        def context(start: int = start, number: int = number) -> dict[str, Any]:
+            chunk = files[start : start + ARTIFACTS_PER_PAGE]
+            return {
+                "run": run.entry,
+                "experiment": {"id": run.entry.experiment},
+                "artifacts": _artifact_items(run, chunk, previews=False),
+                "artifact_pages": _artifact_pager(run.id, len(files), number),
+            }
+
+        tasks.append(
+            (
+                artifact_page_path(run.id, number),
+                _key(key, "artifacts", str(number)),
+                page("artifacts.html", 2, context),
             )
         )
     return tasks
@@ -720,29 +850,12 @@ def _run_page(
     view: ExperimentView,
     children: list[RunModel],
     reproductions: list[tuple[str, str]],
+    files: list[tuple[str, int]],
 ) -> dict[str, Any]:
     experiment = view.experiment
     record = read_run_record(run.folder)
     git = record.git or {}
-    artifacts = []
-    for path, size in artifact_files(run):
-        kind = _artifact_kind(path)
-        item: dict[str, Any] = {
-            "path": path,
-            "name": path.rsplit("/", 1)[-1],
-            "size": size,
-            "kind": kind,
-            "href": None
-            if size > MAX_COPIED_ARTIFACT_BYTES
-            else "../" + quote(_site_artifact_path(run.id, path)),
-        }
-        if kind != "image" and size <= MAX_PREVIEW_BYTES:
-            preview = read_small_text(run.folder / ARTIFACTS_DIR / path, MAX_PREVIEW_BYTES)
-            if preview is not None:
-                item["preview"] = preview
-        if kind == "mlmodel":
-            item["summary"] = _mlmodel_summary(item.get("preview", ""))
-        artifacts.append(item)
+    artifacts = _artifact_items(run, files[:ARTIFACTS_PER_PAGE], previews=True)
     diff = diff_text(run)
     diff_lines = []
     for line in (diff or "").splitlines():
@@ -782,6 +895,7 @@ def _run_page(
             for key, s in record.metrics.items()
         ],
         "artifacts": artifacts,
+        "artifact_pages": _artifact_pager(run.id, len(files), 1),
         "datasets": [_dataset_row(item) for item in record.inputs],
         "reproduce": reproduce_command(record.id),
         "reproductions": reproductions,
@@ -796,6 +910,7 @@ def _run_page(
         "compact": _compact,
         "histories_spec": _histories_spec(),
         "has_histories": any(len(points) > 1 for points in run.histories.values()),
+        "history_note": _history_note(run),
     }
 
 

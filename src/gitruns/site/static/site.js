@@ -437,8 +437,9 @@
       });
       name.appendChild(toggle);
     }
-    const link = element("a", "", run.name);
+    const link = element("a", "run-name", run.name);
     link.href = root + "runs/" + run.id + ".html";
+    link.title = run.name; // a name cut to the column's width is whole on hover
     name.append(link, " ", element("code", "", run.id.slice(0, Number(runsWrap.dataset.width) || 12)));
     const status = element("td");
     status.appendChild(element("span", "status status-" + String(run.status).toLowerCase(), run.status));
