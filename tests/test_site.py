@@ -726,7 +726,7 @@ def test_the_site_stays_small_whatever_a_run_holds(repo: Path, browser):
     long_name = "a-very-long-run-name-" * 12  # 252 characters
     with mlflow.start_run(run_name=long_name[:240]) as big:
         mlflow.log_metric("loss", 1.0)
-    with mlflow.start_run(run_name="short") as small:
+    with mlflow.start_run(run_name="short"):
         mlflow.log_metric("loss", 2.0)
         mlflow.log_param("alpha", 1)
     # A million values, as a branch could commit them (logging them costs far longer).
@@ -755,7 +755,7 @@ def test_the_site_stays_small_whatever_a_run_holds(repo: Path, browser):
     page = visitor.page
     note = page.locator("p.downsampled").inner_text()
     assert "of the 1,000,000 values" in note and "metrics.tsv" in note
-    assert "Artifacts 1–500 of 1200" in page.locator("nav.pager").first.inner_text()
+    assert "Artifacts 1\u2013500 of 1200" in page.locator("nav.pager").first.inner_text()
     assert page.locator("details.artifact").count() == 500
     page.locator("nav.pager").first.get_by_role("link", name="3").click()
     page.wait_for_load_state("load")
