@@ -238,11 +238,12 @@ def test_the_index_never_trusts_a_record_changed_within_one_clock_tick(experimen
     text = record.read_text()
     stat = record.stat()
     # Same size, same mtime, different content: only a fresh parse can tell.
-    record.write_text(text.replace("status: FINISHED", "status: FINISHEd"))
+    record.write_text(text.replace("status: FINISHED", "status: KILLED  "))
     os.utime(record, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert client.get_run(run.info.run_id).info.status == "FINISHEd"
+    assert record.stat().st_size == stat.st_size
+    assert client.get_run(run.info.run_id).info.status == "KILLED"
     assert (
-        client.search_runs(experiment, "attributes.status = 'FINISHEd'")[0].info.run_id
+        client.search_runs(experiment, "attributes.status = 'KILLED'")[0].info.run_id
         == run.info.run_id
     )
 
