@@ -305,6 +305,14 @@ def _read_legacy(run_dir: Path) -> dict[str, History]:
     return histories
 
 
+def legacy_row(line: str) -> tuple[int, int, float]:
+    """One line of a schema-1 metric file: timestamp, step, value; ValueError if not."""
+    parts = line.split("\t")
+    if len(parts) != 3:
+        raise ValueError(line)
+    return int(parts[0]), int(parts[1]), float(parts[2])
+
+
 def _parse_legacy(path: Path, problems: Problems = None) -> History:
     data = _read(path, problems)
     if data is None:
@@ -312,11 +320,8 @@ def _parse_legacy(path: Path, problems: Problems = None) -> History:
     rows: History = []
     bad = 0
     for line in data.split("\n")[1:-1]:
-        parts = line.split("\t")
         try:
-            if len(parts) != 3:
-                raise ValueError
-            rows.append((int(parts[0]), int(parts[1]), float(parts[2])))
+            rows.append(legacy_row(line))
         except ValueError:
             bad += 1
     if bad:

@@ -41,6 +41,7 @@ from gitruns.history import (
     TABLE_FILE,
     History,
     fold_log,
+    legacy_row,
     points_of,
     read_histories,
     write_histories,
@@ -203,11 +204,8 @@ def _legacy_history(path: Path) -> History:
     for number, line in enumerate(lines[1:], start=2):
         if not line and number == len(lines):
             continue  # the file's last newline
-        parts = line.split("\t")
         try:
-            if len(parts) != 3:
-                raise ValueError
-            rows.append((int(parts[0]), int(parts[1]), float(parts[2])))
+            rows.append(legacy_row(line))
         except ValueError:
             raise NotCarried(
                 f"line {number} of {path} is not 'timestamp<TAB>step<TAB>value': {line[:80]!r}"
