@@ -238,7 +238,8 @@ def test_experiments_list(logged):
     assert rows == [
         {
             "experiment_id": "taxi", "name": "taxi", "runs": 3, "primary_metric": "rmse",
-            "goal": "minimize", "best": 4.3, "last_activity": rows[0]["last_activity"],
+            "primary_metric_declared": True, "goal": "minimize", "best": 4.3,
+            "best_run_id": rows[0]["best_run_id"], "last_activity": rows[0]["last_activity"],
         }
     ]  # fmt: skip
 
@@ -315,7 +316,8 @@ def test_runs_list_reads_well_in_100_columns(repo: Path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert all(len(line) <= 100 for line in lines), lines
-    names = [line for line in lines if "trial-depth" in line or "a-rather-long" in line]
+    table = [line for line in lines if "│" in line]
+    names = [line for line in table if "trial-depth" in line or "a-rather-long" in line]
     assert "a-rather-long-search-name" in names[0] and "FINISHED" in names[0]
     assert all("└ trial-depth-" in line for line in names[1:])
     assert re.search(r"\d\d-\d\d \d\d:\d\d", names[1])  # the start on one line
@@ -333,8 +335,10 @@ def test_runs_list_reads_well_in_100_columns(repo: Path):
         cwd=repo,
         env={**os.environ, "COLUMNS": "100"},
     )
-    depths = re.findall(r"trial-depth-(\d+)", ordered.stdout)
+    rows = "\n".join(line for line in ordered.stdout.splitlines() if "│" in line)
+    depths = re.findall(r"trial-depth-(\d+)", rows)
     assert depths == ["12", "10", "9", "2"], ordered.stdout  # as numbers, not as text
+    assert "Best of taxi by rmse (minimize): trial-depth-12" in ordered.stdout
     assert "max_depth" in ordered.stdout and "rmse" in ordered.stdout
     assert "a-rather-long-search-name" not in ordered.stdout and parent.info.run_id
 

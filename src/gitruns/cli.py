@@ -31,6 +31,7 @@ from gitruns.client import MlflowClient
 from gitruns.entities import ModelVersion, RegisteredModel, Run, ViewType
 from gitruns.exceptions import ExperimentNotFound, GitrunsError
 from gitruns.query import abbreviate, compare_runs, format_duration, summarize_experiments
+from gitruns.query.ranking import Ranking
 from gitruns.registry import Registry, TagEvent
 from gitruns.tags import mlflow_stage, version_label
 
@@ -518,8 +519,10 @@ def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
                     "name": s.experiment.name,
                     "runs": s.runs,
                     "primary_metric": s.primary_metric,
+                    "primary_metric_declared": s.ranking.declared,
                     "goal": s.goal,
                     "best": s.best,
+                    "best_run_id": s.ranking.best_id,
                     "last_activity": s.last_activity,
                 }
                 for s in summaries
@@ -527,19 +530,32 @@ def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
         )
         return
     table = SafeTable(title=esc(f"Experiments in {_runs_dir(runs_dir)}"), title_justify="left")
-    for column in ("id", "name", "runs", "primary metric", "best", "last run"):
+    for column in ("id", "name", "runs", "primary metric", "best", "best run", "last run"):
         table.add_column(column, justify="right" if column in ("runs", "best") else "left")
     for s in summaries:
-        goal = f" ({s.goal})" if s.primary_metric and s.goal else ""
         table.add_row(
             s.experiment.experiment_id,
             s.experiment.name,
             str(s.runs),
-            f"{s.primary_metric or ''}{goal}",
+            _ranking_label(s.ranking),
             _number(s.best),
+            (s.ranking.best_id or "")[:12],
             _time(s.last_activity),
         )
     console.print(table)
+    if any(s.primary_metric and not s.ranking.declared for s in summaries):
+        console.print(
+            "* guessed: the metric most runs logged. Declare it with "
+            "set_experiment(name, primary_metric=..., goal=...).",
+            highlight=False,
+        )
+
+
+def _ranking_label(ranking: Ranking) -> str:
+    """'rmse (minimize)', with '*' when the experiment did not declare it."""
+    if ranking.metric is None:
+        return ""
+    return f"{ranking.metric} ({ranking.goal}){'' if ranking.declared else '*'}"
 
 
 @cli.group()
@@ -628,7 +644,13 @@ def runs_list(
         ("started", [_time(run.info.start_time) for run, _ in rows]),
         ("duration", [format_duration(run.info.start_time, run.info.end_time) for run, _ in rows]),
     ]
-    fields = chosen or [("metric", key) for key in _metric_columns(client, ids, found)]
+    rankings = {
+        summary.experiment.experiment_id: summary
+        for summary in summarize_experiments(client.runs_dir, ViewType.ALL)
+        if summary.experiment.experiment_id in ids
+    }
+    primary = [r.primary_metric for r in rankings.values() if r.primary_metric]
+    fields = chosen or [("metric", key) for key in _metric_columns(primary, found)]
     # A key names its column; a key two kinds share is spelt in full (params.alpha).
     shared = {key for _, key in fields if sum(other == key for _, other in fields) > 1}
     extra = [
@@ -660,6 +682,17 @@ def runs_list(
     for index in range(len(rows)):
         table.add_row(*(cells[index] for _, cells in [*fixed, *shown]))
     console.print(table)
+    for summary in rankings.values():
+        ranking = summary.ranking
+        if ranking.best_id is None:
+            continue
+        best = client.get_run(ranking.best_id)
+        console.print(
+            f"Best of {esc(summary.experiment.name)} by {esc(_ranking_label(ranking))}: "
+            f"{esc(best.info.run_name)} {ranking.best_id[:width]} = {_number(ranking.best_value)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _parse_columns(text: str | None) -> list[tuple[str, str]]:
@@ -724,15 +757,11 @@ def _tree_order(found: list[Run]) -> list[tuple[Run, int]]:
     return ordered
 
 
-def _metric_columns(client: MlflowClient, experiment_ids: list[str], found: list[Run]) -> list[str]:
-    """The primary metrics of the experiments first, then the others."""
-    primary = []
-    for experiment_id in experiment_ids:
-        metric = client.primary_metric(experiment_id)
-        if metric and metric not in primary:
-            primary.append(metric)
-    others = sorted({key for run in found for key in run.data.metrics} - set(primary))
-    return primary + [key for key in others if any(key in run.data.metrics for run in found)]
+def _metric_columns(primary: list[str], found: list[Run]) -> list[str]:
+    """The experiments' primary metrics first (query.ranking), then the others."""
+    first = list(dict.fromkeys(primary))
+    others = sorted({key for run in found for key in run.data.metrics} - set(first))
+    return first + [key for key in others if any(key in run.data.metrics for run in found)]
 
 
 def _experiment_id(client: MlflowClient, name_or_id: str) -> str:
@@ -1105,7 +1134,7 @@ def models() -> None:
 
 def _stage_summary(model: RegisteredModel) -> str:
     held = [
-        f"{v.current_stage.lower()}: v{v.version}"
+        f"{v.current_stage}: v{v.version}"  # MLflow's spelling, as models show prints it
         for v in model.latest_versions
         if v.current_stage != "None"
     ]

@@ -54,7 +54,7 @@ from gitruns.entities import (
     experiment_from_record,
     run_from_record,
 )
-from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
+from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue
 from gitruns.history import read_histories
 from gitruns.index import RunEntry
 from gitruns.names import (
@@ -89,7 +89,7 @@ from gitruns.record import (
     read_run_record,
 )
 from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
-from gitruns.store import RunStore, check_experiment_id
+from gitruns.store import DEFAULT_EXPERIMENT_ALIASES, RunStore
 from gitruns.tags import check_model_name, gto_stage, mlflow_stage
 from gitruns.writer import create_run, open_run
 
@@ -98,8 +98,6 @@ MLMODEL_FILE = "MLmodel"  # a folder holding one is a model
 logger = logging.getLogger(__name__)
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
-# MLflow's default experiment has id "0"; here it is the folder "default".
-_DEFAULT_EXPERIMENT_ALIASES = {"0": "default"}
 
 
 def _page_token(offset: int) -> str:
@@ -169,16 +167,7 @@ class MlflowClient:
     # -- experiments ------------------------------------------------------------
 
     def _experiment_id(self, experiment_id: object) -> str:
-        text = str(experiment_id)
-        if text in _DEFAULT_EXPERIMENT_ALIASES and not (self.runs_dir / text).exists():
-            return _DEFAULT_EXPERIMENT_ALIASES[text]
-        if text.isdigit():
-            raise ExperimentNotFound(
-                f"no experiment with id {text!r}: gitruns names experiments by folder "
-                "(e.g. 'nyc-taxi-experiment'), not by number. Use "
-                "client.get_experiment_by_name(name).experiment_id."
-            )
-        return check_experiment_id(text)
+        return self._store.resolve_experiment_id(experiment_id)
 
     def create_experiment(
         self,
@@ -291,7 +280,7 @@ class MlflowClient:
         """Create a RUNNING run; end it with :meth:`set_terminated`."""
         experiment_id = self._experiment_id(experiment_id)
         if (
-            experiment_id == _DEFAULT_EXPERIMENT_ALIASES["0"]
+            experiment_id == DEFAULT_EXPERIMENT_ALIASES["0"]
             and self._store.find_experiment(DEFAULT_EXPERIMENT_NAME) is None
         ):  # MLflow's experiment 0 always exists: gitruns makes it on first use
             self._store.create_experiment(ExperimentRecord(name=DEFAULT_EXPERIMENT_NAME))

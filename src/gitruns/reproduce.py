@@ -36,7 +36,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -50,6 +49,7 @@ from gitruns.environments import ENVIRONMENTS_DIR, read_requirements
 from gitruns.exceptions import GitError, GitrunsError
 from gitruns.location import DEFAULT_FOLDER
 from gitruns.names import check_relative_path
+from gitruns.query.ranking import is_timing
 from gitruns.record import (
     DIFF_FILE,
     EXPERIMENT_FILE,
@@ -88,11 +88,6 @@ class Drift:
         return not (self.added or self.removed or self.changed)
 
 
-# Metrics that measure the clock (autolog's training_time, a duration): shown, but never
-# part of the verdict, since no run takes the same time twice.
-TIMING_METRIC = re.compile(r"(?:^|[_\-./ ])(?:time|duration|seconds|latency)(?:$|[_\-./ ])", re.I)
-
-
 @dataclass
 class MetricDelta:
     key: str
@@ -102,7 +97,7 @@ class MetricDelta:
 
     @property
     def timing(self) -> bool:
-        return TIMING_METRIC.search(self.key) is not None
+        return is_timing(self.key)  # shown, never judged: no run takes the same time twice
 
     @property
     def delta(self) -> float | None:

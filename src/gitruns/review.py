@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitError
 from gitruns.names import RUN_ID_PATTERN
+from gitruns.query.ranking import finite, rank
 from gitruns.record import (
     EXPERIMENT_FILE,
     RUN_FILE,
@@ -95,10 +95,6 @@ class Review:
     @property
     def added_runs(self) -> int:
         return sum(len(experiment.added) for experiment in self.experiments)
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
 
 
 def base_records(repo_top: Path, commit: str, runs_path: str) -> dict[str, tuple[str, Any]]:
@@ -191,16 +187,24 @@ def review(
     store = RunStore(runs_dir)
     experiments = []
     for experiment_id in store.experiment_ids():
-        added_entries = [
-            entry for entry, _ in store.entries([experiment_id]) if entry.id not in base_ids
+        added_entries = [  # a run the branch added and deleted is not a result
+            entry
+            for entry, _ in store.entries([experiment_id])
+            if entry.id not in base_ids and entry.lifecycle_stage != "deleted"
         ]
         if not added_entries:
             continue
         experiment_record = store.get_experiment(experiment_id)
-        chosen = metric or experiment_record.primary_metric or _common_metric(added_entries)
+        # One rule for every surface (query.ranking), over the runs the branch holds.
+        ranking = rank(
+            experiment_record.primary_metric,
+            experiment_record.goal,
+            [entry for entry, _ in store.entries([experiment_id])],
+            metric=metric,
+        )
+        chosen, goal = ranking.metric, ranking.goal
         if metric is not None:
             _check_metric(metric, added_entries, base_runs.get(experiment_id, []))
-        goal = experiment_record.goal or "minimize"
         candidates = base_runs.get(experiment_id, [])
         best = _best_base(candidates, chosen, goal)
         added = []
@@ -208,7 +212,7 @@ def review(
             result = RunResult(
                 entry.id,
                 entry.name,
-                _finite(entry.metrics.get(chosen)) if chosen else None,
+                finite(entry.metrics.get(chosen)) if chosen else None,
                 dict(entry.params),
                 kind=run_kind(entry.tags, entry.params),
             )
@@ -318,19 +322,11 @@ def _check_metric(metric: str, added: list[Any], base: list[RunRecord]) -> None:
     )
 
 
-def _common_metric(entries: list[Any]) -> str | None:
-    counts: dict[str, int] = {}
-    for entry in entries:
-        for key in entry.metrics:
-            counts[key] = counts.get(key, 0) + 1
-    return max(counts, key=counts.__getitem__, default=None)
-
-
 def _best_base(records: list[RunRecord], metric: str | None, goal: str) -> RunResult | None:
     scored: list[tuple[RunRecord, float]] = []
-    for record in records:
+    for record in sorted(records, key=lambda record: record.start_time):  # ties: first wins
         if metric and metric in record.metrics and record.lifecycle_stage != "deleted":
-            value = _finite(record.metrics[metric].last)
+            value = finite(record.metrics[metric].last)
             if value is not None:
                 scored.append((record, value))
     if not scored:
@@ -688,7 +684,7 @@ def _float(value: Any) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"expected a number, got {type(value).__name__}")
-    return _finite(float(value))
+    return finite(float(value))
 
 
 def _run_id(value: Any) -> str:

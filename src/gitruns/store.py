@@ -72,8 +72,27 @@ def check_experiment_id(experiment_id: object) -> str:
     return text
 
 
+# MLflow's default experiment has id "0"; here it is the folder "default".
+DEFAULT_EXPERIMENT_ALIASES = {"0": "default"}
+
+
 class RunStore:
     """A ``runs/`` folder: experiments and the runs inside them."""
+
+    def resolve_experiment_id(self, experiment_id: object) -> str:
+        """The folder an experiment id names: MLflow's ``"0"`` is the Default experiment
+        (``default``) unless a folder ``0`` exists; any other number names nothing, since
+        experiments are named by folder; every surface resolves ids here."""
+        text = str(experiment_id)
+        if text in DEFAULT_EXPERIMENT_ALIASES and not (self.runs_dir / text).exists():
+            return DEFAULT_EXPERIMENT_ALIASES[text]
+        if text.isdigit():
+            raise ExperimentNotFound(
+                f"no experiment with id {text!r}: gitruns names experiments by folder "
+                "(e.g. 'nyc-taxi-experiment'), not by number. Use "
+                "get_experiment_by_name(name).experiment_id."
+            )
+        return check_experiment_id(text)
 
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = runs_dir

@@ -48,7 +48,7 @@ from gitruns.record import (
     ExperimentRecord,
     dump_yaml,
 )
-from gitruns.store import DEFAULT_EXPERIMENT, RunStore, check_experiment_id
+from gitruns.store import DEFAULT_EXPERIMENT, RunStore
 from gitruns.writer import (
     MAX_TAG_VALUE_LENGTH,
     NOTE_TAG,
@@ -130,7 +130,7 @@ def set_experiment(
     """
     store = _store()
     if experiment_id is not None:
-        experiment_id = check_experiment_id(experiment_id)
+        experiment_id = store.resolve_experiment_id(experiment_id)
         store.get_experiment(experiment_id)
     elif experiment_name is not None:
         check_experiment_name(experiment_name)
@@ -198,7 +198,8 @@ def set_experiment_tags(tags: Mapping[str, Any]) -> None:
 
 
 def get_experiment(experiment_id: str) -> Experiment:
-    return _experiment_entity(_store(), check_experiment_id(experiment_id))
+    store = _store()
+    return _experiment_entity(store, store.resolve_experiment_id(experiment_id))
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
@@ -212,7 +213,7 @@ def _default_experiment_id(store: RunStore) -> str:
         return _settings.experiment_id
     from_environment = os.environ.get("MLFLOW_EXPERIMENT_ID")
     if from_environment:
-        experiment_id = check_experiment_id(from_environment)
+        experiment_id = store.resolve_experiment_id(from_environment)
         store.get_experiment(experiment_id)
         return experiment_id
     name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
@@ -383,7 +384,7 @@ def start_run(
 def _experiment_for(store: RunStore, experiment_id: str | None, parent: str | None) -> str:
     """The experiment a new run goes to: the one named, its parent's, or the active one."""
     if experiment_id is not None:
-        experiment = check_experiment_id(experiment_id)
+        experiment = store.resolve_experiment_id(experiment_id)
         store.get_experiment(experiment)
         return experiment
     if parent is not None:

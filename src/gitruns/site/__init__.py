@@ -29,6 +29,7 @@ from urllib.parse import quote
 from gitruns.history import TABLE_FILE
 from gitruns.names import RUN_ID_PATTERN
 from gitruns.query import abbreviate, format_duration
+from gitruns.query.ranking import Ranking
 from gitruns.record import ARTIFACTS_DIR, read_regular_file, read_run_record, read_small_text
 from gitruns.redact import public_text
 from gitruns.reproduce import REPRODUCES_TAG, VERDICT_TAG, reproduce_command
@@ -205,13 +206,14 @@ def _model_tasks(
 ) -> list[Task]:
     """A page per registered model, and one per version (``models/NAME/vN.html``)."""
     runs = {run.id: run for run in data.runs}
+    rankings = {experiment.id: experiment.ranking for experiment in data.experiments}
     tasks: list[Task] = []
     for model in data.models:
         name = model_page(model["name"])
         if name is None:
             continue
         sources = {
-            v["run_id"]: _model_source(runs.get(v["run_id"] or ""), width)
+            v["run_id"]: _model_source(runs.get(v["run_id"] or ""), width, rankings)
             for v in model["versions"]
         }
         key = _key("model", repr(model), repr(sources), nav_key)
@@ -234,11 +236,24 @@ def _model_tasks(
     return tasks
 
 
-def _model_source(run: RunModel | None, width: int) -> dict[str, Any] | None:
-    """What a model version's pages show of the run it came from."""
+def _model_source(
+    run: RunModel | None, width: int, rankings: dict[str, Ranking]
+) -> dict[str, Any] | None:
+    """What a model version's pages show of the run it came from, with its experiment's
+    primary metric (query.ranking) and whether this run is the best by it."""
     if run is None:
         return None
+    ranking = rankings.get(run.entry.experiment)
+    metric = ranking.metric if ranking else None
     return {
+        "primary": None
+        if ranking is None or metric is None or metric not in run.entry.metrics
+        else {
+            "metric": metric,
+            "goal": ranking.goal,
+            "value": _compact(run.entry.metrics[metric]),
+            "best": ranking.best_id == run.id,
+        },
         "id": run.id,
         "short": run.id[:width],
         "name": run.entry.name,

@@ -8,6 +8,7 @@ inputs change, which is what lets a rebuild skip unchanged pages.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 from gitruns.exceptions import CorruptRecord, GitError, GitrunsError
 from gitruns.history import LOG_FILE, TABLE_FILE, history_files, read_histories
 from gitruns.index import RunEntry
-from gitruns.query import best_value
+from gitruns.query.ranking import Ranking, rank
 from gitruns.record import (
     ARTIFACTS_DIR,
     DIFF_FILE,
@@ -30,6 +31,7 @@ from gitruns.record import (
     regular_files,
 )
 from gitruns.store import RunStore
+from gitruns.tags import mlflow_stage
 
 logger = logging.getLogger(__name__)
 
@@ -69,34 +71,26 @@ class ExperimentModel:
     record: ExperimentRecord
     runs: list[RunModel] = field(default_factory=list)
 
+    @functools.cached_property
+    def ranking(self) -> Ranking:
+        """Its primary metric, goal and best run, by the one rule (query.ranking)."""
+        return rank(self.record.primary_metric, self.record.goal, [run.entry for run in self.runs])
+
     @property
     def primary_metric(self) -> str | None:
-        if self.record.primary_metric:
-            return self.record.primary_metric
-        counts: dict[str, int] = {}
-        for run in self.runs:
-            for key in run.entry.metrics:
-                counts[key] = counts.get(key, 0) + 1
-        return max(counts, key=lambda key: (counts[key], key == "rmse"), default=None)
+        return self.ranking.metric
 
     @property
     def goal(self) -> str:
-        return self.record.goal or "minimize"
+        return self.ranking.goal
 
     @property
     def best(self) -> float | None:
-        metric = self.primary_metric
-        values = [run.entry.metrics[metric] for run in self.runs if metric in run.entry.metrics]
-        return best_value(values, self.goal)
+        return self.ranking.best_value
 
     @property
     def best_run(self) -> RunModel | None:
-        """The run holding the best value of the primary metric (the first such, by start)."""
-        best, metric = self.best, self.primary_metric
-        if best is None or metric is None:
-            return None
-        holders = [run for run in self.runs if run.entry.metrics.get(metric) == best]
-        return min(holders, key=lambda run: run.entry.start_time, default=None)
+        return next((run for run in self.runs if run.id == self.ranking.best_id), None)
 
     @property
     def last_activity(self) -> int | None:
@@ -197,7 +191,7 @@ def _registry(runs_dir: Path) -> list[dict[str, Any]]:
                         "who": event.tagger,
                         "tag": event.tag,
                         "action": event.name.action,
-                        "stage": event.name.stage,
+                        "stage": mlflow_stage(event.name.stage),
                         "version": event.info.get("version")
                         or (event.name.version or "").lstrip("v"),
                     }

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from gitruns.entities import Experiment, Run, ViewType, experiment_from_record
 from gitruns.exceptions import InvalidValue
 from gitruns.index import ExperimentIndex, RunEntry
+from gitruns.query.ranking import Ranking, rank
 from gitruns.record import ACTIVE, DELETED
 from gitruns.store import RunStore
 
@@ -743,18 +744,20 @@ class ExperimentSummary:
 
     experiment: Experiment
     runs: int
-    primary_metric: str | None
-    goal: str | None
-    best: float | None
+    ranking: Ranking  # primary metric, goal and best run (query.ranking)
     last_activity: int | None  # start time of the newest run, in milliseconds
 
+    @property
+    def primary_metric(self) -> str | None:
+        return self.ranking.metric
 
-def best_value(values: Iterable[float], goal: str | None) -> float | None:
-    """The best of ``values`` for the goal (``minimize`` by default), NaN left out."""
-    finite = [value for value in values if not math.isnan(value)]
-    if not finite:
-        return None
-    return max(finite) if goal == "maximize" else min(finite)
+    @property
+    def goal(self) -> str:
+        return self.ranking.goal
+
+    @property
+    def best(self) -> float | None:
+        return self.ranking.best_value
 
 
 def summarize_experiment(
@@ -763,13 +766,10 @@ def summarize_experiment(
     primary_metric: str | None,
     goal: str | None,
 ) -> ExperimentSummary:
-    values = [run.metrics[primary_metric] for run in runs if primary_metric in run.metrics]
     return ExperimentSummary(
         experiment=experiment,
         runs=len(runs),
-        primary_metric=primary_metric,
-        goal=goal,
-        best=best_value(values, goal),
+        ranking=rank(primary_metric, goal, runs),
         last_activity=max((run.start_time for run in runs), default=None),
     )
 

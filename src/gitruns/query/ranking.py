@@ -1,0 +1,145 @@
+"""Which metric ranks an experiment's runs, which way, and which run is best: one rule.
+
+Every surface asks here (the CLI's listings, the site, the review, the models
+pages, the demo), so they never disagree:
+
+1. An experiment's **primary metric** and **goal** are what it declares
+   (``set_experiment("taxi", primary_metric="rmse", goal="minimize")``, kept in
+   ``experiment.yaml``).
+2. When it declares none, the primary metric is the metric the most of its runs
+   logged, leaving out metrics that measure the clock (``training_time``,
+   ``duration``) and metrics with the same value in every run (an epoch count
+   ranks nothing); ties go to the name first in alphabetical order.
+3. When it declares no goal, the goal is ``maximize`` for a metric named as a
+   score that grows (``accuracy``, ``auc``, ``f1``, ``precision``, ``recall``,
+   ``r2``, ``score``, as a whole name or its last part: ``val_accuracy``), else
+   ``minimize`` (losses, errors).
+4. The **best run** holds the best finite value of the primary metric (NaN and
+   infinities never win); among equals, the one that started first. Deleted
+   runs never rank.
+
+Example::
+
+    ranking = rank(record.primary_metric, record.goal, entries)
+    print(ranking.metric, ranking.goal, ranking.best_value, ranking.best_id)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+MINIMIZE = "minimize"
+MAXIMIZE = "maximize"
+GOALS = (MINIMIZE, MAXIMIZE)
+
+# A metric that measures the clock (autolog's training_time, a duration): shown, never
+# the metric runs are ranked by, and never judged when a run is reproduced.
+TIMING_METRIC = re.compile(r"(?:^|[_\-./ ])(?:time|duration|seconds|latency)(?:$|[_\-./ ])", re.I)
+# A score that grows as the model gets better.
+HIGHER_IS_BETTER = re.compile(
+    r"(?:^|[_\-./ ])(?:accuracy|acc|auc|roc_auc|f1|precision|recall|r2|score)$", re.I
+)
+
+
+class Ranked(Protocol):
+    """What ranking reads of a run (a search index entry, a record, a site model)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def metrics(self) -> dict[str, float]: ...
+
+    @property
+    def start_time(self) -> int: ...
+
+    @property
+    def lifecycle_stage(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """An experiment's primary metric, its goal, whether both were declared, and the
+    best run by them."""
+
+    metric: str | None
+    goal: str
+    declared: bool  # the experiment declared its primary metric (rule 1)
+    best_value: float | None = None
+    best_id: str | None = None
+
+    @property
+    def direction(self) -> str:
+        return "lower is better" if self.goal == MINIMIZE else "higher is better"
+
+    def better(self, value: float, than: float) -> bool:
+        return value < than if self.goal == MINIMIZE else value > than
+
+
+def goal_of(metric: str | None, declared_goal: str | None) -> str:
+    """The goal for ``metric``: the declared one, else rule 3."""
+    if declared_goal in GOALS:
+        return str(declared_goal)
+    if metric is not None and HIGHER_IS_BETTER.search(metric):
+        return MAXIMIZE
+    return MINIMIZE
+
+
+def is_timing(metric: str) -> bool:
+    return TIMING_METRIC.search(metric) is not None
+
+
+def guess_primary_metric(runs: Iterable[Ranked]) -> str | None:
+    """Rule 2: the metric most runs logged, timing metrics and constants left out (a
+    constant only when some other metric varies), ties by name."""
+    values: dict[str, set[float]] = {}
+    counts: dict[str, int] = {}
+    for run in runs:
+        for key, value in run.metrics.items():
+            if not is_timing(key):
+                counts[key] = counts.get(key, 0) + 1
+                values.setdefault(key, set()).add(value)
+    varying = [key for key in counts if len(values[key]) > 1] or list(counts)
+    return min(varying, key=lambda key: (-counts[key], key), default=None)
+
+
+def finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def best_of(values: Iterable[float | None], goal: str) -> float | None:
+    """The best finite value for ``goal``, or None."""
+    kept = [value for value in values if finite(value) is not None]
+    if not kept:
+        return None
+    return max(kept) if goal == MAXIMIZE else min(kept)  # type: ignore[type-var]
+
+
+def rank(
+    primary_metric: str | None,
+    goal: str | None,
+    runs: Iterable[Ranked],
+    metric: str | None = None,
+) -> Ranking:
+    """The ranking of ``runs`` (one experiment's): rules 1 to 4. ``metric`` overrides
+    the primary metric (a review asked to judge by another)."""
+    alive = [run for run in runs if run.lifecycle_stage != "deleted"]
+    chosen = metric or primary_metric or guess_primary_metric(alive)
+    declared = bool(metric or primary_metric)
+    direction = goal_of(chosen, goal if (metric is None or metric == primary_metric) else None)
+    if chosen is None:
+        return Ranking(None, direction, declared)
+    ranking = Ranking(chosen, direction, declared)
+    best_run = None
+    best_value = None
+    for run in sorted(alive, key=lambda run: run.start_time):
+        value = finite(run.metrics.get(chosen))
+        if value is not None and (best_value is None or ranking.better(value, best_value)):
+            best_run, best_value = run, value
+    return Ranking(
+        chosen, direction, declared, best_value, None if best_run is None else best_run.id
+    )
