@@ -15,9 +15,8 @@ from click.testing import CliRunner
 import gitruns
 from gitruns.cli import cli
 from gitruns.site import build_site
-
-from ..conftest import git
-from ..test_mlflow_bridge import MlflowServer, needs_mlflow
+from tests.conftest import git
+from tests.test_mlflow_bridge import MlflowServer, needs_mlflow
 
 
 def invoke(*args: str) -> str:
