@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from gitruns import __version__, location
+from gitruns import __version__, location, system_tags
 from gitruns.client import MlflowClient
 from gitruns.entities import ModelVersion, RegisteredModel, Run, ViewType
 from gitruns.exceptions import ExperimentNotFound, GitrunsError
@@ -737,7 +737,7 @@ def _tree_order(found: list[Run]) -> list[tuple[Run, int]]:
     children: dict[str, list[Run]] = {}
     roots = []
     for run in found:
-        parent = run.data.tags.get("mlflow.parentRunId")
+        parent = run.data.tags.get(system_tags.PARENT_RUN_ID)
         if parent and parent in present and parent != run.info.run_id:
             children.setdefault(parent, []).append(run)
         else:
@@ -868,22 +868,22 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
             "[bold]artifacts:[/] "
             + esc(", ".join(info.path + ("/" if info.is_dir else "") for info in artifacts))
         )
-    from gitruns.reproduce import REPRODUCES_TAG, VERDICT_TAG, reproduce_command
+    from gitruns.reproduce import reproduce_command
 
-    if record.tags.get(REPRODUCES_TAG):
+    if record.tags.get(system_tags.REPRODUCES):
         console.print(
-            f"[bold]reproduces:[/] {esc(record.tags[REPRODUCES_TAG])} "
-            f"({esc(record.tags.get(VERDICT_TAG, ''))})",
+            f"[bold]reproduces:[/] {esc(record.tags[system_tags.REPRODUCES])} "
+            f"({esc(record.tags.get(system_tags.REPRODUCTION_VERDICT, ''))})",
             highlight=False,
         )
     experiments = [experiment.experiment_id for experiment in client.search_experiments()]
     found = client.search_runs(
-        experiments, f"tags.`{REPRODUCES_TAG}` = '{record.id}'", ViewType.ALL
+        experiments, f"tags.`{system_tags.REPRODUCES}` = '{record.id}'", ViewType.ALL
     )
     for reproduction in found:
         console.print(
             f"[bold]reproduced by:[/] {reproduction.info.run_id} "
-            f"({esc(reproduction.data.tags.get(VERDICT_TAG, ''))})",
+            f"({esc(reproduction.data.tags.get(system_tags.REPRODUCTION_VERDICT, ''))})",
             highlight=False,
         )
     console.print(f"[bold]reproduce:[/] {reproduce_command(record.id)}", highlight=False)

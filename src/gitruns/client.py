@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitruns import location
+from gitruns import location, system_tags
 from gitruns.data import input_entry
 from gitruns.entities import (
     CONTEXT_TAG,
@@ -188,7 +188,7 @@ class MlflowClient:
                 error_code="RESOURCE_ALREADY_EXISTS",
             )
         checked = _experiment_tags(tags or {})
-        description = checked.pop("mlflow.note.content", None)
+        description = checked.pop(system_tags.NOTE, None)
         record = ExperimentRecord(
             name=name,
             description=description,
@@ -202,15 +202,15 @@ class MlflowClient:
         experiment_id = self._experiment_id(experiment_id)
         record = self._store.get_experiment(experiment_id)
         checked = _experiment_tags({key: value})
-        if "mlflow.note.content" in checked:
-            record.description = checked.pop("mlflow.note.content")
+        if system_tags.NOTE in checked:
+            record.description = checked.pop(system_tags.NOTE)
         record.tags.update(checked)
         self._store.update_experiment(experiment_id, record)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         experiment_id = self._experiment_id(experiment_id)
         record = self._store.get_experiment(experiment_id)
-        if key == "mlflow.note.content":
+        if key == system_tags.NOTE:
             record.description = None
         record.tags.pop(check_key(key, "tag key"), None)
         self._store.update_experiment(experiment_id, record)
@@ -795,7 +795,7 @@ class MlflowClient:
 
 def logged_model_tag_prefix(name: str) -> str:
     """A logged model's tags are its run's tags under this prefix."""
-    return f"gitruns.model.{logged_model_id('', name).rsplit('-', 1)[1]}."
+    return f"{system_tags.LOGGED_MODEL_PREFIX}{logged_model_id('', name).rsplit('-', 1)[1]}."
 
 
 def _logged_model(record: RunRecord, run_dir: Path, name: str) -> LoggedModel:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from gitruns import system_tags
 from gitruns.exceptions import InvalidValue
 from gitruns.record import ARTIFACTS_DIR, STATUSES, TERMINAL_STATUSES, ExperimentRecord, RunRecord
 
@@ -167,7 +168,7 @@ class RunInputs(_Fields):
     dataset_inputs: list[DatasetInput] = field(default_factory=list)
 
 
-CONTEXT_TAG = "mlflow.data.context"  # MLflow's input tag for training, validation…
+CONTEXT_TAG = system_tags.DATASET_CONTEXT  # MLflow's input tag for training, validation…
 
 
 def dataset_inputs(inputs: list[dict[str, Any]]) -> RunInputs:
@@ -283,19 +284,19 @@ class LoggedModel(_Fields):
         return f"models:/{self.model_id}"
 
 
-def system_tags(record: RunRecord) -> dict[str, str]:
+def record_tags(record: RunRecord) -> dict[str, str]:
     """The ``mlflow.*`` tags MLflow sets itself, derived from the record."""
     git = record.git or {}
     candidates = {
-        "mlflow.runName": record.name,
-        "mlflow.user": record.user,
-        "mlflow.source.type": record.source.get("type"),
-        "mlflow.source.name": record.source.get("entry_point"),
-        "mlflow.source.git.commit": git.get("commit"),
-        "mlflow.source.git.branch": git.get("branch"),
-        "mlflow.source.git.repoURL": git.get("remote"),
-        "mlflow.parentRunId": record.parent,
-        "mlflow.note.content": record.description,
+        system_tags.RUN_NAME: record.name,
+        system_tags.USER: record.user,
+        system_tags.SOURCE_TYPE: record.source.get("type"),
+        system_tags.SOURCE_NAME: record.source.get("entry_point"),
+        system_tags.GIT_COMMIT: git.get("commit"),
+        system_tags.GIT_BRANCH: git.get("branch"),
+        system_tags.GIT_REPO_URL: git.get("remote"),
+        system_tags.PARENT_RUN_ID: record.parent,
+        system_tags.NOTE: record.description,
     }
     return {key: str(value) for key, value in candidates.items() if value is not None}
 
@@ -320,7 +321,7 @@ def make_run(
 
 def run_from_record(record: RunRecord, run_dir: Path) -> Run:
     metrics = {key: summary.last for key, summary in record.metrics.items()}
-    run = make_run(record, run_dir, metrics, {**system_tags(record), **record.tags})
+    run = make_run(record, run_dir, metrics, {**record_tags(record), **record.tags})
     run.inputs = dataset_inputs(record.inputs)
     return run
 
@@ -330,7 +331,7 @@ def experiment_from_record(
 ) -> Experiment:
     tags: dict[str, str] = dict(record.tags)
     if record.description:
-        tags["mlflow.note.content"] = record.description
+        tags[system_tags.NOTE] = record.description
     return Experiment(
         experiment_id=experiment_id,
         name=record.name,

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gitruns import location, tracking
+from gitruns import location, system_tags, tracking
 from gitruns.autologging import log_params_quietly
 from gitruns.capture import host_token
 from gitruns.models import require
@@ -95,14 +95,14 @@ def fmin(
     trial_runs: list[tuple[str, float | None]] = []
     with contextlib.ExitStack() as scope:
         parent = tracking.active_run() or scope.enter_context(tracking.start_run(run_name=run_name))
-        parent.live.set_tags({"hyperopt.algo": getattr(algo, "__module__", str(algo))})
+        parent.live.set_tags({system_tags.HYPEROPT_ALGO: getattr(algo, "__module__", str(algo))})
         log_params_quietly(parent.live, {"max_evals": max_evals})
         parent.live.write_artifact("search_space.txt", _describe(space))
 
         def objective(params: Any) -> Any:
             number = len(trial_runs) + 1
             with tracking.start_run(nested=True, run_name=f"trial-{number}") as child:
-                child.live.set_tags({"hyperopt.trial": number})
+                child.live.set_tags({system_tags.HYPEROPT_TRIAL: number})
                 try:
                     with tracking.lend_active_run():
                         result = fn(params)
@@ -137,8 +137,8 @@ def fmin(
         if scored:
             best_loss, best_run = min(scored)
             client = tracking.MlflowClient()
-            client.set_tag(best_run, "hyperopt.best_trial", "true")
-            parent.live.set_tags({"hyperopt.best_run_id": best_run})
+            client.set_tag(best_run, system_tags.HYPEROPT_BEST_TRIAL, "true")
+            parent.live.set_tags({system_tags.HYPEROPT_BEST_RUN_ID: best_run})
             parent.live.log_metric("best_loss", best_loss, None, None)
         if isinstance(best, Mapping):
             log_params_quietly(
@@ -258,7 +258,7 @@ def write_remote_trials(
             run_name=f"trial-{number}",
             parent=parent.info.run_id,
         )
-        live.set_tags({"hyperopt.trial": number})
+        live.set_tags({system_tags.HYPEROPT_TRIAL: number})
         loss = None
         try:
             params = {k: v[0] for k, v in trial["misc"]["vals"].items() if v}
@@ -314,8 +314,8 @@ def _apply(live: Any, capture: Mapping[str, Any]) -> None:
     for relative, encoded in (capture.get("artifacts") or {}).items():
         live.write_artifact(relative, base64.b64decode(encoded))
     if capture.get("left_out"):
-        live.set_tags({"gitruns.trial.artifacts_left_out": ", ".join(capture["left_out"])[:7000]})
-    live.set_tags({"gitruns.trial.host": str(capture.get("host", ""))})
+        live.set_tags({system_tags.TRIAL_ARTIFACTS_LEFT_OUT: ", ".join(capture["left_out"])[:7000]})
+    live.set_tags({system_tags.TRIAL_HOST: str(capture.get("host", ""))})
 
 
 def _ending(

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gitruns.entities import Run, make_run, system_tags
+from gitruns.entities import Run, make_run, record_tags
 from gitruns.exceptions import CorruptRecord
 from gitruns.names import RUN_ID_PATTERN
 from gitruns.record import (
@@ -87,7 +87,7 @@ class RunEntry(NamedTuple):
             user=record.user,
             parent=record.parent,
             params=record.params,
-            tags={**system_tags(record), **record.tags},
+            tags={**record_tags(record), **record.tags},
             metrics={key: summary.last for key, summary in record.metrics.items()},
             process=record.process if record.status == RUNNING else None,
             schema=record.schema,

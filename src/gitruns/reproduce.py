@@ -44,6 +44,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitruns import system_tags
 from gitruns.capture import capture_environment, find_repo_top, run_git
 from gitruns.environments import ENVIRONMENTS_DIR, read_requirements
 from gitruns.exceptions import GitError, GitrunsError
@@ -64,8 +65,8 @@ from gitruns.store import RunStore
 
 logger = logging.getLogger(__name__)
 
-REPRODUCES_TAG = "gitruns.reproduces"  # on the new run: the id of the run it reproduces
-VERDICT_TAG = "gitruns.reproduction"  # on the new run: "reproduced" or "differs"
+REPRODUCES_TAG = system_tags.REPRODUCES  # on the new run: the id of the run it reproduces
+VERDICT_TAG = system_tags.REPRODUCTION_VERDICT  # on the new run: "reproduced" or "differs"
 REDACTED = "[REDACTED]"
 MAX_DIFF_BYTES = 8 * 1024 * 1024
 

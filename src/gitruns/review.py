@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitruns import system_tags
 from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitError
 from gitruns.names import RUN_ID_PATTERN
@@ -269,8 +270,7 @@ def changed_runs(
     return found
 
 
-# Tags that name a run's model family, most specific first (the last is autolog's class).
-KIND_TAGS = ("model", "model_family", "estimator_name", "estimator_class")
+KIND_TAGS = system_tags.MODEL_KIND
 
 
 def run_kind(tags: dict[str, str], params: dict[str, str]) -> str:

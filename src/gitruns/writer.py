@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from gitruns import system_tags
 from gitruns.capture import (
     capture_environment,
     capture_git,
@@ -82,9 +83,9 @@ FLUSH_INTERVAL_SECONDS = 0.5
 MAX_PENDING_METRIC_LINES = 10_000
 
 # Tags MLflow reserves that map onto fields of the record.
-RUN_NAME_TAG = "mlflow.runName"
-NOTE_TAG = "mlflow.note.content"
-PARENT_TAG = "mlflow.parentRunId"
+RUN_NAME_TAG = system_tags.RUN_NAME
+NOTE_TAG = system_tags.NOTE
+PARENT_TAG = system_tags.PARENT_RUN_ID
 
 # -- values -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import logging
 import time
 from typing import Any
 
+from gitruns import system_tags
 from gitruns.autologging import Options, inside_training, log_params_quietly, training_run
 
 logger = logging.getLogger(__name__)
@@ -100,8 +101,10 @@ def _patched_fit(original: Any) -> Any:
             log_params_quietly(live, self.get_params())
             live.set_tags(
                 {
-                    "estimator_name": type(self).__name__,
-                    "estimator_class": f"{type(self).__module__}.{type(self).__qualname__}",
+                    system_tags.ESTIMATOR_NAME: type(self).__name__,
+                    system_tags.ESTIMATOR_CLASS: (
+                        f"{type(self).__module__}.{type(self).__qualname__}"
+                    ),
                 }
             )
             started = time.perf_counter()

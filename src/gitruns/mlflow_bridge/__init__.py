@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from gitruns import system_tags
 from gitruns.exceptions import MissingLibrary
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ SCHEME = "gitruns"
 FILE_STORE_SWITCH = "MLFLOW_ALLOW_FILE_STORE"
 # What each side marks a run the other made with: export and import recognise each
 # other's runs by them, so a round trip brings nothing twice.
-EXPORTED_ID_TAG = "gitruns.run_id"  # on an MLflow run gitruns exported: its gitruns id
-IMPORTED_TAG = "gitruns.imported_from"  # on a gitruns run an import made: "mlflow"
+EXPORTED_ID_TAG = system_tags.EXPORTED_ID  # on an MLflow run gitruns exported: its gitruns id
+IMPORTED_TAG = system_tags.IMPORTED_FROM  # on a gitruns run an import made: "mlflow"
 
 
 def require_mlflow() -> Any:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mlflow.tracking.context.abstract_context import RunContextProvider
 
+from gitruns import system_tags
 from gitruns.capture import capture_git, find_repo_top
 from gitruns.exceptions import GitrunsError
 from gitruns.location import DEFAULT_FOLDER
@@ -42,12 +43,12 @@ class GitContextProvider(RunContextProvider):
             return {}
         if snapshot is None:
             return {}
-        tags = {"gitruns.git.dirty": str(snapshot.dirty).lower()}
+        tags = {system_tags.GIT_DIRTY: str(snapshot.dirty).lower()}
         if snapshot.branch:
-            tags["mlflow.source.git.branch"] = snapshot.branch
+            tags[system_tags.GIT_BRANCH] = snapshot.branch
         if snapshot.diff:
             diff = snapshot.diff
-            tags["gitruns.git.diff"] = (
+            tags[system_tags.GIT_DIFF] = (
                 diff
                 if len(diff) <= MAX_DIFF_TAG
                 else diff[: MAX_DIFF_TAG - len(CUT_NOTE)] + CUT_NOTE

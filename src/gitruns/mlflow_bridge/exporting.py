@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from gitruns.entities import dataset_inputs, system_tags
+from gitruns import system_tags
+from gitruns.entities import dataset_inputs, record_tags
 from gitruns.exceptions import GitrunsError
 from gitruns.history import read_histories
 from gitruns.mlflow_bridge import EXPORTED_ID_TAG, IMPORTED_TAG, TransferReport, mlflow_client
@@ -113,7 +114,7 @@ def _experiment_into(client: Any, record: Any) -> str:
         return str(found.experiment_id)
     tags = dict(record.tags)
     if record.description:
-        tags["mlflow.note.content"] = record.description
+        tags[system_tags.NOTE] = record.description
     experiment_id = str(client.create_experiment(record.name, tags=tags or None))
     if record.lifecycle_stage != ACTIVE:
         client.delete_experiment(experiment_id)
@@ -146,7 +147,7 @@ def _export_run(
     from mlflow.entities import Metric, Param
 
     own = {key: value for key, value in record.tags.items() if key != IMPORTED_TAG}
-    tags = {**system_tags(record), **own, EXPORTED_ID_TAG: record.id}
+    tags = {**record_tags(record), **own, EXPORTED_ID_TAG: record.id}
     if record.parent:
         tags[PARENT_TAG] = exported.get(record.parent, record.parent)
     run = client.create_run(

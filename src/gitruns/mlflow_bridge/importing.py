@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
+from gitruns import system_tags
 from gitruns.capture import find_repo_top
 from gitruns.entities import CONTEXT_TAG
 from gitruns.exceptions import GitrunsError
@@ -73,8 +74,8 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 BULK_RUNS = 100  # runs whose histories are read in one query, where the store can
-USER_TAG = "mlflow.user"
-RUN_NAME_TAG = "mlflow.runName"
+USER_TAG = system_tags.USER
+RUN_NAME_TAG = system_tags.RUN_NAME
 MAX_SCANNED_ARTIFACT_BYTES = 4 * 1024 * 1024  # text artifacts scanned for secrets
 Progress = Callable[[int, int], None]
 
@@ -281,7 +282,11 @@ def _experiment_into(store: RunStore, experiment: Any, report: ImportReport) -> 
     record = ExperimentRecord(
         name=experiment.name,
         description=description,
-        tags={key: value for key, value in tags.items() if not key.startswith("mlflow.")},
+        tags={
+            key: value
+            for key, value in tags.items()
+            if not key.startswith(system_tags.MLFLOW_PREFIX)
+        },
         lifecycle_stage=experiment.lifecycle_stage or ACTIVE,
     )
     experiment_id = store.create_experiment(record)

@@ -50,6 +50,7 @@ from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking.abstract_store import AbstractStore
 
 from gitruns import entities as ours
+from gitruns import system_tags
 from gitruns.client import MlflowClient as GitrunsClient
 from gitruns.exceptions import (
     ExperimentNotFound,
@@ -63,7 +64,7 @@ from gitruns.record import ARTIFACTS_DIR
 
 logger = logging.getLogger(__name__)
 
-DIFF_TAG = "gitruns.git.diff"  # the run-context provider's; a gitruns run keeps code.diff
+DIFF_TAG = system_tags.GIT_DIFF  # the run-context provider's; a gitruns run keeps code.diff
 
 
 def runs_dir_of(store_uri: str) -> Path:
@@ -271,7 +272,7 @@ class GitrunsTrackingStore(AbstractStore):
         given = {tag.key: tag.value for tag in tags or []}
         given.pop(DIFF_TAG, None)  # gitruns keeps the diff whole in code.diff
         if run_name:
-            given.setdefault("mlflow.runName", run_name)
+            given.setdefault(system_tags.RUN_NAME, run_name)
         run = self.client.create_run(experiment_id, start_time, given, run_name or None)
         if user_id:
             from gitruns.writer import open_run
@@ -291,7 +292,7 @@ class GitrunsTrackingStore(AbstractStore):
         if status and status != "RUNNING":
             self.client.set_terminated(run_id, status, end_time)
         if run_name:
-            open_run(self.client._store, run_id).set_tags({"mlflow.runName": run_name})
+            open_run(self.client._store, run_id).set_tags({system_tags.RUN_NAME: run_name})
         return self._run(run_id).info
 
     @translated

@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from gitruns import system_tags
 from gitruns.history import TABLE_FILE
 from gitruns.names import RUN_ID_PATTERN
 from gitruns.query import abbreviate, format_duration
 from gitruns.query.ranking import Ranking
 from gitruns.record import ARTIFACTS_DIR, read_regular_file, read_run_record, read_small_text
 from gitruns.redact import public_text
-from gitruns.reproduce import REPRODUCES_TAG, VERDICT_TAG, reproduce_command
+from gitruns.reproduce import reproduce_command
 from gitruns.site import charts
 from gitruns.site.collect import (
     ExperimentModel,
@@ -436,10 +437,14 @@ def _run_row(run: RunModel, width: int = 12) -> dict[str, Any]:
         "duration": format_duration(entry.start_time, entry.end_time),
         "duration_ms": None if entry.end_time is None else entry.end_time - entry.start_time,
         "user": entry.user or "",
-        "commit": (entry.tags.get("mlflow.source.git.commit") or "")[:8],
+        "commit": (entry.tags.get(system_tags.GIT_COMMIT) or "")[:8],
         "params": entry.params,
         "metrics": {key: _clean(value) for key, value in entry.metrics.items()},
-        "tags": {key: value for key, value in entry.tags.items() if not key.startswith("mlflow.")},
+        "tags": {
+            key: value
+            for key, value in entry.tags.items()
+            if not key.startswith(system_tags.MLFLOW_PREFIX)
+        },
     }
 
 
@@ -452,7 +457,12 @@ def _fields(experiment: ExperimentModel) -> tuple[list[str], list[str], list[str
         metrics.remove(metric)
         metrics.insert(0, metric)
     tags = sorted(
-        {key for run in experiment.runs for key in run.entry.tags if not key.startswith("mlflow.")}
+        {
+            key
+            for run in experiment.runs
+            for key in run.entry.tags
+            if not key.startswith(system_tags.MLFLOW_PREFIX)
+        }
     )
     return metrics, params, tags
 
@@ -519,7 +529,7 @@ def _experiment_rows(view: ExperimentView) -> dict[str, Any]:
 
 
 # System tags the page puts back from the row itself (site.js: prepareDataset).
-DERIVED_TAGS = ("mlflow.runName", "mlflow.user")
+DERIVED_TAGS = (system_tags.RUN_NAME, system_tags.USER)
 # Fields of a row that are objects: stored by key (tags) or by row (the rare ones).
 NESTED_FIELDS = ("tags", "raw", "registered")
 
@@ -853,9 +863,9 @@ def _reproductions(data: SiteData) -> dict[str, list[tuple[str, str]]]:
     ids = {run.id for run in data.runs}
     found: dict[str, list[tuple[str, str]]] = {}
     for run in data.runs:
-        original = run.entry.tags.get(REPRODUCES_TAG)
+        original = run.entry.tags.get(system_tags.REPRODUCES)
         if original in ids:
-            verdict = run.entry.tags.get(VERDICT_TAG, "")
+            verdict = run.entry.tags.get(system_tags.REPRODUCTION_VERDICT, "")
             found.setdefault(str(original), []).append((run.id, verdict))
     return found
 
@@ -914,10 +924,10 @@ def _run_page(
         "datasets": [_dataset_row(item) for item in record.inputs],
         "reproduce": reproduce_command(record.id),
         "reproductions": reproductions,
-        "reproduces": record.tags.get(REPRODUCES_TAG)
-        if RUN_ID_PATTERN.match(record.tags.get(REPRODUCES_TAG, ""))
+        "reproduces": record.tags.get(system_tags.REPRODUCES)
+        if RUN_ID_PATTERN.match(record.tags.get(system_tags.REPRODUCES, ""))
         else None,
-        "reproduction_verdict": record.tags.get(VERDICT_TAG, ""),
+        "reproduction_verdict": record.tags.get(system_tags.REPRODUCTION_VERDICT, ""),
         "diff": diff_lines,
         "children": [_run_row(child, view.width) for child in children],
         "registered": view.registered.get(run.id, []),
