@@ -63,6 +63,14 @@ def test_demo_tunes_registers_and_commits(tmp_path: Path):
     assert all(r.parent == parent.id for r in trials)
     assert all("validation-rmse" in r.metrics and "rmse" in r.metrics for r in trials)
     assert check_runs(target / "runs").ok
+    (experiment,) = json.loads(run_gitruns("experiments", "list", "--json", cwd=target).stdout)
+    assert (experiment["primary_metric"], experiment["goal"]) == ("rmse", "minimize")
+    assert experiment["primary_metric_declared"] is True  # the demo says so
+    # A branch adding the demo's runs (against its first commit) is judged on rmse.
+    first = git(target, "rev-list", "--max-parents=0", "HEAD").strip()
+    reviewed = run_gitruns("review", "--base", first, "--format", "json", cwd=target)
+    (judged,) = json.loads(reviewed.stdout)["experiments"]
+    assert (judged["metric"], judged["goal"]) == ("rmse", "minimize")
 
     with_model = [
         r
