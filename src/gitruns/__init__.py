@@ -14,7 +14,7 @@ from gitruns.autologging import autolog
 from gitruns.client import MlflowClient
 from gitruns.entities import Experiment, Run, RunData, RunInfo, RunStatus, ViewType
 from gitruns.exceptions import GitrunsError, MlflowException
-from gitruns.models import infer_signature
+from gitruns.signature import infer_signature
 from gitruns.tracking import (
     ActiveRun,
     active_run,
@@ -54,8 +54,7 @@ from gitruns.tracking import (
     set_tracking_uri,
     start_run,
 )
-
-__version__ = "0.2.0"
+from gitruns.version import __version__
 
 __all__ = [
     "ActiveRun",

@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from gitruns import __version__, location, system_tags
+from gitruns import location, system_tags
 from gitruns.client import MlflowClient
 from gitruns.entities import ModelVersion, RegisteredModel, Run, ViewType
 from gitruns.exceptions import ExperimentNotFound, GitrunsError
@@ -34,6 +34,7 @@ from gitruns.query import abbreviate, compare_runs, format_duration, summarize_e
 from gitruns.query.ranking import Ranking
 from gitruns.registry import Registry, TagEvent
 from gitruns.tags import mlflow_stage, version_label
+from gitruns.version import __version__
 
 # Control characters a terminal would act on (ESC starts ANSI sequences); tab and newline stay.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from gitruns.entities import Dataset as DatasetEntity
 from gitruns.exceptions import InvalidValue
-from gitruns.models import _spec
+from gitruns.signature import column_specs
 
 MAX_DIGEST_ROWS = 10_000  # as MLflow: a digest of the first rows and the size, not all data
 
@@ -115,7 +115,7 @@ def from_pandas(
         name=name or "dataset",
         digest=digest or _digest(pd.util.hash_pandas_object(df.head(MAX_DIGEST_ROWS)), len(df)),
         source=DatasetSource.of(source),
-        schema={"mlflow_colspec": _spec(df)},
+        schema={"mlflow_colspec": column_specs(df)},
         profile={"num_rows": len(df), "num_elements": int(df.size)},
         df=df,
         targets=targets,
@@ -141,7 +141,7 @@ def from_numpy(
                 f"features have {len(arrays['features'])} rows but targets "
                 f"{len(arrays['targets'])}. Pass targets with one value per row."
             )
-    schema = {key: json.dumps(_spec(array)) for key, array in arrays.items()}
+    schema = {key: json.dumps(column_specs(array)) for key, array in arrays.items()}
     profile: dict[str, Any] = {}
     for key, array in arrays.items():
         profile.update(

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gitruns import __version__
 from gitruns.exceptions import GitrunsError
 from gitruns.review import MARKER
+from gitruns.version import __version__
 
 DEFAULT_API = "https://api.github.com"
 MAX_PAGES = 30  # 3,000 comments: enough for any pull request, and a bound on a bad server

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from gitruns import location, system_tags, tracking
-from gitruns.autologging import log_params_quietly
+from gitruns.autologging.common import log_params_quietly
 from gitruns.capture import host_token
 from gitruns.models import require
 from gitruns.redact import public_text

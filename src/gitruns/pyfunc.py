@@ -63,11 +63,11 @@ def load_model(
     metadata = read_mlmodel(folder)
     flavors = metadata["flavors"]
     if "xgboost" in flavors:
-        from gitruns.xgboost import load_from_folder as load_xgboost
+        from gitruns.models.xgboost import load_from_folder as load_xgboost
 
         return PyFuncModel(load_xgboost(folder), "xgboost", metadata, folder)
     if "sklearn" in flavors:
-        from gitruns.sklearn import load_from_folder as load_sklearn
+        from gitruns.models.sklearn import load_from_folder as load_sklearn
 
         model = load_sklearn(folder, allow_pickle=allow_pickle, trusted_types=trusted_types)
         return PyFuncModel(model, "sklearn", metadata, folder)

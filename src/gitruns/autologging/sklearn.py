@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from gitruns import system_tags
-from gitruns.autologging import Options, inside_training, log_params_quietly, training_run
+from gitruns.autologging.common import Options, inside_training, log_params_quietly, training_run
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def _after_fit(live: Any, estimator: Any, x: Any, y: Any, seconds: float) -> Non
         if hasattr(estimator, "cv_results_") and hasattr(estimator, "best_params_"):
             _log_search(live, estimator)
         if _settings.options.log_models:
-            from gitruns.sklearn import log_model
+            from gitruns.models.sklearn import log_model
 
             keywords: dict[str, Any] = {
                 "registered_model_name": _settings.options.registered_model_name

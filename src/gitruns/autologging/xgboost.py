@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from gitruns import system_tags
-from gitruns.autologging import Options, inside_training, log_params_quietly, training_run
+from gitruns.autologging.common import Options, inside_training, log_params_quietly, training_run
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +134,10 @@ def _after_training(live: Any, booster: Any, seconds: float, model: Any = None) 
         _log_importance(live, booster)
         if _settings.options.log_models:
             from gitruns.models import log_model_folder
-            from gitruns.xgboost import _save
+            from gitruns.models.xgboost import save_folder
 
             log_model_folder(
-                lambda folder, run_id, path: _save(
+                lambda folder, run_id, path: save_folder(
                     model or booster, folder, run_id, path, "ubj", None, None
                 ),
                 "model",

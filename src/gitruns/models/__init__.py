@@ -31,6 +31,7 @@ from gitruns.record import (
     read_regular_file,
 )
 from gitruns.registry import Registry, locate_model
+from gitruns.signature import ModelSignature
 
 MLMODEL = "MLmodel"
 REQUIREMENTS = "requirements.txt"
@@ -60,52 +61,6 @@ def pinned(*packages: str) -> list[str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return lines
-
-
-@dataclass
-class ModelSignature:
-    """What a model takes and returns, in MLflow's column or tensor specs."""
-
-    inputs: list[dict[str, Any]]
-    outputs: list[dict[str, Any]] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "inputs": json.dumps(self.inputs),
-            "outputs": None if self.outputs is None else json.dumps(self.outputs),
-            "params": None,
-        }
-
-
-_DTYPES = {"f": "double", "i": "long", "u": "long", "b": "boolean", "O": "string", "U": "string"}
-
-
-def _spec(data: Any) -> list[dict[str, Any]]:
-    import numpy as np
-
-    if hasattr(data, "dtypes") and hasattr(data, "columns"):  # a DataFrame
-        return [
-            {"type": _DTYPES.get(dtype.kind, "string"), "name": str(name), "required": True}
-            for name, dtype in data.dtypes.items()
-        ]
-    if hasattr(data, "dtype") and hasattr(data, "name") and hasattr(data, "to_numpy"):  # a Series
-        return [{"type": _DTYPES.get(data.dtype.kind, "string"), "required": True}]
-    if hasattr(data, "toarray"):  # a sparse matrix
-        data = data[:1].toarray()
-    array = np.asarray(data)
-    shape = [-1, *array.shape[1:]]
-    return [{"type": "tensor", "tensor-spec": {"dtype": str(array.dtype), "shape": shape}}]
-
-
-def infer_signature(model_input: Any, model_output: Any = None) -> ModelSignature:
-    """The signature of a model from an example input (and output), as MLflow infers it.
-
-    Example::
-
-        signature = infer_signature(x_valid, model.predict(x_valid))
-    """
-    outputs = None if model_output is None else _spec(model_output)
-    return ModelSignature(inputs=_spec(model_input), outputs=outputs)
 
 
 class Schema:

@@ -15,10 +15,10 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from gitruns import __version__
 from gitruns.exceptions import GitrunsError
 from gitruns.redact import public_text
 from gitruns.tags import NAME_PATTERN, tag_model
+from gitruns.version import __version__
 
 
 def _public(value: Any) -> Any:
