@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import gitruns
-from gitruns import location, tracking, writer
+from gitruns import location, once, tracking, writer
 from gitruns.cli import console as cli_console
 
 GIT_IDENTITY = ["-c", "user.name=Test User", "-c", "user.email=test@example.com"]
@@ -65,7 +65,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     location.set_tracking_uri(None)
     tracking._settings.experiment_id = None
     tracking._last.run = None
-    location._warned.clear()
+    once.forget()
 
 
 @pytest.fixture()

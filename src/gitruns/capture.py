@@ -134,11 +134,17 @@ def process_alive(process: dict[str, Any] | None) -> bool | None:
     recorded = process.get("instance")
     if recorded is not None and _boot_id() is not None:
         return _process_instance(pid) == recorded
+    return pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine (perhaps another's, reused:
+    :func:`process_alive` tells them apart where the kernel says when it started)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (PermissionError, OverflowError):
         return True
     return True
 

@@ -30,7 +30,13 @@ from gitruns import location, system_tags
 from gitruns.client import MlflowClient
 from gitruns.entities import ModelVersion, RegisteredModel, Run, ViewType
 from gitruns.exceptions import ExperimentNotFound, GitrunsError
-from gitruns.query import abbreviate, compare_runs, format_duration, summarize_experiments
+from gitruns.query import (
+    abbreviate,
+    compare_runs,
+    format_duration,
+    summarize_experiments,
+    tree_order,
+)
 from gitruns.query.ranking import Ranking
 from gitruns.registry import Registry, TagEvent
 from gitruns.tags import mlflow_stage, version_label
@@ -732,30 +738,10 @@ def _column_width(header: str, cells: list[Any]) -> int:
 
 
 def _tree_order(found: list[Run]) -> list[tuple[Run, int]]:
-    """The runs with each child right under its parent, with its depth, in found order.
-    A child whose parent is not in the list is listed on its own."""
-    present = {run.info.run_id for run in found}
-    children: dict[str, list[Run]] = {}
-    roots = []
-    for run in found:
-        parent = run.data.tags.get(system_tags.PARENT_RUN_ID)
-        if parent and parent in present and parent != run.info.run_id:
-            children.setdefault(parent, []).append(run)
-        else:
-            roots.append(run)
-    ordered: list[tuple[Run, int]] = []
-    seen: set[str] = set()
-    pending = [(run, 0) for run in reversed(roots)]
-    while pending or len(seen) < len(found):
-        if not pending:  # a cycle of parents: list the rest on their own
-            pending = [(run, 0) for run in reversed(found) if run.info.run_id not in seen][:1]
-        run, depth = pending.pop()
-        if run.info.run_id in seen:
-            continue
-        seen.add(run.info.run_id)
-        ordered.append((run, depth))
-        pending.extend((child, depth + 1) for child in reversed(children.get(run.info.run_id, [])))
-    return ordered
+    """The runs with each child right under its parent, with its depth, in found order."""
+    return tree_order(
+        found, lambda run: run.info.run_id, lambda run: run.data.tags.get(system_tags.PARENT_RUN_ID)
+    )
 
 
 def _metric_columns(primary: list[str], found: list[Run]) -> list[str]:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gitruns import once
 from gitruns.entities import Run, make_run, record_tags
 from gitruns.exceptions import CorruptRecord
 from gitruns.names import RUN_ID_PATTERN
@@ -52,7 +53,6 @@ RACY_NANOSECONDS = 2_000_000_000
 MAX_INDEX_BYTES = 1 << 30
 
 Signature = tuple[int, int]  # size, mtime in nanoseconds
-_warned: set[tuple[str, Signature]] = set()
 
 
 class RunEntry(NamedTuple):
@@ -473,13 +473,13 @@ def _belongs_here(item: Any, run_id: str, experiment_id: str) -> bool:
 
 
 def _warn(record_path: str, signature: Signature, reason: str) -> None:
-    if (record_path, signature) not in _warned:
-        _warned.add((record_path, signature))
-        logger.warning(
-            "Skipped %s: %s. Run 'gitruns check' to see what is wrong.",
-            record_path,
-            reason.rstrip("."),
-        )
+    once.warn_once(
+        logger,
+        ("skipped record", record_path, signature),
+        "Skipped %s: %s. Run 'gitruns check' to see what is wrong.",
+        record_path,
+        reason.rstrip("."),
+    )
 
 
 def _parse(line: bytes) -> Any:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from gitruns import once
 from gitruns.capture import find_repo_top
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_FOLDER = "runs"
 GITRUNS_SCHEME = "gitruns"
 _URI_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):")
-_warned: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,7 @@ class Location:
 
 
 def warn_once(key: str, message: str, *args: object) -> None:
-    if key not in _warned:
-        _warned.add(key)
-        logger.warning(message, *args)
+    once.warn_once(logger, ("location", key), message, *args)
 
 
 def warn_if_untracked(where: Location) -> None:

@@ -45,6 +45,7 @@ except ImportError:  # pragma: no cover - Windows
 import filelock
 import yaml
 
+from gitruns import once
 from gitruns.exceptions import CorruptRecord, InvalidValue
 
 logger = logging.getLogger(__name__)
@@ -935,11 +936,8 @@ def copy_regular_files(source: Path, destination: Path) -> list[str]:
     return left_out
 
 
-_warned: set[tuple[str, int]] = set()
-
-
 def warn_once(path: Path | str, size: int, problem: str) -> None:
     """Log a problem with a file once per file and size (a file that changes is news)."""
-    if (str(path), size) not in _warned:
-        _warned.add((str(path), size))
-        logger.warning("%s: %s. Run 'gitruns check' for details.", path, problem)
+    once.warn_once(
+        logger, ("file", str(path), size), "%s: %s. Run 'gitruns check' for details.", path, problem
+    )

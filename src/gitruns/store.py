@@ -14,7 +14,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from gitruns.capture import process_alive
+from gitruns import once
+from gitruns.capture import pid_alive, process_alive
 from gitruns.exceptions import (
     AmbiguousRunId,
     CorruptRecord,
@@ -51,13 +52,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_EXPERIMENT = "Default"
 
-_warned: set[tuple[str, str]] = set()
-
 
 def _warn_once(path: str, problem: str) -> None:
-    if (path, problem) not in _warned:
-        _warned.add((path, problem))
-        logger.warning("Skipped %s: %s.", path, problem.rstrip("."))
+    once.warn_once(logger, ("skipped", path, problem), "Skipped %s: %s.", path, problem.rstrip("."))
 
 
 def check_experiment_id(experiment_id: object) -> str:
@@ -339,20 +336,10 @@ def remove_stale_temporaries(runs_dir: Path) -> list[Path]:
                 age = now - path.lstat().st_mtime
             except OSError:
                 continue
-            if age < STALE_TEMPORARY_SECONDS and _pid_alive(int(match["pid"])):
+            if age < STALE_TEMPORARY_SECONDS and pid_alive(int(match["pid"])):
                 continue
             with contextlib.suppress(OSError):
                 path.unlink()
                 removed.append(path)
                 logger.info("Removed %s, left by a writer that did not finish", path)
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True

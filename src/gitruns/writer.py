@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from gitruns import system_tags
+from gitruns import once, system_tags
 from gitruns.capture import (
     capture_environment,
     capture_git,
@@ -160,7 +160,6 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
 
 # An artifact this large is worth Git LFS: git keeps every version of every file forever.
 LARGE_ARTIFACT_BYTES = 10 * 1024 * 1024
-_large_warned: set[Path] = set()
 
 
 def warn_if_large(path: Path) -> None:
@@ -173,13 +172,12 @@ def warn_if_large(path: Path) -> None:
     if size < LARGE_ARTIFACT_BYTES:
         return
     top = find_repo_top(path.parent)
-    if top is None or top in _large_warned:
+    if top is None or not once.first_time(("large artifact", top)):
         return
     relative = path.resolve().relative_to(top.resolve()).as_posix()
     answer = run_git(["check-attr", "filter", "--", relative], top, check=False).decode()
     if answer.strip().endswith(": lfs"):
         return
-    _large_warned.add(top)
     logger.warning(
         "%s is %.0f MB, and git keeps every version of every file it commits. Run "
         "'gitruns init --lfs' to store the runs' model and data files in Git LFS.",

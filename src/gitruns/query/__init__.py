@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitruns.entities import Experiment, Run, ViewType, experiment_from_record
 from gitruns.exceptions import InvalidValue
@@ -772,6 +772,44 @@ def summarize_experiment(
         ranking=rank(primary_metric, goal, runs),
         last_activity=max((run.start_time for run in runs), default=None),
     )
+
+
+T = TypeVar("T")
+
+
+def tree_order(
+    items: Sequence[T], id_of: Callable[[T], str], parent_of: Callable[[T], str | None]
+) -> list[tuple[T, int]]:
+    """``items`` with each child right under its parent, with its depth; roots and
+    children keep the order given. A child whose parent is not among them is a root,
+    and a cycle of parents is broken where it is met.
+
+    >>> runs = [("a", None), ("b", "a"), ("c", None)]
+    >>> [(run[0], depth) for run, depth in tree_order(runs, lambda r: r[0], lambda r: r[1])]
+    [('a', 0), ('b', 1), ('c', 0)]
+    """
+    present = {id_of(item) for item in items}
+    children: dict[str, list[T]] = {}
+    roots = []
+    for item in items:
+        parent = parent_of(item)
+        if parent and parent in present and parent != id_of(item):
+            children.setdefault(parent, []).append(item)
+        else:
+            roots.append(item)
+    ordered: list[tuple[T, int]] = []
+    seen: set[str] = set()
+    pending = [(item, 0) for item in reversed(roots)]
+    while pending or len(seen) < len(present):
+        if not pending:  # a cycle of parents: list the rest on their own
+            pending = [(item, 0) for item in reversed(items) if id_of(item) not in seen][:1]
+        item, depth = pending.pop()
+        if id_of(item) in seen:
+            continue
+        seen.add(id_of(item))
+        ordered.append((item, depth))
+        pending.extend((child, depth + 1) for child in reversed(children.get(id_of(item), [])))
+    return ordered
 
 
 def abbreviate(run_ids: Iterable[str], minimum: int = 8) -> int:

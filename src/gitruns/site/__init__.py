@@ -29,7 +29,7 @@ from urllib.parse import quote
 from gitruns import system_tags
 from gitruns.history import TABLE_FILE
 from gitruns.names import RUN_ID_PATTERN
-from gitruns.query import abbreviate, format_duration
+from gitruns.query import abbreviate, format_duration, tree_order
 from gitruns.query.ranking import Ranking
 from gitruns.record import ARTIFACTS_DIR, read_regular_file, read_run_record, read_small_text
 from gitruns.redact import public_text
@@ -352,28 +352,23 @@ class ExperimentView:
         self.experiment = experiment
         self.width = width
         runs = experiment.runs
-        ids = {run.id for run in runs}
-        self.children: dict[str, list[RunModel]] = {}
-        roots = []
-        for run in sorted(runs, key=lambda run: (run.entry.start_time, run.id)):
-            parent = run.entry.parent
-            if parent and parent in ids and parent != run.id:
-                self.children.setdefault(parent, []).append(run)
-            else:
-                roots.append(run)
         by_start = sorted(runs, key=lambda run: (run.entry.start_time, run.id))
         self.colors = {run.id: PALETTE[index % len(PALETTE)] for index, run in enumerate(by_start)}
-        self.rows: list[tuple[RunModel, int]] = []
-        seen: set[str] = set()
-        pending = [(run, 0) for run in roots]  # newest first: roots were oldest first
-        while pending:
-            run, depth = pending.pop()
-            if run.id in seen:
-                continue
-            seen.add(run.id)
-            self.rows.append((run, depth))
-            pending.extend((child, depth + 1) for child in reversed(self.children.get(run.id, [])))
-        self.rows += [(run, 0) for run in runs if run.id not in seen]  # a cycle of parents
+        ordered = tree_order(by_start, lambda run: run.id, lambda run: run.entry.parent)
+        self.children: dict[str, list[RunModel]] = {}
+        path: list[RunModel] = []
+        for run, depth in ordered:
+            del path[depth:]
+            if path:
+                self.children.setdefault(path[-1].id, []).append(run)
+            path.append(run)
+        # The newest search first, each with its trials in the order they ran.
+        blocks: list[list[tuple[RunModel, int]]] = []
+        for run, depth in ordered:
+            if depth == 0:
+                blocks.append([])
+            blocks[-1].append((run, depth))
+        self.rows: list[tuple[RunModel, int]] = [row for block in reversed(blocks) for row in block]
         self.registered = {run.id: registered[run.id] for run in runs if run.id in registered}
 
     @functools.cached_property
