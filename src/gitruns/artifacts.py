@@ -16,8 +16,8 @@ from typing import Any
 from gitruns.client import MlflowClient
 from gitruns.entities import FileInfo
 from gitruns.exceptions import InvalidValue
-from gitruns.record import read_regular_file
 from gitruns.registry import split_runs_uri
+from gitruns.utils.files import read_regular_file
 
 MAX_LOADED_BYTES = 64 * 1024 * 1024
 
@@ -77,7 +77,7 @@ def load_text(artifact_uri: str) -> str:
 
 def load_dict(artifact_uri: str) -> dict[str, Any]:
     """A run's JSON or YAML artifact file, as a dict."""
-    from gitruns.record import load_yaml
+    from gitruns.utils.yamlcodec import load_yaml
 
     text = _load(artifact_uri).decode("utf-8")
     try:

@@ -13,22 +13,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import getpass
-import hashlib
 import importlib.metadata
 import logging
 import os
 import platform
 import shlex
-import socket
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitruns.exceptions import GitError
-from gitruns.record import read_small_text
 from gitruns.redact import (
     NOTE_PREFIX,
     SECRET_FILE_PATTERNS,
@@ -39,6 +34,9 @@ from gitruns.redact import (
     redact_lines,
     strip_credentials,
 )
+from gitruns.utils.files import read_small_text
+from gitruns.utils.git import GitUnavailable, run_git
+from gitruns.utils.processes import forget_process_identity
 
 logger = logging.getLogger(__name__)
 
@@ -49,104 +47,6 @@ MAX_UNTRACKED_FILES = 200
 MAX_FINGERPRINTED_FILES = 3000
 # A folder holding this file is a built site (gitruns' own output): never part of a diff.
 SITE_MANIFEST = ".gitruns-site.json"
-
-
-def find_repo_top(start: Path) -> Path | None:
-    """The top folder of the git work tree holding ``start``, or None outside git."""
-    folder = start.resolve()
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
-
-
-# -- process ------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def _boot_id() -> str | None:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
-    except OSError:
-        return None
-
-
-def _process_instance(pid: int) -> str | None:
-    """A token naming one process for its whole life: boot id and start tick.
-
-    A pid can be reused by a later process; this token cannot, which is how a
-    reader tells a run's dead process from a stranger that got its pid.
-    """
-    boot = _boot_id()
-    if boot is None:
-        return None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses; fields after it don't.
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return f"{boot}-{fields[19]}"
-
-
-_process_cache: dict[int, dict[str, Any]] = {}
-
-
-@functools.lru_cache(maxsize=1)
-def host_token() -> str:
-    """This machine, as records name it: a digest of its host name and machine id. A
-    record is committed and published, and a host name tells the world about the
-    network it ran in; the digest only lets a reader on the same machine know it."""
-    machine_id = ""
-    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
-        with contextlib.suppress(OSError):
-            machine_id = Path(path).read_text().strip()
-            break
-    seed = f"{socket.gethostname()}\0{machine_id}".encode()
-    return "host-" + hashlib.sha256(seed).hexdigest()[:16]
-
-
-def current_process() -> dict[str, Any]:
-    """``{host, pid, instance}`` of this process, recorded so readers can test liveness."""
-    pid = os.getpid()
-    identity = _process_cache.get(pid)
-    if identity is None:
-        identity = {"host": host_token(), "pid": pid}
-        instance = _process_instance(pid)
-        if instance is not None:
-            identity["instance"] = instance
-        _process_cache.clear()
-        _process_cache[pid] = identity
-    return identity
-
-
-def process_alive(process: dict[str, Any] | None) -> bool | None:
-    """True or False when it can tell whether the recorded process still runs; else None.
-
-    Only a process on this host can be checked (records before host tokens named the
-    host itself).
-    """
-    if not process or process.get("host") not in (host_token(), socket.gethostname()):
-        return None
-    pid = process.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return None
-    recorded = process.get("instance")
-    if recorded is not None and _boot_id() is not None:
-        return _process_instance(pid) == recorded
-    return pid_alive(pid)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid runs on this machine (perhaps another's, reused:
-    :func:`process_alive` tells them apart where the kernel says when it started)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 @functools.lru_cache(maxsize=1)
@@ -254,32 +154,6 @@ def _relative_to(path: Path, repo_top: Path | None) -> str:
 
 
 # -- git ------------------------------------------------------------------------
-
-
-class GitUnavailable(GitError):
-    """git is not installed, or the folder is not a usable repository."""
-
-
-def run_git(
-    args: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
-) -> bytes:
-    """Run ``git args`` in ``cwd`` (with ``env`` added to the environment); its output."""
-    try:
-        result = subprocess.run(
-            ["git", "--no-optional-locks", *args],
-            cwd=cwd,
-            capture_output=True,
-            check=False,
-            env=None if env is None else {**os.environ, **env},
-        )
-    except FileNotFoundError as error:
-        raise GitUnavailable(
-            "git is not installed. Install it (e.g. 'apt-get install git') to record code versions."
-        ) from error
-    if check and result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip()
-        raise GitUnavailable(f"git {' '.join(args)} failed: {message}")
-    return result.stdout
 
 
 @dataclass(frozen=True)
@@ -545,7 +419,7 @@ def capture_git(repo_top: Path, runs_dir: Path) -> GitSnapshot | None:
 
 def forget_process_state() -> None:
     """Drop per-process caches; called in a child after ``fork``."""
-    _process_cache.clear()
+    forget_process_identity()
     with _watchers_lock:
         _watchers.clear()
 

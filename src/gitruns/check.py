@@ -30,14 +30,9 @@ from gitruns.environments import (
 from gitruns.exceptions import GitrunsError
 from gitruns.history import check_histories
 from gitruns.names import RUN_ID_PATTERN, SLUG_PATTERN
-from gitruns.record import (
-    EXPERIMENT_FILE,
-    RUN_FILE,
-    load_yaml,
-    read_regular_file,
-    read_small_text,
-    regular_files,
-)
+from gitruns.record import EXPERIMENT_FILE, RUN_FILE
+from gitruns.utils.files import read_regular_file, read_small_text, regular_files
+from gitruns.utils.yamlcodec import load_yaml
 
 logger = logging.getLogger(__name__)
 

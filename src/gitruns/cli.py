@@ -1596,8 +1596,8 @@ def init(github: bool, force: bool, lfs: bool) -> None:
         \b
         gitruns init --github --lfs
     """
-    from gitruns.capture import find_repo_top
     from gitruns.init import init_project
+    from gitruns.utils.git import find_repo_top
 
     top = find_repo_top(Path.cwd())
     if top is None:

@@ -84,13 +84,12 @@ from gitruns.record import (
     TERMINAL_STATUSES,
     ExperimentRecord,
     RunRecord,
-    copy_regular_files,
-    has_link_on_path,
     read_run_record,
 )
 from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
 from gitruns.store import DEFAULT_EXPERIMENT_ALIASES, RunStore
 from gitruns.tags import check_model_name, gto_stage, mlflow_stage
+from gitruns.utils.files import copy_regular_files, has_link_on_path
 from gitruns.writer import create_run, open_run
 
 MLMODEL_FILE = "MLmodel"  # a folder holding one is a model

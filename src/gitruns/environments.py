@@ -17,7 +17,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from gitruns.record import RunRecord, create_exclusive, read_small_text
+from gitruns.record import RunRecord
+from gitruns.utils.files import create_exclusive, read_small_text
 
 ENVIRONMENTS_DIR = "_environments"
 LEGACY_REQUIREMENTS_FILE = "requirements.txt"  # schema 1: one copy in every run folder

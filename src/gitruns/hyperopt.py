@@ -35,9 +35,9 @@ from typing import Any
 
 from gitruns import location, system_tags, tracking
 from gitruns.autologging.common import log_params_quietly
-from gitruns.capture import host_token
 from gitruns.models import require
 from gitruns.redact import public_text
+from gitruns.utils.processes import host_token
 
 logger = logging.getLogger(__name__)
 

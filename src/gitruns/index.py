@@ -25,16 +25,8 @@ from gitruns import once
 from gitruns.entities import Run, make_run, record_tags
 from gitruns.exceptions import CorruptRecord
 from gitruns.names import RUN_ID_PATTERN
-from gitruns.record import (
-    LOCK_SUFFIX,
-    RUN_FILE,
-    RUNNING,
-    TEMPORARY_SUFFIX,
-    RunRecord,
-    parse_run_record,
-    read_regular_file,
-    write_atomic,
-)
+from gitruns.record import LOCK_SUFFIX, RUN_FILE, RUNNING, RunRecord, parse_run_record
+from gitruns.utils.files import TEMPORARY_SUFFIX, read_regular_file, write_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from gitruns.capture import run_git
 from gitruns.exceptions import GitError, GitrunsError
 from gitruns.index import IGNORE_LINES
-from gitruns.record import read_regular_file
+from gitruns.utils.files import read_regular_file
+from gitruns.utils.git import run_git
 from gitruns.version import __version__
 
 logger = logging.getLogger(__name__)

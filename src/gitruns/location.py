@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from gitruns import once
-from gitruns.capture import find_repo_top
+from gitruns.utils.git import find_repo_top
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitruns.capture import process_alive
 from gitruns.environments import (
     ENVIRONMENTS_DIR,
     LEGACY_REQUIREMENTS_FILE,
@@ -52,14 +51,13 @@ from gitruns.record import (
     RUN_FILE,
     RUNNING,
     RunRecord,
-    emit_record_yaml,
-    read_regular_file,
     read_run_record,
-    read_small_text,
     record_lock,
-    write_atomic,
 )
 from gitruns.store import RunStore
+from gitruns.utils.files import read_regular_file, read_small_text, write_atomic
+from gitruns.utils.processes import process_alive
+from gitruns.utils.yamlcodec import emit_record_yaml
 
 logger = logging.getLogger(__name__)
 

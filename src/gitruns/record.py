@@ -21,14 +21,9 @@ artifacts; schema 1 runs (a file per metric under ``metrics/``, a
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import os
-import re
-import secrets
-import shutil
-import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -45,8 +40,9 @@ except ImportError:  # pragma: no cover - Windows
 import filelock
 import yaml
 
-from gitruns import once
 from gitruns.exceptions import CorruptRecord, InvalidValue
+from gitruns.utils.files import DEFAULT_MAX_BYTES, read_regular_file
+from gitruns.utils.yamlcodec import dump_yaml, emit_record_yaml, load_record_yaml, load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +60,9 @@ EXPERIMENT_FILE = "experiment.yaml"
 ARTIFACTS_DIR = "artifacts"
 DIFF_FILE = "code.diff"
 # Files in runs/ may come from a pull request: every read is bounded.
-MAX_RECORD_BYTES = 4 * 1024 * 1024
+MAX_RECORD_BYTES = DEFAULT_MAX_BYTES
 MAX_METRIC_FILE_BYTES = 512 * 1024 * 1024
 # Names a writer gives its unfinished files; never committed, removed when stale.
-TEMPORARY_SUFFIX = ".tmp"
 LOCK_SUFFIX = ".lock"
 RECORD_LOCK = f".{RUN_FILE}{LOCK_SUFFIX}"  # held while a writer merges and writes run.yaml
 
@@ -82,294 +77,6 @@ STATUSES = (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)
 TERMINAL_STATUSES = (FINISHED, FAILED, KILLED)
 GOALS = ("minimize", "maximize")
 ACTIVE, DELETED = "active", "deleted"  # MLflow's lifecycle stages: deleting is soft
-
-# libyaml's C dumper and loader are several times faster than the pure-Python ones.
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_YamlDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-def dump_yaml(data: Any) -> str:
-    """YAML in block style, keys in the given order, unicode kept readable."""
-    return yaml.dump(data, Dumper=_YamlDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
-
-
-# A string may be written bare only when YAML can't read it as anything else:
-# starting with a letter rules out numbers, dates, '.nan' and indicators, and
-# leaving out ':' and '#' rules out mappings and comments.
-_PLAIN_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-./ ]*(?<! )\Z")
-_YAML_WORDS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null"])
-# Characters that YAML reads differently or refuses when written raw inside quotes.
-_RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
-
-
-def _escape_character(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
-
-
-def _yaml_scalar(value: Any) -> str:
-    if type(value) is str:
-        if _PLAIN_STRING.match(value) and value.lower() not in _YAML_WORDS:
-            return value
-        return _RAW_UNSAFE.sub(_escape_character, json.dumps(value, ensure_ascii=False))
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:
-            return ".nan"
-        if value in (math.inf, -math.inf):
-            return ".inf" if value > 0 else "-.inf"
-        text = repr(value)
-        if "." not in text:  # YAML 1.1 needs the dot: 1e-05 -> 1.0e-05
-            text = text.replace("e", ".0e") if "e" in text else text + ".0"
-        return text
-    raise TypeError(f"records hold strings, numbers, booleans and null, not {type(value).__name__}")
-
-
-def _emit(value: Any, indent: str, lines: list[str]) -> None:
-    for key, item in value.items():
-        label = f"{indent}{_yaml_scalar(key)}:"
-        if isinstance(item, dict) and item:
-            lines.append(label)
-            _emit(item, indent + "  ", lines)
-        elif isinstance(item, dict):
-            lines.append(f"{label} {{}}")
-        elif isinstance(item, list) and item:  # run inputs: a list of mappings
-            lines.append(label)
-            for element in item:
-                if isinstance(element, dict) and element:
-                    first = len(lines)
-                    _emit(element, indent + "  ", lines)
-                    lines[first] = f"{indent}- " + lines[first][len(indent) + 2 :]
-                else:
-                    lines.append(f"{indent}- {_yaml_scalar(element)}")
-        elif isinstance(item, list):
-            lines.append(f"{label} []")
-        else:
-            lines.append(f"{label} {_yaml_scalar(item)}")
-
-
-def emit_record_yaml(data: dict[str, Any]) -> str:
-    """YAML for nested mappings of scalars (and lists of them), the shape of every record,
-    in microseconds.
-
-    PyYAML's representer costs about a millisecond per record even with
-    libyaml, and a run rewrites its record on every ``log_params``. Output is
-    block style, keys in order, and reads back equal with ``yaml.safe_load``.
-    """
-    if not data:
-        return "{}\n"
-    lines: list[str] = []
-    _emit(data, "", lines)
-    lines.append("")
-    return "\n".join(lines)
-
-
-_INTEGER = re.compile(r"^-?(?:0|[1-9][0-9]*)\Z")
-_FLOAT = re.compile(r"^-?[0-9]+\.[0-9]*(?:e[-+][0-9]+)?\Z")
-_SPECIAL_SCALARS: dict[str, Any] = {
-    "null": None,
-    "true": True,
-    "false": False,
-    ".nan": math.nan,
-    ".inf": math.inf,
-    "-.inf": -math.inf,
-}
-_json_decoder = json.JSONDecoder()
-
-
-class _NotEmitted(ValueError):
-    """Text that :func:`emit_record_yaml` would not have written."""
-
-
-# One line of emitted YAML: indent, a quoted or plain key, and after ": " a scalar
-# (or nothing, when a nested mapping follows).
-_LINE = re.compile(r'( *)(?:"((?:[^"\\\n]|\\.)*)"|([A-Za-z_][A-Za-z0-9_\-./ ]*?)):(?: ([^\n]*))?\n')
-
-
-def _read_scalar(text: str) -> Any:
-    first = text[0]
-    if first == '"':
-        value, end = _json_decoder.raw_decode(text)
-        if end != len(text):
-            raise _NotEmitted(text)
-        return value
-    special = _SPECIAL_SCALARS.get(text, _NotEmitted)
-    if special is not _NotEmitted:
-        return special
-    if first == "-" or first.isdigit():
-        if _INTEGER.match(text):
-            return int(text)
-        if _FLOAT.match(text):
-            return float(text)
-        raise _NotEmitted(text)
-    if _PLAIN_STRING.match(text) and text.lower() not in _YAML_WORDS:
-        return text
-    raise _NotEmitted(text)
-
-
-def read_emitted_yaml(text: str) -> dict[str, Any]:
-    """Read YAML in exactly the form :func:`emit_record_yaml` writes, several times faster
-    than libyaml.
-
-    Anything else (a comment, a list, another style, a hand edit) raises
-    ``ValueError``; :func:`load_record_yaml` then falls back to PyYAML.
-    """
-    if text == "{}\n":
-        return {}
-    root: dict[str, Any] = {}
-    stack: list[tuple[int, dict[str, Any]]] = [(0, root)]
-    opened: dict[str, Any] | None = None  # a mapping whose first key comes next
-    position, size = 0, len(text)
-    while position < size:
-        match = _LINE.match(text, position)
-        if match is None:
-            raise _NotEmitted(text[position : position + 80])
-        position = match.end()
-        indent_text, quoted, plain, rest = match.groups()
-        indent = len(indent_text)
-        if opened is not None:
-            if indent != stack[-1][0] + 2:
-                raise _NotEmitted(match.group())
-            stack.append((indent, opened))
-            opened = None
-        while indent < stack[-1][0]:
-            stack.pop()
-        if indent != stack[-1][0]:
-            raise _NotEmitted(match.group())
-        if plain is not None:
-            if plain[-1:] == " " or plain.lower() in _YAML_WORDS:
-                raise _NotEmitted(plain)
-            key = plain
-        else:
-            key = json.loads(f'"{quoted}"') if "\\" in quoted else quoted
-        target = stack[-1][1]
-        if key in target:
-            raise _NotEmitted(match.group())
-        if rest is None:
-            target[key] = opened = {}
-        elif rest == "{}":
-            target[key] = {}
-        elif rest:
-            target[key] = _read_scalar(rest)
-        else:
-            raise _NotEmitted(match.group())
-    if opened is not None:
-        raise _NotEmitted("unfinished document")
-    return root
-
-
-def load_record_yaml(text: str | bytes) -> Any:
-    """Parse a record: the fast reader for what gitruns wrote, PyYAML for anything else."""
-    try:
-        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
-    except UnicodeDecodeError as error:
-        raise yaml.YAMLError(f"not UTF-8 text ({error})") from error
-    try:
-        return read_emitted_yaml(decoded)
-    except (ValueError, IndexError):
-        return load_yaml(decoded)
-
-
-def load_yaml(text: str | bytes) -> Any:
-    """Safe YAML without anchors and aliases: a few bytes of aliases can expand to
-    gigabytes ("billion laughs"), and no file gitruns writes uses them."""
-    loader = _YamlLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _refuse_aliases(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def _refuse_aliases(root: yaml.Node) -> None:
-    # An alias is the same node object reached twice; composing shares it, only
-    # constructing would expand it, so a walk over distinct nodes stays bounded.
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            raise yaml.YAMLError(
-                f"YAML aliases (*name) are not accepted (line {node.start_mark.line + 1}); "
-                "write the value out in full"
-            )
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.extend((key, value))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-
-
-def read_regular_file(path: Path | str, max_bytes: int = MAX_RECORD_BYTES) -> bytes:
-    """The bytes of a regular file, never through a symbolic link, at most ``max_bytes``.
-
-    A run folder may come from someone else's pull request: a link to
-    ``/dev/zero`` or to ``~/.ssh`` must cost nothing and reveal nothing.
-    Raises ``FileNotFoundError`` when it is missing and :class:`CorruptRecord`
-    when it is a link, not a regular file, or too large.
-    """
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        if os.path.islink(path):
-            raise CorruptRecord(
-                f"{path} is a symbolic link; gitruns never follows links inside runs/. "
-                "Replace it with the file itself, or remove it."
-            ) from error
-        raise CorruptRecord(f"{path} cannot be read ({error.strerror}).") from error
-    try:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            raise CorruptRecord(
-                f"{path} is not a regular file (a device, pipe or folder). Remove it."
-            )
-        if status.st_size > max_bytes:
-            raise CorruptRecord(
-                f"{path} is {status.st_size:,} bytes, over the limit of {max_bytes:,} for this "
-                "kind of file. Restore it from git, or remove it."
-            )
-        with os.fdopen(descriptor, "rb", closefd=False) as file:
-            data = file.read(max_bytes + 1)
-    finally:
-        os.close(descriptor)
-    if len(data) > max_bytes:  # it grew while being read
-        raise CorruptRecord(f"{path} is over the limit of {max_bytes:,} bytes. Remove it.")
-    return data
-
-
-def read_small_text(path: Path | str, max_bytes: int) -> str | None:
-    """The text of a small UTF-8 file (read as :func:`read_regular_file` reads), or None
-    when it is missing, a link, binary, undecodable or over ``max_bytes``."""
-    try:
-        data = read_regular_file(path, max_bytes)
-    except (OSError, CorruptRecord):
-        return None
-    if b"\0" in data:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def is_regular_file(path: Path | str) -> bool:
-    """Whether ``path`` is a regular file itself, not a link to one."""
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
 
 
 @contextlib.contextmanager
@@ -425,74 +132,6 @@ def within_record_size(text: str, what: str) -> bytes:
             "reports) as an artifact (log_text, log_dict) and tag or param its name instead."
         )
     return data
-
-
-def temporary_path(path: Path) -> Path:
-    """Where a writer prepares ``path``: hidden, named by its pid, ignored by git."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = temporary_path(path)
-    try:
-        with open(temporary, "wb") as file:
-            file.write(payload)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-
-
-def create_exclusive(path: Path, data: str | bytes) -> bool:
-    """Create ``path`` with ``data`` unless it exists; True when this call created it.
-
-    The file appears whole (hard link of a finished temporary file), so two
-    processes racing to create it never see a half-written one.
-    """
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = temporary_path(path)
-    with open(temporary, "wb") as file:
-        file.write(payload)
-    try:
-        os.link(temporary, path)
-        return True
-    except FileExistsError:
-        return False
-    except OSError:
-        # Filesystems without hard links: a rename is still whole, if not exclusive.
-        if path.exists():
-            return False
-        os.replace(temporary, path)
-        return True
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-
-
-def append_whole(path: Path, payload: bytes) -> None:
-    """Append ``payload`` to ``path`` with O_APPEND, so concurrent appenders never interleave.
-
-    Never through a link: a run from someone else's branch could hold ``metrics.log``
-    as a link to a file of yours, and logging to that run must not write there.
-    """
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as error:
-        if os.path.islink(path):
-            raise CorruptRecord(
-                f"{path} is a symbolic link; gitruns never writes through links in runs/. "
-                "Remove it and log again."
-            ) from error
-        raise
-    try:
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(descriptor, view) :]
-    finally:
-        os.close(descriptor)
 
 
 _id_lock = threading.Lock()
@@ -878,66 +517,3 @@ class ExperimentRecord:
                 f"{path} is not a valid experiment record ({error}). Restore it from git "
                 "('git checkout -- <file>')."
             ) from error
-
-
-def regular_files(root: Path) -> list[tuple[str, Path]]:
-    """Every regular file under ``root`` as (relative POSIX path, path), sorted.
-
-    Links are never followed, to a file or a folder: a run's folder may come
-    from a pull request, and a link to ``../../.git/config`` must not be
-    read or published. Hidden names (unfinished writes) are left out.
-    """
-    found: list[tuple[str, Path]] = []
-    for folder, folders, names in os.walk(root):
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        for name in names:
-            if name.startswith("."):
-                continue
-            path = Path(folder) / name
-            if is_regular_file(path):
-                found.append((path.relative_to(root).as_posix(), path))
-            else:
-                warn_once(path, 0, "not a regular file (a link?), left out")
-    return sorted(found)
-
-
-def has_link_on_path(root: Path, relative: str) -> bool:
-    """Whether any part of ``root/relative`` below ``root`` is a symbolic link."""
-    current = root
-    for part in Path(relative).parts:
-        current = current / part
-        if current.is_symlink():
-            return True
-    return False
-
-
-def copy_regular_files(source: Path, destination: Path) -> list[str]:
-    """Copy ``source`` (a regular file, or a folder's regular files) to ``destination``;
-    links are left out, never followed. Returns what was left out."""
-    if source.is_symlink():
-        return [source.name]
-    if not source.is_dir():
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, destination, follow_symlinks=False)
-        return []
-    left_out = []
-    for folder, folders, names in os.walk(source):
-        for name in [*folders, *names]:
-            path = Path(folder) / name
-            relative = path.relative_to(source)
-            if path.is_symlink():
-                left_out.append(relative.as_posix())
-            elif path.is_dir():
-                (destination / relative).mkdir(parents=True, exist_ok=True)
-            elif is_regular_file(path):
-                (destination / relative).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, destination / relative, follow_symlinks=False)
-    destination.mkdir(parents=True, exist_ok=True)
-    return left_out
-
-
-def warn_once(path: Path | str, size: int, problem: str) -> None:
-    """Log a problem with a file once per file and size (a file that changes is news)."""
-    once.warn_once(
-        logger, ("file", str(path), size), "%s: %s. Run 'gitruns check' for details.", path, problem
-    )

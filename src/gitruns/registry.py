@@ -36,10 +36,9 @@ from typing import Any
 import filelock
 import yaml
 
-from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitError, GitrunsError, InvalidName, InvalidPath, InvalidValue
 from gitruns.names import RUN_ID_PATTERN, check_relative_path, parse_logged_model_id
-from gitruns.record import ARTIFACTS_DIR, load_yaml
+from gitruns.record import ARTIFACTS_DIR
 from gitruns.repo import commit_paths, identity_env
 from gitruns.store import RunStore
 from gitruns.tags import (
@@ -67,6 +66,8 @@ from gitruns.tags import (
     version_label,
     version_number,
 )
+from gitruns.utils.git import find_repo_top, run_git
+from gitruns.utils.yamlcodec import load_yaml
 
 logger = logging.getLogger(__name__)
 

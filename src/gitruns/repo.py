@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitError
 from gitruns.index import INDEX_FOLDER, ensure_ignore_file
 from gitruns.migrate import fold_ended_logs
 from gitruns.store import remove_stale_temporaries
+from gitruns.utils.git import find_repo_top, run_git
 
 logger = logging.getLogger(__name__)
 

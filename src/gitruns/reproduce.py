@@ -45,23 +45,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitruns import system_tags
-from gitruns.capture import capture_environment, find_repo_top, run_git
+from gitruns.capture import capture_environment
 from gitruns.environments import ENVIRONMENTS_DIR, read_requirements
 from gitruns.exceptions import GitError, GitrunsError
 from gitruns.location import DEFAULT_FOLDER
 from gitruns.names import check_relative_path
 from gitruns.query.ranking import is_timing
-from gitruns.record import (
-    DIFF_FILE,
-    EXPERIMENT_FILE,
-    FINISHED,
-    RunRecord,
-    has_link_on_path,
-    read_run_record,
-    read_small_text,
-)
+from gitruns.record import DIFF_FILE, EXPERIMENT_FILE, FINISHED, RunRecord, read_run_record
 from gitruns.redact import NOTE_PREFIX
 from gitruns.store import RunStore
+from gitruns.utils.files import has_link_on_path, read_small_text
+from gitruns.utils.git import find_repo_top, run_git
 
 logger = logging.getLogger(__name__)
 

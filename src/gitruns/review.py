@@ -22,18 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from gitruns import system_tags
-from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitError
 from gitruns.names import RUN_ID_PATTERN
 from gitruns.query.ranking import finite, rank
-from gitruns.record import (
-    EXPERIMENT_FILE,
-    RUN_FILE,
-    RunRecord,
-    load_record_yaml,
-    read_regular_file,
-)
+from gitruns.record import EXPERIMENT_FILE, RUN_FILE, RunRecord
 from gitruns.store import RunStore
+from gitruns.utils.files import read_regular_file
+from gitruns.utils.git import find_repo_top, run_git
+from gitruns.utils.yamlcodec import load_record_yaml
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gitruns import once
-from gitruns.capture import pid_alive, process_alive
 from gitruns.exceptions import (
     AmbiguousRunId,
     CorruptRecord,
@@ -38,15 +37,14 @@ from gitruns.record import (
     EXPERIMENT_FILE,
     KILLED,
     RUNNING,
-    TEMPORARY_SUFFIX,
     ExperimentRecord,
     MetricSummary,
     RunRecord,
-    create_exclusive,
     read_run_record,
     within_record_size,
-    write_atomic,
 )
+from gitruns.utils.files import TEMPORARY_SUFFIX, create_exclusive, write_atomic
+from gitruns.utils.processes import pid_alive, process_alive
 
 logger = logging.getLogger(__name__)
 
@@ -310,7 +308,7 @@ def summarize_histories(run_dir: Path, schema: int) -> dict[str, MetricSummary]:
     return summaries
 
 
-# ``.<name>.<pid>.<random>.tmp``: what :func:`gitruns.record.temporary_path` names.
+# ``.<name>.<pid>.<random>.tmp``: what :func:`gitruns.utils.files.temporary_path` names.
 _TEMPORARY_NAME = re.compile(
     r"^\..+\.(?P<pid>[0-9]+)\.[0-9a-f]+" + re.escape(TEMPORARY_SUFFIX) + r"\Z"
 )

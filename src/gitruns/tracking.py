@@ -41,14 +41,9 @@ from gitruns.names import (
     check_text_name,
 )
 from gitruns.query import runs_to_dataframe
-from gitruns.record import (
-    FINISHED,
-    GOALS,
-    TERMINAL_STATUSES,
-    ExperimentRecord,
-    dump_yaml,
-)
+from gitruns.record import FINISHED, GOALS, TERMINAL_STATUSES, ExperimentRecord
 from gitruns.store import DEFAULT_EXPERIMENT, RunStore
+from gitruns.utils.yamlcodec import dump_yaml
 from gitruns.writer import (
     MAX_TAG_VALUE_LENGTH,
     NOTE_TAG,

@@ -28,15 +28,7 @@ from typing import Any
 import yaml
 
 from gitruns import once, system_tags
-from gitruns.capture import (
-    capture_environment,
-    capture_git,
-    capture_source,
-    current_process,
-    current_user,
-    find_repo_top,
-    run_git,
-)
+from gitruns.capture import capture_environment, capture_git, capture_source, current_user
 from gitruns.entities import Run, run_from_record
 from gitruns.environments import store_requirements
 from gitruns.exceptions import (
@@ -62,18 +54,17 @@ from gitruns.record import (
     RUNNING,
     MetricSummary,
     RunRecord,
-    emit_record_yaml,
-    load_record_yaml,
     merge_record_dicts,
     new_run_id,
-    read_regular_file,
     record_lock,
-    temporary_path,
     within_record_size,
-    write_atomic,
 )
 from gitruns.redact import public_text
 from gitruns.store import RunStore
+from gitruns.utils.files import read_regular_file, temporary_path, write_atomic
+from gitruns.utils.git import find_repo_top, run_git
+from gitruns.utils.processes import current_process
+from gitruns.utils.yamlcodec import emit_record_yaml, load_record_yaml
 
 logger = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from gitruns.capture import find_repo_top, run_git
 from gitruns.exceptions import GitrunsError
 from gitruns.record import FINISHED, ExperimentRecord, read_run_record
 from gitruns.repo import commit_paths, identity_env
 from gitruns.store import RunStore
+from gitruns.utils.git import find_repo_top, run_git
 
 logger = logging.getLogger(__name__)
 

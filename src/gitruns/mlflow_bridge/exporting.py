@@ -203,7 +203,7 @@ def _export_artifacts(client: Any, run_id: str, folder: Path, report: ExportRepo
 def _export_registry(
     client: Any, store: RunStore, exported: dict[str, str], report: ExportReport
 ) -> None:
-    from gitruns.capture import find_repo_top
+    from gitruns.utils.git import find_repo_top
 
     if find_repo_top(store.runs_dir) is None:
         return  # no git, no registry

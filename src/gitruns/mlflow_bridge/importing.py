@@ -32,7 +32,6 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from gitruns import system_tags
-from gitruns.capture import find_repo_top
 from gitruns.entities import CONTEXT_TAG
 from gitruns.exceptions import GitrunsError
 from gitruns.history import Point, write_histories
@@ -62,12 +61,12 @@ from gitruns.record import (
     MetricSummary,
     RunRecord,
     read_run_record,
-    temporary_path,
-    write_atomic,
 )
 from gitruns.redact import is_secret_file, secret_in_text
 from gitruns.store import RunStore
 from gitruns.tags import version_number
+from gitruns.utils.files import temporary_path, write_atomic
+from gitruns.utils.git import find_repo_top
 from gitruns.writer import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, NOTE_TAG, PARENT_TAG
 
 logger = logging.getLogger(__name__)

@@ -23,15 +23,10 @@ import yaml
 from gitruns import location
 from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue, MissingLibrary
 from gitruns.names import check_relative_path, logged_model_id
-from gitruns.record import (
-    dump_yaml,
-    has_link_on_path,
-    is_regular_file,
-    load_yaml,
-    read_regular_file,
-)
 from gitruns.registry import Registry, locate_model
 from gitruns.signature import ModelSignature
+from gitruns.utils.files import has_link_on_path, is_regular_file, read_regular_file
+from gitruns.utils.yamlcodec import dump_yaml, load_yaml
 
 MLMODEL = "MLmodel"
 REQUIREMENTS = "requirements.txt"

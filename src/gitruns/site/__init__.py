@@ -31,7 +31,7 @@ from gitruns.history import TABLE_FILE
 from gitruns.names import RUN_ID_PATTERN
 from gitruns.query import abbreviate, format_duration, tree_order
 from gitruns.query.ranking import Ranking
-from gitruns.record import ARTIFACTS_DIR, read_regular_file, read_run_record, read_small_text
+from gitruns.record import ARTIFACTS_DIR, read_run_record
 from gitruns.redact import public_text
 from gitruns.reproduce import reproduce_command
 from gitruns.site import charts
@@ -46,6 +46,7 @@ from gitruns.site.collect import (
 )
 from gitruns.site.output import SiteWriter
 from gitruns.site.render import Renderer, model_page
+from gitruns.utils.files import read_regular_file, read_small_text
 
 logger = logging.getLogger(__name__)
 
@@ -727,7 +728,7 @@ def commit_link(remote: str | None, commit: str | None) -> str | None:
 
 def _mlmodel_summary(text: str) -> str:
     """One line about a logged model: its flavors, and whether it has a signature."""
-    from gitruns.record import load_yaml
+    from gitruns.utils.yamlcodec import load_yaml
 
     try:
         data = load_yaml(text)

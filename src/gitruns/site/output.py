@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gitruns.exceptions import GitrunsError, InvalidPath
 from gitruns.names import check_relative_path
-from gitruns.record import has_link_on_path, is_regular_file, read_regular_file, write_atomic
+from gitruns.utils.files import has_link_on_path, is_regular_file, read_regular_file, write_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,50 @@
+"""git, run as a program: the plumbing every layer calls (gitruns never reimplements git).
+
+Example::
+
+    top = find_repo_top(Path.cwd())
+    commit = run_git(["rev-parse", "HEAD"], top).decode().strip()
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from gitruns.exceptions import GitError
+
+
+def find_repo_top(start: Path) -> Path | None:
+    """The top folder of the git work tree holding ``start``, or None outside git."""
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+class GitUnavailable(GitError):
+    """git is not installed, or the folder is not a usable repository."""
+
+
+def run_git(
+    args: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> bytes:
+    """Run ``git args`` in ``cwd`` (with ``env`` added to the environment); its output."""
+    try:
+        result = subprocess.run(
+            ["git", "--no-optional-locks", *args],
+            cwd=cwd,
+            capture_output=True,
+            check=False,
+            env=None if env is None else {**os.environ, **env},
+        )
+    except FileNotFoundError as error:
+        raise GitUnavailable(
+            "git is not installed. Install it (e.g. 'apt-get install git') to record code versions."
+        ) from error
+    if check and result.returncode != 0:
+        message = result.stderr.decode(errors="replace").strip()
+        raise GitUnavailable(f"git {' '.join(args)} failed: {message}")
+    return result.stdout

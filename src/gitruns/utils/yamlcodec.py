@@ -1,0 +1,243 @@
+"""YAML for records: a fast emitter and reader for the subset gitruns writes, and a
+safe loader for any other YAML (no aliases: a "billion laughs" costs nothing).
+
+Example::
+
+    text = emit_record_yaml({"id": "01a2", "params": {"alpha": "0.1"}})
+    assert load_record_yaml(text) == {"id": "01a2", "params": {"alpha": "0.1"}}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import yaml
+
+# libyaml's C dumper and loader are several times faster than the pure-Python ones.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YamlDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML in block style, keys in the given order, unicode kept readable."""
+    return yaml.dump(data, Dumper=_YamlDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
+
+
+# A string may be written bare only when YAML can't read it as anything else:
+# starting with a letter rules out numbers, dates, '.nan' and indicators, and
+# leaving out ':' and '#' rules out mappings and comments.
+_PLAIN_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-./ ]*(?<! )\Z")
+_YAML_WORDS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null"])
+# Characters that YAML reads differently or refuses when written raw inside quotes.
+_RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape_character(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _yaml_scalar(value: Any) -> str:
+    if type(value) is str:
+        if _PLAIN_STRING.match(value) and value.lower() not in _YAML_WORDS:
+            return value
+        return _RAW_UNSAFE.sub(_escape_character, json.dumps(value, ensure_ascii=False))
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return ".nan"
+        if value in (math.inf, -math.inf):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        if "." not in text:  # YAML 1.1 needs the dot: 1e-05 -> 1.0e-05
+            text = text.replace("e", ".0e") if "e" in text else text + ".0"
+        return text
+    raise TypeError(f"records hold strings, numbers, booleans and null, not {type(value).__name__}")
+
+
+def _emit(value: Any, indent: str, lines: list[str]) -> None:
+    for key, item in value.items():
+        label = f"{indent}{_yaml_scalar(key)}:"
+        if isinstance(item, dict) and item:
+            lines.append(label)
+            _emit(item, indent + "  ", lines)
+        elif isinstance(item, dict):
+            lines.append(f"{label} {{}}")
+        elif isinstance(item, list) and item:  # run inputs: a list of mappings
+            lines.append(label)
+            for element in item:
+                if isinstance(element, dict) and element:
+                    first = len(lines)
+                    _emit(element, indent + "  ", lines)
+                    lines[first] = f"{indent}- " + lines[first][len(indent) + 2 :]
+                else:
+                    lines.append(f"{indent}- {_yaml_scalar(element)}")
+        elif isinstance(item, list):
+            lines.append(f"{label} []")
+        else:
+            lines.append(f"{label} {_yaml_scalar(item)}")
+
+
+def emit_record_yaml(data: dict[str, Any]) -> str:
+    """YAML for nested mappings of scalars (and lists of them), the shape of every record,
+    in microseconds.
+
+    PyYAML's representer costs about a millisecond per record even with
+    libyaml, and a run rewrites its record on every ``log_params``. Output is
+    block style, keys in order, and reads back equal with ``yaml.safe_load``.
+    """
+    if not data:
+        return "{}\n"
+    lines: list[str] = []
+    _emit(data, "", lines)
+    lines.append("")
+    return "\n".join(lines)
+
+
+_INTEGER = re.compile(r"^-?(?:0|[1-9][0-9]*)\Z")
+_FLOAT = re.compile(r"^-?[0-9]+\.[0-9]*(?:e[-+][0-9]+)?\Z")
+_SPECIAL_SCALARS: dict[str, Any] = {
+    "null": None,
+    "true": True,
+    "false": False,
+    ".nan": math.nan,
+    ".inf": math.inf,
+    "-.inf": -math.inf,
+}
+_json_decoder = json.JSONDecoder()
+
+
+class _NotEmitted(ValueError):
+    """Text that :func:`emit_record_yaml` would not have written."""
+
+
+# One line of emitted YAML: indent, a quoted or plain key, and after ": " a scalar
+# (or nothing, when a nested mapping follows).
+_LINE = re.compile(r'( *)(?:"((?:[^"\\\n]|\\.)*)"|([A-Za-z_][A-Za-z0-9_\-./ ]*?)):(?: ([^\n]*))?\n')
+
+
+def _read_scalar(text: str) -> Any:
+    first = text[0]
+    if first == '"':
+        value, end = _json_decoder.raw_decode(text)
+        if end != len(text):
+            raise _NotEmitted(text)
+        return value
+    special = _SPECIAL_SCALARS.get(text, _NotEmitted)
+    if special is not _NotEmitted:
+        return special
+    if first == "-" or first.isdigit():
+        if _INTEGER.match(text):
+            return int(text)
+        if _FLOAT.match(text):
+            return float(text)
+        raise _NotEmitted(text)
+    if _PLAIN_STRING.match(text) and text.lower() not in _YAML_WORDS:
+        return text
+    raise _NotEmitted(text)
+
+
+def read_emitted_yaml(text: str) -> dict[str, Any]:
+    """Read YAML in exactly the form :func:`emit_record_yaml` writes, several times faster
+    than libyaml.
+
+    Anything else (a comment, a list, another style, a hand edit) raises
+    ``ValueError``; :func:`load_record_yaml` then falls back to PyYAML.
+    """
+    if text == "{}\n":
+        return {}
+    root: dict[str, Any] = {}
+    stack: list[tuple[int, dict[str, Any]]] = [(0, root)]
+    opened: dict[str, Any] | None = None  # a mapping whose first key comes next
+    position, size = 0, len(text)
+    while position < size:
+        match = _LINE.match(text, position)
+        if match is None:
+            raise _NotEmitted(text[position : position + 80])
+        position = match.end()
+        indent_text, quoted, plain, rest = match.groups()
+        indent = len(indent_text)
+        if opened is not None:
+            if indent != stack[-1][0] + 2:
+                raise _NotEmitted(match.group())
+            stack.append((indent, opened))
+            opened = None
+        while indent < stack[-1][0]:
+            stack.pop()
+        if indent != stack[-1][0]:
+            raise _NotEmitted(match.group())
+        if plain is not None:
+            if plain[-1:] == " " or plain.lower() in _YAML_WORDS:
+                raise _NotEmitted(plain)
+            key = plain
+        else:
+            key = json.loads(f'"{quoted}"') if "\\" in quoted else quoted
+        target = stack[-1][1]
+        if key in target:
+            raise _NotEmitted(match.group())
+        if rest is None:
+            target[key] = opened = {}
+        elif rest == "{}":
+            target[key] = {}
+        elif rest:
+            target[key] = _read_scalar(rest)
+        else:
+            raise _NotEmitted(match.group())
+    if opened is not None:
+        raise _NotEmitted("unfinished document")
+    return root
+
+
+def load_record_yaml(text: str | bytes) -> Any:
+    """Parse a record: the fast reader for what gitruns wrote, PyYAML for anything else."""
+    try:
+        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+    except UnicodeDecodeError as error:
+        raise yaml.YAMLError(f"not UTF-8 text ({error})") from error
+    try:
+        return read_emitted_yaml(decoded)
+    except (ValueError, IndexError):
+        return load_yaml(decoded)
+
+
+def load_yaml(text: str | bytes) -> Any:
+    """Safe YAML without anchors and aliases: a few bytes of aliases can expand to
+    gigabytes ("billion laughs"), and no file gitruns writes uses them."""
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _refuse_aliases(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _refuse_aliases(root: yaml.Node) -> None:
+    # An alias is the same node object reached twice; composing shares it, only
+    # constructing would expand it, so a walk over distinct nodes stays bounded.
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise yaml.YAMLError(
+                f"YAML aliases (*name) are not accepted (line {node.start_mark.line + 1}); "
+                "write the value out in full"
+            )
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
