@@ -156,7 +156,7 @@ def search(library: str, folder: Path) -> dict[str, float]:
     done = time.perf_counter()
     parsed = 0
     if library == "gitruns":
-        from gitruns import index
+        from gitruns.store import index
 
         parsed = index.records_read
     return {

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 import gitruns
-from gitruns import location, once, tracking, writer
+from gitruns import location, once, tracking
 from gitruns.cli import console as cli_console
+from gitruns.store import writer
 
 GIT_IDENTITY = ["-c", "user.name=Test User", "-c", "user.email=test@example.com"]
 

@@ -17,8 +17,8 @@ from sklearn.preprocessing import StandardScaler
 import gitruns as mlflow
 from gitruns import MlflowClient
 from gitruns.exceptions import InvalidValue
-from gitruns.history import read_histories
 from gitruns.hyperopt import fmin
+from gitruns.store.history import read_histories
 
 
 @pytest.fixture(autouse=True)

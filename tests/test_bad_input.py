@@ -10,7 +10,7 @@ import pytest
 import gitruns as mlflow
 from gitruns import GitrunsError, MlflowException
 from gitruns.exceptions import InvalidName, InvalidPath, InvalidValue, ParamConflict
-from gitruns.record import read_run_record
+from gitruns.store.record import read_run_record
 
 
 def files_outside_runs(repo: Path) -> set[str]:

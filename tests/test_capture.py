@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gitruns import capture
-from gitruns.capture import GitWatcher, strip_credentials
+from gitruns.store import capture
+from gitruns.store.capture import GitWatcher, strip_credentials
 from gitruns.utils.processes import current_process, process_alive
 
 from .conftest import git, make_repo

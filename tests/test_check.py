@@ -9,8 +9,8 @@ import jsonschema
 from click.testing import CliRunner
 
 import gitruns
-from gitruns.check import check_runs, load_schema
 from gitruns.cli import cli
+from gitruns.store.check import check_runs, load_schema
 
 
 def make_runs(count: int = 2) -> list[Path]:

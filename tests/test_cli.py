@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 import gitruns
-from gitruns.check import check_runs
 from gitruns.cli import cli
-from gitruns.record import read_run_record
 from gitruns.store import RunStore
+from gitruns.store.check import check_runs
+from gitruns.store.record import read_run_record
 
 from .conftest import git, installed_command, run_python
 

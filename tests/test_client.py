@@ -14,9 +14,9 @@ import pytest
 import gitruns
 import gitruns as mlflow
 from gitruns import MlflowClient
-from gitruns.check import check_runs
 from gitruns.entities import Metric, Param, RunTag, ViewType
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
+from gitruns.store.check import check_runs
 
 from .conftest import git
 
@@ -268,7 +268,7 @@ def settle(runs_dir: Path) -> None:
 
 
 def test_a_search_after_new_runs_arrive_parses_only_those(experiment: str):
-    from gitruns import index
+    from gitruns.store import index
 
     client = MlflowClient()
     settle(Path("runs"))

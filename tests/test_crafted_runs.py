@@ -346,7 +346,7 @@ def test_a_committed_link_in_the_index_cache_makes_no_search_write_outside_it(
     assert not link.is_symlink() and link.is_dir()  # the link itself made way for the cache
 
     # Committing runs takes the cache out of git, and never puts it back.
-    from gitruns.repo import commit_runs
+    from gitruns.store.repo import commit_runs
 
     with gitruns.start_run():
         pass

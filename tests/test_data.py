@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 import gitruns as mlflow
 from gitruns import MlflowClient
-from gitruns.check import check_runs
 from gitruns.cli import cli
 from gitruns.entities import Dataset, DatasetInput, InputTag
 from gitruns.exceptions import InvalidValue
+from gitruns.store.check import check_runs
 
 
 def run_yaml(repo: Path, run_id: str) -> dict:

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 import gitruns as mlflow
-from gitruns.check import check_runs
-from gitruns.environments import ENVIRONMENTS_DIR
 from gitruns.exceptions import CorruptRecord
-from gitruns.history import read_histories
-from gitruns.migrate import migrate_runs
-from gitruns.record import read_run_record
 from gitruns.store import RunStore
+from gitruns.store.check import check_runs
+from gitruns.store.environments import ENVIRONMENTS_DIR
+from gitruns.store.history import read_histories
+from gitruns.store.migrate import migrate_runs
+from gitruns.store.record import read_run_record
 
 from .conftest import git, installed_command
 
@@ -197,7 +197,7 @@ def test_an_ended_run_is_three_files_and_a_killed_one_is_folded_on_commit(repo: 
     # A run logged to by id after it ended keeps a log until the next commit.
     mlflow.MlflowClient().log_metric(run.info.run_id, "rmse", 0.1, step=3)
     assert (folder / "metrics.log").exists()
-    from gitruns.repo import commit_runs
+    from gitruns.store.repo import commit_runs
 
     commit_runs(repo / "runs")
     assert files_of(folder) == ["metrics.tsv", "run.yaml"]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitruns.exceptions import InvalidName, InvalidPath
-from gitruns.names import (
+from gitruns.store.names import (
     SLUG_PATTERN,
     check_key,
     check_relative_path,

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 import gitruns
-from gitruns.check import check_runs
-from gitruns.history import read_histories
-from gitruns.record import read_run_record
-from gitruns.repo import commit_runs
 from gitruns.store import RunStore
+from gitruns.store.check import check_runs
+from gitruns.store.history import read_histories
+from gitruns.store.record import read_run_record
+from gitruns.store.repo import commit_runs
 
 from .conftest import git, make_repo, run_python
 
@@ -236,7 +236,7 @@ def test_writers_sharing_a_run_lose_nothing(repo: Path):
 
 
 def test_files_a_killed_writer_left_are_ignored_and_cleaned(repo: Path):
-    from gitruns.repo import commit_runs
+    from gitruns.store.repo import commit_runs
 
     process = subprocess.Popen(
         [sys.executable, "-c", LONG_RUN], cwd=repo, stdout=subprocess.PIPE, text=True

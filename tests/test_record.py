@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitruns.exceptions import CorruptRecord
-from gitruns.history import MetricLog, read_histories
-from gitruns.record import MetricSummary, RunRecord, new_run_id, read_run_record
+from gitruns.store.history import MetricLog, read_histories
+from gitruns.store.record import MetricSummary, RunRecord, new_run_id, read_run_record
 from gitruns.utils.files import write_atomic
 from gitruns.utils.yamlcodec import emit_record_yaml, load_record_yaml, read_emitted_yaml
 

@@ -17,7 +17,7 @@ from gitruns import GitrunsError, MlflowClient
 from gitruns.cli import cli
 from gitruns.exceptions import InvalidName, InvalidPath
 from gitruns.registry import Registry, locate_model
-from gitruns.tags import parse_tag_name
+from gitruns.registry.tags import parse_tag_name
 
 from .conftest import GIT_IDENTITY, git, run_python
 

@@ -14,10 +14,10 @@ import yaml
 from click.testing import CliRunner
 
 from gitruns.cli import cli
-from gitruns.environments import store_requirements
-from gitruns.record import read_run_record
 from gitruns.reproduce import REPRODUCES_TAG, VERDICT_TAG, ReproduceError, reproduce_run
 from gitruns.store import RunStore
+from gitruns.store.environments import store_requirements
+from gitruns.store.record import read_run_record
 from tests.conftest import git, make_repo
 from tests.test_site import Visitor
 from tests.test_site import browser as browser  # the fixture, shared

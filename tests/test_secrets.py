@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 import gitruns
-from gitruns.capture import GitWatcher
 from gitruns.init import init_project
 from gitruns.redact import REDACTED, is_secret_file, redact_command, redact_lines
 from gitruns.site import build_site
+from gitruns.store.capture import GitWatcher
 
 from .conftest import git, make_repo, run_python
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitruns.exceptions import InvalidName
-from gitruns.tags import (
+from gitruns.registry.tags import (
     NAME_PATTERN,
     TagName,
     assign_tag,

@@ -15,9 +15,9 @@ import gitruns
 import gitruns as mlflow
 from gitruns import MlflowClient
 from gitruns.exceptions import InvalidName
-from gitruns.history import read_histories
-from gitruns.names import MAX_EXPERIMENT_NAME_LENGTH, experiment_folder
-from gitruns.record import read_run_record
+from gitruns.store.history import read_histories
+from gitruns.store.names import MAX_EXPERIMENT_NAME_LENGTH, experiment_folder
+from gitruns.store.record import read_run_record
 
 from .conftest import git, make_repo, run_python
 

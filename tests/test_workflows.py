@@ -85,7 +85,7 @@ def test_every_workflow_is_pinned_and_least_privileged(path: Path):
 
 
 def test_the_repository_holds_example_runs_for_its_site():
-    from gitruns.check import check_runs
+    from gitruns.store.check import check_runs
 
     report = check_runs(ROOT / "runs")
     assert report.ok and report.runs >= 10

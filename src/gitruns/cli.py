@@ -39,7 +39,7 @@ from gitruns.query import (
 )
 from gitruns.query.ranking import Ranking
 from gitruns.registry import Registry, TagEvent
-from gitruns.tags import mlflow_stage, version_label
+from gitruns.registry.tags import mlflow_stage, version_label
 from gitruns.version import __version__
 
 # Control characters a terminal would act on (ESC starts ANSI sequences); tab and newline stay.
@@ -229,7 +229,7 @@ def check(runs_dir: Path | None) -> None:
         \b
         gitruns check runs
     """
-    from gitruns.check import check_runs
+    from gitruns.store.check import check_runs
 
     report = check_runs(_runs_dir(runs_dir))
     for problem in report.problems:
@@ -255,7 +255,7 @@ def commit(message: str | None, runs_dir: Path | None) -> None:
         \b
         gitruns commit -m "Tune the learning rate"
     """
-    from gitruns.repo import commit_runs
+    from gitruns.store.repo import commit_runs
 
     folder = _runs_dir(runs_dir)
     sha = commit_runs(folder, message)
@@ -279,8 +279,8 @@ def migrate(runs_dir: Path | None) -> None:
         \b
         gitruns migrate && git add -A runs && git commit -m "Runs in schema 2"
     """
-    from gitruns.migrate import migrate_runs
-    from gitruns.record import LAYOUT_SCHEMA
+    from gitruns.store.migrate import migrate_runs
+    from gitruns.store.record import LAYOUT_SCHEMA
 
     folder = _runs_dir(runs_dir)
     with _progress("Migrating runs") as advance:

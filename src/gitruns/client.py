@@ -52,20 +52,11 @@ from gitruns.entities import (
     RunTag,
     ViewType,
     experiment_from_record,
+    run_from_entry,
+    run_from_live,
     run_from_record,
 )
 from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue
-from gitruns.history import read_histories
-from gitruns.index import RunEntry
-from gitruns.names import (
-    DEFAULT_EXPERIMENT_NAME,
-    RUN_ID_PATTERN,
-    check_experiment_name,
-    check_key,
-    check_relative_path,
-    logged_model_id,
-    parse_logged_model_id,
-)
 from gitruns.query import (
     ColumnRow,
     abbreviate,
@@ -76,7 +67,21 @@ from gitruns.query import (
     parse_order_by,
     search_columns,
 )
-from gitruns.record import (
+from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
+from gitruns.registry.tags import check_model_name, gto_stage, mlflow_stage
+from gitruns.store import DEFAULT_EXPERIMENT_ALIASES, RunStore
+from gitruns.store.history import read_histories
+from gitruns.store.index import RunEntry
+from gitruns.store.names import (
+    DEFAULT_EXPERIMENT_NAME,
+    RUN_ID_PATTERN,
+    check_experiment_name,
+    check_key,
+    check_relative_path,
+    logged_model_id,
+    parse_logged_model_id,
+)
+from gitruns.store.record import (
     ACTIVE,
     ARTIFACTS_DIR,
     DELETED,
@@ -86,11 +91,8 @@ from gitruns.record import (
     RunRecord,
     read_run_record,
 )
-from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
-from gitruns.store import DEFAULT_EXPERIMENT_ALIASES, RunStore
-from gitruns.tags import check_model_name, gto_stage, mlflow_stage
+from gitruns.store.writer import create_run, open_run
 from gitruns.utils.files import copy_regular_files, has_link_on_path
-from gitruns.writer import create_run, open_run
 
 MLMODEL_FILE = "MLmodel"  # a folder holding one is a model
 
@@ -292,7 +294,7 @@ class MlflowClient:
         if tags:
             live.set_tags(tags)
         live.save()
-        return live.to_run()
+        return run_from_live(live)
 
     def get_run(self, run_id: str) -> Run:
         """A run by id or unique id prefix."""
@@ -323,7 +325,7 @@ class MlflowClient:
         rows = self._search(experiment_ids, filter_string, run_view_type, order_by)
         page = _page(rows, max_results, page_token)
         return PagedList(
-            [entry.to_run(Path(path)) for entry, path in _entries_of(page)], page.token
+            [run_from_entry(entry, Path(path)) for entry, path in _entries_of(page)], page.token
         )
 
     def _search(

@@ -15,7 +15,16 @@ from typing import Any, Generic, TypeVar
 
 from gitruns import system_tags
 from gitruns.exceptions import InvalidValue
-from gitruns.record import ARTIFACTS_DIR, STATUSES, TERMINAL_STATUSES, ExperimentRecord, RunRecord
+from gitruns.store.index import RunEntry
+from gitruns.store.record import (
+    ARTIFACTS_DIR,
+    STATUSES,
+    TERMINAL_STATUSES,
+    ExperimentRecord,
+    RunRecord,
+    record_tags,
+)
+from gitruns.store.writer import LiveRun
 
 
 class _Fields:
@@ -284,23 +293,6 @@ class LoggedModel(_Fields):
         return f"models:/{self.model_id}"
 
 
-def record_tags(record: RunRecord) -> dict[str, str]:
-    """The ``mlflow.*`` tags MLflow sets itself, derived from the record."""
-    git = record.git or {}
-    candidates = {
-        system_tags.RUN_NAME: record.name,
-        system_tags.USER: record.user,
-        system_tags.SOURCE_TYPE: record.source.get("type"),
-        system_tags.SOURCE_NAME: record.source.get("entry_point"),
-        system_tags.GIT_COMMIT: git.get("commit"),
-        system_tags.GIT_BRANCH: git.get("branch"),
-        system_tags.GIT_REPO_URL: git.get("remote"),
-        system_tags.PARENT_RUN_ID: record.parent,
-        system_tags.NOTE: record.description,
-    }
-    return {key: str(value) for key, value in candidates.items() if value is not None}
-
-
 def make_run(
     record: RunRecord | Any, run_dir: Path, metrics: dict[str, float], tags: dict[str, str]
 ) -> Run:
@@ -339,3 +331,14 @@ def experiment_from_record(
         lifecycle_stage=record.lifecycle_stage,
         tags=tags,
     )
+
+
+def run_from_entry(entry: RunEntry, run_dir: Path) -> Run:
+    """MLflow's entity for a search index entry, the same :func:`run_from_record` makes."""
+    return make_run(entry, run_dir, dict(entry.metrics), dict(entry.tags))
+
+
+def run_from_live(live: LiveRun) -> Run:
+    """MLflow's entity for a run this process writes, as it stands now."""
+    with live.lock:
+        return run_from_record(live.record, live.run_dir)

@@ -193,9 +193,9 @@ def remote_trial(fn: Callable[[Any], Any], params: Any) -> dict[str, Any]:
 def _captured(folder: Path, run_id: str | None) -> dict[str, Any] | None:
     """What a trial's run logged, as plain data: its record, every metric value, and its
     artifacts up to a size (larger ones are named in ``left_out``)."""
-    from gitruns.history import read_histories
-    from gitruns.record import ARTIFACTS_DIR
     from gitruns.store import RunStore
+    from gitruns.store.history import read_histories
+    from gitruns.store.record import ARTIFACTS_DIR
 
     if run_id is None:
         return None
@@ -242,7 +242,7 @@ def write_remote_trials(
 ) -> list[tuple[str, float | None]]:
     """Write each Spark trial as a child run of ``parent``: what it logged on its
     executor, or, for a trial that failed or was cancelled there, that it did."""
-    from gitruns.writer import create_run
+    from gitruns.store.writer import create_run
 
     store = tracking._store()
     written = []

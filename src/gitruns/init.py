@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from gitruns.exceptions import GitError, GitrunsError
-from gitruns.index import IGNORE_LINES
+from gitruns.store.index import IGNORE_LINES
 from gitruns.utils.files import read_regular_file
 from gitruns.utils.git import run_git
 from gitruns.version import __version__

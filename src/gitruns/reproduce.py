@@ -45,15 +45,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitruns import system_tags
-from gitruns.capture import capture_environment
-from gitruns.environments import ENVIRONMENTS_DIR, read_requirements
 from gitruns.exceptions import GitError, GitrunsError
 from gitruns.location import DEFAULT_FOLDER
-from gitruns.names import check_relative_path
 from gitruns.query.ranking import is_timing
-from gitruns.record import DIFF_FILE, EXPERIMENT_FILE, FINISHED, RunRecord, read_run_record
 from gitruns.redact import NOTE_PREFIX
 from gitruns.store import RunStore
+from gitruns.store.capture import capture_environment
+from gitruns.store.environments import ENVIRONMENTS_DIR, read_requirements
+from gitruns.store.names import check_relative_path
+from gitruns.store.record import DIFF_FILE, EXPERIMENT_FILE, FINISHED, RunRecord, read_run_record
 from gitruns.utils.files import has_link_on_path, read_small_text
 from gitruns.utils.git import find_repo_top, run_git
 
@@ -451,7 +451,10 @@ def recorded_python(folder: Path, requirements: str) -> str:
 
 def _packages_of(python: str) -> str:
     """The package list another Python's environment would record."""
-    code = "from gitruns.capture import capture_environment as c; print(c().requirements, end='')"
+    code = (
+        "from gitruns.store.capture import capture_environment as c; "
+        "print(c().requirements, end='')"
+    )
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
     return done.stdout
 
@@ -597,7 +600,7 @@ def _run_again(
     ]
     same = all(delta.within or delta.timing for delta in result.metrics) and not result.params
     result.verdict = "reproduced" if same else "differs"
-    from gitruns.writer import open_run
+    from gitruns.store.writer import open_run
 
     open_run(RunStore(runs_dir), counterpart.id).set_tags(
         {REPRODUCES_TAG: record.id, VERDICT_TAG: result.verdict}

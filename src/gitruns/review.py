@@ -23,10 +23,10 @@ from typing import Any
 
 from gitruns import system_tags
 from gitruns.exceptions import GitError
-from gitruns.names import RUN_ID_PATTERN
 from gitruns.query.ranking import finite, rank
-from gitruns.record import EXPERIMENT_FILE, RUN_FILE, RunRecord
 from gitruns.store import RunStore
+from gitruns.store.names import RUN_ID_PATTERN
+from gitruns.store.record import EXPERIMENT_FILE, RUN_FILE, RunRecord
 from gitruns.utils.files import read_regular_file
 from gitruns.utils.git import find_repo_top, run_git
 from gitruns.utils.yamlcodec import load_record_yaml

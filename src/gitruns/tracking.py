@@ -2,7 +2,7 @@
 
 Each thread has a stack of active runs; ``start_run(nested=True)`` pushes a
 child onto it. The calls here check their arguments and hand the work to the
-run being written (:class:`gitruns.writer.LiveRun`).
+run being written (:class:`gitruns.store.writer.LiveRun`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from gitruns.entities import (
     RunInfo,
     ViewType,
     experiment_from_record,
+    run_from_live,
     run_from_record,
 )
 from gitruns.exceptions import (
@@ -34,17 +35,16 @@ from gitruns.exceptions import (
     InvalidValue,
     RunAlreadyActive,
 )
-from gitruns.names import (
+from gitruns.query import runs_to_dataframe
+from gitruns.store import DEFAULT_EXPERIMENT, RunStore
+from gitruns.store.names import (
     MAX_NAME_LENGTH,
     check_experiment_name,
     check_key,
     check_text_name,
 )
-from gitruns.query import runs_to_dataframe
-from gitruns.record import FINISHED, GOALS, TERMINAL_STATUSES, ExperimentRecord
-from gitruns.store import DEFAULT_EXPERIMENT, RunStore
-from gitruns.utils.yamlcodec import dump_yaml
-from gitruns.writer import (
+from gitruns.store.record import FINISHED, GOALS, TERMINAL_STATUSES, ExperimentRecord
+from gitruns.store.writer import (
     MAX_TAG_VALUE_LENGTH,
     NOTE_TAG,
     RUN_NAME_TAG,
@@ -58,6 +58,7 @@ from gitruns.writer import (
     resume_run,
     status_for_exception,
 )
+from gitruns.utils.yamlcodec import dump_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -267,11 +268,11 @@ class ActiveRun(Run):
 
     @property
     def info(self) -> RunInfo:  # type: ignore[override]
-        return self._live.to_run().info
+        return run_from_live(self._live).info
 
     @property
     def data(self) -> RunData:  # type: ignore[override]
-        return self._live.to_run().data
+        return run_from_live(self._live).data
 
     @property
     def live(self) -> LiveRun:
@@ -416,8 +417,8 @@ def active_run() -> ActiveRun | None:
 def last_active_run() -> Run | None:
     """The active run, else the run that ended last in this process, else None."""
     if _thread.stack:
-        return _thread.stack[-1].to_run()
-    return None if _last.run is None else _last.run.to_run()
+        return run_from_live(_thread.stack[-1])
+    return None if _last.run is None else run_from_live(_last.run)
 
 
 def get_run(run_id: str) -> Run:

@@ -19,9 +19,9 @@ from importlib import resources
 from pathlib import Path
 
 from gitruns.exceptions import GitrunsError
-from gitruns.record import FINISHED, ExperimentRecord, read_run_record
-from gitruns.repo import commit_paths, identity_env
 from gitruns.store import RunStore
+from gitruns.store.record import FINISHED, ExperimentRecord, read_run_record
+from gitruns.store.repo import commit_paths, identity_env
 from gitruns.utils.git import find_repo_top, run_git
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
 
 from gitruns.location import resolve
-from gitruns.names import RUN_ID_PATTERN
-from gitruns.record import ARTIFACTS_DIR, RUN_FILE
+from gitruns.store.names import RUN_ID_PATTERN
+from gitruns.store.record import ARTIFACTS_DIR, RUN_FILE
 
 
 def artifacts_path(uri: str) -> Path:

@@ -16,9 +16,9 @@ from pathlib import Path
 from mlflow.tracking.context.abstract_context import RunContextProvider
 
 from gitruns import system_tags
-from gitruns.capture import capture_git
 from gitruns.exceptions import GitrunsError
 from gitruns.location import DEFAULT_FOLDER
+from gitruns.store.capture import capture_git
 from gitruns.utils.git import find_repo_top
 
 logger = logging.getLogger(__name__)

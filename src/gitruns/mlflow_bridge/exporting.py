@@ -24,15 +24,22 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from gitruns import system_tags
-from gitruns.entities import dataset_inputs, record_tags
+from gitruns.entities import dataset_inputs
 from gitruns.exceptions import GitrunsError
-from gitruns.history import read_histories
 from gitruns.mlflow_bridge import EXPORTED_ID_TAG, IMPORTED_TAG, TransferReport, mlflow_client
 from gitruns.mlflow_bridge.convert import to_dataset_input
 from gitruns.mlflow_bridge.importing import PAGE_SIZE, pages
-from gitruns.record import ACTIVE, ARTIFACTS_DIR, RUNNING, RunRecord, read_run_record
 from gitruns.store import RunStore
-from gitruns.writer import PARENT_TAG
+from gitruns.store.history import read_histories
+from gitruns.store.record import (
+    ACTIVE,
+    ARTIFACTS_DIR,
+    RUNNING,
+    RunRecord,
+    read_run_record,
+    record_tags,
+)
+from gitruns.store.writer import PARENT_TAG
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +228,7 @@ def _export_registry(
 def _export_model(client: Any, model: Any, exported: dict[str, str], report: ExportReport) -> None:
     from mlflow.exceptions import MlflowException
 
-    from gitruns.tags import version_number
+    from gitruns.registry.tags import version_number
 
     try:
         client.get_registered_model(model.name)

@@ -34,22 +34,25 @@ from urllib.parse import quote, urlsplit
 from gitruns import system_tags
 from gitruns.entities import CONTEXT_TAG
 from gitruns.exceptions import GitrunsError
-from gitruns.history import Point, write_histories
-from gitruns.index import ensure_ignore_file
 from gitruns.mlflow_bridge import (
     EXPORTED_ID_TAG,
     IMPORTED_TAG,
     TransferReport,
     mlflow_client,
 )
-from gitruns.names import (
+from gitruns.redact import is_secret_file, secret_in_text
+from gitruns.registry.tags import version_number
+from gitruns.store import RunStore
+from gitruns.store.history import Point, write_histories
+from gitruns.store.index import ensure_ignore_file
+from gitruns.store.names import (
     RUN_ID_PATTERN,
     check_key,
     check_relative_path,
     check_text_name,
     random_run_name,
 )
-from gitruns.record import (
+from gitruns.store.record import (
     ACTIVE,
     ARTIFACTS_DIR,
     DELETED,
@@ -62,12 +65,9 @@ from gitruns.record import (
     RunRecord,
     read_run_record,
 )
-from gitruns.redact import is_secret_file, secret_in_text
-from gitruns.store import RunStore
-from gitruns.tags import version_number
+from gitruns.store.writer import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, NOTE_TAG, PARENT_TAG
 from gitruns.utils.files import temporary_path, write_atomic
 from gitruns.utils.git import find_repo_top
-from gitruns.writer import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, NOTE_TAG, PARENT_TAG
 
 logger = logging.getLogger(__name__)
 
@@ -774,7 +774,7 @@ def _import_registry(client: Any, store: RunStore, report: ImportReport) -> None
         )
         return
     from gitruns.registry import Registry
-    from gitruns.repo import commit_runs
+    from gitruns.store.repo import commit_runs
 
     if report.runs:
         commit_runs(store.runs_dir, f"Import {len(report.runs)} runs from MLflow")

@@ -29,7 +29,7 @@ from gitruns.mlflow_bridge.tracking_store import (
     runs_dir_of,
     translated,
 )
-from gitruns.record import ARTIFACTS_DIR
+from gitruns.store.record import ARTIFACTS_DIR
 
 
 def to_version(version: ours.ModelVersion) -> ModelVersion:

@@ -59,8 +59,8 @@ from gitruns.exceptions import (
 )
 from gitruns.location import resolve
 from gitruns.mlflow_bridge.convert import from_dataset_input, to_dataset_input
-from gitruns.names import check_relative_path, logged_model_id, parse_logged_model_id
-from gitruns.record import ARTIFACTS_DIR
+from gitruns.store.names import check_relative_path, logged_model_id, parse_logged_model_id
+from gitruns.store.record import ARTIFACTS_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ class GitrunsTrackingStore(AbstractStore):
             given.setdefault(system_tags.RUN_NAME, run_name)
         run = self.client.create_run(experiment_id, start_time, given, run_name or None)
         if user_id:
-            from gitruns.writer import open_run
+            from gitruns.store.writer import open_run
 
             live = open_run(self.client._store, run.info.run_id)
             live.record.user = user_id
@@ -286,7 +286,7 @@ class GitrunsTrackingStore(AbstractStore):
     def update_run_info(
         self, run_id: str, run_status: Any, end_time: int | None, run_name: str | None
     ) -> RunInfo:
-        from gitruns.writer import open_run
+        from gitruns.store.writer import open_run
 
         status = RunStatus.to_string(run_status) if isinstance(run_status, int) else run_status
         if status and status != "RUNNING":

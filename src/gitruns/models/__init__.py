@@ -22,9 +22,9 @@ import yaml
 
 from gitruns import location
 from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue, MissingLibrary
-from gitruns.names import check_relative_path, logged_model_id
 from gitruns.registry import Registry, locate_model
 from gitruns.signature import ModelSignature
+from gitruns.store.names import check_relative_path, logged_model_id
 from gitruns.utils.files import has_link_on_path, is_regular_file, read_regular_file
 from gitruns.utils.yamlcodec import dump_yaml, load_yaml
 
@@ -322,7 +322,7 @@ def flavor_conf(folder: Path, flavor: str) -> dict[str, Any]:
 def log_model_folder(save: Any, artifact_path: str, registered_model_name: str | None) -> ModelInfo:
     """Save a model with ``save(folder, run_id, artifact_path)`` into the active run's artifacts."""
     from gitruns.client import MlflowClient
-    from gitruns.names import check_relative_path
+    from gitruns.store.names import check_relative_path
     from gitruns.tracking import live_run
 
     live = live_run()

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitruns.entities import Experiment, Run, ViewType, experiment_from_record
 from gitruns.exceptions import InvalidValue
-from gitruns.index import ExperimentIndex, RunEntry
 from gitruns.query.ranking import Ranking, rank
-from gitruns.record import ACTIVE, DELETED
 from gitruns.store import RunStore
+from gitruns.store.index import ExperimentIndex, RunEntry
+from gitruns.store.record import ACTIVE, DELETED
 
 if TYPE_CHECKING:
     import pandas

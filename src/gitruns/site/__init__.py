@@ -27,11 +27,8 @@ from typing import Any
 from urllib.parse import quote
 
 from gitruns import system_tags
-from gitruns.history import TABLE_FILE
-from gitruns.names import RUN_ID_PATTERN
 from gitruns.query import abbreviate, format_duration, tree_order
 from gitruns.query.ranking import Ranking
-from gitruns.record import ARTIFACTS_DIR, read_run_record
 from gitruns.redact import public_text
 from gitruns.reproduce import reproduce_command
 from gitruns.site import charts
@@ -46,6 +43,9 @@ from gitruns.site.collect import (
 )
 from gitruns.site.output import SiteWriter
 from gitruns.site.render import Renderer, model_page
+from gitruns.store.history import TABLE_FILE
+from gitruns.store.names import RUN_ID_PATTERN
+from gitruns.store.record import ARTIFACTS_DIR, read_run_record
 from gitruns.utils.files import read_regular_file, read_small_text
 
 logger = logging.getLogger(__name__)

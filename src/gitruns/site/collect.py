@@ -18,12 +18,18 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from gitruns.exceptions import CorruptRecord, GitError, GitrunsError
-from gitruns.history import LOG_FILE, TABLE_FILE, history_files, read_histories
-from gitruns.index import RunEntry
 from gitruns.query.ranking import Ranking, rank
-from gitruns.record import ARTIFACTS_DIR, DIFF_FILE, MAX_RECORD_BYTES, RUN_FILE, ExperimentRecord
+from gitruns.registry.tags import mlflow_stage
 from gitruns.store import RunStore
-from gitruns.tags import mlflow_stage
+from gitruns.store.history import LOG_FILE, TABLE_FILE, history_files, read_histories
+from gitruns.store.index import RunEntry
+from gitruns.store.record import (
+    ARTIFACTS_DIR,
+    DIFF_FILE,
+    MAX_RECORD_BYTES,
+    RUN_FILE,
+    ExperimentRecord,
+)
 from gitruns.utils.files import read_regular_file, regular_files
 
 logger = logging.getLogger(__name__)

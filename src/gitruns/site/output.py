@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from gitruns.exceptions import GitrunsError, InvalidPath
-from gitruns.names import check_relative_path
+from gitruns.store.names import check_relative_path
 from gitruns.utils.files import has_link_on_path, is_regular_file, read_regular_file, write_atomic
 
 logger = logging.getLogger(__name__)

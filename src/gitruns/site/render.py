@@ -17,7 +17,7 @@ import markupsafe
 
 from gitruns.exceptions import GitrunsError
 from gitruns.redact import public_text
-from gitruns.tags import NAME_PATTERN, tag_model
+from gitruns.registry.tags import NAME_PATTERN, tag_model
 from gitruns.version import __version__
 
 

@@ -4,10 +4,10 @@
 
     runs/<experiment>/experiment.yaml
     runs/<experiment>/<run-id>/run.yaml       the record (RunRecord)
-    runs/<experiment>/<run-id>/metrics.tsv    histories (gitruns.history: metrics.log while live)
+    runs/<experiment>/<run-id>/metrics.tsv    histories (store.history; metrics.log while live)
     runs/<experiment>/<run-id>/code.diff      uncommitted changes at start
     runs/<experiment>/<run-id>/artifacts/...  logged files
-    runs/_environments/<sha256>.txt           package lists (gitruns.environments)
+    runs/_environments/<sha256>.txt           package lists (gitruns.store.environments)
 
 Every write leaves a readable file at every instant: whole files are written
 to a temporary name and renamed over the old one; metric logs only ever
@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover - Windows
 import filelock
 import yaml
 
+from gitruns import system_tags
 from gitruns.exceptions import CorruptRecord, InvalidValue
 from gitruns.utils.files import DEFAULT_MAX_BYTES, read_regular_file
 from gitruns.utils.yamlcodec import dump_yaml, emit_record_yaml, load_record_yaml, load_yaml
@@ -517,3 +518,20 @@ class ExperimentRecord:
                 f"{path} is not a valid experiment record ({error}). Restore it from git "
                 "('git checkout -- <file>')."
             ) from error
+
+
+def record_tags(record: RunRecord) -> dict[str, str]:
+    """The ``mlflow.*`` tags MLflow sets itself, derived from the record."""
+    git = record.git or {}
+    candidates = {
+        system_tags.RUN_NAME: record.name,
+        system_tags.USER: record.user,
+        system_tags.SOURCE_TYPE: record.source.get("type"),
+        system_tags.SOURCE_NAME: record.source.get("entry_point"),
+        system_tags.GIT_COMMIT: git.get("commit"),
+        system_tags.GIT_BRANCH: git.get("branch"),
+        system_tags.GIT_REPO_URL: git.get("remote"),
+        system_tags.PARENT_RUN_ID: record.parent,
+        system_tags.NOTE: record.description,
+    }
+    return {key: str(value) for key, value in candidates.items() if value is not None}

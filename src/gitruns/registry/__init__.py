@@ -37,11 +37,7 @@ import filelock
 import yaml
 
 from gitruns.exceptions import GitError, GitrunsError, InvalidName, InvalidPath, InvalidValue
-from gitruns.names import RUN_ID_PATTERN, check_relative_path, parse_logged_model_id
-from gitruns.record import ARTIFACTS_DIR
-from gitruns.repo import commit_paths, identity_env
-from gitruns.store import RunStore
-from gitruns.tags import (
+from gitruns.registry.tags import (
     ASSIGN,
     DEPRECATE,
     DEREGISTER,
@@ -66,6 +62,10 @@ from gitruns.tags import (
     version_label,
     version_number,
 )
+from gitruns.store import RunStore
+from gitruns.store.names import RUN_ID_PATTERN, check_relative_path, parse_logged_model_id
+from gitruns.store.record import ARTIFACTS_DIR
+from gitruns.store.repo import commit_paths, identity_env
 from gitruns.utils.git import find_repo_top, run_git
 from gitruns.utils.yamlcodec import load_yaml
 

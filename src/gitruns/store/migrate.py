@@ -26,14 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitruns.environments import (
+from gitruns.exceptions import GitrunsError
+from gitruns.store import RunStore
+from gitruns.store.environments import (
     ENVIRONMENTS_DIR,
     LEGACY_REQUIREMENTS_FILE,
     MAX_REQUIREMENTS_BYTES,
     store_requirements,
 )
-from gitruns.exceptions import GitrunsError
-from gitruns.history import (
+from gitruns.store.history import (
     LEGACY_METRICS_DIR,
     LEGACY_SUFFIX,
     LOG_FILE,
@@ -45,7 +46,7 @@ from gitruns.history import (
     read_histories,
     write_histories,
 )
-from gitruns.record import (
+from gitruns.store.record import (
     LAYOUT_SCHEMA,
     MAX_METRIC_FILE_BYTES,
     RUN_FILE,
@@ -54,7 +55,6 @@ from gitruns.record import (
     read_run_record,
     record_lock,
 )
-from gitruns.store import RunStore
 from gitruns.utils.files import read_regular_file, read_small_text, write_atomic
 from gitruns.utils.processes import process_alive
 from gitruns.utils.yamlcodec import emit_record_yaml

@@ -28,9 +28,6 @@ from typing import Any
 import yaml
 
 from gitruns import once, system_tags
-from gitruns.capture import capture_environment, capture_git, capture_source, current_user
-from gitruns.entities import Run, run_from_record
-from gitruns.environments import store_requirements
 from gitruns.exceptions import (
     GitrunsError,
     InvalidPath,
@@ -38,12 +35,16 @@ from gitruns.exceptions import (
     ParamConflict,
     RunAlreadyActive,
 )
-from gitruns.history import MetricLog, fold_log
-from gitruns.index import ensure_ignore_file
 from gitruns.location import Location, warn_if_untracked
-from gitruns.migrate import migrate_run
-from gitruns.names import check_key, check_relative_path, check_text_name, random_run_name
-from gitruns.record import (
+from gitruns.redact import public_text
+from gitruns.store import RunStore
+from gitruns.store.capture import capture_environment, capture_git, capture_source, current_user
+from gitruns.store.environments import store_requirements
+from gitruns.store.history import MetricLog, fold_log
+from gitruns.store.index import ensure_ignore_file
+from gitruns.store.migrate import migrate_run
+from gitruns.store.names import check_key, check_relative_path, check_text_name, random_run_name
+from gitruns.store.record import (
     ARTIFACTS_DIR,
     DIFF_FILE,
     FAILED,
@@ -59,8 +60,6 @@ from gitruns.record import (
     record_lock,
     within_record_size,
 )
-from gitruns.redact import public_text
-from gitruns.store import RunStore
 from gitruns.utils.files import read_regular_file, temporary_path, write_atomic
 from gitruns.utils.git import find_repo_top, run_git
 from gitruns.utils.processes import current_process
@@ -262,9 +261,10 @@ class LiveRun:
         self._synced = _snapshot(self.record.to_dict())
         self._written = None  # read, not written: the next save compares the file
 
-    def to_run(self) -> Run:
-        with self._lock:
-            return run_from_record(self.record, self.run_dir)
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while this run's record changes: read it whole under it."""
+        return self._lock
 
     # params and tags: written at once, so a crash right after loses nothing
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gitruns.exceptions import CorruptRecord
-from gitruns.record import MAX_METRIC_FILE_BYTES
+from gitruns.store.record import MAX_METRIC_FILE_BYTES
 from gitruns.utils.files import (
     append_whole,
     read_regular_file,

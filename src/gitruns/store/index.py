@@ -22,10 +22,16 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitruns import once
-from gitruns.entities import Run, make_run, record_tags
 from gitruns.exceptions import CorruptRecord
-from gitruns.names import RUN_ID_PATTERN
-from gitruns.record import LOCK_SUFFIX, RUN_FILE, RUNNING, RunRecord, parse_run_record
+from gitruns.store.names import RUN_ID_PATTERN
+from gitruns.store.record import (
+    LOCK_SUFFIX,
+    RUN_FILE,
+    RUNNING,
+    RunRecord,
+    parse_run_record,
+    record_tags,
+)
 from gitruns.utils.files import TEMPORARY_SUFFIX, read_regular_file, write_atomic
 
 logger = logging.getLogger(__name__)
@@ -88,10 +94,6 @@ class RunEntry(NamedTuple):
                 for item in record.inputs
             ],
         )
-
-    def to_run(self, run_dir: Path) -> Run:
-        """MLflow's entity, the same :func:`gitruns.entities.run_from_record` makes."""
-        return make_run(self, run_dir, dict(self.metrics), dict(self.tags))
 
 
 class ExperimentIndex:

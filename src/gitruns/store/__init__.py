@@ -22,9 +22,9 @@ from gitruns.exceptions import (
     InvalidName,
     RunNotFound,
 )
-from gitruns.history import read_histories
-from gitruns.index import INDEX_FOLDER, ExperimentIndex, RunEntry, RunIndex
-from gitruns.names import (
+from gitruns.store.history import read_histories
+from gitruns.store.index import INDEX_FOLDER, ExperimentIndex, RunEntry, RunIndex
+from gitruns.store.names import (
     MAX_SLUG_LENGTH,
     RUN_ID_PATTERN,
     SLUG_PATTERN,
@@ -33,7 +33,7 @@ from gitruns.names import (
     experiment_folder,
     slugify,
 )
-from gitruns.record import (
+from gitruns.store.record import (
     EXPERIMENT_FILE,
     KILLED,
     RUNNING,
@@ -99,7 +99,7 @@ class RunStore:
 
     def _candidate_ids(self, name: str) -> tuple[str, ...]:
         """Where an experiment of this name may live: the folder its name maps to
-        (:func:`gitruns.names.experiment_folder`), then, for trees written before that
+        (:func:`gitruns.store.names.experiment_folder`), then, for trees written before that
         rule, its plain slug."""
         folder = experiment_folder(name)
         slug = slugify(name)

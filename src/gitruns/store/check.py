@@ -21,16 +21,16 @@ from typing import Any
 import jsonschema
 import yaml
 
-from gitruns.environments import (
+from gitruns.exceptions import GitrunsError
+from gitruns.store.environments import (
     DIGEST_PATTERN,
     ENVIRONMENTS_DIR,
     MAX_REQUIREMENTS_BYTES,
     digest_of,
 )
-from gitruns.exceptions import GitrunsError
-from gitruns.history import check_histories
-from gitruns.names import RUN_ID_PATTERN, SLUG_PATTERN
-from gitruns.record import EXPERIMENT_FILE, RUN_FILE
+from gitruns.store.history import check_histories
+from gitruns.store.names import RUN_ID_PATTERN, SLUG_PATTERN
+from gitruns.store.record import EXPERIMENT_FILE, RUN_FILE
 from gitruns.utils.files import read_regular_file, read_small_text, regular_files
 from gitruns.utils.yamlcodec import load_yaml
 
