@@ -317,9 +317,9 @@ def test_the_run_page_lists_the_datasets_a_run_read(site, browser):
 
 def test_a_logged_model_is_summarised(site):
     output, ids = site
-    from gitruns.site import _mlmodel_summary
+    from gitruns.site.build import mlmodel_summary
 
-    assert _mlmodel_summary("flavors:\n  sklearn: {}\n  python_function: {}\nsignature: {}\n") == (
+    assert mlmodel_summary("flavors:\n  sklearn: {}\n  python_function: {}\nsignature: {}\n") == (
         "a sklearn model, without a signature"
     )
     assert "weights" in (output / "runs" / f"{ids[0]}.html").read_text()

@@ -1,0 +1,90 @@
+"""``gitruns experiments``: experiments with their primary metric and best run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+# Control characters a terminal would act on (ESC starts ANSI sequences); tab and newline stay.
+from gitruns.cli.app import (
+    VIEWS,
+    SafeTable,
+    cli,
+    console,
+    esc,
+    format_number,
+    format_time,
+    json_option,
+    print_json,
+    ranking_label,
+    runs_folder,
+    view_option,
+)
+from gitruns.query import (
+    summarize_experiments,
+)
+
+
+@cli.group()
+def experiments() -> None:
+    """Experiments: each is a folder under runs/.
+
+    Example:
+
+        \b
+        gitruns experiments list
+    """
+
+
+@experiments.command("list")
+@view_option
+@json_option
+@click.option("--runs-dir", type=click.Path(path_type=Path), help="The runs folder.")
+def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
+    """List experiments with their run count, best primary metric and last activity.
+
+    Example:
+
+        \b
+        gitruns experiments list
+    """
+    summaries = summarize_experiments(runs_folder(runs_dir), VIEWS[view])
+    if as_json:
+        print_json(
+            [
+                {
+                    "experiment_id": s.experiment.experiment_id,
+                    "name": s.experiment.name,
+                    "runs": s.runs,
+                    "primary_metric": s.primary_metric,
+                    "primary_metric_declared": s.ranking.declared,
+                    "goal": s.goal,
+                    "best": s.best,
+                    "best_run_id": s.ranking.best_id,
+                    "last_activity": s.last_activity,
+                }
+                for s in summaries
+            ]
+        )
+        return
+    table = SafeTable(title=esc(f"Experiments in {runs_folder(runs_dir)}"), title_justify="left")
+    for column in ("id", "name", "runs", "primary metric", "best", "best run", "last run"):
+        table.add_column(column, justify="right" if column in ("runs", "best") else "left")
+    for s in summaries:
+        table.add_row(
+            s.experiment.experiment_id,
+            s.experiment.name,
+            str(s.runs),
+            ranking_label(s.ranking),
+            format_number(s.best),
+            (s.ranking.best_id or "")[:12],
+            format_time(s.last_activity),
+        )
+    console.print(table)
+    if any(s.primary_metric and not s.ranking.declared for s in summaries):
+        console.print(
+            "* guessed: the metric most runs logged. Declare it with "
+            "set_experiment(name, primary_metric=..., goal=...).",
+            highlight=False,
+        )
