@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitruns.entities import Experiment, Run, ViewType, experiment_from_record
 from gitruns.exceptions import InvalidValue
-from gitruns.query.ranking import Ranking, rank
+from gitruns.query.ranking import RankedMixin, Ranking, rank
 from gitruns.store import RunStore
 from gitruns.store.index import ExperimentIndex, RunEntry
 from gitruns.store.record import ACTIVE, DELETED
@@ -739,25 +739,13 @@ def _values(run: Run, kind: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ExperimentSummary:
+class ExperimentSummary(RankedMixin):
     """What the experiments listing shows of one experiment."""
 
     experiment: Experiment
     runs: int
     ranking: Ranking  # primary metric, goal and best run (query.ranking)
     last_activity: int | None  # start time of the newest run, in milliseconds
-
-    @property
-    def primary_metric(self) -> str | None:
-        return self.ranking.metric
-
-    @property
-    def goal(self) -> str:
-        return self.ranking.goal
-
-    @property
-    def best(self) -> float | None:
-        return self.ranking.best_value
 
 
 def summarize_experiment(

@@ -80,6 +80,24 @@ class Ranking:
         return value < than if self.goal == MINIMIZE else value > than
 
 
+class RankedMixin:
+    """Read an experiment's :class:`Ranking` (its ``ranking``) as its fields."""
+
+    ranking: Ranking
+
+    @property
+    def primary_metric(self) -> str | None:
+        return self.ranking.metric
+
+    @property
+    def goal(self) -> str:
+        return self.ranking.goal
+
+    @property
+    def best(self) -> float | None:
+        return self.ranking.best_value
+
+
 def goal_of(metric: str | None, declared_goal: str | None) -> str:
     """The goal for ``metric``: the declared one, else rule 3."""
     if declared_goal in GOALS:

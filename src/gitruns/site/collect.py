@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from gitruns.exceptions import CorruptRecord, GitError, GitrunsError
-from gitruns.query.ranking import Ranking, rank
+from gitruns.query.ranking import RankedMixin, Ranking, rank
 from gitruns.registry.tags import mlflow_stage
 from gitruns.store import RunStore
 from gitruns.store.history import LOG_FILE, TABLE_FILE, history_files, read_histories
@@ -65,27 +65,15 @@ class RunModel:
 
 
 @dataclass
-class ExperimentModel:
+class ExperimentModel(RankedMixin):
     id: str
     record: ExperimentRecord
     runs: list[RunModel] = field(default_factory=list)
 
     @functools.cached_property
-    def ranking(self) -> Ranking:
+    def ranking(self) -> Ranking:  # type: ignore[override]  # computed once, when read
         """Its primary metric, goal and best run, by the one rule (query.ranking)."""
         return rank(self.record.primary_metric, self.record.goal, [run.entry for run in self.runs])
-
-    @property
-    def primary_metric(self) -> str | None:
-        return self.ranking.metric
-
-    @property
-    def goal(self) -> str:
-        return self.ranking.goal
-
-    @property
-    def best(self) -> float | None:
-        return self.ranking.best_value
 
     @property
     def best_run(self) -> RunModel | None:
