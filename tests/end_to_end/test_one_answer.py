@@ -16,7 +16,7 @@ import gitruns
 from gitruns.cli import cli
 from gitruns.site import build_site
 from tests.conftest import git
-from tests.test_mlflow_bridge import MlflowServer, needs_mlflow
+from tests.mlflow_bridge.test_mlflow_bridge import MlflowServer, needs_mlflow
 
 
 def invoke(*args: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import git, make_repo
 
-PROGRAMS = sorted((Path(__file__).parent / "programs").glob("*.py"))
+PROGRAMS = sorted((Path(__file__).parents[1] / "programs").glob("*.py"))
 MLFLOW_PYTHON = os.environ.get("GITRUNS_TEST_MLFLOW_PYTHON")
 
 pytestmark = pytest.mark.slow

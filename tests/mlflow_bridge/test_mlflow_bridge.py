@@ -26,7 +26,7 @@ from gitruns.client import MlflowClient
 from tests.conftest import git, make_repo
 
 MLFLOW_PYTHON = os.environ.get("GITRUNS_TEST_MLFLOW_PYTHON")
-SIDE = Path(__file__).parent / "mlflow_side"
+SIDE = Path(__file__).parents[1] / "mlflow_side"
 
 
 def _mlflow_has_gitruns() -> bool:

@@ -17,11 +17,10 @@ from click.testing import CliRunner
 import gitruns as mlflow
 from gitruns.cli import cli
 from gitruns.init import WORKFLOWS, init_project, install_requirement
+from tests.conftest import git, installed_command
+from tests.review.test_review import MARKER, FakeGitHub
 
-from .conftest import git, installed_command
-from .test_review import MARKER, FakeGitHub
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def check_jsonschema() -> str:
@@ -54,7 +53,7 @@ def test_the_repositorys_own_workflows_are_valid():
 
 
 def _workflow_files() -> list[Path]:
-    packaged = Path(__file__).resolve().parents[1] / "src" / "gitruns" / "workflows"
+    packaged = Path(__file__).resolve().parents[2] / "src" / "gitruns" / "workflows"
     return sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(packaged.glob("*.yml"))
 
 

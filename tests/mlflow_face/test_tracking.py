@@ -18,8 +18,7 @@ from gitruns.exceptions import InvalidName
 from gitruns.store.history import read_histories
 from gitruns.store.names import MAX_EXPERIMENT_NAME_LENGTH, experiment_folder
 from gitruns.store.record import read_run_record
-
-from .conftest import git, make_repo, run_python
+from tests.conftest import git, make_repo, run_python
 
 
 def run_folder(run: gitruns.Run) -> Path:

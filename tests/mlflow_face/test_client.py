@@ -17,8 +17,7 @@ from gitruns import MlflowClient
 from gitruns.entities import Metric, Param, RunTag, ViewType
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
 from gitruns.store.check import check_runs
-
-from .conftest import git
+from tests.conftest import git
 
 
 @pytest.fixture()

@@ -14,8 +14,7 @@ import gitruns as mlflow
 from gitruns.cli import cli
 from gitruns.exceptions import GitError
 from gitruns.review import GITHUB_LIMIT, MARKER, render_markdown, review
-
-from .conftest import git
+from tests.conftest import git
 
 
 def log(rmse: float, **params) -> str:

@@ -18,8 +18,7 @@ from gitruns.cli import cli
 from gitruns.exceptions import InvalidName, InvalidPath
 from gitruns.registry import Registry, locate_model
 from gitruns.registry.tags import parse_tag_name
-
-from .conftest import GIT_IDENTITY, git, run_python
+from tests.conftest import GIT_IDENTITY, git, run_python
 
 MODEL = "nyc-taxi-regressor"
 

@@ -19,8 +19,8 @@ from gitruns.store import RunStore
 from gitruns.store.environments import store_requirements
 from gitruns.store.record import read_run_record
 from tests.conftest import git, make_repo
-from tests.test_site import Visitor
-from tests.test_site import browser as browser  # the fixture, shared
+from tests.site.test_site import Visitor
+from tests.site.test_site import browser as browser  # the fixture, shared
 
 TRAIN = """\
 import random

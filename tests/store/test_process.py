@@ -16,8 +16,7 @@ from gitruns.store.check import check_runs
 from gitruns.store.history import read_histories
 from gitruns.store.record import read_run_record
 from gitruns.store.repo import commit_runs
-
-from .conftest import git, make_repo, run_python
+from tests.conftest import git, make_repo, run_python
 
 pytestmark = pytest.mark.slow
 

@@ -18,10 +18,9 @@ from gitruns.cli import cli
 from gitruns.store import RunStore
 from gitruns.store.check import check_runs
 from gitruns.store.record import read_run_record
+from tests.conftest import git, installed_command, run_python
 
-from .conftest import git, installed_command, run_python
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def gitruns_command() -> str:

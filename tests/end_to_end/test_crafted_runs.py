@@ -24,8 +24,7 @@ from gitruns.exceptions import CorruptRecord
 from gitruns.site import CHROMIUM_ARGS, build_site
 from gitruns.site.output import MANIFEST, ForeignOutputFolder
 from gitruns.store import RunStore
-
-from .conftest import make_repo
+from tests.conftest import make_repo
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -261,7 +260,7 @@ def test_ui_answers_only_localhost_names(project: Path):
 def test_cli_prints_user_text_as_text(project: Path):
     import subprocess
 
-    from .conftest import installed_command
+    from tests.conftest import installed_command
 
     gitruns.set_experiment("taxi [bold]x[/]")
     for name in ("[/]", "[red]alarm[/red]", "clear\x1b[2J\x1b]0;title\x07"):
@@ -321,7 +320,7 @@ def test_logging_to_a_run_never_writes_through_a_link_in_it(project: Path):
 def test_a_committed_link_in_the_index_cache_makes_no_search_write_outside_it(
     project: Path, where: str
 ):
-    from .conftest import git
+    from tests.conftest import git
 
     good_id, folder = good_run()
     experiment = folder.parent.name

@@ -12,8 +12,7 @@ import pytest
 from gitruns.store import capture
 from gitruns.store.capture import GitWatcher, strip_credentials
 from gitruns.utils.processes import current_process, process_alive
-
-from .conftest import git, make_repo
+from tests.conftest import git, make_repo
 
 
 @pytest.fixture()

@@ -14,8 +14,7 @@ from gitruns.init import init_project
 from gitruns.redact import REDACTED, is_secret_file, redact_command, redact_lines
 from gitruns.site import build_site
 from gitruns.store.capture import GitWatcher
-
-from .conftest import git, make_repo, run_python
+from tests.conftest import git, make_repo, run_python
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 GITHUB_TOKEN = "ghp_" + "x1Y2z3" * 6

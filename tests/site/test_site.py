@@ -18,8 +18,7 @@ import gitruns as mlflow
 from gitruns import MlflowClient
 from gitruns.site import CHROMIUM_ARGS, build_site
 from gitruns.site.render import TemplateMissing
-
-from .conftest import git
+from tests.conftest import git
 
 CHROMIUM = "/usr/bin/chromium"
 PAYLOAD = '<img src=x onerror="window.__pwned=1"></script><script>window.__pwned=1</script>'

@@ -20,10 +20,9 @@ from gitruns.store.environments import ENVIRONMENTS_DIR
 from gitruns.store.history import read_histories
 from gitruns.store.migrate import migrate_runs
 from gitruns.store.record import read_run_record
+from tests.conftest import git, installed_command
 
-from .conftest import git, installed_command
-
-SCHEMA_1_TREE = Path(__file__).parent / "data" / "schema-1"
+SCHEMA_1_TREE = Path(__file__).parents[1] / "data" / "schema-1"
 PARENT = "old-taxi-29eb9551/01a2296129782254ee7fc561b361ba48"
 CHILD = "old-taxi-29eb9551/01a2296129d0c367dbaa631acf861253"
 FAILED = "default/01a2296129d352fcf399017813aa90ca"
