@@ -64,8 +64,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
         gitruns.end_run()
     writer.end_all("FINISHED", None)
     location.set_tracking_uri(None)
-    tracking._settings.experiment_id = None
-    tracking._last.run = None
+    tracking.forget_session()
     once.forget()
 
 

@@ -245,6 +245,13 @@ _thread = _ThreadRuns()
 _last = _LastRun()
 
 
+def forget_session() -> None:
+    """Forget the active experiment and the last ended run (as a new process would);
+    runs still active are the caller's to end first."""
+    _settings.experiment_id = None
+    _last.run = None
+
+
 def _forget_parent_stack() -> None:
     _thread.stack.clear()
     _last.run = None
