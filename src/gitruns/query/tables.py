@@ -1,0 +1,216 @@
+"""Runs for people: DataFrames, side-by-side comparisons, experiment summaries, run trees,
+short ids and durations."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import posixpath
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from gitruns.entities import Experiment, Run, ViewType, experiment_from_record
+from gitruns.query.ranking import RankedMixin, Ranking, rank
+from gitruns.store import RunStore
+from gitruns.store.index import RunEntry
+from gitruns.store.record import DELETED
+
+if TYPE_CHECKING:
+    import pandas
+
+
+def runs_to_dataframe(runs: Sequence[Run]) -> pandas.DataFrame:
+    """MLflow's search_runs columns: run_id, experiment_id, status, artifact_uri, start_time,
+    end_time, then ``metrics.*``, ``params.*`` and ``tags.*``."""
+    import pandas as pd
+
+    base = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
+    rows = []
+    for run in runs:
+        row: dict[str, Any] = {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "status": run.info.status,
+            "artifact_uri": run.info.artifact_uri,
+            "start_time": run.info.start_time,
+            "end_time": run.info.end_time,
+        }
+        row.update((f"metrics.{key}", value) for key, value in run.data.metrics.items())
+        row.update((f"params.{key}", value) for key, value in run.data.params.items())
+        row.update((f"tags.{key}", value) for key, value in run.data.tags.items())
+        rows.append(row)
+    extra = sorted({column for row in rows for column in row} - set(base), key=_column_order)
+    frame = pd.DataFrame(rows, columns=base + extra)
+    for column in ("start_time", "end_time"):
+        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
+    return frame
+
+
+def _column_order(column: str) -> tuple[int, str]:
+    prefix = column.split(".", 1)[0]
+    return ({"metrics": 0, "params": 1, "tags": 2}.get(prefix, 3), column)
+
+
+@dataclass(frozen=True)
+class ComparedValue:
+    """One param or metric across the compared runs; ``differs`` when they don't all agree."""
+
+    kind: str  # "param" or "metric"
+    key: str
+    values: tuple[Any, ...]  # one per run, None where a run lacks it
+
+    @property
+    def differs(self) -> bool:
+        first = self.values[0]
+        return any(not _same(first, value) for value in self.values[1:])
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def compare_runs(runs: Sequence[Run]) -> list[ComparedValue]:
+    """Params, then metrics, of several runs side by side.
+
+    Example::
+
+        for row in compare_runs([client.get_run(a), client.get_run(b)]):
+            print(row.key, row.values, "differs" if row.differs else "")
+    """
+    rows: list[ComparedValue] = []
+    for kind in ("param", "metric"):
+        keys = sorted({key for run in runs for key in _values(run, kind)})
+        rows.extend(
+            ComparedValue(kind, key, tuple(_values(run, kind).get(key) for run in runs))
+            for key in keys
+        )
+    return rows
+
+
+def _values(run: Run, kind: str) -> dict[str, Any]:
+    return run.data.params if kind == "param" else run.data.metrics
+
+
+@dataclass(frozen=True)
+class ExperimentSummary(RankedMixin):
+    """What the experiments listing shows of one experiment."""
+
+    experiment: Experiment
+    runs: int
+    ranking: Ranking  # primary metric, goal and best run (query.ranking)
+    last_activity: int | None  # start time of the newest run, in milliseconds
+
+
+def summarize_experiment(
+    experiment: Experiment,
+    runs: Sequence[RunEntry],
+    primary_metric: str | None,
+    goal: str | None,
+) -> ExperimentSummary:
+    return ExperimentSummary(
+        experiment=experiment,
+        runs=len(runs),
+        ranking=rank(primary_metric, goal, runs),
+        last_activity=max((run.start_time for run in runs), default=None),
+    )
+
+
+T = TypeVar("T")
+
+
+def tree_order(
+    items: Sequence[T], id_of: Callable[[T], str], parent_of: Callable[[T], str | None]
+) -> list[tuple[T, int]]:
+    """``items`` with each child right under its parent, with its depth; roots and
+    children keep the order given. A child whose parent is not among them is a root,
+    and a cycle of parents is broken where it is met.
+
+    >>> runs = [("a", None), ("b", "a"), ("c", None)]
+    >>> [(run[0], depth) for run, depth in tree_order(runs, lambda r: r[0], lambda r: r[1])]
+    [('a', 0), ('b', 1), ('c', 0)]
+    """
+    present = {id_of(item) for item in items}
+    children: dict[str, list[T]] = {}
+    roots = []
+    for item in items:
+        parent = parent_of(item)
+        if parent and parent in present and parent != id_of(item):
+            children.setdefault(parent, []).append(item)
+        else:
+            roots.append(item)
+    ordered: list[tuple[T, int]] = []
+    seen: set[str] = set()
+    pending = [(item, 0) for item in reversed(roots)]
+    while pending or len(seen) < len(present):
+        if not pending:  # a cycle of parents: list the rest on their own
+            pending = [(item, 0) for item in reversed(items) if id_of(item) not in seen][:1]
+        item, depth = pending.pop()
+        if id_of(item) in seen:
+            continue
+        seen.add(id_of(item))
+        ordered.append((item, depth))
+        pending.extend((child, depth + 1) for child in reversed(children.get(id_of(item), [])))
+    return ordered
+
+
+def abbreviate(run_ids: Iterable[str], minimum: int = 8) -> int:
+    """The shortest length, at least ``minimum``, at which the ids are all distinct.
+
+    Ids begin with their start time, so runs started close together share a
+    long prefix; like git, the abbreviation grows until it tells them apart.
+    """
+    ids = sorted(set(run_ids))
+    length = minimum
+    for left, right in itertools.pairwise(ids):
+        shared = len(posixpath.commonprefix([left, right]))
+        length = max(length, shared + 1)
+    return min(length, 32)
+
+
+def summarize_experiments(
+    runs_dir: Path, view_type: int = ViewType.ACTIVE_ONLY
+) -> list[ExperimentSummary]:
+    """Every experiment with its run count, best primary metric and last activity.
+
+    Example::
+
+        for summary in summarize_experiments(Path("runs")):
+            print(summary.experiment.name, summary.runs, summary.best)
+    """
+    store = RunStore(runs_dir)
+    by_experiment: dict[str, list[RunEntry]] = {}
+    for run, run_dir in store.entries():
+        if run.lifecycle_stage != DELETED:
+            by_experiment.setdefault(Path(run_dir).parent.name, []).append(run)
+    summaries = []
+    for experiment_id, record in store.readable_experiments():
+        if not ViewType.includes(view_type, record.lifecycle_stage):
+            continue
+        experiment = experiment_from_record(
+            experiment_id, record, store.experiment_dir(experiment_id)
+        )
+        summaries.append(
+            summarize_experiment(
+                experiment,
+                by_experiment.get(experiment_id, []),
+                record.primary_metric,
+                record.goal,
+            )
+        )
+    return summaries
+
+
+def format_duration(start: int, end: int | None) -> str:
+    """A run's duration for people: '0.4 s', '3 min 07 s', '2 h 05 min'; '' while running."""
+    if end is None:
+        return ""
+    seconds = (end - start) / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, whole = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {whole:02d} s"
