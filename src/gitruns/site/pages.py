@@ -1,0 +1,734 @@
+"""The site's page models: what each page and data file shows of the runs, as plain
+data the templates render (the experiment's table and charts, a run, a model, the home
+page), bounded whatever a run holds."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from gitruns import system_tags
+from gitruns.query import format_duration, tree_order
+from gitruns.query.ranking import Ranking
+from gitruns.reproduce import reproduce_command
+from gitruns.site import charts
+from gitruns.site.collect import (
+    ExperimentModel,
+    RunModel,
+    SiteData,
+    diff_text,
+    json_for_script,
+)
+from gitruns.store.history import TABLE_FILE
+from gitruns.store.names import RUN_ID_PATTERN
+from gitruns.store.record import ARTIFACTS_DIR, read_run_record
+from gitruns.utils.files import read_small_text
+
+MAX_COPIED_ARTIFACT_BYTES = 5 * 1024 * 1024
+
+
+MAX_PREVIEW_BYTES = 20_000
+
+
+# A run page stays small whatever the run holds: its charts get at most this many points
+# (min and max of each stretch of steps kept; every point stays in the run's own table),
+# and its artifacts are listed this many to a page, previews up to a budget.
+MAX_CHART_POINTS = 20_000
+
+
+ARTIFACTS_PER_PAGE = 500
+
+
+MAX_PREVIEW_BYTES_PER_PAGE = 1_000_000
+
+
+# The site is public and shares one origin: an artifact is served as itself only when a
+# browser can do nothing with it but show it. SVG, HTML, XML and the like can run script.
+INERT_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".bmp")
+
+
+INERT_TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".json", ".yaml", ".yml", ".log", ".md")
+
+
+# Everything else is copied under its name plus this, served as plain text, and offered
+# as a download under its own name.
+INERT_COPY_SUFFIX = ".txt"
+
+
+COMMIT_PATTERN = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
+
+
+KNOWN_HOSTS = re.compile(
+    r"^(?:https://|ssh://git@|git@)(?P<host>github\.com|gitlab\.com|bitbucket\.org)[:/](?P<path>.+?)(?:\.git)?/?$"
+)
+
+
+def model_source(
+    run: RunModel | None, width: int, rankings: dict[str, Ranking]
+) -> dict[str, Any] | None:
+    """What a model version's pages show of the run it came from, with its experiment's
+    primary metric (query.ranking) and whether this run is the best by it."""
+    if run is None:
+        return None
+    ranking = rankings.get(run.entry.experiment)
+    metric = ranking.metric if ranking else None
+    return {
+        "primary": None
+        if ranking is None or metric is None or metric not in run.entry.metrics
+        else {
+            "metric": metric,
+            "goal": ranking.goal,
+            "value": _compact(run.entry.metrics[metric]),
+            "best": ranking.best_id == run.id,
+        },
+        "id": run.id,
+        "short": run.id[:width],
+        "name": run.entry.name,
+        "experiment": run.entry.experiment,
+        "metrics": {key: _compact(value) for key, value in sorted(run.entry.metrics.items())},
+        "params": dict(sorted(run.entry.params.items())),
+    }
+
+
+def json_safe(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become None (shown empty)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def _time(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@functools.lru_cache(maxsize=1 << 16)  # params repeat across runs (max_depth 2 to 12...)
+def _as_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+# One colour per run, the same in the table, every chart and the comparison:
+# Tableau's 20, given in order of the runs' start, so a new run never recolours others.
+PALETTE = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+
+
+# A param or metric column shows by default when at least this share of the runs has it.
+SHOWN_COLUMN_SHARE = 0.25
+
+
+def registrations(models: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """Run id -> the model versions registered from it: ``{"model", "version", "stage"}``."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for model in models:
+        for version in model["versions"]:
+            if version.get("run_id"):
+                found.setdefault(version["run_id"], []).append(
+                    {
+                        "model": model["name"],
+                        "version": version["version"],
+                        "stage": version["stage"],
+                    }
+                )
+    return found
+
+
+class ExperimentView:
+    """An experiment as its pages show it: runs as a tree (each parent followed by its
+    children), a colour per run, columns in the order people read them."""
+
+    def __init__(
+        self, experiment: ExperimentModel, registered: dict[str, list[dict[str, str]]], width: int
+    ) -> None:
+        self.experiment = experiment
+        self.width = width
+        runs = experiment.runs
+        by_start = sorted(runs, key=lambda run: (run.entry.start_time, run.id))
+        self.colors = {run.id: PALETTE[index % len(PALETTE)] for index, run in enumerate(by_start)}
+        ordered = tree_order(by_start, lambda run: run.id, lambda run: run.entry.parent)
+        self.children: dict[str, list[RunModel]] = {}
+        path: list[RunModel] = []
+        for run, depth in ordered:
+            del path[depth:]
+            if path:
+                self.children.setdefault(path[-1].id, []).append(run)
+            path.append(run)
+        # The newest search first, each with its trials in the order they ran.
+        blocks: list[list[tuple[RunModel, int]]] = []
+        for run, depth in ordered:
+            if depth == 0:
+                blocks.append([])
+            blocks[-1].append((run, depth))
+        self.rows: list[tuple[RunModel, int]] = [row for block in reversed(blocks) for row in block]
+        self.registered = {run.id: registered[run.id] for run in runs if run.id in registered}
+
+    @functools.cached_property
+    def columns(self) -> tuple[list[str], list[str], list[str]]:
+        """Metrics (the primary first), params, tags; the keys of each sorted."""
+        return _fields(self.experiment)
+
+    def shown_by_default(self, kind: str, key: str) -> bool:
+        runs = self.experiment.runs
+        if kind == "tag" or not runs:
+            return False
+        return self._key_counts[kind].get(key, 0) >= SHOWN_COLUMN_SHARE * len(runs)
+
+    @functools.cached_property
+    def _key_counts(self) -> dict[str, dict[str, int]]:
+        """How many runs have each param and metric (one pass over the runs)."""
+        counts: dict[str, dict[str, int]] = {"param": {}, "metric": {}}
+        for run in self.experiment.runs:
+            for kind, values in (("param", run.entry.params), ("metric", run.entry.metrics)):
+                found = counts[kind]
+                for key in values:
+                    found[key] = found.get(key, 0) + 1
+        return counts
+
+
+def home_page(data: SiteData, width: int) -> dict[str, Any]:
+    recent = sorted(data.runs, key=lambda run: run.entry.start_time, reverse=True)[:15]
+    experiments = []
+    for e in data.experiments:
+        best = e.best_run
+        experiments.append(
+            {
+                "id": e.id,
+                "name": e.record.name,
+                "runs": len(e.runs),
+                "metric": e.primary_metric,
+                "goal": e.goal,
+                "best": _compact(e.best),
+                "best_full": _full(e.best),
+                "best_run": best.id if best else None,
+                "last": _time(e.last_activity),
+            }
+        )
+    return {
+        "experiments": experiments,
+        "models": data.models,
+        "recent": [_run_row(run, width) for run in recent],
+    }
+
+
+def _run_row(run: RunModel, width: int = 12) -> dict[str, Any]:
+    entry = run.entry
+    return {
+        "id": entry.id,
+        "short": entry.id[:width],
+        "name": entry.name,
+        "experiment": entry.experiment,
+        "status": entry.status,
+        "start": _time(entry.start_time),
+        "start_ms": entry.start_time,
+        "duration": format_duration(entry.start_time, entry.end_time),
+        "duration_ms": None if entry.end_time is None else entry.end_time - entry.start_time,
+        "user": entry.user or "",
+        "commit": (entry.tags.get(system_tags.GIT_COMMIT) or "")[:8],
+        "params": entry.params,
+        "metrics": {key: json_safe(value) for key, value in entry.metrics.items()},
+        "tags": {
+            key: value
+            for key, value in entry.tags.items()
+            if not key.startswith(system_tags.MLFLOW_PREFIX)
+        },
+    }
+
+
+def _fields(experiment: ExperimentModel) -> tuple[list[str], list[str], list[str]]:
+    """Metrics (the primary metric first), params, tags (the user's): the table's order."""
+    params = sorted({key for run in experiment.runs for key in run.entry.params})
+    metrics = sorted({key for run in experiment.runs for key in run.entry.metrics})
+    metric = experiment.primary_metric
+    if metric in metrics:
+        metrics.remove(metric)
+        metrics.insert(0, metric)
+    tags = sorted(
+        {
+            key
+            for run in experiment.runs
+            for key in run.entry.tags
+            if not key.startswith(system_tags.MLFLOW_PREFIX)
+        }
+    )
+    return metrics, params, tags
+
+
+def experiment_rows(view: ExperimentView) -> dict[str, Any]:
+    """The experiment's shared data: one row per run, in tree order (each parent followed
+    by its children), with params and metrics under safe names, what the page's filter
+    reads (status, times, user, tags, parent), and what the table shows. The page draws
+    the table from it, only the rows in view, so 100,000 runs cost no more than 50."""
+    metrics, params, _tags = view.columns
+    experiment_id = view.experiment.id
+    rows = []
+    for run, depth in view.rows:
+        entry = run.entry
+        # What the page can work out itself is left out (the label "name (id)", the start
+        # as text, the short commit, the tags repeating the name and user, empty fields):
+        # 100,000 runs load in a third of the bytes.
+        row: dict[str, Any] = {
+            "id": run.id,
+            "name": entry.name,
+            "color": view.colors[run.id],
+            "status": entry.status,
+            "start": entry.start_time,
+            "user": entry.user or "",
+            "duration": format_duration(entry.start_time, entry.end_time),
+        }
+        if entry.end_time is not None:
+            row["end"] = entry.end_time
+        if depth:
+            row["parent"] = entry.parent
+        elif entry.parent:
+            row["parent_run"] = entry.parent  # a parent outside this experiment
+        tags = {key: value for key, value in entry.tags.items() if key not in DERIVED_TAGS}
+        if tags:
+            row["tags"] = tags
+        registered = view.registered.get(run.id)
+        if registered:
+            row["registered"] = [_registration_text(m) for m in registered]
+        raw = {}
+        for index, key in enumerate(params):
+            value = entry.params.get(key)
+            if value is None:
+                continue
+            number = _as_number(value)
+            row[f"p{index}"] = number if number is not None else value
+            if number is not None and value != _js_text(number):
+                raw[f"p{index}"] = value  # as logged ("1.0"), for the page's filter
+        if raw:
+            row["raw"] = raw
+        for index, key in enumerate(metrics):
+            metric = entry.metrics.get(key)
+            if metric is not None:  # JSON has no NaN or infinity: they show empty
+                row[f"m{index}"] = metric if math.isfinite(metric) else None
+        rows.append(row)
+    return {
+        "id": experiment_id,
+        "width": view.width,
+        "count": len(rows),
+        "columns": _columnar(rows),
+        "params": params,
+        "metrics": metrics,
+        "goal": view.experiment.goal,
+    }
+
+
+# System tags the page puts back from the row itself (site.js: prepareDataset).
+DERIVED_TAGS = (system_tags.RUN_NAME, system_tags.USER)
+
+
+# Fields of a row that are objects: stored by key (tags) or by row (the rare ones).
+NESTED_FIELDS = ("tags", "raw", "registered")
+
+
+def _columnar(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows as columns, the way the page reads them fastest: a browser parses 100,000
+    numbers in an array many times faster than 100,000 objects naming each field.
+
+    Text repeated across runs (status, user, a tag's commit) is stored once per
+    distinct value with a code per run (``{"d": [values], "c": [codes]}``, -1 for
+    none); tags are a column per key; the rare per-run objects (``raw``,
+    ``registered``) are stored by row number.
+    """
+    count = len(rows)
+    keys = sorted({key for row in rows for key in row if key not in NESTED_FIELDS})
+    columns: dict[str, Any] = {key: _encoded([row.get(key) for row in rows]) for key in keys}
+    tag_keys = sorted({key for row in rows for key in row.get("tags", {})})
+    columns["tags"] = {
+        key: _encoded([row.get("tags", {}).get(key) for row in rows]) for key in tag_keys
+    }
+    for name in ("raw", "registered"):
+        columns[name] = {str(n): row[name] for n, row in enumerate(rows) if name in row}
+    return columns if count else {}
+
+
+def _encoded(values: list[Any]) -> Any:
+    """A column: its values, or each distinct text once and a code per run when text
+    repeats (few distinct values: a status, a user, a commit)."""
+    if any(value is not None and not isinstance(value, str) for value in values):
+        return values
+    distinct: dict[str, int] = {}
+    codes = [-1 if value is None else distinct.setdefault(value, len(distinct)) for value in values]
+    if len(distinct) > max(16, len(values) // 4):
+        return values
+    return {"d": list(distinct), "c": codes}
+
+
+def _registration_text(version: dict[str, str]) -> str:
+    """``taxi-model v3 (Production)``: a model version a run became, and its stage."""
+    stage = "" if version["stage"] == "None" else f" ({version['stage']})"
+    return f"{version['model']} v{version['version']}{stage}"
+
+
+def _js_text(number: float) -> str:
+    """How JavaScript writes ``number`` (``String(1.0)`` is ``"1"``)."""
+    if number.is_integer() and abs(number) < 1e21:
+        return str(int(number))
+    text = repr(number)
+    return re.sub(r"e([-+])0*(\d)", r"e\1\2", text) if "e" in text else text
+
+
+def _compact(value: float | None) -> str:
+    """A number as the tables show it: four significant digits (the full value on hover)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def experiment_page(view: ExperimentView) -> dict[str, Any]:
+    experiment = view.experiment
+    metrics, params, tags = view.columns
+    numeric = _chart_params(experiment, params, metrics[0] if metrics else None)
+    specs: dict[str, Any] = {}
+    if metrics:
+        metric = charts.Field("m0", metrics[0])
+        overview = [charts.Field(f"m{index}", key) for index, key in enumerate(metrics)]
+        for name, spec in (
+            ("overview", charts.metric_overview(overview)),
+            ("parallel", charts.parallel_coordinates(numeric, metric)),
+            ("scatter", charts.scatters(numeric, metric)),
+            ("heatmap", charts.heatmap(numeric, metric)),
+        ):
+            if spec is not None:
+                specs[name] = json_for_script(spec)
+    specs["histories"] = json_for_script(charts.histories())
+    best = experiment.best_run
+    columns = [
+        *({"kind": "metric", "key": key, "index": index,
+           "shown": view.shown_by_default("metric", key), "primary": index == 0
+           and key == experiment.primary_metric} for index, key in enumerate(metrics)),
+        *({"kind": "param", "key": key, "index": index,
+           "shown": view.shown_by_default("param", key), "primary": False}
+          for index, key in enumerate(params)),
+        *({"kind": "tag", "key": key, "index": index, "shown": False, "primary": False}
+          for index, key in enumerate(tags)),
+    ]  # fmt: skip
+    return {
+        "experiment": {
+            "id": experiment.id,
+            "name": experiment.record.name,
+            "description": experiment.record.description or "",
+            "metric": experiment.primary_metric,
+            "goal": experiment.goal,
+            "best": _compact(experiment.best),
+            "best_full": _full(experiment.best),
+            "best_run": best.id if best else None,
+            "best_name": best.entry.name if best else "",
+        },
+        "columns": columns,
+        "axes": [
+            {"name": field.name, "title": field.title, "shown": index < charts.DEFAULT_AXES}
+            for index, field in enumerate(numeric)
+        ],
+        "runs": len(view.rows),
+        "width": view.width,
+        "specs": specs,
+    }
+
+
+def _full(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _chart_params(
+    experiment: ExperimentModel, params: list[str], metric: str | None
+) -> list[charts.Field]:
+    """Numeric params that vary across most runs having the metric, most common first."""
+    scored = [run for run in experiment.runs if metric in run.entry.metrics]
+    chosen = []
+    for index, key in enumerate(params):
+        values = [_as_number(run.entry.params.get(key, "")) for run in scored]
+        present = [value for value in values if value is not None]
+        if len(present) >= max(2, len(scored) // 2) and len(set(present)) > 1:
+            field = charts.Field(
+                f"p{index}",
+                key,
+                log=min(present) > 0 and max(present) / min(present) >= LOG_AXIS_SPAN,
+                integer=all(float(value).is_integer() for value in present),
+            )
+            chosen.append((-len(present), key, field))
+    return [field for _, _, field in sorted(chosen)]
+
+
+LOG_AXIS_SPAN = 100  # positive values whose largest is this many times the smallest: log axis
+
+
+def history_rows(run: RunModel) -> dict[str, Any]:
+    """Histories worth a line: metrics logged at more than one step, each cut down to its
+    share of :data:`MAX_CHART_POINTS` (see :func:`downsample`)."""
+    found = {key: points for key, points in run.histories.items() if len(points) > 1}
+    share = max(500, MAX_CHART_POINTS // max(1, len(found)))
+    return {
+        "run": f"{run.entry.name} ({run.id[:12]})",
+        "metrics": {key: downsample(points, share) for key, points in found.items()},
+    }
+
+
+def _history_note(run: RunModel) -> str:
+    """What a run page says when its charts show fewer points than the run logged."""
+    logged = {key: len(points) for key, points in run.histories.items() if len(points) > 1}
+    shown = {key: len(points) for key, points in history_rows(run)["metrics"].items()}
+    if logged == shown:
+        return ""
+    where = f"runs/{run.entry.experiment}/{run.id}/"
+    return (
+        f"The charts show {sum(shown.values()):,} of the {sum(logged.values()):,} values "
+        f"logged (each stretch of steps by its lowest and highest value); every value is in "
+        f"{where}{TABLE_FILE} in the repository."
+    )
+
+
+def downsample(points: list[list[float]], most: int) -> list[list[float]]:
+    """At most about ``most`` of ``points`` (in logged order) for a chart: the first and
+    last, and in each of ``most / 2`` equal stretches its lowest and highest value, so
+    spikes and dips still show.
+
+    >>> len(downsample([[step, step % 7, 0] for step in range(100_000)], 1_000))
+    1002
+    """
+    if len(points) <= most:
+        return points
+    buckets = max(1, most // 2)
+    size = len(points) / buckets
+    kept = [points[0]]
+    for bucket in range(buckets):
+        stretch = points[int(bucket * size) : int((bucket + 1) * size)]
+        numbers = [point for point in stretch if point[1] == point[1]]  # NaN never wins
+        if not numbers:
+            continue
+        low = min(numbers, key=lambda point: point[1])
+        high = max(numbers, key=lambda point: point[1])
+        kept.extend(sorted({id(low): low, id(high): high}.values(), key=stretch.index))
+    kept.append(points[-1])
+    return kept
+
+
+def commit_link(remote: str | None, commit: str | None) -> str | None:
+    """The web page of a commit on GitHub, GitLab or Bitbucket, when the remote is one."""
+    if not remote or not commit or not COMMIT_PATTERN.match(commit):
+        return None
+    match = KNOWN_HOSTS.match(remote)
+    if match is None:
+        return None
+    path = "commits" if match["host"] == "bitbucket.org" else "commit"
+    separator = "/-/" if match["host"] == "gitlab.com" else "/"
+    return f"https://{match['host']}/{match['path']}{separator}{path}/{commit}"
+
+
+def mlmodel_summary(text: str) -> str:
+    """One line about a logged model: its flavors, and whether it has a signature."""
+    from gitruns.utils.yamlcodec import load_yaml
+
+    try:
+        data = load_yaml(text)
+    except Exception:
+        return ""
+    if not isinstance(data, dict) or not isinstance(data.get("flavors"), dict):
+        return ""
+    flavors = ", ".join(sorted(key for key in data["flavors"] if key != "python_function"))
+    parts = [f"a {flavors or 'python_function'} model"]
+    parts.append("with a signature" if data.get("signature") else "without a signature")
+    if data.get("utc_time_created"):
+        parts.append(f"saved {data['utc_time_created']} UTC")
+    return ", ".join(parts)
+
+
+def _artifact_kind(path: str) -> str:
+    """How a run page shows an artifact: ``image`` (inert raster), ``mlmodel``, or
+    ``file`` (previewed as text when it is text)."""
+    lowered = path.lower()
+    if lowered.rsplit("/", 1)[-1] == "mlmodel":
+        return "mlmodel"
+    if lowered.endswith(INERT_IMAGE_SUFFIXES):
+        return "image"
+    return "file"
+
+
+def site_artifact_path(run_id: str, path: str) -> str:
+    """Where an artifact is copied in the site: as itself when inert, else as plain text."""
+    lowered = path.lower()
+    inert = lowered.endswith(INERT_IMAGE_SUFFIXES + INERT_TEXT_SUFFIXES)
+    return f"artifacts/{run_id}/{path}{'' if inert else INERT_COPY_SUFFIX}"
+
+
+def artifact_items(
+    run: RunModel, files: list[tuple[str, int]], previews: bool
+) -> list[dict[str, Any]]:
+    """Artifacts as a page lists them; ``href`` is relative to the site's root."""
+    items = []
+    budget = MAX_PREVIEW_BYTES_PER_PAGE if previews else 0
+    for path, size in files:
+        kind = _artifact_kind(path)
+        item: dict[str, Any] = {
+            "path": path,
+            "name": path.rsplit("/", 1)[-1],
+            "size": size,
+            "kind": kind,
+            "href": None
+            if size > MAX_COPIED_ARTIFACT_BYTES
+            else quote(site_artifact_path(run.id, path)),
+        }
+        if kind != "image" and size <= min(MAX_PREVIEW_BYTES, budget):
+            preview = read_small_text(run.folder / ARTIFACTS_DIR / path, MAX_PREVIEW_BYTES)
+            if preview is not None:
+                item["preview"] = preview
+                budget -= len(preview)
+        if kind == "mlmodel":
+            item["summary"] = mlmodel_summary(item.get("preview", ""))
+        items.append(item)
+    return items
+
+
+def artifact_page_path(run_id: str, number: int) -> str:
+    """The page listing a run's artifacts after the first :data:`ARTIFACTS_PER_PAGE`."""
+    return f"runs/{run_id}.html" if number == 1 else f"runs/{run_id}/artifacts-{number}.html"
+
+
+def artifact_pager(run_id: str, count: int, current: int) -> dict[str, Any] | None:
+    """The links between a run's artifact pages, or None when one page holds them all."""
+    pages = -(-count // ARTIFACTS_PER_PAGE)
+    if pages <= 1:
+        return None
+    first = (current - 1) * ARTIFACTS_PER_PAGE
+    return {
+        "current": current,
+        "first": first + 1,
+        "last": min(count, first + ARTIFACTS_PER_PAGE),
+        "count": count,
+        "pages": [(number, artifact_page_path(run_id, number)) for number in range(1, pages + 1)],
+    }
+
+
+def reproductions_by_run(data: SiteData) -> dict[str, list[tuple[str, str]]]:
+    """Each run's reproductions, (new run id, verdict), from the new runs' tags; only an
+    id of a run the site holds is kept (a tag is text anyone could write)."""
+    ids = {run.id for run in data.runs}
+    found: dict[str, list[tuple[str, str]]] = {}
+    for run in data.runs:
+        original = run.entry.tags.get(system_tags.REPRODUCES)
+        if original in ids:
+            verdict = run.entry.tags.get(system_tags.REPRODUCTION_VERDICT, "")
+            found.setdefault(str(original), []).append((run.id, verdict))
+    return found
+
+
+def run_page(
+    run: RunModel,
+    view: ExperimentView,
+    children: list[RunModel],
+    reproductions: list[tuple[str, str]],
+    files: list[tuple[str, int]],
+) -> dict[str, Any]:
+    experiment = view.experiment
+    record = read_run_record(run.folder)
+    git = record.git or {}
+    artifacts = artifact_items(run, files[:ARTIFACTS_PER_PAGE], previews=True)
+    diff = diff_text(run)
+    diff_lines = []
+    for line in (diff or "").splitlines():
+        kind = (
+            "add"
+            if line.startswith("+") and not line.startswith("+++")
+            else (
+                "del"
+                if line.startswith("-") and not line.startswith("---")
+                else (
+                    "hunk"
+                    if line.startswith("@@")
+                    else ("file" if line.startswith(("diff ", "+++", "---")) else "")
+                )
+            )
+        )
+        diff_lines.append((kind, line))
+    return {
+        "run": record,
+        "parent": record.parent if record.parent and RUN_ID_PATTERN.match(record.parent) else None,
+        "entry": run.entry,
+        "experiment": {"id": experiment.id, "name": experiment.record.name},
+        "started": _time(record.start_time),
+        "ended": _time(record.end_time),
+        "duration": format_duration(record.start_time, record.end_time),
+        "git": git,
+        "commit_url": commit_link(git.get("remote"), git.get("commit")),
+        "metrics": [
+            {
+                "key": key,
+                "last": _compact(s.last),
+                "min": _compact(s.min),
+                "max": _compact(s.max),
+                "full": [_full(s.last), _full(s.min), _full(s.max)],
+                "step": s.step,
+            }
+            for key, s in record.metrics.items()
+        ],
+        "artifacts": artifacts,
+        "artifact_pages": artifact_pager(run.id, len(files), 1),
+        "datasets": [_dataset_row(item) for item in record.inputs],
+        "reproduce": reproduce_command(record.id),
+        "reproductions": reproductions,
+        "reproduces": record.tags.get(system_tags.REPRODUCES)
+        if RUN_ID_PATTERN.match(record.tags.get(system_tags.REPRODUCES, ""))
+        else None,
+        "reproduction_verdict": record.tags.get(system_tags.REPRODUCTION_VERDICT, ""),
+        "diff": diff_lines,
+        "children": [_run_row(child, view.width) for child in children],
+        "registered": view.registered.get(run.id, []),
+        "color": view.colors[run.id],
+        "compact": _compact,
+        "histories_spec": histories_spec(),
+        "has_histories": any(len(points) > 1 for points in run.histories.values()),
+        "history_note": _history_note(run),
+    }
+
+
+def _dataset_row(item: dict[str, Any]) -> dict[str, Any]:
+    """What the run page shows of a dataset input: where it came from, as text only (a
+    source's URL is shown, never linked: the record may come from anyone's branch)."""
+
+    def parsed(key: str) -> dict[str, Any]:
+        try:
+            value = json.loads(str(item.get(key) or "{}"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    source = parsed("source")
+    profile = parsed("profile")
+    rows = profile.get("num_rows")
+    shape = profile.get("features_shape")
+    if rows is None and isinstance(shape, list) and shape:
+        rows = shape[0]
+    return {
+        "name": item.get("name", ""),
+        "context": item.get("context", ""),
+        "digest": item.get("digest", ""),
+        "source": str(source.get("uri") or source.get("url") or item.get("source_type", "")),
+        "rows": rows if isinstance(rows, int) else "",
+        "tags": item.get("tags") or {},
+    }
+
+
+@functools.cache
+def histories_spec() -> str:
+    """The histories chart, the same on every run's page: Altair builds it once."""
+    return json_for_script(charts.histories())
