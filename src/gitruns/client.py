@@ -67,6 +67,7 @@ from gitruns.query import (
     parse_order_by,
     search_columns,
 )
+from gitruns.query.ranking import rank
 from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
 from gitruns.registry.tags import check_model_name, gto_stage, mlflow_stage
 from gitruns.store import DEFAULT_EXPERIMENT_ALIASES, RunStore
@@ -306,8 +307,12 @@ class MlflowClient:
         return self._store.load_run(run_id)
 
     def primary_metric(self, experiment_id: str) -> str | None:
-        """The metric that ranks an experiment's runs, from ``experiment.yaml``."""
-        return self._store.get_experiment(self._experiment_id(experiment_id)).primary_metric
+        """The metric that ranks an experiment's runs, by the one rule (query.ranking):
+        the declared one, else the one its runs share."""
+        folder = self._experiment_id(experiment_id)
+        record = self._store.get_experiment(folder)
+        entries = [entry for entry, _ in self._store.entries([folder])]
+        return rank(record.primary_metric, record.goal, entries).metric
 
     def search_runs(
         self,

@@ -375,12 +375,11 @@ class GitrunsTrackingStore(AbstractStore):
         from gitruns.store import RunStore
 
         ids = [self.client.get_experiment(str(i)).experiment_id for i in experiment_ids]
-        summaries: dict[tuple[str, str, str, str | None], None] = {}
-        for entry, _ in RunStore(self.runs_dir).entries(ids):
-            for name, digest, context in entry.datasets:
-                summaries[(entry.experiment, str(name), str(digest), context)] = None
-                if len(summaries) >= self.MAX_DATASET_SUMMARIES:
-                    break
+        summaries = dict.fromkeys(
+            (entry.experiment, str(name), str(digest), context)
+            for entry, _ in RunStore(self.runs_dir).entries(ids)
+            for name, digest, context in entry.datasets
+        )
         return [_DatasetSummary(*key) for key in list(summaries)[: self.MAX_DATASET_SUMMARIES]]
 
     @staticmethod

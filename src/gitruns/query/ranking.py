@@ -72,10 +72,6 @@ class Ranking:
     best_value: float | None = None
     best_id: str | None = None
 
-    @property
-    def direction(self) -> str:
-        return "lower is better" if self.goal == MINIMIZE else "higher is better"
-
     def better(self, value: float, than: float) -> bool:
         return value < than if self.goal == MINIMIZE else value > than
 

@@ -473,11 +473,16 @@ def _chart_params(
 LOG_AXIS_SPAN = 100  # positive values whose largest is this many times the smallest: log axis
 
 
-def history_rows(run: RunModel) -> dict[str, Any]:
-    """Histories worth a line: metrics logged at more than one step, each cut down to its
-    share of :data:`MAX_CHART_POINTS` (see :func:`downsample`)."""
+def _charted(run: RunModel) -> tuple[dict[str, list[list[float]]], int]:
+    """Histories worth a line (metrics logged at more than one step), and each one's
+    share of :data:`MAX_CHART_POINTS`."""
     found = {key: points for key, points in run.histories.items() if len(points) > 1}
-    share = max(500, MAX_CHART_POINTS // max(1, len(found)))
+    return found, max(500, MAX_CHART_POINTS // max(1, len(found)))
+
+
+def history_rows(run: RunModel) -> dict[str, Any]:
+    """The run's histories for its charts, each cut down to its share (:func:`downsample`)."""
+    found, share = _charted(run)
     return {
         "run": f"{run.entry.name} ({run.id[:12]})",
         "metrics": {key: downsample(points, share) for key, points in found.items()},
@@ -485,16 +490,17 @@ def history_rows(run: RunModel) -> dict[str, Any]:
 
 
 def _history_note(run: RunModel) -> str:
-    """What a run page says when its charts show fewer points than the run logged."""
-    logged = {key: len(points) for key, points in run.histories.items() if len(points) > 1}
-    shown = {key: len(points) for key, points in history_rows(run)["metrics"].items()}
-    if logged == shown:
+    """What a run page says when its charts show fewer values than the run logged (from
+    the counts alone: the page does not cut the histories a second time)."""
+    found, share = _charted(run)
+    if all(len(points) <= share for points in found.values()):
         return ""
+    logged = sum(len(points) for points in found.values())
     where = f"runs/{run.entry.experiment}/{run.id}/"
     return (
-        f"The charts show {sum(shown.values()):,} of the {sum(logged.values()):,} values "
-        f"logged (each stretch of steps by its lowest and highest value); every value is in "
-        f"{where}{TABLE_FILE} in the repository."
+        f"The charts show at most about {share:,} values of each metric, of the {logged:,} "
+        f"values logged (each stretch of steps by its lowest and highest value); every "
+        f"value is in {where}{TABLE_FILE} in the repository."
     )
 
 

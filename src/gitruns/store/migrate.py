@@ -214,10 +214,13 @@ def _legacy_history(path: Path) -> History:
 def _rewrite(record: RunRecord, run_dir: Path, runs_dir: Path) -> None:
     try:
         old = read_schema_1_files(run_dir)
-    except NotCarried as error:
-        raise NotCarried(f"left at schema 1, nothing changed: {error.message}") from None
-    except OSError as error:
-        raise NotCarried(f"left at schema 1, nothing changed: {error}") from None
+    except (NotCarried, OSError) as error:
+        why = getattr(error, "message", None) or str(error)
+        raise NotCarried(
+            f"left at schema 1, nothing changed: {why}. gitruns still reads it; to migrate "
+            "it, restore or remove that file (git checkout -- <file>), then run gitruns "
+            "migrate again"
+        ) from None
     if old.histories:
         write_histories(run_dir, points_of(old.histories))
     environment = dict(record.environment)
