@@ -67,7 +67,7 @@ def list_artifacts(
 
 def _load(artifact_uri: str) -> bytes:
     run, path = _run_and_path(artifact_uri, None, None)
-    return read_regular_file(MlflowClient()._artifact_path(run, path), MAX_LOADED_BYTES)
+    return read_regular_file(MlflowClient().workspace.artifact_path(run, path), MAX_LOADED_BYTES)
 
 
 def load_text(artifact_uri: str) -> str:

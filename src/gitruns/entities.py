@@ -8,10 +8,10 @@ commit, parent run), derived from the record rather than stored twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gitruns import system_tags
 from gitruns.exceptions import InvalidValue
@@ -25,6 +25,9 @@ from gitruns.store.record import (
     record_tags,
 )
 from gitruns.store.writer import LiveRun
+
+if TYPE_CHECKING:
+    import pandas
 
 
 class _Fields:
@@ -88,6 +91,15 @@ class ViewType:
             return lifecycle_stage != LifecycleStage.DELETED
         raise InvalidValue(
             f"view type {view_type!r} is not one of ViewType.ACTIVE_ONLY, DELETED_ONLY or ALL."
+        )
+
+    @classmethod
+    def stages(cls, view_type: int) -> frozenset[str]:
+        """The lifecycle stages this view shows."""
+        return frozenset(
+            stage
+            for stage in (LifecycleStage.ACTIVE, LifecycleStage.DELETED)
+            if cls.includes(view_type, stage)
         )
 
 
@@ -342,3 +354,35 @@ def run_from_live(live: LiveRun) -> Run:
     """MLflow's entity for a run this process writes, as it stands now."""
     with live.lock:
         return run_from_record(live.record, live.run_dir)
+
+
+def runs_to_dataframe(runs: Sequence[Run]) -> pandas.DataFrame:
+    """MLflow's search_runs columns: run_id, experiment_id, status, artifact_uri, start_time,
+    end_time, then ``metrics.*``, ``params.*`` and ``tags.*``."""
+    import pandas as pd
+
+    base = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
+    rows = []
+    for run in runs:
+        row: dict[str, Any] = {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "status": run.info.status,
+            "artifact_uri": run.info.artifact_uri,
+            "start_time": run.info.start_time,
+            "end_time": run.info.end_time,
+        }
+        row.update((f"metrics.{key}", value) for key, value in run.data.metrics.items())
+        row.update((f"params.{key}", value) for key, value in run.data.params.items())
+        row.update((f"tags.{key}", value) for key, value in run.data.tags.items())
+        rows.append(row)
+    extra = sorted({column for row in rows for column in row} - set(base), key=_column_order)
+    frame = pd.DataFrame(rows, columns=base + extra)
+    for column in ("start_time", "end_time"):
+        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
+    return frame
+
+
+def _column_order(column: str) -> tuple[int, str]:
+    prefix = column.split(".", 1)[0]
+    return ({"metrics": 0, "params": 1, "tags": 2}.get(prefix, 3), column)

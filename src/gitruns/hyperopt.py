@@ -38,6 +38,7 @@ from gitruns.autologging.common import log_params_quietly
 from gitruns.models import require
 from gitruns.redact import public_text
 from gitruns.utils.processes import host_token
+from gitruns.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -193,13 +194,12 @@ def remote_trial(fn: Callable[[Any], Any], params: Any) -> dict[str, Any]:
 def _captured(folder: Path, run_id: str | None) -> dict[str, Any] | None:
     """What a trial's run logged, as plain data: its record, every metric value, and its
     artifacts up to a size (larger ones are named in ``left_out``)."""
-    from gitruns.store import RunStore
     from gitruns.store.history import read_histories
     from gitruns.store.record import ARTIFACTS_DIR
 
     if run_id is None:
         return None
-    record, run_dir = RunStore(folder).load_run(run_id)
+    record, run_dir = Workspace.at(folder).load_run(run_id)
     artifacts: dict[str, str] = {}
     left_out: list[str] = []
     total = 0
@@ -242,21 +242,15 @@ def write_remote_trials(
 ) -> list[tuple[str, float | None]]:
     """Write each Spark trial as a child run of ``parent``: what it logged on its
     executor, or, for a trial that failed or was cancelled there, that it did."""
-    from gitruns.store.writer import create_run
-
-    store = tracking._store()
+    workspace = Workspace.current()
     written = []
     # trials.trials leaves out the trials that errored or were cancelled; those are runs too.
     every = getattr(trials, "_dynamic_trials", None) or trials.trials
     for number, trial in enumerate(sorted(every, key=lambda t: t["tid"]), start=1):
         result = trial.get("result") or {}
         capture = result.pop(CAPTURE_KEY, None) if isinstance(result, dict) else None
-        live = create_run(
-            store,
-            location.current(),
-            parent.info.experiment_id,
-            run_name=f"trial-{number}",
-            parent=parent.info.run_id,
+        live = workspace.create_run(
+            parent.info.experiment_id, run_name=f"trial-{number}", parent=parent.info.run_id
         )
         live.set_tags({system_tags.HYPEROPT_TRIAL: number})
         loss = None

@@ -49,13 +49,13 @@ from gitruns.exceptions import GitError, GitrunsError
 from gitruns.location import DEFAULT_FOLDER
 from gitruns.query.ranking import is_timing
 from gitruns.redact import NOTE_PREFIX
-from gitruns.store import RunStore
 from gitruns.store.capture import capture_environment
 from gitruns.store.environments import ENVIRONMENTS_DIR, read_requirements
 from gitruns.store.names import check_relative_path
 from gitruns.store.record import DIFF_FILE, EXPERIMENT_FILE, FINISHED, RunRecord, read_run_record
 from gitruns.utils.files import has_link_on_path, read_small_text
-from gitruns.utils.git import find_repo_top, run_git
+from gitruns.utils.git import run_git
+from gitruns.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -223,9 +223,9 @@ def plan_reproduction(
     """
     if env not in ("current", "recorded"):
         raise ReproduceError(f"env must be 'current' or 'recorded', not {env!r}.")
-    store = RunStore(runs_dir)
-    record, run_dir = store.load_run(run_id)
-    repo_top = find_repo_top(runs_dir.parent if not runs_dir.exists() else runs_dir)
+    workspace = Workspace.at(runs_dir)
+    record, run_dir = workspace.load_run(run_id)
+    repo_top = workspace.repo_top
     if repo_top is None:
         raise ReproduceError(
             f"{runs_dir} is not in a git repository, so there is no code to check out."
@@ -559,7 +559,7 @@ def _run_again(
     result.command = command
     worktree_runs = worktree / DEFAULT_FOLDER
     before = (
-        {path.name for path in RunStore(worktree_runs).run_dirs()}
+        {path.name for path in Workspace.at(worktree_runs).run_dirs()}
         if worktree_runs.exists()
         else set()
     )
@@ -577,7 +577,7 @@ def _run_again(
             f"{process.returncode}):\n{result.output[-1500:]}"
         )
     new_dirs = (
-        [path for path in RunStore(worktree_runs).run_dirs() if path.name not in before]
+        [path for path in Workspace.at(worktree_runs).run_dirs() if path.name not in before]
         if worktree_runs.exists()
         else []
     )
@@ -600,9 +600,7 @@ def _run_again(
     ]
     same = all(delta.within or delta.timing for delta in result.metrics) and not result.params
     result.verdict = "reproduced" if same else "differs"
-    from gitruns.store.writer import open_run
-
-    open_run(RunStore(runs_dir), counterpart.id).set_tags(
+    Workspace.at(runs_dir).open_run(counterpart.id).set_tags(
         {REPRODUCES_TAG: record.id, VERDICT_TAG: result.verdict}
     )
 

@@ -29,36 +29,33 @@ from gitruns.entities import (
     experiment_from_record,
     run_from_live,
     run_from_record,
+    runs_to_dataframe,
 )
 from gitruns.exceptions import (
     GitrunsError,
     InvalidValue,
     RunAlreadyActive,
 )
-from gitruns.query import runs_to_dataframe
-from gitruns.store import DEFAULT_EXPERIMENT, RunStore
 from gitruns.store.names import (
     MAX_NAME_LENGTH,
     check_experiment_name,
     check_key,
     check_text_name,
 )
-from gitruns.store.record import FINISHED, GOALS, TERMINAL_STATUSES, ExperimentRecord
+from gitruns.store.record import FINISHED, TERMINAL_STATUSES
 from gitruns.store.writer import (
     MAX_TAG_VALUE_LENGTH,
     NOTE_TAG,
     RUN_NAME_TAG,
     LiveRun,
     as_text,
-    create_run,
     install_exit_hooks,
     live_runs,
     now_ms,
-    open_run,
-    resume_run,
     status_for_exception,
 )
 from gitruns.utils.yamlcodec import dump_yaml
+from gitruns.workspace import DEFAULT_EXPERIMENT, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -91,20 +88,16 @@ def get_tracking_uri() -> str:
     return locations.configured_uri() or locations.current().uri
 
 
-def _location() -> locations.Location:
-    return locations.current()
-
-
-def _store() -> RunStore:
-    return RunStore(_location().runs_dir)
+def _workspace() -> Workspace:
+    return Workspace.current()
 
 
 # -- experiments ------------------------------------------------------------------
 
 
-def _experiment_entity(store: RunStore, experiment_id: str) -> Experiment:
-    record = store.get_experiment(experiment_id)
-    return experiment_from_record(experiment_id, record, store.experiment_dir(experiment_id))
+def _experiment_entity(workspace: Workspace, experiment_id: str) -> Experiment:
+    experiment_id, record = workspace.experiment(experiment_id)
+    return experiment_from_record(experiment_id, record, workspace.experiment_dir(experiment_id))
 
 
 def set_experiment(
@@ -124,53 +117,23 @@ def set_experiment(
 
         gitruns.set_experiment("nyc-taxi", primary_metric="rmse", goal="minimize")
     """
-    store = _store()
+    workspace = _workspace()
     if experiment_id is not None:
-        experiment_id = store.resolve_experiment_id(experiment_id)
-        store.get_experiment(experiment_id)
+        experiment_id, _ = workspace.experiment(experiment_id)
     elif experiment_name is not None:
         check_experiment_name(experiment_name)
-        experiment_id = _ensure_experiment(store, experiment_name)
+        experiment_id = workspace.ensure_experiment(experiment_name)
     else:
         raise InvalidValue(
             "set_experiment needs an experiment_name or an experiment_id, "
             "e.g. set_experiment('nyc-taxi')."
         )
     if description is not None or primary_metric is not None or goal is not None:
-        _describe_experiment(store, experiment_id, description, primary_metric, goal)
-    _settings.experiment_id = experiment_id
-    return _experiment_entity(store, experiment_id)
-
-
-def _ensure_experiment(store: RunStore, name: str) -> str:
-    found = store.find_experiment(name)
-    return found[0] if found else store.create_experiment(ExperimentRecord(name=name))
-
-
-def _describe_experiment(
-    store: RunStore,
-    experiment_id: str,
-    description: str | None,
-    primary_metric: str | None,
-    goal: str | None,
-) -> None:
-    if goal is not None and goal not in GOALS:
-        raise InvalidValue(
-            f"goal {goal!r} is neither 'minimize' nor 'maximize'. Pass one of those."
+        workspace.declare(
+            experiment_id, description=description, primary_metric=primary_metric, goal=goal
         )
-    if primary_metric is not None:
-        check_key(primary_metric, "primary metric")
-    record = store.get_experiment(experiment_id)
-    updated = ExperimentRecord(
-        name=record.name,
-        description=record.description if description is None else description,
-        primary_metric=record.primary_metric if primary_metric is None else primary_metric,
-        goal=record.goal if goal is None else goal,
-    )
-    if updated.primary_metric is not None and updated.goal is None:
-        updated.goal = "minimize"
-    if updated != record:
-        store.update_experiment(experiment_id, updated)
+    _settings.experiment_id = experiment_id
+    return _experiment_entity(workspace, experiment_id)
 
 
 def create_experiment(
@@ -184,7 +147,7 @@ def create_experiment(
 
 def set_experiment_tag(key: str, value: Any) -> None:
     """Set a tag on the current experiment (the one ``set_experiment`` chose)."""
-    MlflowClient().set_experiment_tag(_default_experiment_id(_store()), key, value)
+    MlflowClient().set_experiment_tag(_default_experiment_id(_workspace()), key, value)
 
 
 def set_experiment_tags(tags: Mapping[str, Any]) -> None:
@@ -194,26 +157,23 @@ def set_experiment_tags(tags: Mapping[str, Any]) -> None:
 
 
 def get_experiment(experiment_id: str) -> Experiment:
-    store = _store()
-    return _experiment_entity(store, store.resolve_experiment_id(experiment_id))
+    return _experiment_entity(_workspace(), experiment_id)
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
-    store = _store()
-    found = store.find_experiment(name)
-    return None if found is None else _experiment_entity(store, found[0])
+    workspace = _workspace()
+    found = workspace.find_experiment(name)
+    return None if found is None else _experiment_entity(workspace, found[0])
 
 
-def _default_experiment_id(store: RunStore) -> str:
+def _default_experiment_id(workspace: Workspace) -> str:
     if _settings.experiment_id is not None:
         return _settings.experiment_id
     from_environment = os.environ.get("MLFLOW_EXPERIMENT_ID")
     if from_environment:
-        experiment_id = store.resolve_experiment_id(from_environment)
-        store.get_experiment(experiment_id)
-        return experiment_id
+        return workspace.experiment(from_environment)[0]
     name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
-    return _ensure_experiment(store, name)
+    return workspace.ensure_experiment(name)
 
 
 class _ThreadRuns(threading.local):
@@ -357,9 +317,9 @@ def start_run(
         )
     if run_name is not None:
         check_text_name(run_name, "run name", max_length=MAX_NAME_LENGTH)
-    store = _store()
+    workspace = _workspace()
     if run_id is not None:
-        live = resume_run(store, run_id)
+        live = workspace.resume_run(run_id)
         # A resumed run takes a new name or description the way MLflow stores them.
         if run_name is not None:
             new_tags[RUN_NAME_TAG] = run_name
@@ -367,13 +327,8 @@ def start_run(
             new_tags[NOTE_TAG] = description
     else:
         parent = parent_run_id or (stack[-1].run_id if stack and nested else None)
-        live = create_run(
-            store,
-            _location(),
-            _experiment_for(store, experiment_id, parent),
-            run_name,
-            parent,
-            description,
+        live = workspace.create_run(
+            _experiment_for(workspace, experiment_id, parent), run_name, parent, description
         )
     if new_tags:
         live.set_tags(new_tags)
@@ -384,15 +339,13 @@ def start_run(
     return ActiveRun(live)
 
 
-def _experiment_for(store: RunStore, experiment_id: str | None, parent: str | None) -> str:
+def _experiment_for(workspace: Workspace, experiment_id: str | None, parent: str | None) -> str:
     """The experiment a new run goes to: the one named, its parent's, or the active one."""
     if experiment_id is not None:
-        experiment = store.resolve_experiment_id(experiment_id)
-        store.get_experiment(experiment)
-        return experiment
+        return workspace.experiment(experiment_id)[0]
     if parent is not None:
-        return open_run(store, parent).record.experiment
-    return _default_experiment_id(store)
+        return workspace.open_run(parent).record.experiment
+    return _default_experiment_id(workspace)
 
 
 def end_run(status: str = FINISHED) -> None:
@@ -433,7 +386,7 @@ def get_run(run_id: str) -> Run:
     for live in live_runs:
         if live.run_id == run_id:
             live.flush()
-    record, run_dir = _store().load_run(run_id)
+    record, run_dir = _workspace().load_run(run_id)
     return run_from_record(record, run_dir)
 
 
@@ -454,7 +407,7 @@ def _target(run_id: str | None) -> LiveRun:
                 run.info.run_id,
             )
         return _thread.stack[-1]
-    return open_run(_store(), run_id)
+    return _workspace().open_run(run_id)
 
 
 def live_run(run_id: str | None = None) -> LiveRun:
@@ -654,11 +607,11 @@ def search_runs(
     if output_format not in ("pandas", "list"):
         raise InvalidValue(f"output_format {output_format!r} is neither 'pandas' nor 'list'.")
     client = MlflowClient()
-    store = _store()
+    workspace = _workspace()
     if experiment_names:
         ids = []
         for name in experiment_names:
-            found = store.find_experiment(name)
+            found = workspace.find_experiment(name)
             if found is None:
                 raise GitrunsError(
                     f"no experiment named {name!r}. List them with 'gitruns experiments list'.",
@@ -668,7 +621,9 @@ def search_runs(
         experiment_ids = ids
     elif experiment_ids is None:
         experiment_ids = (
-            store.experiment_ids() if search_all_experiments else [_default_experiment_id(store)]
+            workspace.experiment_ids()
+            if search_all_experiments
+            else [_default_experiment_id(workspace)]
         )
     runs = client.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by)
     if output_format == "list":

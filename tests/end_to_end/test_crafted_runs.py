@@ -23,7 +23,7 @@ from gitruns import MlflowClient
 from gitruns.exceptions import CorruptRecord
 from gitruns.site import CHROMIUM_ARGS, build_site
 from gitruns.site.output import MANIFEST, ForeignOutputFolder
-from gitruns.store import RunStore
+from gitruns.store.folder import RunStore
 from tests.conftest import make_repo
 
 CHROMIUM = "/usr/bin/chromium"

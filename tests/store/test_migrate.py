@@ -14,7 +14,7 @@ import pytest
 
 import gitruns as mlflow
 from gitruns.exceptions import CorruptRecord
-from gitruns.store import RunStore
+from gitruns.store.folder import RunStore
 from gitruns.store.check import check_runs
 from gitruns.store.environments import ENVIRONMENTS_DIR
 from gitruns.store.history import read_histories

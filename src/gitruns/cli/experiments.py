@@ -21,9 +21,8 @@ from gitruns.cli.app import (
     runs_folder,
     view_option,
 )
-from gitruns.query import (
-    summarize_experiments,
-)
+from gitruns.entities import ViewType
+from gitruns.workspace import Workspace
 
 
 @cli.group()
@@ -49,13 +48,13 @@ def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
         \b
         gitruns experiments list
     """
-    summaries = summarize_experiments(runs_folder(runs_dir), VIEWS[view])
+    summaries = Workspace.at(runs_folder(runs_dir)).summaries(ViewType.stages(VIEWS[view]))
     if as_json:
         print_json(
             [
                 {
-                    "experiment_id": s.experiment.experiment_id,
-                    "name": s.experiment.name,
+                    "experiment_id": s.experiment_id,
+                    "name": s.name,
                     "runs": s.runs,
                     "primary_metric": s.primary_metric,
                     "primary_metric_declared": s.ranking.declared,
@@ -73,8 +72,8 @@ def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
         table.add_column(column, justify="right" if column in ("runs", "best") else "left")
     for s in summaries:
         table.add_row(
-            s.experiment.experiment_id,
-            s.experiment.name,
+            s.experiment_id,
+            s.name,
             str(s.runs),
             ranking_label(s.ranking),
             format_number(s.best),

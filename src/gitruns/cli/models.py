@@ -23,8 +23,9 @@ from gitruns.cli.app import (
     terminal_text,
 )
 from gitruns.entities import ModelVersion, RegisteredModel
-from gitruns.registry import Registry, TagEvent
+from gitruns.registry import TagEvent
 from gitruns.registry.tags import mlflow_stage, version_label
+from gitruns.workspace import Workspace
 
 # -- the model registry -----------------------------------------------------------------
 
@@ -232,7 +233,7 @@ def models_history(name: str, as_json: bool, runs_dir: Path | None) -> None:
         \b
         gitruns models history nyc-taxi-regressor
     """
-    events = Registry(runs_folder(runs_dir)).history(name)
+    events = Workspace.at(runs_folder(runs_dir)).registry.history(name)
     rows = [_event_row(event) for event in events]
     if as_json:
         print_json(rows)

@@ -38,7 +38,6 @@ from gitruns.query import (
     abbreviate,
     compare_runs,
     format_duration,
-    summarize_experiments,
     tree_order,
 )
 
@@ -126,9 +125,9 @@ def runs_list(
         ("duration", [format_duration(run.info.start_time, run.info.end_time) for run, _ in rows]),
     ]
     rankings = {
-        summary.experiment.experiment_id: summary
-        for summary in summarize_experiments(client.runs_dir, ViewType.ALL)
-        if summary.experiment.experiment_id in ids
+        summary.experiment_id: summary
+        for summary in client.workspace.summaries(ViewType.stages(ViewType.ALL))
+        if summary.experiment_id in ids
     }
     primary = [r.primary_metric for r in rankings.values() if r.primary_metric]
     fields = chosen or [("metric", key) for key in _metric_columns(primary, found)]
@@ -169,7 +168,7 @@ def runs_list(
             continue
         best = client.get_run(ranking.best_id)
         console.print(
-            f"Best of {esc(summary.experiment.name)} by {esc(ranking_label(ranking))}: "
+            f"Best of {esc(summary.name)} by {esc(ranking_label(ranking))}: "
             f"{esc(best.info.run_name)} {ranking.best_id[:width]} = "
             f"{format_number(ranking.best_value)}",
             highlight=False,
@@ -366,7 +365,7 @@ def runs_compare(
         raise click.UsageError("compare needs at least two run ids.")
     client = open_client(runs_dir)
     compared = [client.get_run(run_id) for run_id in run_ids]
-    rows = compare_runs(compared)
+    rows = compare_runs([run.data for run in compared])
     if as_json:
         print_json(
             [

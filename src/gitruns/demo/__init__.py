@@ -19,10 +19,10 @@ from importlib import resources
 from pathlib import Path
 
 from gitruns.exceptions import GitrunsError
-from gitruns.store import RunStore
 from gitruns.store.record import FINISHED, ExperimentRecord, read_run_record
 from gitruns.store.repo import commit_paths, identity_env
 from gitruns.utils.git import find_repo_top, run_git
+from gitruns.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -178,23 +178,22 @@ def run_demo(
     runs_dir = directory / "runs"
     # The metric that ranks the runs, declared (the script itself stays MLflow's own
     # code): the listings, the site and a review of the demo's runs all judge by rmse.
-    RunStore(runs_dir).create_experiment(
+    workspace = Workspace.at(runs_dir)
+    workspace.create_experiment(
         ExperimentRecord(name=EXPERIMENT, primary_metric="rmse", goal="minimize")
     )
-    before = {path.name for path in RunStore(runs_dir).run_dirs()}
+    before = {path.name for path in workspace.run_dirs()}
     train(directory, trials, on_progress)
     runs_commit = commit_paths(directory, [runs_dir], "Add demo runs", fallback_identity=True)
     result = DemoResult(directory=directory, code_commit=code_commit, runs_commit=runs_commit)
-    for run_dir in RunStore(runs_dir).run_dirs():
+    for run_dir in workspace.run_dirs():
         if run_dir.name in before:
             continue
         record = read_run_record(run_dir)
         rmse = record.metrics.get("rmse")
         if record.status == FINISHED and rmse is not None:
             result.runs.append((record.id, record.name, rmse.last))
-    from gitruns.registry import Registry
-
-    model = Registry(runs_dir).models().get(MODEL_NAME)
+    model = workspace.registry.models().get(MODEL_NAME)
     for state in model.live_versions() if model else []:
         result.model_versions.append((MODEL_NAME, state.label, state.current_stage))
     from gitruns.site import build_site

@@ -29,7 +29,6 @@ from gitruns.exceptions import GitrunsError
 from gitruns.mlflow_bridge import EXPORTED_ID_TAG, IMPORTED_TAG, TransferReport, mlflow_client
 from gitruns.mlflow_bridge.convert import to_dataset_input
 from gitruns.mlflow_bridge.importing import PAGE_SIZE, pages
-from gitruns.store import RunStore
 from gitruns.store.history import read_histories
 from gitruns.store.record import (
     ACTIVE,
@@ -40,6 +39,7 @@ from gitruns.store.record import (
     record_tags,
 )
 from gitruns.store.writer import PARENT_TAG
+from gitruns.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +76,11 @@ def _export(
     registry: bool,
     progress: Callable[[int, int], None] | None,
 ) -> ExportReport:
-    store = RunStore(runs_dir)
+    workspace = Workspace.at(runs_dir)
     report = ExportReport()
     chosen = [
         (experiment_id, record)
-        for experiment_id, record in store.readable_experiments()
+        for experiment_id, record in workspace.experiments()
         if not experiments or record.name in experiments
     ]
     for name in set(experiments or ()) - {record.name for _, record in chosen}:
@@ -90,7 +90,7 @@ def _export(
     for experiment_id, record in chosen:
         target = _experiment_into(client, record)
         exported.update(_exported_runs(client, target))
-        for run_dir in store.run_dirs([experiment_id]):
+        for run_dir in workspace.run_dirs([experiment_id]):
             try:
                 run = read_run_record(run_dir)
             except GitrunsError as error:
@@ -111,7 +111,7 @@ def _export(
         if progress is not None:
             progress(done, len(pending))
     if registry:
-        _export_registry(client, store, exported, report)
+        _export_registry(client, workspace, exported, report)
     return report
 
 
@@ -208,15 +208,11 @@ def _export_artifacts(client: Any, run_id: str, folder: Path, report: ExportRepo
 
 
 def _export_registry(
-    client: Any, store: RunStore, exported: dict[str, str], report: ExportReport
+    client: Any, workspace: Workspace, exported: dict[str, str], report: ExportReport
 ) -> None:
-    from gitruns.utils.git import find_repo_top
-
-    if find_repo_top(store.runs_dir) is None:
+    if workspace.repo_top is None:
         return  # no git, no registry
-    from gitruns.registry import Registry
-
-    for model in Registry(store.runs_dir).models().values():
+    for model in workspace.registry.models().values():
         if model.deprecated:
             continue
         try:

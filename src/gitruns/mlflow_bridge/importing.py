@@ -42,7 +42,6 @@ from gitruns.mlflow_bridge import (
 )
 from gitruns.redact import is_secret_file, secret_in_text
 from gitruns.registry.tags import version_number
-from gitruns.store import RunStore
 from gitruns.store.history import Point, write_histories
 from gitruns.store.index import ensure_ignore_file
 from gitruns.store.names import (
@@ -67,7 +66,7 @@ from gitruns.store.record import (
 )
 from gitruns.store.writer import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, NOTE_TAG, PARENT_TAG
 from gitruns.utils.files import temporary_path, write_atomic
-from gitruns.utils.git import find_repo_top
+from gitruns.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -183,14 +182,14 @@ def _import(
     sources: ArtifactSources,
 ) -> ImportReport:
     report = ImportReport()
-    store = RunStore(runs_dir)
+    workspace = Workspace.at(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     ensure_ignore_file(runs_dir)
     chosen = _experiments(client, experiments, report)
-    existing = _existing_runs(store)
+    existing = _existing_runs(workspace)
     pending: list[tuple[str, Any]] = []
     for mlflow_experiment in chosen:
-        experiment_id = _experiment_into(store, mlflow_experiment, report)
+        experiment_id = _experiment_into(workspace, mlflow_experiment, report)
         for run in _all_runs(client, mlflow_experiment.experiment_id, report):
             here = _standing_here(existing, run)
             if here == "new":
@@ -211,7 +210,7 @@ def _import(
         try:
             _import_run(
                 client,
-                store,
+                workspace,
                 experiment_id,
                 run,
                 histories,
@@ -225,7 +224,7 @@ def _import(
         if progress is not None:
             progress(done, len(pending))
     if registry:
-        _import_registry(client, store, report)
+        _import_registry(client, workspace, report)
     return report
 
 
@@ -271,9 +270,9 @@ def _experiments(client: Any, names: Sequence[str] | None, report: ImportReport)
     return [by_name[name] for name in names if name in by_name]
 
 
-def _experiment_into(store: RunStore, experiment: Any, report: ImportReport) -> str:
+def _experiment_into(workspace: Workspace, experiment: Any, report: ImportReport) -> str:
     """The gitruns experiment of an MLflow one (by name), created if needed."""
-    found = store.find_experiment(experiment.name)
+    found = workspace.find_experiment(experiment.name)
     if found is not None:
         return found[0]
     tags = {key: str(value) for key, value in (experiment.tags or {}).items()}
@@ -288,7 +287,7 @@ def _experiment_into(store: RunStore, experiment: Any, report: ImportReport) -> 
         },
         lifecycle_stage=experiment.lifecycle_stage or ACTIVE,
     )
-    experiment_id = store.create_experiment(record)
+    experiment_id = workspace.create_experiment(record)
     report.experiments.append(experiment.name)
     return experiment_id
 
@@ -343,8 +342,8 @@ def _reason(error: BaseException) -> str:
     return message if isinstance(error, GitrunsError) else f"{type(error).__name__}: {message}"
 
 
-def _existing_runs(store: RunStore) -> dict[str, Path]:
-    return {path.name: path for path in store.run_dirs()}
+def _existing_runs(workspace: Workspace) -> dict[str, Path]:
+    return {path.name: path for path in workspace.run_dirs()}
 
 
 def _standing_here(existing: dict[str, Path], run: Any) -> str:
@@ -385,7 +384,7 @@ def _logged_models(client: Any, experiment_ids: list[str]) -> dict[str, list[Any
 
 def _import_run(
     client: Any,
-    store: RunStore,
+    workspace: Workspace,
     experiment_id: str,
     run: Any,
     histories: MetricHistories,
@@ -412,7 +411,7 @@ def _import_run(
             f"its record would be {len(text.encode('utf-8')):,} bytes, over the "
             f"{MAX_RECORD_BYTES:,} gitruns reads"
         )
-    final = store.run_dir(experiment_id, run_id)
+    final = workspace.new_run_dir(experiment_id, run_id)
     staging = temporary_path(final)
     staging.mkdir(parents=True)
     try:
@@ -757,7 +756,7 @@ def _walk(folder: Path) -> Iterable[Path]:
 # -- the registry -----------------------------------------------------------------------
 
 
-def _import_registry(client: Any, store: RunStore, report: ImportReport) -> None:
+def _import_registry(client: Any, workspace: Workspace, report: ImportReport) -> None:
     models = list(
         pages(
             lambda token: client.search_registered_models(max_results=PAGE_SIZE, page_token=token)
@@ -765,20 +764,18 @@ def _import_registry(client: Any, store: RunStore, report: ImportReport) -> None
     )
     if not models:
         return
-    repo_top = find_repo_top(store.runs_dir)
-    if repo_top is None:
+    if workspace.repo_top is None:
         report.skip(
             f"{len(models)} registered models",
-            f"{store.runs_dir} is not in a git repository, and the registry lives in git "
+            f"{workspace.runs_dir} is not in a git repository, and the registry lives in git "
             "tags. Run 'git init', then import again",
         )
         return
-    from gitruns.registry import Registry
     from gitruns.store.repo import commit_runs
 
     if report.runs:
-        commit_runs(store.runs_dir, f"Import {len(report.runs)} runs from MLflow")
-    registry = Registry(store.runs_dir)
+        commit_runs(workspace.runs_dir, f"Import {len(report.runs)} runs from MLflow")
+    registry = workspace.registry
     for model in models:
         try:
             _import_model(client, registry, model, report)

@@ -275,9 +275,7 @@ class GitrunsTrackingStore(AbstractStore):
             given.setdefault(system_tags.RUN_NAME, run_name)
         run = self.client.create_run(experiment_id, start_time, given, run_name or None)
         if user_id:
-            from gitruns.store.writer import open_run
-
-            live = open_run(self.client._store, run.info.run_id)
+            live = self.client.workspace.open_run(run.info.run_id)
             live.record.user = user_id
             live.save()
         return self._run(run.info.run_id)
@@ -286,13 +284,11 @@ class GitrunsTrackingStore(AbstractStore):
     def update_run_info(
         self, run_id: str, run_status: Any, end_time: int | None, run_name: str | None
     ) -> RunInfo:
-        from gitruns.store.writer import open_run
-
         status = RunStatus.to_string(run_status) if isinstance(run_status, int) else run_status
         if status and status != "RUNNING":
             self.client.set_terminated(run_id, status, end_time)
         if run_name:
-            open_run(self.client._store, run_id).set_tags({system_tags.RUN_NAME: run_name})
+            self.client.workspace.open_run(run_id).set_tags({system_tags.RUN_NAME: run_name})
         return self._run(run_id).info
 
     @translated
@@ -372,12 +368,10 @@ class GitrunsTrackingStore(AbstractStore):
         """The datasets the runs of these experiments read (the UI's dataset filter)."""
         from mlflow.entities.dataset_summary import _DatasetSummary
 
-        from gitruns.store import RunStore
-
         ids = [self.client.get_experiment(str(i)).experiment_id for i in experiment_ids]
         summaries = dict.fromkeys(
             (entry.experiment, str(name), str(digest), context)
-            for entry, _ in RunStore(self.runs_dir).entries(ids)
+            for entry, _ in self.client.workspace.entries(ids)
             for name, digest, context in entry.datasets
         )
         return [_DatasetSummary(*key) for key in list(summaries)[: self.MAX_DATASET_SUMMARIES]]

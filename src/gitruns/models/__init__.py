@@ -20,13 +20,13 @@ from typing import Any
 
 import yaml
 
-from gitruns import location
 from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue, MissingLibrary
-from gitruns.registry import Registry, locate_model
+from gitruns.registry import locate_model
 from gitruns.signature import ModelSignature
 from gitruns.store.names import check_relative_path, logged_model_id
 from gitruns.utils.files import has_link_on_path, is_regular_file, read_regular_file
 from gitruns.utils.yamlcodec import dump_yaml, load_yaml
+from gitruns.workspace import Workspace
 
 MLMODEL = "MLmodel"
 REQUIREMENTS = "requirements.txt"
@@ -260,7 +260,7 @@ def prepare_folder(path: str | Path) -> Path:
 def model_folder(model_uri: str | Path) -> Path:
     """The local folder a model URI names: ``runs:/``, ``models:/``, a path or ``file:``."""
     uri = str(model_uri)
-    return locate_model(Registry(location.current().runs_dir), uri)
+    return locate_model(Workspace.current().registry, uri)
 
 
 def read_mlmodel(folder: Path) -> dict[str, Any]:

@@ -41,13 +41,12 @@ from gitruns.query.search import (
 from gitruns.query.tables import (
     ComparedValue,
     ExperimentSummary,
+    HasValues,
     T,
     abbreviate,
     compare_runs,
     format_duration,
-    runs_to_dataframe,
     summarize_experiment,
-    summarize_experiments,
     tree_order,
 )
 
@@ -69,6 +68,7 @@ __all__ = [
     "ExperimentSummary",
     "Field",
     "FieldParser",
+    "HasValues",
     "InvalidFilter",
     "ModelField",
     "OrderKey",
@@ -86,10 +86,8 @@ __all__ = [
     "parse_filter",
     "parse_model_field",
     "parse_order_by",
-    "runs_to_dataframe",
     "search_columns",
     "summarize_experiment",
-    "summarize_experiments",
     "tokenize",
     "tree_order",
 ]

@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gitruns.entities import Experiment
 from gitruns.exceptions import InvalidValue
 from gitruns.store.index import RunEntry
 
@@ -453,7 +452,7 @@ class ExperimentField:
     key: str
     numeric = False
 
-    def value(self, experiment: Experiment) -> Any:
+    def value(self, experiment: Any) -> Any:
         if self.kind == "tag":
             return experiment.tags.get(self.key)
         return getattr(experiment, self.key)

@@ -1,4 +1,4 @@
-"""Runs for people: DataFrames, side-by-side comparisons, experiment summaries, run trees,
+"""Runs for people: side-by-side comparisons, experiment summaries, run trees,
 short ids and durations."""
 
 from __future__ import annotations
@@ -6,51 +6,13 @@ from __future__ import annotations
 import itertools
 import math
 import posixpath
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from gitruns.entities import Experiment, Run, ViewType, experiment_from_record
 from gitruns.query.ranking import RankedMixin, Ranking, rank
-from gitruns.store import RunStore
 from gitruns.store.index import RunEntry
-from gitruns.store.record import DELETED
-
-if TYPE_CHECKING:
-    import pandas
-
-
-def runs_to_dataframe(runs: Sequence[Run]) -> pandas.DataFrame:
-    """MLflow's search_runs columns: run_id, experiment_id, status, artifact_uri, start_time,
-    end_time, then ``metrics.*``, ``params.*`` and ``tags.*``."""
-    import pandas as pd
-
-    base = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
-    rows = []
-    for run in runs:
-        row: dict[str, Any] = {
-            "run_id": run.info.run_id,
-            "experiment_id": run.info.experiment_id,
-            "status": run.info.status,
-            "artifact_uri": run.info.artifact_uri,
-            "start_time": run.info.start_time,
-            "end_time": run.info.end_time,
-        }
-        row.update((f"metrics.{key}", value) for key, value in run.data.metrics.items())
-        row.update((f"params.{key}", value) for key, value in run.data.params.items())
-        row.update((f"tags.{key}", value) for key, value in run.data.tags.items())
-        rows.append(row)
-    extra = sorted({column for row in rows for column in row} - set(base), key=_column_order)
-    frame = pd.DataFrame(rows, columns=base + extra)
-    for column in ("start_time", "end_time"):
-        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
-    return frame
-
-
-def _column_order(column: str) -> tuple[int, str]:
-    prefix = column.split(".", 1)[0]
-    return ({"metrics": 0, "params": 1, "tags": 2}.get(prefix, 3), column)
+from gitruns.store.record import ExperimentRecord
 
 
 @dataclass(frozen=True)
@@ -73,12 +35,22 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def compare_runs(runs: Sequence[Run]) -> list[ComparedValue]:
+class HasValues(Protocol):
+    """What a comparison reads of a run: an MLflow RunData, or an index entry."""
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+    @property
+    def metrics(self) -> Mapping[str, Any]: ...
+
+
+def compare_runs(runs: Sequence[HasValues]) -> list[ComparedValue]:
     """Params, then metrics, of several runs side by side.
 
     Example::
 
-        for row in compare_runs([client.get_run(a), client.get_run(b)]):
+        for row in compare_runs([client.get_run(a).data, client.get_run(b).data]):
             print(row.key, row.values, "differs" if row.differs else "")
     """
     rows: list[ComparedValue] = []
@@ -91,30 +63,33 @@ def compare_runs(runs: Sequence[Run]) -> list[ComparedValue]:
     return rows
 
 
-def _values(run: Run, kind: str) -> dict[str, Any]:
-    return run.data.params if kind == "param" else run.data.metrics
+def _values(run: HasValues, kind: str) -> Mapping[str, Any]:
+    return run.params if kind == "param" else run.metrics
 
 
 @dataclass(frozen=True)
 class ExperimentSummary(RankedMixin):
     """What the experiments listing shows of one experiment."""
 
-    experiment: Experiment
+    experiment_id: str
+    record: ExperimentRecord
     runs: int
     ranking: Ranking  # primary metric, goal and best run (query.ranking)
     last_activity: int | None  # start time of the newest run, in milliseconds
 
+    @property
+    def name(self) -> str:
+        return self.record.name
+
 
 def summarize_experiment(
-    experiment: Experiment,
-    runs: Sequence[RunEntry],
-    primary_metric: str | None,
-    goal: str | None,
+    experiment_id: str, record: ExperimentRecord, runs: Sequence[RunEntry]
 ) -> ExperimentSummary:
     return ExperimentSummary(
-        experiment=experiment,
+        experiment_id=experiment_id,
+        record=record,
         runs=len(runs),
-        ranking=rank(primary_metric, goal, runs),
+        ranking=rank(record.primary_metric, record.goal, runs),
         last_activity=max((run.start_time for run in runs), default=None),
     )
 
@@ -169,39 +144,6 @@ def abbreviate(run_ids: Iterable[str], minimum: int = 8) -> int:
         shared = len(posixpath.commonprefix([left, right]))
         length = max(length, shared + 1)
     return min(length, 32)
-
-
-def summarize_experiments(
-    runs_dir: Path, view_type: int = ViewType.ACTIVE_ONLY
-) -> list[ExperimentSummary]:
-    """Every experiment with its run count, best primary metric and last activity.
-
-    Example::
-
-        for summary in summarize_experiments(Path("runs")):
-            print(summary.experiment.name, summary.runs, summary.best)
-    """
-    store = RunStore(runs_dir)
-    by_experiment: dict[str, list[RunEntry]] = {}
-    for run, run_dir in store.entries():
-        if run.lifecycle_stage != DELETED:
-            by_experiment.setdefault(Path(run_dir).parent.name, []).append(run)
-    summaries = []
-    for experiment_id, record in store.readable_experiments():
-        if not ViewType.includes(view_type, record.lifecycle_stage):
-            continue
-        experiment = experiment_from_record(
-            experiment_id, record, store.experiment_dir(experiment_id)
-        )
-        summaries.append(
-            summarize_experiment(
-                experiment,
-                by_experiment.get(experiment_id, []),
-                record.primary_metric,
-                record.goal,
-            )
-        )
-    return summaries
 
 
 def format_duration(start: int, end: int | None) -> str:

@@ -62,7 +62,7 @@ from gitruns.registry.tags import (
     version_label,
     version_number,
 )
-from gitruns.store import RunStore
+from gitruns.store.folder import RunStore
 from gitruns.store.names import RUN_ID_PATTERN, check_relative_path, parse_logged_model_id
 from gitruns.store.record import ARTIFACTS_DIR
 from gitruns.store.repo import commit_paths, identity_env

@@ -22,12 +22,12 @@ from gitruns import system_tags
 from gitruns.exceptions import GitError
 from gitruns.query.ranking import finite, rank
 from gitruns.review.model import ChangedRun, ExperimentReview, Review, RunResult
-from gitruns.store import RunStore
 from gitruns.store.names import RUN_ID_PATTERN
 from gitruns.store.record import EXPERIMENT_FILE, RUN_FILE, RunRecord
 from gitruns.utils.files import read_regular_file
 from gitruns.utils.git import find_repo_top, run_git
 from gitruns.utils.yamlcodec import load_record_yaml
+from gitruns.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -119,22 +119,22 @@ def review(
                 continue
             base_runs.setdefault(parts[-3], []).append(record)
 
-    store = RunStore(runs_dir)
+    workspace = Workspace.at(runs_dir)
     experiments = []
-    for experiment_id in store.experiment_ids():
+    for experiment_id in workspace.experiment_ids():
         added_entries = [  # a run the branch added and deleted is not a result
             entry
-            for entry, _ in store.entries([experiment_id])
+            for entry, _ in workspace.entries([experiment_id])
             if entry.id not in base_ids and entry.lifecycle_stage != "deleted"
         ]
         if not added_entries:
             continue
-        experiment_record = store.get_experiment(experiment_id)
+        _, experiment_record = workspace.experiment(experiment_id)
         # One rule for every surface (query.ranking), over the runs the branch holds.
         ranking = rank(
             experiment_record.primary_metric,
             experiment_record.goal,
-            [entry for entry, _ in store.entries([experiment_id])],
+            [entry for entry, _ in workspace.entries([experiment_id])],
             metric=metric,
         )
         chosen, goal = ranking.metric, ranking.goal

@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 from gitruns.exceptions import CorruptRecord, GitError, GitrunsError
 from gitruns.query.ranking import RankedMixin, Ranking, rank
 from gitruns.registry.tags import mlflow_stage
-from gitruns.store import RunStore
 from gitruns.store.history import LOG_FILE, TABLE_FILE, history_files, read_histories
 from gitruns.store.index import RunEntry
 from gitruns.store.record import (
@@ -31,6 +30,7 @@ from gitruns.store.record import (
     ExperimentRecord,
 )
 from gitruns.utils.files import read_regular_file, regular_files
+from gitruns.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -125,27 +125,25 @@ def _run_key(folder: str, schema: int) -> str:
 
 def collect(runs_dir: Path) -> SiteData:
     """Read every experiment, run and registered model under ``runs_dir``."""
-    store = RunStore(runs_dir)
+    workspace = Workspace.at(runs_dir)
     experiments = []
-    for experiment_id, record in store.readable_experiments():
+    for experiment_id, record in workspace.experiments():
         if record.lifecycle_stage == "deleted":
             continue
         model = ExperimentModel(experiment_id, record)
-        for entry, folder in store.entries([experiment_id]):
+        for entry, folder in workspace.entries([experiment_id]):
             if entry.lifecycle_stage != "deleted":
                 run_key = _run_key(folder, entry.schema)
                 model.runs.append(RunModel(entry, Path(folder), run_key))
         model.runs.sort(key=lambda run: run.entry.start_time, reverse=True)
         experiments.append(model)
-    return SiteData(runs_dir, experiments, _registry(runs_dir))
+    return SiteData(runs_dir, experiments, _registry(workspace))
 
 
-def _registry(runs_dir: Path) -> list[dict[str, Any]]:
+def _registry(workspace: Workspace) -> list[dict[str, Any]]:
     """Registered models with versions, stages and history; empty outside git."""
-    from gitruns.registry import Registry
-
     try:
-        registry = Registry(runs_dir)
+        registry = workspace.registry
         models = registry.models()
         events = registry.events()
     except (GitError, GitrunsError) as error:

@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitruns.exceptions import GitrunsError
-from gitruns.store import RunStore
 from gitruns.store.environments import (
     ENVIRONMENTS_DIR,
     LEGACY_REQUIREMENTS_FILE,
     MAX_REQUIREMENTS_BYTES,
     store_requirements,
 )
+from gitruns.store.folder import RunStore
 from gitruns.store.history import (
     LEGACY_METRICS_DIR,
     LEGACY_SUFFIX,

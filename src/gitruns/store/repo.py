@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from gitruns.exceptions import GitError
-from gitruns.store import remove_stale_temporaries
+from gitruns.store.folder import remove_stale_temporaries
 from gitruns.store.index import INDEX_FOLDER, ensure_ignore_file
 from gitruns.store.migrate import fold_ended_logs
 from gitruns.utils.git import find_repo_top, run_git

@@ -37,9 +37,9 @@ from gitruns.exceptions import (
 )
 from gitruns.location import Location, warn_if_untracked
 from gitruns.redact import public_text
-from gitruns.store import RunStore
 from gitruns.store.capture import capture_environment, capture_git, capture_source, current_user
 from gitruns.store.environments import store_requirements
+from gitruns.store.folder import RunStore
 from gitruns.store.history import MetricLog, fold_log
 from gitruns.store.index import ensure_ignore_file
 from gitruns.store.migrate import migrate_run

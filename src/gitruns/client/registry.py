@@ -1,0 +1,334 @@
+"""The client's model registry: registered models, versions, stages and aliases, as git
+tags (:mod:`gitruns.registry`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitruns.client.paging import page_of
+from gitruns.client.tracking import checked_tags
+from gitruns.entities import (
+    ModelVersion,
+    PagedList,
+    RegisteredModel,
+)
+from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue
+from gitruns.query import (
+    parse_filter,
+    parse_model_field,
+)
+from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
+from gitruns.registry.tags import check_model_name, gto_stage, mlflow_stage
+from gitruns.store.names import (
+    RUN_ID_PATTERN,
+    check_key,
+)
+from gitruns.store.record import (
+    ARTIFACTS_DIR,
+)
+from gitruns.workspace import Workspace
+
+
+class RegistryMethods:
+    """MlflowClient's registry methods, over the workspace's registry."""
+
+    @property
+    def workspace(self) -> Workspace:
+        raise NotImplementedError
+
+    # -- the model registry ------------------------------------------------------------
+
+    def _registry(self) -> Registry:
+        return self.workspace.registry
+
+    def create_registered_model(
+        self,
+        name: str,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> RegisteredModel:
+        """Announce a model. Git holds it once its first version is registered (a tag);
+        until then it lives in this process, and its description and tags wait for that
+        version."""
+        check_model_name(name)
+        registry = self._registry()
+        if name in _live_models(registry):
+            raise GitrunsError(
+                f"registered model {name!r} already exists. Add a version with "
+                "create_model_version, or pick another name.",
+                error_code="RESOURCE_ALREADY_EXISTS",
+            )
+        pending = _PendingModel(description or "", checked_tags(tags or {}))
+        _pending_models[(registry.repo_top, name)] = pending
+        return pending.entity(name)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        registry = self._registry()
+        pending = _pending(registry, name)
+        if pending is not None:
+            return pending.entity(name)
+        return _model_entity(registry.model(name))
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        """Registered models, filtered on ``name`` (e.g. ``"name LIKE 'taxi%'"``)."""
+        matches = parse_filter(filter_string, parse_model_field)
+        models = [_model_entity(m) for m in _live_models(self._registry()).values()]
+        found = sorted((m for m in models if matches(m)), key=lambda m: m.name)
+        if order_by and str(order_by[0]).strip().upper().endswith(" DESC"):
+            found.reverse()
+        return page_of(found, max_results, page_token)
+
+    def list_registered_models(
+        self, max_results: int = 100, page_token: str | None = None
+    ) -> PagedList[RegisteredModel]:
+        """MLflow 1.x's name for :meth:`search_registered_models`."""
+        return self.search_registered_models(max_results=max_results, page_token=page_token)
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        registry = self._registry()
+        if description is None:
+            return _model_entity(registry.model(name))
+        pending = _pending(registry, name)
+        if pending is not None:
+            pending.description = description
+            return pending.entity(name)
+        return _model_entity(registry.describe_model(name, description))
+
+    def delete_registered_model(self, name: str) -> None:
+        """Deprecate the model (GTO's ``NAME@deprecated``): gone from listings and lookups."""
+        registry = self._registry()
+        announced = _pending_models.pop((registry.repo_top, name), None) is not None
+        if announced and name not in _live_models(registry):
+            return  # nothing in git yet
+        registry.deprecate(name)
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        await_creation_for: int = 300,
+    ) -> ModelVersion:
+        """Register the model at ``source`` (``runs:/ID/model``, or a folder inside a run)."""
+        registry = self._registry()
+        found_run, path = _run_and_path(registry, source, run_id)
+        pending = _pending_models.pop((registry.repo_top, name), None)
+        state = registry.register(
+            name,
+            found_run,
+            path,
+            description,
+            model_description=pending.description if pending else None,
+            model_tags=pending.tags if pending else None,
+            tags={check_key(str(k), "tag key"): str(v) for k, v in (tags or {}).items()},
+        )
+        return _version_entity(state)
+
+    def get_model_version(self, name: str, version: str | int) -> ModelVersion:
+        return _version_entity(self._registry().model(name).version(version))
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10_000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        """Versions, filtered on ``name``, ``run_id``, ``version`` or ``current_stage``
+        (e.g. ``"name = 'nyc-taxi-regressor'"``), newest first."""
+        matches = parse_filter(filter_string, parse_model_field)
+        versions = [
+            _version_entity(state)
+            for model in _live_models(self._registry()).values()
+            for state in model.live_versions()
+        ]
+        found = [version for version in versions if matches(version)]
+        found.sort(
+            key=lambda v: (v.name, v.version if isinstance(v.version, int) else 0), reverse=True
+        )
+        return page_of(found, max_results, page_token)
+
+    def update_model_version(
+        self, name: str, version: str | int, description: str | None = None
+    ) -> ModelVersion:
+        registry = self._registry()
+        if description is None:
+            return _version_entity(registry.model(name).version(version))
+        return _version_entity(registry.describe_version(name, version, description))
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Tag a registered model (kept in its newest registration tag's message)."""
+        registry = self._registry()
+        pending = _pending(registry, name)
+        if pending is not None:
+            pending.tags[check_key(key, "tag key")] = str(value)
+            return
+        registry.set_model_tag(name, check_key(key, "tag key"), str(value))
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        registry = self._registry()
+        pending = _pending(registry, name)
+        if pending is not None:
+            pending.tags.pop(key, None)
+            return
+        registry.set_model_tag(name, check_key(key, "tag key"), None)
+
+    def set_model_version_tag(self, name: str, version: str | int, key: str, value: Any) -> None:
+        """Tag a model version (kept in its registration tag's message)."""
+        self._registry().set_version_tag(name, version, check_key(key, "tag key"), str(value))
+
+    def delete_model_version_tag(self, name: str, version: str | int, key: str) -> None:
+        self._registry().set_version_tag(name, version, check_key(key, "tag key"), None)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model: its tags are made again under the new name (see
+        :meth:`gitruns.registry.Registry.rename`)."""
+        return _model_entity(self._registry().rename(name, new_name))
+
+    def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
+        """A new version of ``dst_name`` from the run and path a version comes from
+        (``models:/NAME/VERSION``, ``models:/NAME/STAGE``, ``models:/NAME@ALIAS``)."""
+        registry = self._registry()
+        source = resolve_version(registry, src_model_uri)
+        if source.run_id is None:
+            raise InvalidValue(
+                f"{src_model_uri} names a version with no run to copy from. Copy a version "
+                "registered from a run, or register the model from its run: "
+                "register_model('runs:/RUN_ID/model', NAME)."
+            )
+        return _version_entity(registry.register(dst_name, source.run_id, source.path))
+
+    def delete_model_version(self, name: str, version: str | int) -> None:
+        """Deregister a version (GTO's ``NAME@vN.0.0!``); its number is not reused."""
+        self._registry().deregister(name, version)
+
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        """For each stage asked (every stage, 'None' included, by default), its newest version."""
+        model = self._registry().model(name)
+        wanted = None if not stages else {mlflow_stage(gto_stage(stage)) for stage in stages}
+        newest: dict[str, VersionState] = {}
+        for state in model.live_versions():
+            if wanted is None or state.current_stage in wanted:
+                newest[state.current_stage] = state
+        return [_version_entity(state) for state in newest.values()]
+
+    def transition_model_version_stage(
+        self,
+        name: str,
+        version: str | int,
+        stage: str,
+        archive_existing_versions: bool = False,
+        *,
+        allow_custom: bool = False,
+    ) -> ModelVersion:
+        """Move a version to Staging, Production, Archived or None (as tags); any other
+        stage is refused, as MLflow refuses it, unless ``allow_custom`` (a GTO stage)."""
+        state = self._registry().set_stage(
+            name, version, stage, archive_existing_versions, allow_custom=allow_custom
+        )
+        return _version_entity(state)
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:
+        self._registry().set_alias(name, alias, version)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return _version_entity(self._registry().alias_holder(name, alias))
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self._registry().delete_alias(name, alias)
+
+    def get_model_version_download_uri(self, name: str, version: str | int) -> str:
+        registry = self._registry()
+        return registry.model_folder(registry.model(name).version(version)).absolute().as_uri()
+
+
+@dataclass
+class _PendingModel:
+    """A model announced with create_registered_model, before its first version."""
+
+    description: str
+    tags: dict[str, str]
+    created: int = field(default_factory=lambda: int(time.time() * 1000))
+
+    def entity(self, name: str) -> RegisteredModel:
+        return RegisteredModel(
+            name, self.created, self.created, self.description, tags=dict(self.tags)
+        )
+
+
+# Models announced with create_registered_model before their first version (per repository).
+_pending_models: dict[tuple[Path, str], _PendingModel] = {}
+
+
+def _pending(registry: Registry, name: str) -> _PendingModel | None:
+    """The announced model of that name, unless git holds it by now."""
+    pending = _pending_models.get((registry.repo_top, name))
+    return None if pending is None or name in _live_models(registry) else pending
+
+
+def _live_models(registry: Registry) -> dict[str, ModelState]:
+    return {name: model for name, model in registry.models().items() if not model.deprecated}
+
+
+def _version_entity(state: VersionState) -> ModelVersion:
+    return ModelVersion(
+        name=state.model,
+        version=int(state.label) if state.label.isdigit() else state.label,
+        creation_timestamp=state.registered_at * 1000,
+        last_updated_timestamp=state.updated_at * 1000,
+        current_stage=state.current_stage,
+        description=state.description,
+        user_id=state.registered_by,
+        source=f"runs:/{state.run_id}/{state.path}" if state.run_id else None,
+        run_id=state.run_id,
+        aliases=state.aliases,
+        tags=state.tags,
+    )
+
+
+def _model_entity(model: ModelState) -> RegisteredModel:
+    versions = [_version_entity(state) for state in model.live_versions()]
+    newest: dict[str, ModelVersion] = {}
+    for version in versions:
+        newest[version.current_stage] = version
+    return RegisteredModel(
+        name=model.name,
+        creation_timestamp=model.created_at * 1000,
+        last_updated_timestamp=model.updated_at * 1000,
+        description=model.description,
+        latest_versions=list(newest.values()),
+        aliases={alias: v.version for v in versions for alias in v.aliases},
+        tags=dict(model.tags),
+    )
+
+
+def _run_and_path(registry: Registry, source: str, run_id: str | None) -> tuple[str, str]:
+    """The run and the model's path inside its artifacts, from a model version's source."""
+    if source.startswith("runs:/"):
+        found, path = split_runs_uri(source)
+        return found, path or "model"
+    folder = Path(source.removeprefix("file://")).resolve()
+    for candidate in (folder, *folder.parents):
+        if candidate.name == ARTIFACTS_DIR and RUN_ID_PATTERN.match(candidate.parent.name):
+            if run_id is not None and not candidate.parent.name.startswith(run_id):
+                break
+            return candidate.parent.name, folder.relative_to(candidate).as_posix()
+    raise InvalidPath(
+        f"source {source!r} is not a model inside a run's artifacts. Pass 'runs:/RUN_ID/model' "
+        "or the path of the model folder under runs/."
+    )

@@ -1,0 +1,517 @@
+"""The client's experiments, runs, logged models and artifacts: everything but the registry."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from gitruns import location, system_tags
+from gitruns.client.paging import page_of
+from gitruns.data import input_entry
+from gitruns.entities import (
+    CONTEXT_TAG,
+    DatasetInput,
+    Experiment,
+    FileInfo,
+    LoggedModel,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+    ViewType,
+    experiment_from_record,
+    run_from_entry,
+    run_from_live,
+    run_from_record,
+)
+from gitruns.exceptions import GitrunsError, InvalidValue
+from gitruns.query import (
+    ColumnRow,
+    abbreviate,
+    check_known_keys,
+    parse_experiment_field,
+    parse_filter,
+    parse_order_by,
+    search_columns,
+)
+from gitruns.store.history import read_histories
+from gitruns.store.index import RunEntry
+from gitruns.store.names import (
+    check_experiment_name,
+    check_key,
+    logged_model_id,
+    parse_logged_model_id,
+)
+from gitruns.store.record import (
+    ACTIVE,
+    ARTIFACTS_DIR,
+    DELETED,
+    FINISHED,
+    TERMINAL_STATUSES,
+    ExperimentRecord,
+    RunRecord,
+    read_run_record,
+)
+from gitruns.utils.files import copy_regular_files
+from gitruns.workspace import Workspace
+
+MLMODEL_FILE = "MLmodel"  # a folder holding one is a model
+
+logger = logging.getLogger(__name__)
+
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+
+
+def _entries_of(rows: Sequence[ColumnRow]) -> list[tuple[RunEntry, str]]:
+    """The entries of a page of search rows, read together from each index."""
+    wanted: dict[int, tuple[Any, list[int]]] = {}
+    for row in rows:
+        wanted.setdefault(id(row.index), (row.index, []))[1].append(row.position)
+    found: dict[tuple[int, int], tuple[RunEntry, str] | None] = {}
+    for key, (index, positions) in wanted.items():
+        for position, item in zip(positions, index.entries_at(positions), strict=True):
+            found[(key, position)] = item
+    return [item for row in rows if (item := found[(id(row.index), row.position)]) is not None]
+
+
+class TrackingClient:
+    """Experiments, runs and artifacts by id, in the runs folder of ``tracking_uri``.
+
+    ``tracking_uri`` works as for :func:`gitruns.set_tracking_uri`; by default
+    the client follows the fluent API's (``runs/`` at the top of the repository).
+    """
+
+    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
+        self._tracking_uri = None if tracking_uri is None else os.fspath(tracking_uri)
+        self._registry_uri = registry_uri
+
+    @property
+    def tracking_uri(self) -> str:
+        return location.configured_uri(self._tracking_uri) or location.current().uri
+
+    @property
+    def runs_dir(self) -> Path:
+        return location.current(self._tracking_uri).runs_dir
+
+    @property
+    def workspace(self) -> Workspace:
+        """The door this client opens runs through (:class:`gitruns.workspace.Workspace`)."""
+        return Workspace.current(self._tracking_uri)
+
+    # -- experiments ------------------------------------------------------------
+
+    def _experiment_id(self, experiment_id: object) -> str:
+        return self.workspace.experiment_id(experiment_id)
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create an experiment and return its id (its folder name).
+
+        ``tags`` are kept in ``experiment.yaml`` (``mlflow.note.content`` is its
+        description); ``artifact_location`` is kept and returned as given, though
+        artifacts always live in each run's folder.
+        """
+        check_experiment_name(name)
+        if self.workspace.find_experiment(name) is not None:
+            raise GitrunsError(
+                f"experiment {name!r} already exists. Use get_experiment_by_name({name!r}).",
+                error_code="RESOURCE_ALREADY_EXISTS",
+            )
+        checked = checked_tags(tags or {})
+        description = checked.pop(system_tags.NOTE, None)
+        record = ExperimentRecord(
+            name=name,
+            description=description,
+            tags=checked,
+            artifact_location=None if artifact_location is None else str(artifact_location),
+        )
+        return self.workspace.create_experiment(record)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        """Set a tag on an experiment (kept in its ``experiment.yaml``)."""
+        experiment_id, record = self.workspace.experiment(experiment_id)
+        checked = checked_tags({key: value})
+        if system_tags.NOTE in checked:
+            record.description = checked.pop(system_tags.NOTE)
+        record.tags.update(checked)
+        self.workspace.update_experiment(experiment_id, record)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        experiment_id, record = self.workspace.experiment(experiment_id)
+        if key == system_tags.NOTE:
+            record.description = None
+        record.tags.pop(check_key(key, "tag key"), None)
+        self.workspace.update_experiment(experiment_id, record)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return _experiment(self.workspace, *self.workspace.experiment(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        found = self.workspace.find_experiment(name)
+        return None if found is None else _experiment(self.workspace, *found)
+
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """Experiments, filtered on ``name`` or ``tags.KEY`` (e.g. ``"name LIKE '%taxi%'"``)."""
+        matches = parse_filter(filter_string, parse_experiment_field)
+        workspace = self.workspace
+        experiments = []
+        for experiment_id, record in workspace.experiments():
+            experiment = _experiment(workspace, experiment_id, record)
+            if ViewType.includes(view_type, record.lifecycle_stage) and matches(experiment):
+                experiments.append(experiment)
+        descending = order_by is not None and any(
+            str(clause).strip().upper().endswith(" DESC") for clause in order_by[:1]
+        )
+        experiments.sort(key=lambda experiment: experiment.name, reverse=descending)
+        return page_of(experiments, max_results, page_token)
+
+    def list_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """MLflow 1.x's name for :meth:`search_experiments`, which older course code calls."""
+        return self.search_experiments(view_type, max_results, page_token=page_token)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete: hidden from searches of active experiments; restore undoes it."""
+        self._set_experiment_stage(experiment_id, DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._set_experiment_stage(experiment_id, ACTIVE)
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        experiment_id, record = self.workspace.experiment(experiment_id)
+        record.lifecycle_stage = stage
+        self.workspace.update_experiment(experiment_id, record)
+
+    # -- runs ---------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_name: str | None = None,
+    ) -> Run:
+        """Create a RUNNING run; end it with :meth:`set_terminated`."""
+        live = self.workspace.create_run(experiment_id, run_name)
+        if start_time is not None:
+            live.record.start_time = int(start_time)
+        if tags:
+            live.set_tags(tags)
+        live.save()
+        return run_from_live(live)
+
+    def get_run(self, run_id: str) -> Run:
+        """A run by id or unique id prefix."""
+        record, run_dir = self.workspace.load_run(run_id)
+        return run_from_record(record, run_dir)
+
+    def get_run_record(self, run_id: str) -> tuple[RunRecord, Path]:
+        """gitruns' own record of a run (everything in ``run.yaml``) and its folder."""
+        return self.workspace.load_run(run_id)
+
+    def primary_metric(self, experiment_id: str) -> str | None:
+        """The metric that ranks an experiment's runs, by the one rule (query.ranking):
+        the declared one, else the one its runs share."""
+        return self.workspace.ranking(experiment_id).metric
+
+    def search_runs(
+        self,
+        experiment_ids: str | Sequence[str],
+        filter_string: str = "",
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """Runs of the experiments that match ``filter_string``, in ``order_by`` order.
+
+        The result is a list with ``.token`` for the next page (None on the last).
+        """
+        rows = self._search(experiment_ids, filter_string, run_view_type, order_by)
+        page = page_of(rows, max_results, page_token)
+        return PagedList(
+            [run_from_entry(entry, Path(path)) for entry, path in _entries_of(page)], page.token
+        )
+
+    def _search(
+        self,
+        experiment_ids: str | Sequence[str],
+        filter_string: str | None,
+        run_view_type: int,
+        order_by: Sequence[str] | None,
+    ) -> list[ColumnRow]:
+        """The matching runs, in order, as rows of the index's columns: the filter and the
+        order read only the columns they name, and only a page of runs is ever built."""
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [str(experiment_ids)]
+        ids = [self.workspace.experiment(experiment_id)[0] for experiment_id in experiment_ids]
+        stages = ViewType.stages(run_view_type)
+        return search_columns(self.workspace.indexes(ids), filter_string, order_by, stages)
+
+    def id_width(self) -> int:
+        """How many characters of a run id tell every run in the store apart (at least
+        8): printed ids that long can be typed back as prefixes."""
+        return abbreviate(entry.id for entry, _ in self.workspace.entries())
+
+    def check_search(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> None:
+        """Raise when a filter or order-by names a metric, param or tag that no run of
+        the experiments has, naming the closest key (what a person at a terminal wants;
+        :meth:`search_runs`, like MLflow's, just finds nothing).
+
+        Example::
+
+            client.check_search(["nyc-taxi"], "metrics.rmsee < 5")  # did you mean metrics.rmse?
+        """
+        if not filter_string and not order_by:
+            return  # nothing to check: no need to read the runs
+        ids = [self._experiment_id(experiment_id) for experiment_id in experiment_ids]
+        entries = [entry for entry, _ in self.workspace.entries(ids)]
+        check_known_keys(filter_string, entries)
+        for clause in order_by or []:
+            parse_order_by([clause])
+            check_known_keys(
+                clause.rsplit(" ", 1)[0]
+                if clause.strip().upper().endswith((" ASC", " DESC"))
+                else clause,
+                entries,
+                "order-by",
+            )
+
+    def list_run_infos(
+        self,
+        experiment_id: str,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RunInfo]:
+        """MLflow 1.x: the ``info`` of each run of one experiment."""
+        runs = self.search_runs(experiment_id, "", run_view_type, max_results, order_by, page_token)
+        return PagedList([run.info for run in runs], runs.token)
+
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        self.workspace.open_run(run_id).set_tags({key: value})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.workspace.open_run(run_id).delete_tag(key)
+
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        self.workspace.open_run(run_id).log_params({key: value})
+        return value
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool | None = None,
+        **_: Any,
+    ) -> None:
+        live = self.workspace.open_run(run_id)
+        live.log_metric(key, value, step, timestamp)
+        live.flush()
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+        synchronous: bool | None = None,
+    ) -> None:
+        """Log metrics, params and tags in one call (params all or none)."""
+        live = self.workspace.open_run(run_id)
+        if params:
+            live.log_params({param.key: param.value for param in params})
+        if tags:
+            live.set_tags({tag.key: tag.value for tag in tags})
+        for metric in metrics:
+            live.log_metric(metric.key, metric.value, metric.step, metric.timestamp, defer=True)
+        live.flush()
+
+    def log_inputs(
+        self, run_id: str, datasets: Sequence[DatasetInput] | None = None, models: Any = None
+    ) -> None:
+        """Record the datasets a run read (MLflow's ``DatasetInput``: a dataset and tags,
+        ``mlflow.data.context`` among them)."""
+        entries = []
+        for item in datasets or []:
+            tags = {tag.key: tag.value for tag in item.tags}
+            context = tags.pop(CONTEXT_TAG, None)
+            entries.append(input_entry(item.dataset, context, tags or None))
+        if entries:
+            self.workspace.open_run(run_id).log_inputs(entries)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every value logged for ``key``, in the order logged."""
+        record, run_dir = self.workspace.load_run(run_id)
+        return [
+            Metric(key=key, value=value, timestamp=timestamp, step=step)
+            for timestamp, step, value in read_histories(run_dir, record.schema).get(key, [])
+        ]
+
+    def set_terminated(
+        self, run_id: str, status: str | None = None, end_time: int | None = None
+    ) -> None:
+        """End a run: FINISHED by default, or FAILED or KILLED."""
+        status = status or FINISHED
+        if status not in TERMINAL_STATUSES:
+            raise InvalidValue(
+                f"status {status!r} does not end a run. Pass one of {', '.join(TERMINAL_STATUSES)}."
+            )
+        live = self.workspace.open_run(run_id)
+        live.finish(status)
+        if end_time is not None:
+            live.record.end_time = int(end_time)
+            live.save()
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete a run: hidden from active searches, kept on disk; restore_run undoes it."""
+        self._set_run_stage(run_id, DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, ACTIVE)
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        live = self.workspace.open_run(run_id)
+        live.record.lifecycle_stage = stage
+        live.save()
+
+    # -- logged models (MLflow 3): artifacts/<name>/ of their run --------------------
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """A model a run logged, by the id ``log_model`` gave (``ModelInfo.model_id``)."""
+        run_id, name = parse_logged_model_id(model_id)
+        record, run_dir = self.workspace.load_run(run_id)
+        return _logged_model(record, run_dir, name)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """Every model the experiments' runs logged (a folder with an ``MLmodel`` file)."""
+        ids = [self._experiment_id(experiment_id) for experiment_id in experiment_ids]
+        models = []
+        for run_dir in self.workspace.run_dirs(ids):
+            artifacts = run_dir / ARTIFACTS_DIR
+            found = [
+                path.parent.relative_to(artifacts).as_posix()
+                for path in sorted(artifacts.rglob(MLMODEL_FILE))
+                if path.is_file() and not path.is_symlink()
+            ]
+            if found:
+                record = read_run_record(run_dir)
+                models += [_logged_model(record, run_dir, name) for name in found]
+        return page_of(models, max_results, page_token)
+
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
+        """Tag a logged model (kept as its run's tags, under ``gitruns.model.<id part>.``)."""
+        run_id, name = parse_logged_model_id(model_id)
+        prefix = logged_model_tag_prefix(name)
+        self.workspace.open_run(run_id).set_tags({prefix + key: v for key, v in tags.items()})
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        run_id, name = parse_logged_model_id(model_id)
+        self.workspace.open_run(run_id).delete_tag(logged_model_tag_prefix(name) + key)
+
+    # -- artifacts ----------------------------------------------------------------
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The files and folders directly inside ``artifacts/[path]``."""
+        folder = self.workspace.artifact_path(run_id, path)
+        if not folder.is_dir():
+            return []
+        root = self.workspace.artifacts_dir(run_id)
+        infos = []
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.name.startswith("."):
+                continue  # temporary files of a write in progress
+            if entry.is_symlink():
+                continue  # never followed out of the run
+            relative = Path(entry.path).relative_to(root).as_posix()
+            is_dir = entry.is_dir(follow_symlinks=False)
+            infos.append(FileInfo(relative, is_dir, None if is_dir else entry.stat().st_size))
+        return infos
+
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        """Copy ``artifacts/path`` (a file or folder) to ``dst_path``; returns the local path."""
+        source = self.workspace.artifact_path(run_id, path)
+        destination = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp())
+        destination.mkdir(parents=True, exist_ok=True)
+        target = destination / source.name
+        for left_out in copy_regular_files(source, target):
+            logger.warning(
+                "Left out %s of run %s: a symbolic link is never followed", left_out, run_id
+            )
+        return str(target.resolve())
+
+    def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
+        self.workspace.open_run(run_id).log_artifact(local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: str, artifact_path: str | None = None) -> None:
+        self.workspace.open_run(run_id).log_artifacts(local_dir, artifact_path)
+
+
+def logged_model_tag_prefix(name: str) -> str:
+    """A logged model's tags are its run's tags under this prefix."""
+    return f"{system_tags.LOGGED_MODEL_PREFIX}{logged_model_id('', name).rsplit('-', 1)[1]}."
+
+
+def _logged_model(record: RunRecord, run_dir: Path, name: str) -> LoggedModel:
+    prefix = logged_model_tag_prefix(name)
+    folder = run_dir / ARTIFACTS_DIR / name
+    return LoggedModel(
+        model_id=logged_model_id(record.id, name),
+        name=name,
+        experiment_id=record.experiment,
+        source_run_id=record.id,
+        artifact_location=folder.absolute().as_uri(),
+        creation_timestamp=record.start_time,
+        last_updated_timestamp=record.end_time or record.start_time,
+        status="READY" if (folder / MLMODEL_FILE).is_file() else "PENDING",
+        tags={k[len(prefix) :]: v for k, v in record.tags.items() if k.startswith(prefix)},
+        params=dict(record.params),
+    )
+
+
+def checked_tags(tags: Mapping[str, Any]) -> dict[str, str]:
+    if not isinstance(tags, Mapping):
+        raise InvalidValue(
+            f"tags must be a mapping of names to values, got {type(tags).__name__}. "
+            "Pass a dict, e.g. tags={'team': 'pricing'}."
+        )
+    return {check_key(str(key), "tag key"): str(value) for key, value in tags.items()}
+
+
+def _experiment(workspace: Workspace, experiment_id: str, record: ExperimentRecord) -> Experiment:
+    return experiment_from_record(experiment_id, record, workspace.experiment_dir(experiment_id))

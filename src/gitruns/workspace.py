@@ -1,0 +1,254 @@
+"""The one door: a runs folder and the repository around it.
+
+Every surface (the MLflow client and fluent API, the CLI, the site, the review, the
+MLflow plugin, import and export, reproduce, hyperopt, the demo) opens runs through a
+:class:`Workspace`; none opens the store itself (an import-linter contract holds that).
+So an experiment id, a run id or prefix, MLflow's experiment ``"0"`` and an artifact
+path are checked here once, by the store's rules, whatever surface they came through.
+
+Example::
+
+    workspace = Workspace.current()            # runs/ at the top of this repository
+    record, run_dir = workspace.load_run("1f3a")   # a unique prefix is enough
+    best_run_id = workspace.ranking("nyc-taxi").best_id
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitruns import location as locations
+from gitruns.exceptions import InvalidName, InvalidPath, InvalidValue
+from gitruns.query.ranking import Ranking, rank
+from gitruns.query.tables import ExperimentSummary, summarize_experiment
+from gitruns.store.folder import DEFAULT_EXPERIMENT, DEFAULT_EXPERIMENT_ALIASES, RunStore
+from gitruns.store.index import ExperimentIndex, RunEntry
+from gitruns.store.names import RUN_ID_PATTERN, check_key, check_relative_path
+from gitruns.store.record import (
+    ACTIVE,
+    ARTIFACTS_DIR,
+    DELETED,
+    GOALS,
+    ExperimentRecord,
+    RunRecord,
+)
+from gitruns.store.writer import LiveRun, create_run, open_run, resume_run
+from gitruns.utils.files import has_link_on_path
+from gitruns.utils.git import find_repo_top
+
+if TYPE_CHECKING:
+    from gitruns.registry import Registry
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_EXPERIMENT", "Workspace"]
+
+
+class Workspace:
+    """A ``runs/`` folder and the git repository it lives in (None outside git)."""
+
+    def __init__(self, where: locations.Location) -> None:
+        self.location = where
+        self._store = RunStore(where.runs_dir)
+
+    @classmethod
+    def current(cls, tracking_uri: str | None = None) -> Workspace:
+        """The workspace of ``tracking_uri``, else of the tracking URI in force
+        (:mod:`gitruns.location` says in which order they are looked for)."""
+        return cls(locations.current(tracking_uri))
+
+    @classmethod
+    def at(cls, runs_dir: Path) -> Workspace:
+        """The workspace of a given runs folder."""
+        runs_dir = Path(runs_dir)
+        top = find_repo_top(runs_dir if runs_dir.exists() else runs_dir.parent)
+        return cls(locations.Location(runs_dir=runs_dir, repo_top=top))
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.location.runs_dir
+
+    @property
+    def repo_top(self) -> Path | None:
+        return self.location.repo_top
+
+    @functools.cached_property
+    def registry(self) -> Registry:
+        """The model registry kept in this repository's git tags."""
+        from gitruns.registry import Registry
+
+        return Registry(self.runs_dir)
+
+    # -- experiments ------------------------------------------------------------
+
+    def experiment_id(self, reference: object) -> str:
+        """The folder an experiment id names (MLflow's ``"0"`` is the Default experiment,
+        made on first use); an id that cannot be a folder is refused."""
+        experiment_id = self._store.resolve_experiment_id(reference)
+        if experiment_id == DEFAULT_EXPERIMENT_ALIASES.get(str(reference)):
+            self.ensure_experiment(DEFAULT_EXPERIMENT)
+        return experiment_id
+
+    def experiment(self, reference: object) -> tuple[str, ExperimentRecord]:
+        """The id and record of an existing experiment, by id."""
+        experiment_id = self.experiment_id(reference)
+        return experiment_id, self._store.get_experiment(experiment_id)
+
+    def experiment_dir(self, experiment_id: str) -> Path:
+        return self._store.experiment_dir(experiment_id)
+
+    def experiment_ids(self) -> list[str]:
+        return self._store.experiment_ids()
+
+    def experiments(self) -> list[tuple[str, ExperimentRecord]]:
+        """Every experiment that reads, with its id (one that doesn't is reported)."""
+        return self._store.readable_experiments()
+
+    def find_experiment(self, name: str) -> tuple[str, ExperimentRecord] | None:
+        return self._store.find_experiment(name)
+
+    def create_experiment(self, record: ExperimentRecord) -> str:
+        return self._store.create_experiment(record)
+
+    def ensure_experiment(self, name: str) -> str:
+        """The id of the experiment called ``name``, made if it does not exist yet."""
+        found = self._store.find_experiment(name)
+        return found[0] if found else self._store.create_experiment(ExperimentRecord(name=name))
+
+    def update_experiment(self, experiment_id: str, record: ExperimentRecord) -> None:
+        self._store.update_experiment(self.experiment_id(experiment_id), record)
+
+    def declare(
+        self,
+        experiment_id: str,
+        *,
+        description: str | None = None,
+        primary_metric: str | None = None,
+        goal: str | None = None,
+    ) -> None:
+        """Set what an experiment is for: its description, and the metric and goal that
+        rank its runs (``goal`` defaults to ``"minimize"`` once a metric is declared)."""
+        if goal is not None and goal not in GOALS:
+            raise InvalidValue(
+                f"goal {goal!r} is neither 'minimize' nor 'maximize'. Pass one of those."
+            )
+        if primary_metric is not None:
+            check_key(primary_metric, "primary metric")
+        experiment_id, record = self.experiment(experiment_id)
+        updated = ExperimentRecord(
+            name=record.name,
+            description=record.description if description is None else description,
+            primary_metric=record.primary_metric if primary_metric is None else primary_metric,
+            goal=record.goal if goal is None else goal,
+            tags=record.tags,
+            artifact_location=record.artifact_location,
+            lifecycle_stage=record.lifecycle_stage,
+        )
+        if updated.primary_metric is not None and updated.goal is None:
+            updated.goal = "minimize"
+        if updated != record:
+            self._store.update_experiment(experiment_id, updated)
+
+    def ranking(self, experiment_id: str) -> Ranking:
+        """The experiment's primary metric, goal and best run, by the one ranking rule."""
+        experiment_id, record = self.experiment(experiment_id)
+        runs = [entry for entry, _ in self._store.entries([experiment_id])]
+        return rank(record.primary_metric, record.goal, runs)
+
+    def summaries(self, stages: Collection[str] = (ACTIVE,)) -> list[ExperimentSummary]:
+        """Every experiment in one of ``stages`` (lifecycle stages) with its run count,
+        best run and last activity.
+
+        Example::
+
+            for summary in Workspace.current().summaries():
+                print(summary.name, summary.runs, summary.best)
+        """
+        by_experiment: dict[str, list[RunEntry]] = {}
+        for run, run_dir in self._store.entries():
+            if run.lifecycle_stage != DELETED:
+                by_experiment.setdefault(Path(run_dir).parent.name, []).append(run)
+        return [
+            summarize_experiment(experiment_id, record, by_experiment.get(experiment_id, []))
+            for experiment_id, record in self._store.readable_experiments()
+            if record.lifecycle_stage in stages
+        ]
+
+    # -- runs -------------------------------------------------------------------
+
+    def run_dir(self, run_id: str) -> Path:
+        """The folder of the run named by ``run_id`` or a unique prefix of it."""
+        return self._store.find_run_dir(run_id)
+
+    def load_run(self, run_id: str) -> tuple[RunRecord, Path]:
+        """A run's record, with its status as observed now, and its folder."""
+        return self._store.load_run(run_id)
+
+    def new_run_dir(self, experiment_id: str, run_id: str) -> Path:
+        """Where a run brought from elsewhere (an import) goes; both ids are checked, so
+        neither can name a path outside the experiment."""
+        if not RUN_ID_PATTERN.match(run_id):
+            raise InvalidName(
+                f"{run_id[:80]!r} is not a run id: ids are 32 hexadecimal digits. "
+                "Leave this run out, or give it a new id."
+            )
+        return self._store.run_dir(experiment_id, run_id)
+
+    def run_dirs(self, experiment_ids: list[str] | None = None) -> Iterator[Path]:
+        return self._store.run_dirs(experiment_ids)
+
+    def entries(self, experiment_ids: list[str] | None = None) -> list[tuple[RunEntry, str]]:
+        """What searches read of every run of the experiments (all by default)."""
+        return self._store.entries(experiment_ids)
+
+    def indexes(self, experiment_ids: list[str]) -> list[ExperimentIndex]:
+        return self._store.indexes(experiment_ids)
+
+    def create_run(
+        self,
+        experiment_id: str,
+        run_name: str | None = None,
+        parent: str | None = None,
+        description: str | None = None,
+    ) -> LiveRun:
+        """Start a run in an existing experiment, capturing code and environment; the
+        caller ends it."""
+        experiment_id, _ = self.experiment(experiment_id)
+        return create_run(self._store, self.location, experiment_id, run_name, parent, description)
+
+    def open_run(self, run_id: str) -> LiveRun:
+        """A run to change (tags, status), locked against its own process while written."""
+        return open_run(self._store, run_id)
+
+    def resume_run(self, run_id: str) -> LiveRun:
+        """A finished run started again by this process, as MLflow's start_run(run_id=...)."""
+        return resume_run(self._store, run_id)
+
+    # -- artifacts ----------------------------------------------------------------
+
+    def artifacts_dir(self, run_id: str) -> Path:
+        return self.run_dir(run_id) / ARTIFACTS_DIR
+
+    def artifact_path(self, run_id: str, path: str | None) -> Path:
+        """Where a run's artifact lives: ``path`` is relative to its artifacts folder and
+        may not climb out of it or pass through a link."""
+        root = self.artifacts_dir(run_id)
+        if path in (None, "", "."):
+            return root
+        relative = check_relative_path(path)
+        if has_link_on_path(root, relative):
+            raise InvalidPath(
+                f"artifact {path!r} of run {run_id} is, or is inside, a symbolic link; gitruns "
+                "never follows links out of a run. Log the file itself instead of a link."
+            )
+        target = root / relative
+        if not target.exists():
+            raise InvalidPath(
+                f"run {run_id} has no artifact {path!r}. List them with "
+                f"'gitruns runs show {run_id}' or list_artifacts({run_id!r})."
+            )
+        return target
