@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 import gitruns
 from gitruns.cli import cli
-from gitruns.store.folder import RunStore
 from gitruns.store.check import check_runs
+from gitruns.store.folder import RunStore
 from gitruns.store.record import read_run_record
 from tests.conftest import git, installed_command, run_python
 

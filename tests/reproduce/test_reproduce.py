@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from gitruns.cli import cli
 from gitruns.reproduce import REPRODUCES_TAG, VERDICT_TAG, ReproduceError, reproduce_run
-from gitruns.store.folder import RunStore
 from gitruns.store.environments import store_requirements
+from gitruns.store.folder import RunStore
 from gitruns.store.record import read_run_record
 from tests.conftest import git, make_repo
 from tests.site.test_site import Visitor

@@ -14,9 +14,9 @@ import pytest
 
 import gitruns as mlflow
 from gitruns.exceptions import CorruptRecord
-from gitruns.store.folder import RunStore
 from gitruns.store.check import check_runs
 from gitruns.store.environments import ENVIRONMENTS_DIR
+from gitruns.store.folder import RunStore
 from gitruns.store.history import read_histories
 from gitruns.store.migrate import migrate_runs
 from gitruns.store.record import read_run_record

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import gitruns
-from gitruns.store.folder import RunStore
 from gitruns.store.check import check_runs
+from gitruns.store.folder import RunStore
 from gitruns.store.history import read_histories
 from gitruns.store.record import read_run_record
 from gitruns.store.repo import commit_runs

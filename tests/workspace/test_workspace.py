@@ -3,7 +3,6 @@ checked in the workspace, whatever surface asks."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -62,7 +61,8 @@ def test_a_run_is_found_by_a_unique_prefix_and_an_ambiguous_one_is_refused(repo:
     workspace = Workspace.current()
     record, run_dir = workspace.load_run(ids[0][:20])
     assert (record.id, run_dir.name) == (ids[0], ids[0])
-    shared = os.path.commonprefix(ids)
+    differs_at = next(at for at, (a, b) in enumerate(zip(*ids, strict=True)) if a != b)
+    shared = ids[0][:differs_at]
     with pytest.raises(AmbiguousRunId, match="Give more characters"):
         workspace.run_dir(shared)
     with pytest.raises(RunNotFound, match="gitruns runs list"):
