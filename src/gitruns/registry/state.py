@@ -1,0 +1,260 @@
+"""The registry's state, read from its tags alone: the events (one per tag, with who,
+when and the YAML document of its message) folded into each model's versions, stages,
+aliases, description and tags."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitruns.exceptions import GitrunsError
+from gitruns.registry.tags import (
+    ASSIGN,
+    DEPRECATE,
+    DEREGISTER,
+    MLFLOW_STAGES,
+    REGISTER,
+    UNASSIGN,
+    TagName,
+    mlflow_stage,
+    model_from_tag,
+    parse_tag_name,
+    semver,
+    version_label,
+    version_number,
+)
+from gitruns.utils.git import run_git
+from gitruns.utils.yamlcodec import load_yaml
+
+logger = logging.getLogger(__name__)
+
+_RECORD_END = "\x00--gitruns-tag-end--\x00"  # what git prints for the format's end below
+_RECORD_END_FORMAT = "%00--gitruns-tag-end--%00"
+_FORMAT = "%00".join(
+    [
+        "%(refname:strip=2)",
+        "%(objecttype)",
+        "%(*objectname)",
+        "%(taggername)",
+        "%(taggeremail)",
+        "%(taggerdate:raw)",
+        "%(contents)",
+    ]
+)
+
+
+class ModelNotFound(GitrunsError):
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class VersionNotFound(GitrunsError):
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+@dataclass(frozen=True)
+class TagEvent:
+    """One registry tag: what it says, where it points, who made it and when."""
+
+    tag: str
+    name: TagName
+    commit: str
+    tagger: str
+    email: str
+    date: str  # git's raw form: "1732440000 +0100"
+    message: str
+
+    @property
+    def time(self) -> int:
+        return int(self.date.split()[0])
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The YAML document after the message's first line (gitruns' own tags), else {}."""
+        _headline, _, body = self.message.partition("\n\n")
+        try:
+            document = load_yaml(body)
+        except yaml.YAMLError:
+            return {}
+        return document if isinstance(document, dict) else {}
+
+
+@dataclass
+class StageChange:
+    """A stage given to or taken from a version: the history ``models history`` shows."""
+
+    stage: str
+    assigned: bool
+    version: str
+    tagger: str
+    time: int
+    tag: str
+
+
+@dataclass
+class VersionState:
+    """One version of a model, as its tags describe it."""
+
+    model: str
+    version: str  # GTO's: "v3.0.0"
+    commit: str
+    tag: str
+    registered_by: str
+    registered_at: int  # seconds since the epoch
+    info: dict[str, Any]
+    deregistered: bool = False
+    stages: dict[str, int] = field(default_factory=dict)  # active stage -> when assigned
+    updated_at: int = 0
+
+    @property
+    def label(self) -> str:
+        """MLflow's version: '3'."""
+        return version_label(self.version)
+
+    @property
+    def run_id(self) -> str | None:
+        return self.info.get("run_id")
+
+    @property
+    def path(self) -> str:
+        return str(self.info.get("path") or "model")
+
+    @property
+    def description(self) -> str:
+        return str(self.info.get("description") or "")
+
+    @property
+    def current_stage(self) -> str:
+        """MLflow's single stage: the latest of Staging, Production, Archived it holds."""
+        held = [stage for stage in self.stages if stage in MLFLOW_STAGES]
+        return mlflow_stage(max(held, key=self.stages.__getitem__)) if held else "None"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """MLflow's model-version tags, kept in the registration tag's message."""
+        tags = self.info.get("tags")
+        return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+
+    @property
+    def aliases(self) -> list[str]:
+        """The aliases it holds, as they were given (their tags may carry them encoded)."""
+        return sorted(model_from_tag(stage) for stage in self.stages if stage not in MLFLOW_STAGES)
+
+
+@dataclass
+class ModelState:
+    """A registered model: its versions, stage history and description."""
+
+    name: str
+    versions: dict[str, VersionState] = field(default_factory=dict)
+    history: list[StageChange] = field(default_factory=list)
+    deprecated: bool = False
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)  # MLflow's registered-model tags
+    created_at: int = 0
+    updated_at: int = 0
+    last_time: int = 0  # the latest tag time, to keep new tags after it
+    last_counter: int = 0
+
+    def live_versions(self) -> list[VersionState]:
+        """Versions not deregistered, oldest first."""
+        live = [state for state in self.versions.values() if not state.deregistered]
+        return sorted(live, key=lambda state: version_number(state.version))
+
+    def version(self, version: int | str) -> VersionState:
+        state = self.versions.get(semver(version))
+        if state is None or state.deregistered:
+            known = ", ".join(v.label for v in self.live_versions()) or "none"
+            raise VersionNotFound(
+                f"model {self.name!r} has no version {str(version)!r} (versions: {known}). "
+                f"See them with 'gitruns models show {self.name}'."
+            )
+        return state
+
+    def holders(self, stage: str) -> list[VersionState]:
+        return [state for state in self.live_versions() if stage in state.stages]
+
+    def stage_holders(self) -> dict[str, VersionState]:
+        """Each stage with its newest holder: what GTO's ``gto show`` reports per stage."""
+        current: dict[str, VersionState] = {}
+        for state in self.live_versions():
+            for stage in state.stages:
+                current[stage] = state
+        return dict(sorted(current.items()))
+
+
+def read_events(repo_top: Path) -> list[TagEvent]:
+    """Every registry tag of the repository, in the order the registry applies them:
+    one ``git for-each-ref``; lightweight tags and other tags are left out, as GTO does."""
+    output = run_git(
+        ["for-each-ref", f"--format={_FORMAT}{_RECORD_END_FORMAT}", "refs/tags"], repo_top
+    ).decode("utf-8", errors="replace")
+    events = []
+    for record in output.split(_RECORD_END):
+        fields = record.lstrip("\n").split("\x00")
+        if len(fields) != 7:
+            continue
+        tag, kind, commit, tagger, email, date, message = fields
+        name = parse_tag_name(tag)
+        if name is None or kind != "tag" or not date:
+            continue
+        events.append(TagEvent(tag, name, commit, tagger, email.strip("<>"), date, message.strip()))
+    return sorted(
+        events, key=lambda e: (e.time, -1 if e.name.counter is None else e.name.counter, e.tag)
+    )
+
+
+def apply_event(model: ModelState, event: TagEvent) -> None:
+    """Fold one tag into the model's state."""
+    name = event.name
+    model.created_at = model.created_at or event.time
+    model.updated_at = event.time
+    model.last_time = max(model.last_time, event.time)
+    model.last_counter = max(model.last_counter, name.counter or 0)
+    if name.action == DEPRECATE:
+        model.deprecated = True
+        return
+    model.deprecated = False
+    if name.action == REGISTER and name.version:
+        info = event.info
+        model.versions[name.version] = VersionState(
+            model=model.name,
+            version=name.version,
+            commit=event.commit,
+            tag=event.tag,
+            registered_by=event.tagger,
+            registered_at=event.time,
+            info=info,
+            updated_at=event.time,
+        )
+        if info.get("model_description"):
+            model.description = str(info["model_description"])
+        if isinstance(info.get("model_tags"), dict):
+            model.tags = {str(k): str(v) for k, v in info["model_tags"].items()}
+        return
+    if name.action == DEREGISTER and name.version in model.versions:
+        state = model.versions[name.version]
+        state.deregistered = True
+        state.stages.clear()
+        return
+    if name.action in (ASSIGN, UNASSIGN) and name.stage:
+        at_commit = [
+            v for v in model.versions.values() if v.commit == event.commit and not v.deregistered
+        ]
+        if not at_commit:
+            logger.debug("Stage tag %s points at no registered version", event.tag)
+            return
+        state = at_commit[-1]
+        if name.action == ASSIGN:
+            state.stages[name.stage] = event.time
+        else:
+            state.stages.pop(name.stage, None)
+        state.updated_at = event.time
+        model.history.append(
+            StageChange(
+                name.stage, name.action == ASSIGN, state.label, event.tagger, event.time, event.tag
+            )
+        )
