@@ -2,7 +2,8 @@
 
 - :mod:`~gitruns.mlflow_bridge.importing`: ``gitruns import mlflow SOURCE`` brings an
   ``mlruns/`` folder, a database or a tracking server's runs and registry into ``runs/``
-  and registry tags;
+  and registry tags, reading each run's artifacts only where
+  :mod:`~gitruns.mlflow_bridge.artifact_sources` allows;
 - :mod:`~gitruns.mlflow_bridge.exporting`: ``gitruns export mlflow DEST`` writes them
   back into an MLflow store;
 - :mod:`~gitruns.mlflow_bridge.tracking_store`, :mod:`~.registry_store`,
