@@ -316,7 +316,7 @@ def test_the_run_page_lists_the_datasets_a_run_read(site, browser):
 
 def test_a_logged_model_is_summarised(site):
     output, ids = site
-    from gitruns.site.pages import mlmodel_summary
+    from gitruns.site.run_pages import mlmodel_summary
 
     assert mlmodel_summary("flavors:\n  sklearn: {}\n  python_function: {}\nsignature: {}\n") == (
         "a sklearn model, without a signature"

@@ -12,6 +12,6 @@ Example::
 from __future__ import annotations
 
 from gitruns.site.build import CHROMIUM_ARGS, BuildReport, build_site
-from gitruns.site.pages import commit_link
+from gitruns.site.run_pages import commit_link
 
 __all__ = ["CHROMIUM_ARGS", "BuildReport", "build_site", "commit_link"]

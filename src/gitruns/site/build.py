@@ -31,25 +31,27 @@ from gitruns.site.collect import (
 )
 from gitruns.site.output import SiteWriter
 from gitruns.site.pages import (
-    ARTIFACTS_PER_PAGE,
-    MAX_COPIED_ARTIFACT_BYTES,
     ExperimentView,
-    artifact_items,
-    artifact_page_path,
-    artifact_pager,
     experiment_page,
     experiment_rows,
-    histories_spec,
-    history_rows,
     home_page,
     json_safe,
     model_source,
     registrations,
+)
+from gitruns.site.render import Renderer, model_page
+from gitruns.site.run_pages import (
+    ARTIFACTS_PER_PAGE,
+    MAX_COPIED_ARTIFACT_BYTES,
+    artifact_items,
+    artifact_page_path,
+    artifact_pager,
+    histories_spec,
+    history_rows,
     reproductions_by_run,
     run_page,
     site_artifact_path,
 )
-from gitruns.site.render import Renderer, model_page
 from gitruns.utils.files import read_regular_file
 
 logger = logging.getLogger(__name__)
