@@ -17,7 +17,7 @@ import pytest
 import gitruns
 from gitruns import location, once, tracking
 from gitruns.cli import console as cli_console
-from gitruns.store import writer
+from gitruns.store import session
 
 GIT_IDENTITY = ["-c", "user.name=Test User", "-c", "user.email=test@example.com"]
 
@@ -62,7 +62,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     yield
     while gitruns.active_run() is not None:
         gitruns.end_run()
-    writer.end_all("FINISHED", None)
+    session.end_all("FINISHED", None)
     location.set_tracking_uri(None)
     tracking.forget_session()
     once.forget()

@@ -43,16 +43,14 @@ from gitruns.store.names import (
     check_text_name,
 )
 from gitruns.store.record import FINISHED, TERMINAL_STATUSES
+from gitruns.store.session import install_exit_hooks, live_runs, status_for_exception
 from gitruns.store.writer import (
     MAX_TAG_VALUE_LENGTH,
     NOTE_TAG,
     RUN_NAME_TAG,
     LiveRun,
     as_text,
-    install_exit_hooks,
-    live_runs,
     now_ms,
-    status_for_exception,
 )
 from gitruns.utils.yamlcodec import dump_yaml
 from gitruns.workspace import DEFAULT_EXPERIMENT, Workspace

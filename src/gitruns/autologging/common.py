@@ -34,7 +34,7 @@ def training_run(
     """The run one training call logs into: the active run, else a new one ended after it.
     ``extra_tags`` (autolog's) are set on it."""
     from gitruns import tracking
-    from gitruns.store.writer import status_for_exception
+    from gitruns.store.session import status_for_exception
 
     _depth.value += 1
     try:

@@ -11,16 +11,12 @@ KILLED once the process is gone (:func:`gitruns.store.observe`).
 
 from __future__ import annotations
 
-import atexit
 import copy
 import logging
 import os
 import shutil
-import signal
-import sys
 import threading
 import time
-import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,9 +43,6 @@ from gitruns.store.names import check_key, check_relative_path, check_text_name,
 from gitruns.store.record import (
     ARTIFACTS_DIR,
     DIFF_FILE,
-    FAILED,
-    FINISHED,
-    KILLED,
     LAYOUT_SCHEMA,
     RUN_FILE,
     RUNNING,
@@ -60,6 +53,7 @@ from gitruns.store.record import (
     record_lock,
     within_record_size,
 )
+from gitruns.store.session import flusher, live_runs
 from gitruns.utils.files import read_regular_file, temporary_path, write_atomic
 from gitruns.utils.git import find_repo_top, run_git
 from gitruns.utils.processes import current_process
@@ -69,7 +63,6 @@ logger = logging.getLogger(__name__)
 
 MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
-FLUSH_INTERVAL_SECONDS = 0.5
 MAX_PENDING_METRIC_LINES = 10_000
 
 # Tags MLflow reserves that map onto fields of the record.
@@ -552,9 +545,9 @@ def open_run(store: RunStore, run_id: str) -> LiveRun:
     A run opened from disk is not owned: what is logged to it is written at
     once, and its status is left as it is.
     """
-    for live in live_runs:
-        if live.run_id == run_id:
-            return live
+    for open_here in live_runs:
+        if open_here.run_id == run_id and isinstance(open_here, LiveRun):
+            return open_here
     record, run_dir = _load_current(store, run_id)
     live = LiveRun(record, run_dir, owned=False)
     live.sync()
@@ -568,101 +561,3 @@ def _load_current(store: RunStore, run_id: str) -> tuple[RunRecord, Path]:
         migrate_run(run_dir, store.runs_dir)
         record, run_dir = store.load_run(run_id)
     return record, run_dir
-
-
-# -- every run open in this process ------------------------------------------------
-
-live_runs: set[LiveRun] = set()
-
-
-class _Flusher:
-    """One daemon thread that flushes every live run's metrics twice a second."""
-
-    def __init__(self) -> None:
-        self.thread: threading.Thread | None = None
-
-    def ensure_running(self) -> None:
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._loop, name="gitruns-flusher", daemon=True)
-            self.thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            time.sleep(FLUSH_INTERVAL_SECONDS)
-            for run in list(live_runs):
-                try:
-                    run.flush()
-                except Exception:
-                    logger.exception("Could not flush run %s", run.run_id)
-
-
-flusher = _Flusher()
-
-
-def status_for_exception(error: BaseException | None) -> tuple[str, BaseException | None]:
-    """How a run ends when its block (or the process) ends with ``error``."""
-    if error is None:
-        return FINISHED, None
-    if isinstance(error, KeyboardInterrupt):
-        return KILLED, error
-    if isinstance(error, SystemExit) and error.code in (None, 0):
-        return FINISHED, None
-    return FAILED, error
-
-
-def end_all(status: str, error: BaseException | None) -> None:
-    """End every run open in this process, children before parents."""
-    for run in sorted(live_runs, key=lambda live: live.run_id, reverse=True):
-        try:
-            run.finish(status, error)
-        except Exception:
-            logger.exception("Could not end run %s", run.run_id)
-
-
-def _at_exit() -> None:
-    end_all(FINISHED, None)
-
-
-def _on_uncaught(
-    kind: type[BaseException], error: BaseException, traceback: types.TracebackType | None
-) -> None:
-    end_all(*status_for_exception(error))
-    _previous_excepthook(kind, error, traceback)
-
-
-def _on_sigterm(signum: int, frame: types.FrameType | None) -> None:
-    end_all(KILLED, InterruptedError(f"terminated by signal {signal.Signals(signum).name}"))
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
-
-
-_previous_excepthook = sys.excepthook
-_hooks_installed = False
-
-
-def install_exit_hooks() -> None:
-    """End open runs truthfully however the process ends (installed once per process).
-
-    SIGTERM is only taken over when nobody else handles it.
-    """
-    global _previous_excepthook, _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
-    atexit.register(_at_exit)
-    _previous_excepthook = sys.excepthook
-    sys.excepthook = _on_uncaught
-    if (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-    ):
-        signal.signal(signal.SIGTERM, _on_sigterm)
-
-
-def _forget_parent_runs() -> None:
-    # A forked child must not end or rewrite its parent's runs.
-    live_runs.clear()
-    flusher.thread = None
-
-
-os.register_at_fork(after_in_child=_forget_parent_runs)
