@@ -10,6 +10,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitruns import system_tags
+
 logger = logging.getLogger(__name__)
 
 MAX_PARAM_LENGTH = 6000
@@ -69,6 +71,18 @@ def log_params_quietly(live: Any, params: Mapping[str, Any]) -> None:
         live.log_params(fresh)
     except Exception as error:  # autologging must never break training
         logger.warning("Autolog could not log params: %s", error)
+
+
+def log_estimator(live: Any, estimator: Any, params: Mapping[str, Any]) -> None:
+    """What MLflow logs of every fitted estimator: its params, and its class as tags."""
+    log_params_quietly(live, params)
+    kind = type(estimator)
+    live.set_tags(
+        {
+            system_tags.ESTIMATOR_NAME: kind.__name__,
+            system_tags.ESTIMATOR_CLASS: f"{kind.__module__}.{kind.__qualname__}",
+        }
+    )
 
 
 @dataclass

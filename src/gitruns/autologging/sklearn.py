@@ -15,8 +15,12 @@ import logging
 import time
 from typing import Any
 
-from gitruns import system_tags
-from gitruns.autologging.common import Options, inside_training, log_params_quietly, training_run
+from gitruns.autologging.common import (
+    Options,
+    inside_training,
+    log_estimator,
+    training_run,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,15 +98,7 @@ def _patched_fit(original: Any) -> Any:
         x = args[0] if args else kwargs.get("X")
         y = args[1] if len(args) > 1 else kwargs.get("y")
         with training_run(extra_tags=_settings.options.extra_tags) as live:
-            log_params_quietly(live, self.get_params(deep=True))
-            live.set_tags(
-                {
-                    system_tags.ESTIMATOR_NAME: type(self).__name__,
-                    system_tags.ESTIMATOR_CLASS: (
-                        f"{type(self).__module__}.{type(self).__qualname__}"
-                    ),
-                }
-            )
+            log_estimator(live, self, self.get_params(deep=True))
             started = time.perf_counter()
             result = original(self, *args, **kwargs)
             _after_fit(live, self, x, y, time.perf_counter() - started)

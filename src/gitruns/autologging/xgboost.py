@@ -15,8 +15,13 @@ import logging
 import time
 from typing import Any
 
-from gitruns import system_tags
-from gitruns.autologging.common import Options, inside_training, log_params_quietly, training_run
+from gitruns.autologging.common import (
+    Options,
+    inside_training,
+    log_estimator,
+    log_params_quietly,
+    training_run,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -98,15 +103,7 @@ def _patched_fit(original: Any) -> Any:
         if inside_training():
             return original(self, *args, **kwargs)
         with training_run(extra_tags=_settings.options.extra_tags) as live:
-            log_params_quietly(live, self.get_params())
-            live.set_tags(
-                {
-                    system_tags.ESTIMATOR_NAME: type(self).__name__,
-                    system_tags.ESTIMATOR_CLASS: (
-                        f"{type(self).__module__}.{type(self).__qualname__}"
-                    ),
-                }
-            )
+            log_estimator(live, self, self.get_params())
             started = time.perf_counter()
             result = original(self, *args, **kwargs)
             booster = self.get_booster()

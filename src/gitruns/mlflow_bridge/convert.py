@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from gitruns import entities as ours
@@ -38,3 +39,10 @@ def from_dataset_input(item: Any) -> ours.DatasetInput:
         ),
         [ours.InputTag(tag.key, tag.value) for tag in item.tags or []],
     )
+
+
+def converted(found: Iterable[Any], convert: Callable[[Any], Any]) -> Any:
+    """A page of gitruns entities as MLflow's PagedList of its own, with the same token."""
+    from mlflow.store.entities.paged_list import PagedList
+
+    return PagedList([convert(item) for item in found], getattr(found, "token", None))

@@ -23,6 +23,7 @@ from mlflow.store.model_registry.abstract_store import AbstractStore
 
 from gitruns import entities as ours
 from gitruns.client import MlflowClient as GitrunsClient
+from gitruns.mlflow_bridge.convert import converted
 from gitruns.mlflow_bridge.tracking_store import (
     not_supported,
     parse_model_id,
@@ -119,7 +120,7 @@ class GitrunsRegistryStore(AbstractStore):
         found = self.client.search_registered_models(
             filter_string, max_results or 100, order_by, page_token
         )
-        return PagedList([to_model(model) for model in found], found.token)
+        return converted(found, to_model)
 
     @translated
     def get_registered_model(self, name: str) -> RegisteredModel:
@@ -200,7 +201,7 @@ class GitrunsRegistryStore(AbstractStore):
         found = self.client.search_model_versions(
             filter_string, max_results or 10_000, order_by, page_token
         )
-        return PagedList([to_version(version) for version in found], found.token)
+        return converted(found, to_version)
 
     @translated
     def set_model_version_tag(self, name: str, version: str, tag: Any) -> None:

@@ -58,7 +58,7 @@ from gitruns.exceptions import (
     RunNotFound,
 )
 from gitruns.location import resolve
-from gitruns.mlflow_bridge.convert import from_dataset_input, to_dataset_input
+from gitruns.mlflow_bridge.convert import converted, from_dataset_input, to_dataset_input
 from gitruns.store.names import check_relative_path, logged_model_id, parse_logged_model_id
 from gitruns.store.record import ARTIFACTS_DIR
 
@@ -209,7 +209,7 @@ class GitrunsTrackingStore(AbstractStore):
         found = self.client.search_experiments(
             view_type, max_results, filter_string, order_by, page_token
         )
-        return PagedList([to_experiment(e) for e in found], found.token)
+        return converted(found, to_experiment)
 
     @translated
     def create_experiment(

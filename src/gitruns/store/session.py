@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_SECONDS = 0.5
 
+
 class OpenRun(Protocol):
     """What the session asks of a run it holds (a :class:`gitruns.store.writer.LiveRun`)."""
 
