@@ -36,7 +36,7 @@ def artifact_digests(client, run_id, experiment_id):
     with tempfile.TemporaryDirectory() as folder:
         if client.list_artifacts(run_id):
             mlflow.artifacts.download_artifacts(
-                run_id=run_id, dst_path=folder, tracking_uri=client._tracking_client.tracking_uri
+                run_id=run_id, dst_path=folder, tracking_uri=client.tracking_uri
             )
             found.update(digests(folder))
     for model in client.search_logged_models(experiment_ids=[experiment_id]):
