@@ -217,7 +217,8 @@ class Workspace:
     ) -> LiveRun:
         """Start a run in an existing experiment, capturing code and environment; the
         caller ends it."""
-        experiment_id, _ = self.experiment(experiment_id)
+        experiment_id = self.experiment_id(experiment_id)
+        self._store.require_experiment(experiment_id)  # a run is started often: not parsed
         return create_run(self._store, self.location, experiment_id, run_name, parent, description)
 
     def open_run(self, run_id: str) -> LiveRun:

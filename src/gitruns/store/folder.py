@@ -147,14 +147,18 @@ class RunStore:
             "another name."
         )
 
-    def get_experiment(self, experiment_id: str) -> ExperimentRecord:
+    def require_experiment(self, experiment_id: str) -> Path:
+        """The ``experiment.yaml`` of an experiment that exists (checked without reading it)."""
         path = self.experiment_dir(experiment_id) / EXPERIMENT_FILE
         if not path.exists():
             raise ExperimentNotFound(
                 f"no experiment with id {experiment_id!r} in {self.runs_dir}. "
                 "List experiments with 'gitruns experiments list'."
             )
-        return ExperimentRecord.read(path)
+        return path
+
+    def get_experiment(self, experiment_id: str) -> ExperimentRecord:
+        return ExperimentRecord.read(self.require_experiment(experiment_id))
 
     def update_experiment(self, experiment_id: str, record: ExperimentRecord) -> None:
         text = within_record_size(record.to_yaml(), f"experiment {record.name!r}")
