@@ -27,14 +27,10 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitruns.exceptions import InvalidValue
 from gitruns.store.index import RunEntry
-
-if TYPE_CHECKING:
-    pass
-
 
 TOKEN = re.compile(
     r"""
