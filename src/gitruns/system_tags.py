@@ -20,6 +20,7 @@ GIT_BRANCH = "mlflow.source.git.branch"
 GIT_REPO_URL = "mlflow.source.git.repoURL"
 DATASET_CONTEXT = "mlflow.data.context"  # a dataset input's: training, validation…
 MLFLOW_PREFIX = "mlflow."  # tags a page shows apart from the user's own
+IS_PROMPT = "mlflow.prompt.is_prompt"  # MLflow's model searches exclude prompts by it
 
 # Derived from a record's fields; a record never stores them as tags.
 FROM_RECORD = (RUN_NAME, USER, NOTE, PARENT_RUN_ID)

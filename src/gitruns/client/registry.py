@@ -18,6 +18,7 @@ from gitruns.entities import (
 )
 from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue
 from gitruns.query import (
+    order_models,
     parse_filter,
     parse_model_field,
 )
@@ -31,6 +32,9 @@ from gitruns.store.record import (
     ARTIFACTS_DIR,
 )
 from gitruns.workspace import Workspace
+
+# MLflow's order of versions when none is asked for.
+NEWEST_VERSIONS = ("last_updated_timestamp DESC", "name ASC", "version_number DESC")
 
 
 class RegistryMethods:
@@ -76,16 +80,15 @@ class RegistryMethods:
     def search_registered_models(
         self,
         filter_string: str | None = None,
-        max_results: int = 100,
+        max_results: int | None = 100,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[RegisteredModel]:
-        """Registered models, filtered on ``name`` (e.g. ``"name LIKE 'taxi%'"``)."""
+        """Registered models, filtered on ``name``, ``tags.KEY``... (MLflow's grammar, e.g.
+        ``"name LIKE 'taxi%'"``), in ``order_by`` order (by name by default)."""
         matches = parse_filter(filter_string, parse_model_field)
         models = [_model_entity(m) for m in _live_models(self._registry()).values()]
-        found = sorted((m for m in models if matches(m)), key=lambda m: m.name)
-        if order_by and str(order_by[0]).strip().upper().endswith(" DESC"):
-            found.reverse()
+        found = order_models((m for m in models if matches(m)), order_by)
         return page_of(found, max_results, page_token)
 
     def list_registered_models(
@@ -143,21 +146,20 @@ class RegistryMethods:
     def search_model_versions(
         self,
         filter_string: str | None = None,
-        max_results: int = 10_000,
+        max_results: int | None = 10_000,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[ModelVersion]:
-        """Versions, filtered on ``name``, ``run_id``, ``version`` or ``current_stage``
-        (e.g. ``"name = 'nyc-taxi-regressor'"``), newest first."""
+        """Versions, filtered on ``name``, ``run_id``, ``version_number``, ``source_path``,
+        ``tags.KEY``... (e.g. ``"name = 'nyc-taxi-regressor'"``), newest first."""
         matches = parse_filter(filter_string, parse_model_field)
         versions = [
             _version_entity(state)
             for model in _live_models(self._registry()).values()
             for state in model.live_versions()
         ]
-        found = [version for version in versions if matches(version)]
-        found.sort(
-            key=lambda v: (v.name, v.version if isinstance(v.version, int) else 0), reverse=True
+        found = order_models(
+            (version for version in versions if matches(version)), order_by, NEWEST_VERSIONS
         )
         return page_of(found, max_results, page_token)
 

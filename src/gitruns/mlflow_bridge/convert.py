@@ -46,3 +46,25 @@ def converted(found: Iterable[Any], convert: Callable[[Any], Any]) -> Any:
     from mlflow.store.entities.paged_list import PagedList
 
     return PagedList([convert(item) for item in found], getattr(found, "token", None))
+
+
+def mlflow_page(items: list[Any], max_results: Any, threshold: int, page_token: str | None) -> Any:
+    """One page of ``items`` as MLflow's stores give it: ``max_results`` checked as they
+    check it, MLflow's own page tokens."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.entities.paged_list import PagedList
+    from mlflow.utils.search_utils import SearchUtils
+
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+        raise MlflowException.invalid_parameter_value(
+            f"Invalid value for max_results. It must be a positive integer, but got {max_results}"
+        )
+    if max_results > threshold:
+        raise MlflowException.invalid_parameter_value(
+            "Invalid value for request parameter max_results. It must be at most "
+            f"{threshold}, but got value {max_results}"
+        )
+    start = SearchUtils.parse_start_offset_from_page_token(page_token)
+    end = start + max_results
+    token = SearchUtils.create_page_token(end) if end < len(items) else None
+    return PagedList(items[start:end], token)

@@ -18,12 +18,21 @@ from mlflow.entities.model_registry import (
     RegisteredModelAlias,
     RegisteredModelTag,
 )
+from mlflow.prompt.registry_utils import add_prompt_filter_string
 from mlflow.store.entities.paged_list import PagedList
+from mlflow.store.model_registry import (
+    SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+    SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
+    SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+    SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
+)
 from mlflow.store.model_registry.abstract_store import AbstractStore
+from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils
 
 from gitruns import entities as ours
 from gitruns.client import MlflowClient as GitrunsClient
-from gitruns.mlflow_bridge.convert import converted
+from gitruns.client.registry import NEWEST_VERSIONS
+from gitruns.mlflow_bridge.convert import mlflow_page
 from gitruns.mlflow_bridge.tracking_store import (
     not_supported,
     parse_model_id,
@@ -36,7 +45,7 @@ from gitruns.store.record import ARTIFACTS_DIR
 def to_version(version: ours.ModelVersion) -> ModelVersion:
     return ModelVersion(
         name=version.name,
-        version=str(version.version),
+        version=version.version,
         creation_timestamp=version.creation_timestamp,
         last_updated_timestamp=version.last_updated_timestamp,
         description=version.description,
@@ -117,10 +126,14 @@ class GitrunsRegistryStore(AbstractStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        found = self.client.search_registered_models(
-            filter_string, max_results or 100, order_by, page_token
+        models = [to_model(model) for model in self.client.search_registered_models(None, None)]
+        found = SearchModelUtils.filter(models, add_prompt_filter_string(filter_string))
+        return mlflow_page(
+            SearchModelUtils.sort(found, order_by),
+            SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT if max_results is None else max_results,
+            SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
+            page_token,
         )
-        return converted(found, to_model)
 
     @translated
     def get_registered_model(self, name: str) -> RegisteredModel:
@@ -198,10 +211,15 @@ class GitrunsRegistryStore(AbstractStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        found = self.client.search_model_versions(
-            filter_string, max_results or 10_000, order_by, page_token
+        every = self.client.search_model_versions(None, None)
+        versions = [to_version(version) for version in every]
+        found = SearchModelVersionUtils.filter(versions, add_prompt_filter_string(filter_string))
+        return mlflow_page(
+            SearchModelVersionUtils.sort(found, order_by or list(NEWEST_VERSIONS)),
+            SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT if max_results is None else max_results,
+            SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
+            page_token,
         )
-        return converted(found, to_version)
 
     @translated
     def set_model_version_tag(self, name: str, version: str, tag: Any) -> None:

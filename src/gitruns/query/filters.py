@@ -25,12 +25,15 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from gitruns import system_tags
 from gitruns.exceptions import InvalidValue
 from gitruns.store.index import RunEntry
+
+T = TypeVar("T")
 
 TOKEN = re.compile(
     r"""
@@ -458,34 +461,84 @@ class ExperimentField:
 
 
 EXPERIMENT_ATTRIBUTES = ("name", "experiment_id", "lifecycle_stage")
-MODEL_ATTRIBUTES = ("name", "version", "run_id", "current_stage", "description", "user_id")
+MODEL_ATTRIBUTES = {
+    "name": "name", "version": "version", "version_number": "version", "run_id": "run_id",
+    "current_stage": "current_stage", "description": "description", "user_id": "user_id",
+    "source": "source", "source_path": "source",
+    "creation_timestamp": "creation_timestamp", "last_updated_timestamp": "last_updated_timestamp",
+}  # fmt: skip
+NUMERIC_MODEL_ATTRIBUTES = frozenset({"version", "creation_timestamp", "last_updated_timestamp"})
 
 
 @dataclass(frozen=True)
 class ModelField:
-    """A field of a registered model or model version (MLflow's entities)."""
+    """A field of a registered model or model version (MLflow's entities): an attribute,
+    or ``tags.KEY``."""
 
     key: str
-    numeric = False
+    tag: bool = False
+
+    @property
+    def numeric(self) -> bool:
+        return not self.tag and self.key in NUMERIC_MODEL_ATTRIBUTES
 
     def value(self, item: Any) -> Any:
-        return getattr(item, self.key, None)
+        if self.tag:
+            found = (getattr(item, "tags", None) or {}).get(self.key)
+            # No model here is a prompt (prompts are refused), so MLflow's own clause
+            # "tags.`mlflow.prompt.is_prompt` != 'true'" holds for every one of them.
+            return "false" if found is None and self.key == system_tags.IS_PROMPT else found
+        value = getattr(item, MODEL_ATTRIBUTES[self.key], None)
+        return int(value) if self.numeric and isinstance(value, str) and value.isdigit() else value
 
     def __str__(self) -> str:
-        return self.key
+        return f"tags.{self.key}" if self.tag else self.key
 
 
 def parse_model_field(token: Token, text: str) -> ModelField:
-    """``name``, ``run_id``, ``version``, ``current_stage``: what model searches filter on."""
+    """``name``, ``run_id``, ``version_number``, ``source_path``, ``tags.KEY``: what model
+    and version searches filter on (MLflow's grammar for them)."""
     entity, dot, key = token.text.partition(".")
     if not dot:
-        key = token.text
-    elif ENTITY_ALIASES.get(entity.lower()) != "attribute":
-        key = ""
-    if key in MODEL_ATTRIBUTES:
+        entity, key = "attribute", token.text
+    kind = ENTITY_ALIASES.get(entity.lower())
+    if key[:1] in ("`", '"'):
+        key = key[1:-1]
+    if kind == "tag" and key:
+        return ModelField(key, tag=True)
+    if kind == "attribute" and key in MODEL_ATTRIBUTES:
         return ModelField(key)
     known = ", ".join(MODEL_ATTRIBUTES)
-    raise filter_error(text, token.position, f"models filter on {known}")
+    raise filter_error(text, token.position, f"models filter on {known} or tags.KEY")
+
+
+def order_models(
+    items: Iterable[T], clauses: Sequence[str] | None, default: Sequence[str] = ("name ASC",)
+) -> list[T]:
+    """Registered models or versions in ``order_by`` order (MLflow's: ``"name ASC"``,
+    ``"last_updated_timestamp DESC"``, ``"version_number DESC"``...), ties by name; an
+    item lacking a field comes last."""
+    keys: list[tuple[ModelField, bool]] = []
+    for clause in clauses or default:
+        words = str(clause).split()
+        if not 1 <= len(words) <= 2 or (
+            len(words) == 2 and words[1].upper() not in ("ASC", "DESC")
+        ):
+            raise InvalidFilter(
+                f"invalid order-by {clause!r}: write FIELD [ASC|DESC], e.g. 'name ASC' or "
+                "'last_updated_timestamp DESC'."
+            )
+        name = {"timestamp": "creation_timestamp"}.get(words[0], words[0])
+        field = parse_model_field(Token("field" if "." in name else "word", name, 0), str(clause))
+        keys.append((field, len(words) == 2 and words[1].upper() == "DESC"))
+    if not any(field.key == "name" and not field.tag for field, _ in keys):
+        keys.append((ModelField("name"), False))
+    ordered = list(items)
+    for field, descending in reversed(keys):  # stable sorts, last key first
+        present = [item for item in ordered if field.value(item) is not None]
+        present.sort(key=field.value, reverse=descending)
+        ordered = present + [item for item in ordered if field.value(item) is None]
+    return ordered
 
 
 def parse_experiment_field(token: Token, text: str) -> ExperimentField:

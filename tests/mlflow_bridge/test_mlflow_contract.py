@@ -1,0 +1,84 @@
+"""MLflow's contract for a store, held by gitruns' plugin: what MLflow's own tests of its
+tracking and registry APIs found, one test a class, each run by real MLflow (the side
+virtualenv) against a ``gitruns:`` store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.mlflow_bridge.test_mlflow_bridge import in_mlflow, needs_mlflow
+
+pytestmark = needs_mlflow
+
+PRELUDE = """
+import json, sys
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+mlflow.set_tracking_uri("gitruns:./runs")
+client = MlflowClient()
+out = {}
+
+
+def code_of(call):
+    try:
+        call()
+    except MlflowException as error:
+        return error.error_code
+    return "no error"
+"""
+
+
+def run_in_mlflow(repo: Path, body: str) -> dict:
+    script = repo.parent / "contract.py"
+    script.write_text(PRELUDE + body + "\nprint(json.dumps(out))\n")
+    return json.loads(in_mlflow([str(script)], repo).strip().splitlines()[-1])
+
+
+def test_model_searches_take_mlflows_grammar_order_and_pages(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+mlflow.set_experiment("e")
+with mlflow.start_run() as run:
+    mlflow.log_text("flavors: {}", "model/MLmodel")
+for name, team in (("taxi-a", "pricing"), ("taxi-b", "pricing"), ("other", "ops")):
+    client.create_registered_model(name, tags={"team": team})
+    client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
+client.create_model_version("taxi-a", f"runs:/{run.info.run_id}/model", run.info.run_id)
+names = lambda models: [m.name for m in models]
+out["all"] = names(client.search_registered_models())
+out["like"] = names(client.search_registered_models("name LIKE 'taxi%'"))
+out["ilike"] = names(client.search_registered_models("name ILIKE 'TAXI-_'"))
+out["tag"] = names(client.search_registered_models("tags.team = 'ops'"))
+out["in"] = names(client.search_registered_models("name IN ('other', 'taxi-b')"))
+out["desc"] = names(client.search_registered_models(order_by=["name DESC"]))
+first = client.search_registered_models(max_results=2)
+second = client.search_registered_models(max_results=2, page_token=first.token)
+out["pages"] = [names(first), names(second)]
+out["versions"] = sorted(
+    (v.name, str(v.version))
+    for v in client.search_model_versions(f"run_id = '{run.info.run_id}'")
+)
+out["newest"] = [
+    (v.name, str(v.version)) for v in client.search_model_versions("name = 'taxi-a'")
+]
+out["by_number"] = [
+    str(v.version) for v in client.search_model_versions("name = 'taxi-a' AND version_number > 1")
+]
+out["bad_filter"] = code_of(lambda: client.search_registered_models("name ~ 'x'"))
+out["bad_size"] = code_of(lambda: client.search_registered_models(max_results=5000))
+""",
+    )
+    assert found["all"] == ["other", "taxi-a", "taxi-b"]
+    assert found["like"] == ["taxi-a", "taxi-b"] == found["ilike"]
+    assert found["tag"] == ["other"]
+    assert found["in"] == ["other", "taxi-b"]
+    assert found["desc"] == ["taxi-b", "taxi-a", "other"]
+    assert found["pages"] == [["other", "taxi-a"], ["taxi-b"]]
+    assert found["versions"] == [["other", "1"], ["taxi-a", "1"], ["taxi-a", "2"], ["taxi-b", "1"]]
+    assert found["newest"] == [["taxi-a", "2"], ["taxi-a", "1"]]
+    assert found["by_number"] == ["2"]
+    assert found["bad_filter"] == found["bad_size"] == "INVALID_PARAMETER_VALUE"
