@@ -82,3 +82,59 @@ out["bad_size"] = code_of(lambda: client.search_registered_models(max_results=50
     assert found["newest"] == [["taxi-a", "2"], ["taxi-a", "1"]]
     assert found["by_number"] == ["2"]
     assert found["bad_filter"] == found["bad_size"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_resuming_an_ended_run_makes_it_running_until_it_ends_again(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+import time
+mlflow.set_experiment("e")
+with mlflow.start_run() as run:
+    mlflow.log_metric("m", 1.0, step=0)
+run_id = run.info.run_id
+first_end = client.get_run(run_id).info.end_time
+time.sleep(0.01)
+with mlflow.start_run(run_id=run_id):
+    out["during"] = [client.get_run(run_id).info.status, client.get_run(run_id).info.end_time]
+    mlflow.log_metric("m", 2.0, step=1)
+ended = client.get_run(run_id).info
+out["after"] = ended.status
+out["ended_later"] = ended.end_time > first_end
+out["history"] = [m.value for m in client.get_metric_history(run_id, "m")]
+try:
+    with mlflow.start_run(run_id=run_id):
+        raise ValueError("broken")
+except ValueError:
+    pass
+out["failed"] = client.get_run(run_id).info.status
+""",
+    )
+    assert found["during"] == ["RUNNING", None]
+    assert found["after"] == "FINISHED" and found["ended_later"]
+    assert found["history"] == [1.0, 2.0]
+    assert found["failed"] == "FAILED"
+
+
+def test_keys_and_batches_are_checked_as_mlflow_checks_them(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+from mlflow.entities import Param
+mlflow.set_experiment("e")
+run_id = client.create_run(mlflow.get_experiment_by_name("e").experiment_id).info.run_id
+client.log_metric(run_id, "eval:rmse", 1.5)
+client.log_param(run_id, "fold:1", "x")
+client.set_tag(run_id, "owner:team", "pricing")
+data = client.get_run(run_id).data
+out["colons"] = [data.metrics, data.params, data.tags["owner:team"]]
+out["duplicate"] = code_of(
+    lambda: client.log_batch(run_id, params=[Param("a", "1"), Param("a", "2")])
+)
+out["kept_out"] = "a" not in client.get_run(run_id).data.params
+out["climbing"] = code_of(lambda: client.log_metric(run_id, "../up", 1.0))
+""",
+    )
+    assert found["colons"] == [{"eval:rmse": 1.5}, {"fold:1": "x"}, "pricing"]
+    assert found["duplicate"] == "INVALID_PARAMETER_VALUE" and found["kept_out"]
+    assert found["climbing"] == "INVALID_PARAMETER_VALUE"

@@ -21,7 +21,17 @@ from gitruns.store.names import (
 
 @pytest.mark.parametrize(
     "key",
-    ["rmse", "validation-rmse", "train/loss", "learning rate", "v1.2_x", "Ünïcode", "a" * 250],
+    [
+        "rmse",
+        "validation-rmse",
+        "train/loss",
+        "learning rate",
+        "v1.2_x",
+        "Ünïcode",
+        "a" * 250,
+        "eval:rmse",
+        "fold:1/auc",
+    ],
 )
 def test_keys_mlflow_accepts_are_accepted(key: str):
     assert check_key(key) == key

@@ -45,6 +45,7 @@ from gitruns.store.index import RunEntry
 from gitruns.store.names import (
     check_experiment_name,
     check_key,
+    check_text_name,
     logged_model_id,
     parse_logged_model_id,
 )
@@ -53,6 +54,7 @@ from gitruns.store.record import (
     ARTIFACTS_DIR,
     DELETED,
     FINISHED,
+    RUNNING,
     TERMINAL_STATUSES,
     ExperimentRecord,
     RunRecord,
@@ -347,7 +349,15 @@ class TrackingClient:
         tags: Sequence[RunTag] = (),
         synchronous: bool | None = None,
     ) -> None:
-        """Log metrics, params and tags in one call (params all or none)."""
+        """Log metrics, params and tags in one call (params all or none). One param key
+        given twice is refused, as MLflow refuses it: which value was meant is unknown."""
+        keys = [param.key for param in params]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise InvalidValue(
+                f"param keys {repeated} are given more than once in one batch. Give each "
+                "param one value."
+            )
         live = self.workspace.open_run(run_id)
         if params:
             live.log_params({param.key: param.value for param in params})
@@ -392,6 +402,25 @@ class TrackingClient:
         if end_time is not None:
             live.record.end_time = int(end_time)
             live.save()
+
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        """Rename a run, or set its status: RUNNING takes an ended run up again (as
+        MLflow's ``start_run(run_id=...)`` does); an ending status ends it."""
+        live = self.workspace.open_run(run_id)
+        if name is not None:
+            live.set_tags({system_tags.RUN_NAME: check_text_name(name, "run name")})
+        if status is None:
+            return
+        if status == RUNNING:
+            if live.record.status != RUNNING:
+                live.reopen()
+        elif status in TERMINAL_STATUSES:
+            live.finish(status)
+        else:
+            raise InvalidValue(
+                f"status {status!r} is not a run status. Pass RUNNING, or one of "
+                f"{', '.join(TERMINAL_STATUSES)}."
+            )
 
     def delete_run(self, run_id: str) -> None:
         """Soft-delete a run: hidden from active searches, kept on disk; restore_run undoes it."""

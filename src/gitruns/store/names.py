@@ -26,7 +26,7 @@ MAX_SLUG_LENGTH = 64
 DEFAULT_EXPERIMENT_NAME = "Default"  # MLflow's, and the folder ``default``
 
 # Anchored with \Z, not $: '$' also matches before a trailing newline.
-KEY_PATTERN = re.compile(r"^[\w\-. /]+\Z")
+KEY_PATTERN = re.compile(r"^[\w\-. /:]+\Z")  # MLflow's, colons included
 RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{32}\Z")
 RUN_ID_PREFIX_PATTERN = re.compile(r"^[0-9a-f]{1,32}\Z")
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
@@ -73,7 +73,8 @@ def _check_key_text(key: str, kind: str) -> str:
         )
     if not KEY_PATTERN.match(key):
         raise InvalidName(
-            f"{kind} {key!r} has characters outside letters, digits, '_', '-', '.', ' ' and '/'. "
+            f"{kind} {key!r} has characters outside letters, digits, '_', '-', '.', ' ', ':' "
+            "and '/'. "
             "Rename it using only those."
         )
     if not _is_clean_relative_path(key):

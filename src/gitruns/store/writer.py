@@ -446,6 +446,16 @@ class LiveRun:
 
     # ending
 
+    def reopen(self) -> None:
+        """RUNNING again, in this process, as MLflow's ``start_run(run_id=...)`` of an ended
+        run makes it; ending it again records the new status and end."""
+        with self._lock:
+            self.record.status = RUNNING
+            self.record.end_time = None
+            self.record.error = None
+            self.record.process = current_process()
+            self.save()
+
     def finish(self, status: str, error: BaseException | None = None) -> None:
         with self._lock:
             if self.metric_log.pending_lines:
@@ -531,11 +541,7 @@ def resume_run(store: RunStore, run_id: str) -> LiveRun:
         )
     live = LiveRun(record, run_dir, owned=True)
     live.sync()
-    live.record.status = RUNNING
-    live.record.end_time = None
-    live.record.error = None
-    live.record.process = current_process()
-    live.save()
+    live.reopen()
     return live
 
 
