@@ -138,3 +138,33 @@ out["climbing"] = code_of(lambda: client.log_metric(run_id, "../up", 1.0))
     assert found["colons"] == [{"eval:rmse": 1.5}, {"fold:1": "x"}, "pricing"]
     assert found["duplicate"] == "INVALID_PARAMETER_VALUE" and found["kept_out"]
     assert found["climbing"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_a_version_is_what_its_caller_says_even_where_its_model_is_not_here(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+mlflow.set_experiment("e")
+with mlflow.start_run() as run:
+    pass  # no model logged
+client.create_registered_model("m")
+elsewhere = client.create_model_version("m", "s3://bucket/models/m", "run12345")
+empty = client.create_model_version("m", f"runs:/{run.info.run_id}/model", run.info.run_id)
+again = client.get_model_version("m", elsewhere.version)
+out["elsewhere"] = [str(elsewhere.version), elsewhere.source, elsewhere.run_id]
+out["again"] = [again.source, again.run_id]
+out["empty"] = [str(empty.version), empty.source, empty.run_id == run.info.run_id]
+for version in (elsewhere.version, empty.version):
+    try:
+        mlflow.pyfunc.load_model(f"models:/m/{version}")
+        out.setdefault("loads", []).append("loaded")
+    except Exception as error:
+        out.setdefault("loads", []).append(str(error))
+""",
+    )
+    assert found["elsewhere"] == ["1", "s3://bucket/models/m", "run12345"]
+    assert found["again"] == ["s3://bucket/models/m", "run12345"]
+    assert found["empty"][0] == "2" and found["empty"][1].endswith("/model") and found["empty"][2]
+    not_here, no_model = found["loads"]
+    assert "s3://bucket/models/m" in not_here
+    assert "no model" in no_model or "MLmodel" in no_model

@@ -214,10 +214,6 @@ def test_bad_input_is_refused_and_nothing_half_written(repo: Path, three_runs):
         client.create_model_version("taxi\nmodel", f"runs:/{three_runs[0]}/model")
     with pytest.raises(InvalidName, match="1 to 256 characters"):
         client.create_model_version("  ", f"runs:/{three_runs[0]}/model")
-    with pytest.raises(GitrunsError, match="no run id starts with"):
-        client.create_model_version(MODEL, "runs:/ffffffff/model")
-    with pytest.raises(InvalidPath, match="has no artifact 'weights'"):
-        client.create_model_version(MODEL, f"runs:/{three_runs[0]}/weights")
     with pytest.raises(InvalidPath, match="would leave"):
         client.create_model_version(MODEL, f"runs:/{three_runs[0]}/../../x")
     assert tags(repo) == before
@@ -233,6 +229,19 @@ def test_bad_input_is_refused_and_nothing_half_written(repo: Path, three_runs):
     with pytest.raises(GitrunsError, match="no version of"):
         locate_model(Registry(repo / "runs"), f"models:/{MODEL}/Staging")
     assert tags(repo) == [*before, f"{MODEL}@v1.0.0"]
+
+
+def test_the_command_refuses_a_run_or_model_that_is_not_here(repo: Path, three_runs):
+    """MLflow's API keeps a version whatever its source (tests/mlflow_bridge); gitruns' own
+    command says at once that the run or its model is missing."""
+    before = tags(repo)
+    for args, said in (
+        (["--run", "ffffffff"], "no run id starts with"),
+        (["--run", three_runs[0], "--path", "weights"], "has no artifact 'weights'"),
+    ):
+        result = CliRunner().invoke(cli, ["models", "register", MODEL, *args])
+        assert result.exit_code != 0 and said in result.output, result.output
+    assert tags(repo) == before
 
 
 def test_outside_git_the_registry_explains_itself(tmp_path: Path, monkeypatch):

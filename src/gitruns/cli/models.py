@@ -174,6 +174,7 @@ def models_register(
     """
     client = open_client(runs_dir)
     full_id = client.get_run(run_id).info.run_id
+    client.workspace.artifact_path(full_id, path)  # here, unlike MLflow's API: say so now
     version = client.create_model_version(name, f"runs:/{full_id}/{path}", description=description)
     console.print(
         f"Registered {esc(name)} version {version.version} (tag {esc(name)}@v{version.version}.0.0)"

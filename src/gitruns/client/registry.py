@@ -16,7 +16,7 @@ from gitruns.entities import (
     PagedList,
     RegisteredModel,
 )
-from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue
+from gitruns.exceptions import GitrunsError, InvalidValue
 from gitruns.query import (
     order_models,
     parse_filter,
@@ -125,15 +125,17 @@ class RegistryMethods:
         description: str | None = None,
         await_creation_for: int = 300,
     ) -> ModelVersion:
-        """Register the model at ``source`` (``runs:/ID/model``, or a folder inside a run)."""
+        """Register the model at ``source`` (``runs:/ID/model``, a folder inside a run, or
+        any other place, kept as given: loading that version then says it is not here)."""
         registry = self._registry()
-        found_run, path = _run_and_path(registry, source, run_id)
+        found_run, path = _run_and_path(source, run_id)
         pending = _pending_models.pop((registry.repo_top, name), None)
         state = registry.register(
             name,
             found_run,
             path,
             description,
+            source=source,
             model_description=pending.description if pending else None,
             model_tags=pending.tags if pending else None,
             tags={check_key(str(k), "tag key"): str(v) for k, v in (tags or {}).items()},
@@ -296,7 +298,7 @@ def _version_entity(state: VersionState) -> ModelVersion:
         current_stage=state.current_stage,
         description=state.description,
         user_id=state.registered_by,
-        source=f"runs:/{state.run_id}/{state.path}" if state.run_id else None,
+        source=state.source,
         run_id=state.run_id,
         aliases=state.aliases,
         tags=state.tags,
@@ -319,18 +321,17 @@ def _model_entity(model: ModelState) -> RegisteredModel:
     )
 
 
-def _run_and_path(registry: Registry, source: str, run_id: str | None) -> tuple[str, str]:
-    """The run and the model's path inside its artifacts, from a model version's source."""
+def _run_and_path(source: str, run_id: str | None) -> tuple[str | None, str]:
+    """The run and the model's path inside its artifacts, from a model version's source;
+    a source that is neither keeps the run the caller named, and no path."""
     if source.startswith("runs:/"):
         found, path = split_runs_uri(source)
         return found, path or "model"
-    folder = Path(source.removeprefix("file://")).resolve()
-    for candidate in (folder, *folder.parents):
-        if candidate.name == ARTIFACTS_DIR and RUN_ID_PATTERN.match(candidate.parent.name):
-            if run_id is not None and not candidate.parent.name.startswith(run_id):
-                break
-            return candidate.parent.name, folder.relative_to(candidate).as_posix()
-    raise InvalidPath(
-        f"source {source!r} is not a model inside a run's artifacts. Pass 'runs:/RUN_ID/model' "
-        "or the path of the model folder under runs/."
-    )
+    if "://" not in source.removeprefix("file://"):
+        folder = Path(source.removeprefix("file://")).resolve()
+        for candidate in (folder, *folder.parents):
+            if candidate.name == ARTIFACTS_DIR and RUN_ID_PATTERN.match(candidate.parent.name):
+                if run_id is not None and not candidate.parent.name.startswith(run_id):
+                    break
+                return candidate.parent.name, folder.relative_to(candidate).as_posix()
+    return run_id, ""

@@ -36,7 +36,13 @@ from typing import Any
 import filelock
 import yaml
 
-from gitruns.exceptions import GitError, GitrunsError, InvalidName, InvalidPath, InvalidValue
+from gitruns.exceptions import (
+    GitError,
+    GitrunsError,
+    InvalidName,
+    InvalidValue,
+    RunNotFound,
+)
 from gitruns.registry.state import (
     ModelNotFound,
     ModelState,
@@ -68,7 +74,7 @@ from gitruns.registry.tags import (
 )
 from gitruns.store.folder import RunStore
 from gitruns.store.names import RUN_ID_PATTERN, check_relative_path
-from gitruns.store.record import ARTIFACTS_DIR
+from gitruns.store.record import ARTIFACTS_DIR, RunRecord
 from gitruns.store.repo import commit_paths, identity_env
 from gitruns.utils.git import find_repo_top, run_git
 
@@ -143,8 +149,10 @@ class Registry:
         """
         if not version.run_id or not RUN_ID_PATTERN.match(str(version.run_id)):
             raise GitrunsError(
-                f"{version.tag} was not made by gitruns: it names no run, so no model folder. "
-                "Register the version with gitruns to load it by this name."
+                f"{version.tag} was registered from {version.source or 'no run'}, not from a "
+                "run here, so there is no model folder to load. Register a version from a "
+                "run's model (runs:/RUN_ID/model) to load it by this name.",
+                error_code="RESOURCE_DOES_NOT_EXIST",
             )
         model_path = check_relative_path(version.path, "model path")
         common_dir = Path(
@@ -246,32 +254,38 @@ class Registry:
     def register(
         self,
         name: str,
-        run_id: str,
+        run_id: str | None,
         path: str = "model",
         description: str | None = None,
         model_description: str | None = None,
         tags: Mapping[str, str] | None = None,
         number: int | None = None,
         model_tags: Mapping[str, str] | None = None,
+        source: str | None = None,
     ) -> VersionState:
         """Register the model at ``artifacts/path`` of a run as a new version of ``name``.
 
-        If the run's folder is not committed yet, it is committed alone first. A model
-        deleted before (deprecated) starts again at version 1, as in MLflow: its old
-        tags are deleted first. ``number`` asks for a given version number (an import
+        If the run's folder is not committed yet, it is committed alone first. As in
+        MLflow, a version is what its caller says: one whose run or model folder is not
+        here (``source`` names where it is) is kept, and loading it says what is missing.
+        A model deleted before (deprecated) starts again at version 1, as in MLflow: its
+        old tags are deleted first. ``number`` asks for a given version number (an import
         keeps MLflow's numbers, gaps included); it must be above every existing one.
         """
         check_model_name(name)
-        path = check_relative_path(path, "model path")
-        record, run_dir = self.store.load_run(run_id)
-        if not (run_dir / ARTIFACTS_DIR / path).exists():
-            raise InvalidPath(
-                f"run {record.id} has no artifact {path!r} to register. Log the model first "
-                "(e.g. gitruns.sklearn.log_model(model, 'model')), or pass the path it was "
-                "logged under."
+        path = check_relative_path(path, "model path") if path else ""
+        found = self._find_run(run_id)
+        if found is not None and not (found[1] / ARTIFACTS_DIR / path).exists():
+            logger.warning(
+                "Run %s has no artifact %r yet: version registered, loading it will fail until "
+                "the model is logged there.",
+                found[0].id,
+                path,
             )
+        origin = f"run {found[0].id}" if found else (source or f"run {run_id}")
         with self._locked():
-            self._commit_run(run_dir, name)
+            if found is not None:
+                self._commit_run(found[1], name)
             previous = self.models().get(name)
             if previous is not None and previous.deprecated:
                 self._forget(name)
@@ -285,18 +299,23 @@ class Registry:
                     )
                 version = semver(number or next_number)
                 commit = self._free_commit(
-                    model, f"Register {name} v{number or next_number} from run {record.id}"
+                    model, f"Register {name} v{number or next_number} from {origin}"
                 )
-                info = {
-                    "run_id": record.id,
-                    "experiment": record.experiment,
-                    "path": path,
-                    "run_path": run_dir.relative_to(self.repo_top).as_posix(),
-                    "description": description or "",
-                    "metrics": {
-                        key: summary.last for key, summary in list(record.metrics.items())[:20]
-                    },
-                }
+                info: dict[str, Any] = {"run_id": found[0].id if found else run_id}
+                if found is not None:
+                    record, run_dir = found
+                    info["experiment"] = record.experiment
+                    info["path"] = path
+                    info["run_path"] = run_dir.relative_to(self.repo_top).as_posix()
+                else:
+                    info["path"] = path
+                if source is not None and not source.startswith("runs:/"):
+                    info["source"] = source
+                info["description"] = description or ""
+                if found is not None:
+                    info["metrics"] = {
+                        key: summary.last for key, summary in list(found[0].metrics.items())[:20]
+                    }
                 if model_description or model.description:
                     info["model_description"] = model_description or model.description
                 if model.tags or model_tags:  # the model's tags live in its newest version
@@ -306,7 +325,7 @@ class Registry:
                 if tag_model(name) != name:  # the tags carry it encoded: say it as given
                     info["model"] = name
                 message = _message(
-                    f"Register {name} version {number or next_number} from run {record.id}", info
+                    f"Register {name} version {number or next_number} from {origin}", info
                 )
                 try:
                     self._tag(model, register_tag(name, version), commit, message)
@@ -316,6 +335,18 @@ class Registry:
                     raise
                 return self.model(name).version(version)
         raise GitError(f"could not find a free version number for {name!r}. Try again.")
+
+    def _find_run(self, run_id: str | None) -> tuple[RunRecord, Path] | None:
+        """The run a version names, when it is here; a version may name one that is not."""
+        if run_id is None:
+            return None
+        try:
+            return self.store.load_run(run_id)
+        except (RunNotFound, InvalidName):
+            logger.warning(
+                "Run %s is not in %s: the version records it as given.", run_id, self.store.runs_dir
+            )
+            return None
 
     def _commit_run(self, run_dir: Path, name: str) -> None:
         """Commit the run's folder alone if it has changes; then HEAD must hold it."""

@@ -123,6 +123,14 @@ class VersionState:
         return str(self.info.get("path") or "model")
 
     @property
+    def source(self) -> str | None:
+        """Where the version's model is: what its caller gave, else its run's folder."""
+        given = self.info.get("source")
+        if given:
+            return str(given)
+        return f"runs:/{self.run_id}/{self.path}" if self.run_id else None
+
+    @property
     def description(self) -> str:
         return str(self.info.get("description") or "")
 
