@@ -506,3 +506,42 @@ def test_a_deleted_model_registered_again_starts_at_version_1(repo: Path, three_
     )
     assert [v.version for v in client.search_model_versions(f"name='{MODEL}'")] == [1]
     assert tags(repo) == [f"{MODEL}@v1.0.0"]
+
+
+def test_a_model_announced_with_no_version_is_kept_for_every_process(repo: Path, three_runs):
+    client = MlflowClient()
+    client.create_registered_model("announced", tags={"team": "pricing"}, description="fares")
+    client.set_registered_model_tag("announced", "owner", "ana")
+    client.delete_registered_model_tag("announced", "team")
+    client.update_registered_model("announced", "taxi fares")
+    client.rename_registered_model("announced", "taxi-fares")
+    with pytest.raises(GitrunsError) as taken:
+        client.create_registered_model("taxi-fares")
+    assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    client.create_registered_model("short-lived")
+    client.delete_registered_model("short-lived")
+    seen = run_python(
+        "import json, gitruns; c = gitruns.MlflowClient(); "
+        "m = c.get_registered_model('taxi-fares'); "
+        "print(json.dumps([m.name, m.description, m.tags, "
+        "[x.name for x in c.search_registered_models()]]))",
+        cwd=repo,
+    )
+    assert seen.returncode == 0, seen.stderr
+    assert json.loads(seen.stdout.strip().splitlines()[-1]) == [
+        "taxi-fares",
+        "taxi fares",
+        {"owner": "ana"},
+        ["taxi-fares"],
+    ]
+    assert tags(repo) == []  # nothing in git until its first version
+    client.create_model_version("taxi-fares", f"runs:/{three_runs[0]}/model")
+    model = client.get_registered_model("taxi-fares")
+    assert (model.description, model.tags) == ("taxi fares", {"owner": "ana"})
+    assert tags(repo) == ["taxi-fares@v1.0.0"]
+    if gto_command() is not None:
+        shown = subprocess.run(
+            [gto_command(), "show", "--json"], cwd=repo, capture_output=True, text=True
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert "taxi-fares" in json.loads(shown.stdout)

@@ -3,9 +3,7 @@ tags (:mod:`gitruns.registry`)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +14,14 @@ from gitruns.entities import (
     PagedList,
     RegisteredModel,
 )
-from gitruns.exceptions import GitrunsError, InvalidValue
+from gitruns.exceptions import InvalidValue
 from gitruns.query import (
     order_models,
     parse_filter,
     parse_model_field,
 )
 from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
-from gitruns.registry.tags import check_model_name, gto_stage, mlflow_stage
+from gitruns.registry.tags import gto_stage, mlflow_stage
 from gitruns.store.names import (
     RUN_ID_PATTERN,
     check_key,
@@ -55,27 +53,14 @@ class RegistryMethods:
         tags: Mapping[str, Any] | None = None,
         description: str | None = None,
     ) -> RegisteredModel:
-        """Announce a model. Git holds it once its first version is registered (a tag);
-        until then it lives in this process, and its description and tags wait for that
-        version."""
-        check_model_name(name)
-        registry = self._registry()
-        if name in _live_models(registry):
-            raise GitrunsError(
-                f"registered model {name!r} already exists. Add a version with "
-                "create_model_version, or pick another name.",
-                error_code="RESOURCE_ALREADY_EXISTS",
-            )
-        pending = _PendingModel(description or "", checked_tags(tags or {}))
-        _pending_models[(registry.repo_top, name)] = pending
-        return pending.entity(name)
+        """Announce a model with no version yet: every process of this clone sees it, and
+        its first version carries its description and tags into git (for other clones and
+        GTO; :mod:`gitruns.registry.announced`)."""
+        state = self._registry().announce(name, description or "", checked_tags(tags or {}))
+        return _model_entity(state)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        registry = self._registry()
-        pending = _pending(registry, name)
-        if pending is not None:
-            return pending.entity(name)
-        return _model_entity(registry.model(name))
+        return _model_entity(self._registry().model(name))
 
     def search_registered_models(
         self,
@@ -101,19 +86,11 @@ class RegistryMethods:
         registry = self._registry()
         if description is None:
             return _model_entity(registry.model(name))
-        pending = _pending(registry, name)
-        if pending is not None:
-            pending.description = description
-            return pending.entity(name)
         return _model_entity(registry.describe_model(name, description))
 
     def delete_registered_model(self, name: str) -> None:
         """Deprecate the model (GTO's ``NAME@deprecated``): gone from listings and lookups."""
-        registry = self._registry()
-        announced = _pending_models.pop((registry.repo_top, name), None) is not None
-        if announced and name not in _live_models(registry):
-            return  # nothing in git yet
-        registry.deprecate(name)
+        self._registry().deprecate(name)
 
     def create_model_version(
         self,
@@ -129,15 +106,12 @@ class RegistryMethods:
         any other place, kept as given: loading that version then says it is not here)."""
         registry = self._registry()
         found_run, path = _run_and_path(source, run_id)
-        pending = _pending_models.pop((registry.repo_top, name), None)
         state = registry.register(
             name,
             found_run,
             path,
             description,
             source=source,
-            model_description=pending.description if pending else None,
-            model_tags=pending.tags if pending else None,
             tags={check_key(str(k), "tag key"): str(v) for k, v in (tags or {}).items()},
         )
         return _version_entity(state)
@@ -175,20 +149,10 @@ class RegistryMethods:
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Tag a registered model (kept in its newest registration tag's message)."""
-        registry = self._registry()
-        pending = _pending(registry, name)
-        if pending is not None:
-            pending.tags[check_key(key, "tag key")] = str(value)
-            return
-        registry.set_model_tag(name, check_key(key, "tag key"), str(value))
+        self._registry().set_model_tag(name, check_key(key, "tag key"), str(value))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        registry = self._registry()
-        pending = _pending(registry, name)
-        if pending is not None:
-            pending.tags.pop(key, None)
-            return
-        registry.set_model_tag(name, check_key(key, "tag key"), None)
+        self._registry().set_model_tag(name, check_key(key, "tag key"), None)
 
     def set_model_version_tag(self, name: str, version: str | int, key: str, value: Any) -> None:
         """Tag a model version (kept in its registration tag's message)."""
@@ -259,30 +223,6 @@ class RegistryMethods:
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
         registry = self._registry()
         return registry.model_folder(registry.model(name).version(version)).absolute().as_uri()
-
-
-@dataclass
-class _PendingModel:
-    """A model announced with create_registered_model, before its first version."""
-
-    description: str
-    tags: dict[str, str]
-    created: int = field(default_factory=lambda: int(time.time() * 1000))
-
-    def entity(self, name: str) -> RegisteredModel:
-        return RegisteredModel(
-            name, self.created, self.created, self.description, tags=dict(self.tags)
-        )
-
-
-# Models announced with create_registered_model before their first version (per repository).
-_pending_models: dict[tuple[Path, str], _PendingModel] = {}
-
-
-def _pending(registry: Registry, name: str) -> _PendingModel | None:
-    """The announced model of that name, unless git holds it by now."""
-    pending = _pending_models.get((registry.repo_top, name))
-    return None if pending is None or name in _live_models(registry) else pending
 
 
 def _live_models(registry: Registry) -> dict[str, ModelState]:

@@ -29,7 +29,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from gitruns.exceptions import (
     InvalidValue,
     RunNotFound,
 )
+from gitruns.registry.announced import Announcement, read_announced, write_announced
 from gitruns.registry.state import (
     ModelNotFound,
     ModelState,
@@ -106,13 +107,63 @@ class Registry:
         """Every registry tag, in the order the registry applies them."""
         return read_events(self.repo_top)
 
-    def models(self) -> dict[str, ModelState]:
+    def tagged_models(self) -> dict[str, ModelState]:
         """Every model the tags mention, deprecated ones included."""
         models: dict[str, ModelState] = {}
         for event in self.events():
             model = models.setdefault(event.name.model, ModelState(event.name.model))
             apply_event(model, event)
         return models
+
+    def models(self) -> dict[str, ModelState]:
+        """Every model: the tags', deprecated ones included, and those announced with no
+        version yet (:mod:`gitruns.registry.announced`)."""
+        models = self.tagged_models()
+        for name, entry in read_announced(self.repo_top).items():
+            if name not in models or models[name].deprecated:
+                models[name] = ModelState(
+                    name,
+                    description=entry.description,
+                    tags=dict(entry.tags),
+                    created_at=entry.created_at,
+                    updated_at=entry.updated_at or entry.created_at,
+                    announced=True,
+                )
+        return models
+
+    def announce(
+        self, name: str, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> ModelState:
+        """A registered model with no version yet, as MLflow's create_registered_model
+        makes one; its first version carries its description and tags into git."""
+        check_model_name(name)
+        with self._locked():
+            existing = self.models().get(name)
+            if existing is not None and not existing.deprecated:
+                raise GitrunsError(
+                    f"registered model {name!r} already exists. Add a version with "
+                    "create_model_version, or pick another name.",
+                    error_code="RESOURCE_ALREADY_EXISTS",
+                )
+            announced = read_announced(self.repo_top)
+            announced[name] = Announcement(description or "", dict(tags or {}))
+            write_announced(self.repo_top, announced)
+        return self.model(name)
+
+    def _change_announced(self, name: str, change: Callable[[Announcement], None] | None) -> bool:
+        """Apply ``change`` to an announced model's entry (None: remove it); False when the
+        model is not an announced one. Called with the lock held."""
+        announced = read_announced(self.repo_top)
+        tagged = self.tagged_models().get(name)
+        if name not in announced or (tagged is not None and not tagged.deprecated):
+            return False
+        if change is None:
+            del announced[name]
+        else:
+            change(announced[name])
+            announced[name].updated_at = int(time.time())
+        write_announced(self.repo_top, announced)
+        return True
 
     def model(self, name: str) -> ModelState:
         """A model that exists (registered and not deprecated since)."""
@@ -286,11 +337,15 @@ class Registry:
         with self._locked():
             if found is not None:
                 self._commit_run(found[1], name)
-            previous = self.models().get(name)
+            previous = self.tagged_models().get(name)
             if previous is not None and previous.deprecated:
                 self._forget(name)
+            announcement = read_announced(self.repo_top).get(name)
+            if announcement is not None:  # its description and tags go into git now
+                model_description = model_description or announcement.description or None
+                model_tags = {**announcement.tags, **(model_tags or {})}
             for _attempt in range(20):
-                model = self.models().get(name) or ModelState(name)
+                model = self.tagged_models().get(name) or ModelState(name)
                 next_number = 1 + max((version_number(v) for v in model.versions), default=0)
                 if number is not None and number < next_number:
                     raise InvalidValue(
@@ -333,6 +388,10 @@ class Registry:
                     if "already exists" in str(error) and number is None:
                         continue  # another writer took this number: take the next
                     raise
+                if announcement is not None:  # git holds it now
+                    announced = read_announced(self.repo_top)
+                    announced.pop(name, None)
+                    write_announced(self.repo_top, announced)
                 return self.model(name).version(version)
         raise GitError(f"could not find a free version number for {name!r}. Try again.")
 
@@ -484,9 +543,13 @@ class Registry:
             self._tag(model, deregister_tag(name, state.version), state.commit, message)
 
     def deprecate(self, name: str) -> None:
-        """Retire a model: hidden from listings until a new version is registered."""
+        """Retire a model: hidden from listings until a new version is registered (an
+        announced model with no version is simply forgotten)."""
         with self._locked():
             model = self.model(name)
+            if model.announced:
+                self._change_announced(name, None)
+                return
             head = run_git(["rev-parse", "HEAD"], self.repo_top).decode().strip()
             counter = None
             if any(
@@ -509,6 +572,11 @@ class Registry:
         """Set a model's description (kept in its newest version's registration tag)."""
         with self._locked():
             model = self.model(name)
+            if model.announced:
+                self._change_announced(
+                    name, lambda entry: setattr(entry, "description", description)
+                )
+                return self.model(name)
             live = model.live_versions()
             if not live:
                 raise VersionNotFound(f"model {name!r} has no version to carry a description yet.")
@@ -531,6 +599,9 @@ class Registry:
         """Set (or delete) a registered model's tag, kept in its newest registration tag."""
         with self._locked():
             model = self.model(name)
+            if model.announced:
+                self._change_announced(name, lambda entry: _set_tag(entry.tags, key, value))
+                return
             live = model.live_versions()
             if not live:
                 raise VersionNotFound(
@@ -563,8 +634,19 @@ class Registry:
         ``git push --tags`` and delete the old names on the remote."""
         check_model_name(new_name)
         with self._locked():
-            self.model(name)
-            if new_name in self.models():
+            model = self.model(name)
+            existing = self.models().get(new_name)
+            if existing is not None and not existing.deprecated:
+                raise GitrunsError(
+                    f"a registered model {new_name!r} already exists. Choose another name.",
+                    error_code="RESOURCE_ALREADY_EXISTS",
+                )
+            if model.announced:
+                announced = read_announced(self.repo_top)
+                announced[new_name] = announced.pop(name)
+                write_announced(self.repo_top, announced)
+                return self.model(new_name)
+            if new_name in self.tagged_models():
                 raise GitrunsError(
                     f"a registered model {new_name!r} already exists. Choose another name.",
                     error_code="RESOURCE_ALREADY_EXISTS",
@@ -603,6 +685,13 @@ class Registry:
             env=env,
         )
         logger.warning("Rewrote tag %s with its new details; push it with --force.", tag)
+
+
+def _set_tag(tags: dict[str, str], key: str, value: str | None) -> None:
+    if value is None:
+        tags.pop(key, None)
+    else:
+        tags[key] = value
 
 
 def _renamed_tag(name: TagName, new_name: str) -> str:

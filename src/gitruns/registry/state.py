@@ -166,6 +166,7 @@ class ModelState:
     updated_at: int = 0
     last_time: int = 0  # the latest tag time, to keep new tags after it
     last_counter: int = 0
+    announced: bool = False  # made with no version yet: not in git's tags until its first
 
     def live_versions(self) -> list[VersionState]:
         """Versions not deregistered, oldest first."""

@@ -1,0 +1,93 @@
+"""Registered models announced before their first version (MLflow's
+``create_registered_model``), with their description and tags.
+
+A model's versions and stages are git tags, and a tag needs a version to name. Until
+its first version an announced model is kept in a file in the git directory
+(``gitruns/announced-models.yaml``), where every process of this clone sees it; the
+first version's tag then carries its description and tags into git, for other clones
+and for GTO, and the entry goes. Writers hold the registry's lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitruns.utils.files import read_small_text, write_atomic
+from gitruns.utils.git import run_git
+from gitruns.utils.yamlcodec import dump_yaml, load_yaml
+
+logger = logging.getLogger(__name__)
+
+ANNOUNCED_FILE = "gitruns/announced-models.yaml"
+MAX_ANNOUNCED_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class Announcement:
+    """A model announced with no version yet."""
+
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    created_at: int = field(default_factory=lambda: int(time.time()))  # seconds
+    updated_at: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "tags": dict(self.tags),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at or self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Announcement | None:
+        if not isinstance(data, dict):
+            return None
+        tags = data.get("tags")
+        if not isinstance(tags, dict):
+            tags = {}
+        created = data.get("created_at")
+        updated = data.get("updated_at")
+        return cls(
+            description=str(data.get("description") or ""),
+            tags={str(key): str(value) for key, value in tags.items()},
+            created_at=created if isinstance(created, int) else 0,
+            updated_at=updated if isinstance(updated, int) else 0,
+        )
+
+
+def announced_path(repo_top: Path) -> Path:
+    common = run_git(["rev-parse", "--path-format=absolute", "--git-common-dir"], repo_top)
+    return Path(common.decode().strip()) / ANNOUNCED_FILE
+
+
+def read_announced(repo_top: Path) -> dict[str, Announcement]:
+    """Every announced model of the repository; an unreadable file is reported and read
+    as none, so the registry of tags is never blocked by it."""
+    path = announced_path(repo_top)
+    if not path.exists():
+        return {}
+    text = read_small_text(path, MAX_ANNOUNCED_BYTES)
+    try:
+        data = load_yaml(text) if text is not None else None
+    except (ValueError, yaml.YAMLError) as error:
+        logger.warning("Ignored %s, which does not read (%s); delete it.", path, error)
+        return {}
+    found = {}
+    for name, entry in (data or {}).items() if isinstance(data, dict) else ():
+        announcement = Announcement.from_dict(entry)
+        if isinstance(name, str) and announcement is not None:
+            found[name] = announcement
+    return found
+
+
+def write_announced(repo_top: Path, models: dict[str, Announcement]) -> None:
+    path = announced_path(repo_top)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, dump_yaml({name: entry.to_dict() for name, entry in sorted(models.items())}))
