@@ -40,7 +40,7 @@ from gitruns.query import (
     parse_order_by,
     search_columns,
 )
-from gitruns.store.history import read_histories
+from gitruns.store.history import read_history
 from gitruns.store.index import RunEntry
 from gitruns.store.names import (
     check_experiment_name,
@@ -59,6 +59,7 @@ from gitruns.store.record import (
     ExperimentRecord,
     RunRecord,
     read_run_record,
+    run_schema,
 )
 from gitruns.utils.files import copy_regular_files
 from gitruns.workspace import Workspace
@@ -382,10 +383,10 @@ class TrackingClient:
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every value logged for ``key``, in the order logged."""
-        record, run_dir = self.workspace.load_run(run_id)
+        run_dir = self.workspace.run_dir(run_id)
         return [
             Metric(key=key, value=value, timestamp=timestamp, step=step)
-            for timestamp, step, value in read_histories(run_dir, record.schema).get(key, [])
+            for timestamp, step, value in read_history(run_dir, run_schema(run_dir), key)
         ]
 
     def set_terminated(

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -416,6 +417,20 @@ def _merge_summaries(theirs: dict[str, Any] | None, mine: dict[str, Any]) -> dic
     except (KeyError, TypeError):
         return mine
     return {**later, "min": min(lows, default=None), "max": max(highs, default=None)}
+
+
+_SCHEMA_LINE = re.compile(rb"\Aschema: ([0-9]+)\n")
+
+
+def run_schema(run_dir: Path) -> int:
+    """A run's schema version, from the first line of ``run.yaml`` where gitruns writes it
+    (a wide run's record is large; this does not parse it), else from the whole record."""
+    try:
+        head = read_regular_file(run_dir / RUN_FILE)[:64]
+    except (OSError, CorruptRecord):
+        head = b""  # the whole read says what is wrong
+    found = _SCHEMA_LINE.match(head)
+    return int(found.group(1)) if found else read_run_record(run_dir).schema
 
 
 def read_run_record(run_dir: Path) -> RunRecord:
