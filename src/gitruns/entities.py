@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from gitruns import system_tags
 from gitruns.exceptions import InvalidValue
 from gitruns.store.index import RunEntry
+from gitruns.store.names import public_experiment_id
 from gitruns.store.record import (
     ARTIFACTS_DIR,
     STATUSES,
@@ -311,7 +312,7 @@ def make_run(
     """A :class:`Run` from anything with a record's fields (a record, or an index entry)."""
     info = RunInfo(
         run_id=record.id,
-        experiment_id=record.experiment,
+        experiment_id=public_experiment_id(record.experiment),
         run_name=record.name,
         user_id=record.user,
         status=record.status,
@@ -337,7 +338,7 @@ def experiment_from_record(
     if record.description:
         tags[system_tags.NOTE] = record.description
     return Experiment(
-        experiment_id=experiment_id,
+        experiment_id=public_experiment_id(experiment_id),
         name=record.name,
         artifact_location=record.artifact_location or folder.absolute().as_uri(),
         lifecycle_stage=record.lifecycle_stage,

@@ -32,6 +32,7 @@ from gitruns.store.record import (
     ACTIVE,
     ARTIFACTS_DIR,
     DELETED,
+    EXPERIMENT_FILE,
     GOALS,
     ExperimentRecord,
     RunRecord,
@@ -86,17 +87,27 @@ class Workspace:
     # -- experiments ------------------------------------------------------------
 
     def experiment_id(self, reference: object) -> str:
-        """The folder an experiment id names (MLflow's ``"0"`` is the Default experiment,
-        made on first use); an id that cannot be a folder is refused."""
-        experiment_id = self._store.resolve_experiment_id(reference)
-        if experiment_id == DEFAULT_EXPERIMENT_ALIASES.get(str(reference)):
-            self.ensure_experiment(DEFAULT_EXPERIMENT)
-        return experiment_id
+        """The folder an experiment id names (MLflow's ``"0"`` is the Default experiment's,
+        ``default``); an id that cannot be a folder is refused."""
+        return self._store.resolve_experiment_id(reference)
 
     def experiment(self, reference: object) -> tuple[str, ExperimentRecord]:
-        """The id and record of an existing experiment, by id."""
+        """The id and record of an existing experiment, by id. MLflow's Default experiment
+        always exists: before anything is written to it, it is read without being made."""
         experiment_id = self.experiment_id(reference)
+        if experiment_id == self._default()[0] and not self._has_folder(experiment_id):
+            return self._default()
         return experiment_id, self._store.get_experiment(experiment_id)
+
+    def _has_folder(self, experiment_id: str) -> bool:
+        return (self._store.experiment_dir(experiment_id) / EXPERIMENT_FILE).exists()
+
+    def _writable(self, reference: object) -> str:
+        """The folder of an experiment about to be written to (Default's made if needed)."""
+        experiment_id = self.experiment_id(reference)
+        if experiment_id == self._default()[0] and not self._has_folder(experiment_id):
+            self.ensure_experiment(DEFAULT_EXPERIMENT)
+        return experiment_id
 
     def experiment_dir(self, experiment_id: str) -> Path:
         return self._store.experiment_dir(experiment_id)
@@ -104,12 +115,27 @@ class Workspace:
     def experiment_ids(self) -> list[str]:
         return self._store.experiment_ids()
 
-    def experiments(self) -> list[tuple[str, ExperimentRecord]]:
-        """Every experiment that reads, with its id (one that doesn't is reported)."""
-        return self._store.readable_experiments()
+    def experiments(self, *, with_default: bool = False) -> list[tuple[str, ExperimentRecord]]:
+        """Every experiment that reads, with its id (one that doesn't is reported); with
+        ``with_default``, MLflow's Default experiment too, as MLflow always lists it, even
+        before anything made its folder (reading writes nothing)."""
+        found = self._store.readable_experiments()
+        if with_default and all(record.name != DEFAULT_EXPERIMENT for _, record in found):
+            found.append(self._default())
+        return found
 
-    def find_experiment(self, name: str) -> tuple[str, ExperimentRecord] | None:
-        return self._store.find_experiment(name)
+    def find_experiment(
+        self, name: str, *, with_default: bool = False
+    ) -> tuple[str, ExperimentRecord] | None:
+        """The experiment called ``name``; with ``with_default``, MLflow's Default one is
+        found even before anything made its folder."""
+        found = self._store.find_experiment(name)
+        if found is None and with_default and name == DEFAULT_EXPERIMENT:
+            return self._default()
+        return found
+
+    def _default(self) -> tuple[str, ExperimentRecord]:
+        return DEFAULT_EXPERIMENT_ALIASES["0"], ExperimentRecord(name=DEFAULT_EXPERIMENT)
 
     def create_experiment(self, record: ExperimentRecord) -> str:
         return self._store.create_experiment(record)
@@ -120,7 +146,7 @@ class Workspace:
         return found[0] if found else self._store.create_experiment(ExperimentRecord(name=name))
 
     def update_experiment(self, experiment_id: str, record: ExperimentRecord) -> None:
-        self._store.update_experiment(self.experiment_id(experiment_id), record)
+        self._store.update_experiment(self._writable(experiment_id), record)
 
     def declare(
         self,
@@ -138,7 +164,7 @@ class Workspace:
             )
         if primary_metric is not None:
             check_key(primary_metric, "primary metric")
-        experiment_id, record = self.experiment(experiment_id)
+        experiment_id, record = self.experiment(self._writable(experiment_id))
         updated = ExperimentRecord(
             name=record.name,
             description=record.description if description is None else description,
@@ -203,10 +229,13 @@ class Workspace:
 
     def entries(self, experiment_ids: list[str] | None = None) -> list[tuple[RunEntry, str]]:
         """What searches read of every run of the experiments (all by default)."""
+        if experiment_ids is not None:  # Default's, read before it is made, has no runs
+            experiment_ids = [i for i in experiment_ids if self._store.experiment_dir(i).is_dir()]
         return self._store.entries(experiment_ids)
 
     def indexes(self, experiment_ids: list[str]) -> list[ExperimentIndex]:
-        return self._store.indexes(experiment_ids)
+        present = [i for i in experiment_ids if self._store.experiment_dir(i).is_dir()]
+        return self._store.indexes(present)
 
     def create_run(
         self,
@@ -217,7 +246,7 @@ class Workspace:
     ) -> LiveRun:
         """Start a run in an existing experiment, capturing code and environment; the
         caller ends it."""
-        experiment_id = self.experiment_id(experiment_id)
+        experiment_id = self._writable(experiment_id)
         self._store.require_experiment(experiment_id)  # a run is started often: not parsed
         return create_run(self._store, self.location, experiment_id, run_name, parent, description)
 

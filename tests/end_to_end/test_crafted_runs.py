@@ -226,7 +226,7 @@ def test_hostile_files_cost_bounded_time_and_hide_nothing_else(project: Path, ca
     assert any("aliases" in message for message in messages)
     assert (project / "site" / "runs" / f"{good_id}.html").exists()
     assert MlflowClient().get_metric_history(good_id, "bad")[-1].value == 3.0
-    assert {e.name for e in MlflowClient().search_experiments()} == {"taxi"}
+    assert {e.name for e in MlflowClient().search_experiments()} == {"Default", "taxi"}
     assert [id_ for id_, _ in RunStore(project / "runs").readable_experiments()] == ["taxi"]
 
 

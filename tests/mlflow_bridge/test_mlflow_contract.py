@@ -168,3 +168,22 @@ for version in (elsewhere.version, empty.version):
     not_here, no_model = found["loads"]
     assert "s3://bucket/models/m" in not_here
     assert "no model" in no_model or "MLmodel" in no_model
+
+
+def test_the_default_experiment_is_zero_on_a_new_store(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+out["listed"] = [(e.experiment_id, e.name) for e in client.search_experiments()]
+out["zero"] = client.get_experiment("0").name
+out["by_name"] = mlflow.get_experiment_by_name("Default").experiment_id
+with mlflow.start_run() as run:
+    pass
+out["run"] = run.info.experiment_id
+out["found"] = [r.info.run_id == run.info.run_id for r in client.search_runs(["0"])]
+""",
+    )
+    assert found["listed"] == [["0", "Default"]]
+    assert found["zero"] == "Default" and found["by_name"] == "0" == found["run"]
+    assert found["found"] == [True]
+    assert (repo / "runs" / "default").is_dir()  # the folder keeps its name

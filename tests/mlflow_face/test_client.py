@@ -89,17 +89,22 @@ def test_experiments_create_search_delete_restore(repo: Path):
     client.create_experiment("other")
     with pytest.raises(GitrunsError, match="already exists"):
         client.create_experiment("other")
-    assert [e.name for e in client.search_experiments()] == ["my-cool-experiment", "other"]
+    # MLflow's Default experiment (id "0") is always there, as in MLflow's own stores.
+    assert [e.name for e in client.search_experiments()] == [
+        "Default",
+        "my-cool-experiment",
+        "other",
+    ]
     assert [e.name for e in client.search_experiments(filter_string="name LIKE '%cool%'")] == [
         "my-cool-experiment"
     ]
     client.delete_experiment(experiment_id)
-    assert [e.name for e in client.list_experiments()] == ["other"]
+    assert [e.name for e in client.list_experiments()] == ["Default", "other"]
     assert [e.name for e in client.search_experiments(view_type=ViewType.DELETED_ONLY)] == [
         "my-cool-experiment"
     ]
     client.restore_experiment(experiment_id)
-    assert len(mlflow.search_experiments()) == 2 and len(mlflow.list_experiments()) == 2
+    assert len(mlflow.search_experiments()) == 3 and len(mlflow.list_experiments()) == 3
 
 
 def test_numeric_experiment_ids(repo: Path):
@@ -253,7 +258,7 @@ def test_list_run_infos_and_experiment_order(experiment: str):
     assert len(infos) == 2 and infos.token and all(isinstance(i, gitruns.RunInfo) for i in infos)
     client.create_experiment("aardvark")
     names = [e.name for e in client.search_experiments(order_by=["name DESC"])]
-    assert names == ["nyc-taxi-experiment", "aardvark"]
+    assert names == ["nyc-taxi-experiment", "aardvark", "Default"]  # Default: always listed
 
 
 def settle(runs_dir: Path) -> None:

@@ -189,8 +189,9 @@ def test_experiment_names_up_to_the_one_limit_are_accepted(repo: Path):
 def test_runs_without_an_experiment_go_to_default(repo: Path):
     with mlflow.start_run() as run:
         pass
-    assert run.info.experiment_id == "default"
-    assert mlflow.get_experiment("default").name == "Default"
+    assert run.info.experiment_id == "0"  # MLflow's id; the folder stays runs/default/
+    assert mlflow.get_experiment("0").name == mlflow.get_experiment("default").name == "Default"
+    assert (repo / "runs" / "default" / run.info.run_id / "run.yaml").is_file()
 
 
 def test_failed_block_records_failed_with_the_error(repo: Path):

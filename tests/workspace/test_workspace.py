@@ -37,11 +37,15 @@ def test_the_workspace_is_the_runs_folder_of_the_repository(repo: Path):
     assert Workspace.at(repo / "runs").repo_top == repo
 
 
-def test_experiment_zero_is_the_default_experiment_made_on_first_use(repo: Path):
+def test_experiment_zero_is_the_default_experiment_read_without_being_made(repo: Path):
     workspace = Workspace.current()
     assert workspace.experiments() == []
     experiment_id, record = workspace.experiment("0")
     assert (experiment_id, record.name) == ("default", "Default")
+    assert [name for name, _ in workspace.experiments(with_default=True)] == ["default"]
+    assert workspace.entries(["default"]) == [] and workspace.indexes(["default"]) == []
+    assert not (repo / "runs").exists()  # reading wrote nothing
+    workspace.create_run("0").finish("FINISHED")  # the first write makes its folder
     assert [name for name, _ in workspace.experiments()] == ["default"]
 
 

@@ -48,6 +48,7 @@ from gitruns.store.names import (
     check_text_name,
     logged_model_id,
     parse_logged_model_id,
+    public_experiment_id,
 )
 from gitruns.store.record import (
     ACTIVE,
@@ -160,7 +161,7 @@ class TrackingClient:
         return _experiment(self.workspace, *self.workspace.experiment(experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        found = self.workspace.find_experiment(name)
+        found = self.workspace.find_experiment(name, with_default=True)
         return None if found is None else _experiment(self.workspace, *found)
 
     def search_experiments(
@@ -175,7 +176,7 @@ class TrackingClient:
         matches = parse_filter(filter_string, parse_experiment_field)
         workspace = self.workspace
         experiments = []
-        for experiment_id, record in workspace.experiments():
+        for experiment_id, record in workspace.experiments(with_default=True):
             experiment = _experiment(workspace, experiment_id, record)
             if ViewType.includes(view_type, record.lifecycle_stage) and matches(experiment):
                 experiments.append(experiment)
@@ -523,7 +524,7 @@ def _logged_model(record: RunRecord, run_dir: Path, name: str) -> LoggedModel:
     return LoggedModel(
         model_id=logged_model_id(record.id, name),
         name=name,
-        experiment_id=record.experiment,
+        experiment_id=public_experiment_id(record.experiment),
         source_run_id=record.id,
         artifact_location=folder.absolute().as_uri(),
         creation_timestamp=record.start_time,

@@ -25,6 +25,8 @@ from gitruns.exceptions import (
 from gitruns.store.history import read_histories
 from gitruns.store.index import INDEX_FOLDER, ExperimentIndex, RunEntry, RunIndex
 from gitruns.store.names import (
+    DEFAULT_EXPERIMENT_FOLDER,
+    DEFAULT_EXPERIMENT_ID,
     MAX_SLUG_LENGTH,
     RUN_ID_PATTERN,
     SLUG_PATTERN,
@@ -68,7 +70,7 @@ def check_experiment_id(experiment_id: object) -> str:
 
 
 # MLflow's default experiment has id "0"; here it is the folder "default".
-DEFAULT_EXPERIMENT_ALIASES = {"0": "default"}
+DEFAULT_EXPERIMENT_ALIASES = {DEFAULT_EXPERIMENT_ID: DEFAULT_EXPERIMENT_FOLDER}
 
 
 class RunStore:

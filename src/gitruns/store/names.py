@@ -24,6 +24,8 @@ MAX_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_SLUG_LENGTH = 64
 DEFAULT_EXPERIMENT_NAME = "Default"  # MLflow's, and the folder ``default``
+DEFAULT_EXPERIMENT_FOLDER = "default"
+DEFAULT_EXPERIMENT_ID = "0"  # the Default experiment's id in MLflow's API
 
 # Anchored with \Z, not $: '$' also matches before a trailing newline.
 KEY_PATTERN = re.compile(r"^[\w\-. /:]+\Z")  # MLflow's, colons included
@@ -117,15 +119,24 @@ def experiment_folder(name: str) -> str:
     digest of the name (``My Exp`` -> ``my-exp-1b2c3d4e``). Two names never
     share a folder, and every branch that creates an experiment picks the same
     one, so branches merge without a conflict. MLflow's ``Default`` keeps
-    ``default``; a name spelt ``default`` takes the digest form instead.
+    ``default``; a name spelt ``default``, or all digits (a number is an MLflow id,
+    as ``"0"`` is Default's), takes the digest form instead.
 
     >>> experiment_folder("nyc-taxi"), experiment_folder("Default")
     ('nyc-taxi', 'default')
     """
     slug = slugify(name)
-    if (name == slug and name != "default") or name == DEFAULT_EXPERIMENT_NAME:
+    if (
+        name == slug and name != "default" and not name.isdigit()
+    ) or name == DEFAULT_EXPERIMENT_NAME:
         return slug
     return f"{slug[:55]}-{name_digest(name)}"
+
+
+def public_experiment_id(folder: str) -> str:
+    """The id MLflow's API gives an experiment kept in ``folder``: ``"0"`` for the Default
+    experiment (its folder stays ``default``), the folder name for every other one."""
+    return DEFAULT_EXPERIMENT_ID if folder == DEFAULT_EXPERIMENT_FOLDER else folder
 
 
 def check_run_id_prefix(prefix: object) -> str:
