@@ -187,3 +187,22 @@ out["found"] = [r.info.run_id == run.info.run_id for r in client.search_runs(["0
     assert found["zero"] == "Default" and found["by_name"] == "0" == found["run"]
     assert found["found"] == [True]
     assert (repo / "runs" / "default").is_dir()  # the folder keeps its name
+
+
+def test_a_runs_artifact_uri_is_one_mlflows_own_code_reads(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+import os
+from mlflow.utils.file_utils import local_file_uri_to_path
+mlflow.set_experiment("e")
+with mlflow.start_run() as run:
+    mlflow.log_text("hello", "notes/readme.txt")
+    folder = local_file_uri_to_path(mlflow.get_artifact_uri())
+    out["uri"] = mlflow.get_artifact_uri()
+out["read"] = open(os.path.join(folder, "notes", "readme.txt")).read()
+out["folder"] = folder
+""",
+    )
+    assert found["uri"].startswith("file://") and found["read"] == "hello"
+    assert Path(found["folder"]).parent.parent.parent == (repo / "runs").resolve()

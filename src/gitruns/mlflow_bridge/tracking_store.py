@@ -73,9 +73,12 @@ def runs_dir_of(store_uri: str) -> Path:
 
 
 def artifact_uri(run_dir: Path, relative: str = "") -> str:
-    """The ``gitruns:`` URI of a run's artifacts (or of one path inside them)."""
-    path = (run_dir / ARTIFACTS_DIR).absolute().as_posix()
-    return f"gitruns://{path}" + (f"/{relative}" if relative else "")
+    """The ``file:`` URI of a run's artifacts folder (or of one path inside it), as MLflow's
+    own local stores give it: MLflow's code, and code written for it, reads it with
+    ``local_file_uri_to_path``. (A ``gitruns:`` URI still names it, for the artifact
+    repository that refuses links.)"""
+    folder = (run_dir / ARTIFACTS_DIR).absolute()
+    return (folder / relative).as_uri() if relative else folder.as_uri()
 
 
 def not_supported(what: str) -> MlflowException:
