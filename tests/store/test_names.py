@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitruns.exceptions import InvalidName, InvalidPath
+from gitruns.exceptions import InvalidName, InvalidPath, RunNotFound
 from gitruns.store.names import (
     SLUG_PATTERN,
     check_key,
@@ -74,5 +74,5 @@ def test_slug_examples():
 def test_run_id_prefixes():
     assert check_run_id_prefix("01A2") == "01a2"
     for bad in ("", "xyz", "0" * 33, "01a2\n"):
-        with pytest.raises(InvalidName, match="not a run id"):
+        with pytest.raises(RunNotFound, match="not a run id"):
             check_run_id_prefix(bad)

@@ -51,7 +51,7 @@ def test_experiment_zero_is_the_default_experiment_read_without_being_made(repo:
 
 @pytest.mark.parametrize("reference", ["../outside", "a/b", ".git", "x" * 300, "Default!"])
 def test_an_experiment_id_that_could_name_a_path_is_refused(repo: Path, reference: str):
-    with pytest.raises(InvalidName, match="not an experiment id"):
+    with pytest.raises(ExperimentNotFound, match="not an experiment id"):
         Workspace.current().experiment(reference)
 
 
@@ -71,7 +71,7 @@ def test_a_run_is_found_by_a_unique_prefix_and_an_ambiguous_one_is_refused(repo:
         workspace.run_dir(shared)
     with pytest.raises(RunNotFound, match="gitruns runs list"):
         workspace.run_dir("f" * 32)
-    with pytest.raises(InvalidName):
+    with pytest.raises(RunNotFound, match="not a run id"):
         workspace.run_dir("../" + ids[0])
 
 
@@ -105,7 +105,7 @@ def test_a_run_brought_from_elsewhere_needs_ids_that_name_no_path(repo: Path):
     for bad in ("../" + good, good.upper(), good + "/x", "a" * 31):
         with pytest.raises(InvalidName, match="not a run id"):
             workspace.new_run_dir(experiment_id, bad)
-    with pytest.raises(InvalidName):
+    with pytest.raises(ExperimentNotFound, match="not an experiment id"):
         workspace.new_run_dir("../up", good)
 
 

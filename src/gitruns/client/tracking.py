@@ -128,7 +128,7 @@ class TrackingClient:
         check_experiment_name(name)
         if self.workspace.find_experiment(name) is not None:
             raise GitrunsError(
-                f"experiment {name!r} already exists. Use get_experiment_by_name({name!r}).",
+                f"Experiment(name={name}) already exists. Use get_experiment_by_name({name!r}).",
                 error_code="RESOURCE_ALREADY_EXISTS",
             )
         checked = checked_tags(tags or {})

@@ -61,10 +61,12 @@ def check_experiment_id(experiment_id: object) -> str:
     """Experiment ids are folder names: a slug, so no id can point outside ``runs/``."""
     text = str(experiment_id)
     if len(text) > MAX_SLUG_LENGTH or not SLUG_PATTERN.match(text):
-        raise InvalidName(
-            f"{text[:80]!r} is not an experiment id: ids are the experiment's folder name under "
-            "runs/ (lower-case letters, digits and dashes). Pass the experiment's name to "
-            "set_experiment() instead, or list experiments with 'gitruns experiments list'."
+        # Such an id can name no folder, so no experiment: not found, as MLflow says.
+        raise ExperimentNotFound(
+            f"No Experiment with id={text[:80]} exists: {text[:80]!r} is not an experiment id "
+            "(ids are the experiment's folder name under runs/: lower-case letters, digits "
+            "and dashes). Pass the experiment's name to set_experiment() instead, or list "
+            "experiments with 'gitruns experiments list'."
         )
     return text
 
@@ -85,7 +87,7 @@ class RunStore:
             return DEFAULT_EXPERIMENT_ALIASES[text]
         if text.isdigit():
             raise ExperimentNotFound(
-                f"no experiment with id {text!r}: gitruns names experiments by folder "
+                f"No Experiment with id={text} exists: gitruns names experiments by folder "
                 "(e.g. 'nyc-taxi-experiment'), not by number. Use "
                 "get_experiment_by_name(name).experiment_id."
             )
@@ -154,7 +156,7 @@ class RunStore:
         path = self.experiment_dir(experiment_id) / EXPERIMENT_FILE
         if not path.exists():
             raise ExperimentNotFound(
-                f"no experiment with id {experiment_id!r} in {self.runs_dir}. "
+                f"No Experiment with id={experiment_id} exists in {self.runs_dir}. "
                 "List experiments with 'gitruns experiments list'."
             )
         return path

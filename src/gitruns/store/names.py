@@ -17,7 +17,7 @@ import random
 import re
 import unicodedata
 
-from gitruns.exceptions import InvalidName, InvalidPath
+from gitruns.exceptions import InvalidName, InvalidPath, RunNotFound
 
 MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 250
@@ -108,7 +108,15 @@ def check_text_name(name: object, kind: str, max_length: int = MAX_NAME_LENGTH) 
 
 def check_experiment_name(name: object) -> str:
     """Return ``name`` if it can name an experiment (the one limit is
-    :data:`MAX_EXPERIMENT_NAME_LENGTH`); raise :class:`InvalidName`."""
+    :data:`MAX_EXPERIMENT_NAME_LENGTH`); raise :class:`InvalidName` (in MLflow's words
+    where MLflow's own checks would refuse it)."""
+    if name is None or name == "":
+        raise InvalidName(f"Invalid experiment name: '{name}'. Give it a name such as 'nyc-taxi'.")
+    if not isinstance(name, str):
+        raise InvalidName(
+            f"Invalid experiment name: {str(name)[:80]}. Expects a string: pass the name as a "
+            "str, e.g. 'nyc-taxi'."
+        )
     return check_text_name(name, "experiment name", max_length=MAX_EXPERIMENT_NAME_LENGTH)
 
 
@@ -142,9 +150,11 @@ def public_experiment_id(folder: str) -> str:
 def check_run_id_prefix(prefix: object) -> str:
     """Return ``prefix`` lower-cased if it can name a run (1 to 32 hex digits)."""
     if not isinstance(prefix, str) or not RUN_ID_PREFIX_PATTERN.match(prefix.lower()):
-        raise InvalidName(
-            f"{str(prefix)[:80]!r} is not a run id: run ids are 32 hexadecimal characters, and any "
-            "unique prefix of one names it. List runs with 'gitruns runs list'."
+        # Such an id can name no run folder: not found, as MLflow says of an unknown id.
+        raise RunNotFound(
+            f"Run '{str(prefix)[:80]}' not found: it is not a run id (run ids are 32 "
+            "hexadecimal characters, and any unique prefix of one names it). List runs with "
+            "'gitruns runs list'."
         )
     return prefix.lower()
 

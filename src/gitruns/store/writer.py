@@ -81,15 +81,19 @@ def as_metric_value(key: str, value: object) -> float:
         return float(value)  # type: ignore[arg-type]
     if value is None or isinstance(value, (str, bytes)):
         raise InvalidValue(
-            f"metric {key!r} must be a number, got {type(value).__name__} {value!r}. "
-            "Log float(value) for a number; log text with set_tag or log_text."
+            f"Invalid value \"{str(value)[:200]}\" for parameter 'value' supplied. Please "
+            f"specify value as a valid double (64-bit floating point): metric {key!r} got a "
+            f"{type(value).__name__}. Log float(value) for a number; text with set_tag or "
+            "log_text."
         )
     try:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as error:
         raise InvalidValue(
-            f"metric {key!r} must be a single number, got {type(value).__name__}: {error}. "
-            "Log one number per call (e.g. value.item() for a one-element array)."
+            f"Invalid value \"{str(value)[:200]}\" for parameter 'value' supplied. Please "
+            f"specify value as a valid double (64-bit floating point): metric {key!r} got a "
+            f"{type(value).__name__}. Log one number per call (e.g. value.item() for a "
+            "one-element array)."
         ) from error
 
 
@@ -271,9 +275,10 @@ class LiveRun:
                 existing = self.record.params.get(key)
                 if existing is not None and existing != value:
                     raise ParamConflict(
-                        f"param {key!r} is already {existing!r} in run {self.run_id}; a param "
-                        f"cannot change to {value!r} once logged. Log it under another key, "
-                        "or start a new run for the new value."
+                        f"Changing param values is not allowed. Param with key='{key}' was "
+                        f"already logged with value='{existing}' for run ID='{self.run_id}'. "
+                        f"Attempted logging new value '{value}'. Log it under another key, or "
+                        "start a new run for the new value."
                     )
             if all(self.record.params.get(key) == value for key, value in checked.items()):
                 return
