@@ -198,8 +198,8 @@ def dataset_inputs(inputs: list[dict[str, Any]]) -> RunInputs:
     entries = []
     for item in inputs:
         tags = [InputTag(str(k), str(v)) for k, v in (item.get("tags") or {}).items()]
-        if item.get("context"):
-            tags.insert(0, InputTag(CONTEXT_TAG, str(item["context"])))
+        if item.get("context"):  # last, where MLflow's log_input puts it
+            tags.append(InputTag(CONTEXT_TAG, str(item["context"])))
         dataset = Dataset(
             name=str(item.get("name", "")),
             digest=str(item.get("digest", "")),

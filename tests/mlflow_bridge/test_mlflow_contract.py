@@ -206,3 +206,25 @@ out["folder"] = folder
     )
     assert found["uri"].startswith("file://") and found["read"] == "hello"
     assert Path(found["folder"]).parent.parent.parent == (repo / "runs").resolve()
+
+
+def test_mlflow_reads_back_the_tags_it_wrote_and_its_dataset_tags_in_order(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+import numpy as np
+mlflow.set_experiment("e")
+with mlflow.start_run() as run:
+    mlflow.set_tags({"a": "1", "b": "2"})
+    dataset = mlflow.data.from_numpy(np.arange(6).reshape(3, 2), name="train")
+    mlflow.log_input(dataset, context="training", tags={"foo": "baz"})
+got = client.get_run(run.info.run_id)
+out["tags"] = sorted(got.data.tags)
+out["input_tags"] = [(t.key, t.value) for t in got.inputs.dataset_inputs[0].tags]
+""",
+    )
+    assert "mlflow.source.git.commit" not in found["tags"]  # MLflow set no such tag here
+    assert {"a", "b", "mlflow.runName", "mlflow.source.type"} <= set(found["tags"])
+    assert found["input_tags"] == [["foo", "baz"], ["mlflow.data.context", "training"]]
+    record = next((repo / "runs").glob("*/*/run.yaml")).read_text()
+    assert "commit:" in record  # gitruns' own capture is still kept

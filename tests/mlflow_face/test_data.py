@@ -39,9 +39,9 @@ def test_datasets_a_run_read_are_kept_with_their_digest_source_and_shape(repo: P
     inputs = mlflow.get_run(run.info.run_id).inputs.dataset_inputs
     assert [item.dataset.name for item in inputs] == ["january", "february"]
     first = inputs[0]
-    assert [(tag.key, tag.value) for tag in first.tags] == [
-        ("mlflow.data.context", "training"),
+    assert [(tag.key, tag.value) for tag in first.tags] == [  # MLflow's order: context last
         ("month", "1"),
+        ("mlflow.data.context", "training"),
     ]
     assert first.dataset.source_type == "local"
     assert json.loads(first.dataset.source) == {"uri": "data/green_tripdata_2021-01.csv"}

@@ -40,7 +40,7 @@ INDEX_FOLDER = ".index"
 STATE_FILE = "state.json"
 ENTRIES_FILE = "entries.jsonl"
 COLUMN_FILE = re.compile(r"\Ac-[0-9a-f]{20}\.json\Z")
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 IGNORE_LINE = f"/{INDEX_FOLDER}/"
 # What runs/.gitignore keeps out of git: the cache, and files a writer has not finished
 # (a process killed mid-write leaves them; ``gitruns check --fix`` removes stale ones).

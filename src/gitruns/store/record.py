@@ -536,13 +536,18 @@ class ExperimentRecord:
 
 
 def record_tags(record: RunRecord) -> dict[str, str]:
-    """The ``mlflow.*`` tags MLflow sets itself, derived from the record."""
-    git = record.git or {}
+    """The ``mlflow.*`` tags MLflow sets itself, derived from the record.
+
+    A run MLflow itself made (through the ``gitruns:`` store) carries the source tags
+    MLflow's own context gave it; then no others are derived, so MLflow reads back the
+    tags it wrote (the record's own capture stays in ``run.yaml``)."""
+    git = {} if system_tags.SOURCE_TYPE in record.tags else (record.git or {})
+    source = {} if system_tags.SOURCE_TYPE in record.tags else record.source
     candidates = {
         system_tags.RUN_NAME: record.name,
         system_tags.USER: record.user,
-        system_tags.SOURCE_TYPE: record.source.get("type"),
-        system_tags.SOURCE_NAME: record.source.get("entry_point"),
+        system_tags.SOURCE_TYPE: source.get("type"),
+        system_tags.SOURCE_NAME: source.get("entry_point"),
         system_tags.GIT_COMMIT: git.get("commit"),
         system_tags.GIT_BRANCH: git.get("branch"),
         system_tags.GIT_REPO_URL: git.get("remote"),
