@@ -228,3 +228,27 @@ out["input_tags"] = [(t.key, t.value) for t in got.inputs.dataset_inputs[0].tags
     assert found["input_tags"] == [["foo", "baz"], ["mlflow.data.context", "training"]]
     record = next((repo / "runs").glob("*/*/run.yaml")).read_text()
     assert "commit:" in record  # gitruns' own capture is still kept
+
+
+def test_registry_timestamps_are_milliseconds_and_order_versions_as_made(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+import time
+now = lambda: int(time.time() * 1000)
+started = now()
+client.create_registered_model("first")
+version = client.create_model_version("first", "s3://bucket/first", "run1")
+out["created"] = version.creation_timestamp >= started
+for name in ("second", "third"):
+    client.create_model_version(name, f"s3://bucket/{name}", "run1")
+before_update = now()
+client.update_registered_model("first", "a description")
+model = client.get_registered_model("first")
+out["updated"] = [model.last_updated_timestamp >= before_update, model.description]
+out["newest_first"] = [v.name for v in client.search_model_versions()]
+""",
+    )
+    assert found["created"]
+    assert found["updated"] == [True, "a description"]
+    assert found["newest_first"] == ["third", "second", "first"]

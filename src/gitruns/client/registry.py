@@ -233,8 +233,8 @@ def _version_entity(state: VersionState) -> ModelVersion:
     return ModelVersion(
         name=state.model,
         version=int(state.label) if state.label.isdigit() else state.label,
-        creation_timestamp=state.registered_at * 1000,
-        last_updated_timestamp=state.updated_at * 1000,
+        creation_timestamp=state.registered_ms,
+        last_updated_timestamp=state.updated_ms,
         current_stage=state.current_stage,
         description=state.description,
         user_id=state.registered_by,
@@ -252,8 +252,8 @@ def _model_entity(model: ModelState) -> RegisteredModel:
         newest[version.current_stage] = version
     return RegisteredModel(
         name=model.name,
-        creation_timestamp=model.created_at * 1000,
-        last_updated_timestamp=model.updated_at * 1000,
+        creation_timestamp=model.created_ms,
+        last_updated_timestamp=model.updated_ms,
         description=model.description,
         latest_versions=list(newest.values()),
         aliases={alias: v.version for v in versions for alias in v.aliases},

@@ -34,15 +34,15 @@ class Announcement:
 
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
-    created_at: int = field(default_factory=lambda: int(time.time()))  # seconds
-    updated_at: int = 0
+    created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    updated_ms: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "description": self.description,
             "tags": dict(self.tags),
-            "created_at": self.created_at,
-            "updated_at": self.updated_at or self.created_at,
+            "created_ms": self.created_ms,
+            "updated_ms": self.updated_ms or self.created_ms,
         }
 
     @classmethod
@@ -52,13 +52,13 @@ class Announcement:
         tags = data.get("tags")
         if not isinstance(tags, dict):
             tags = {}
-        created = data.get("created_at")
-        updated = data.get("updated_at")
+        created = data.get("created_ms")
+        updated = data.get("updated_ms")
         return cls(
             description=str(data.get("description") or ""),
             tags={str(key): str(value) for key, value in tags.items()},
-            created_at=created if isinstance(created, int) else 0,
-            updated_at=updated if isinstance(updated, int) else 0,
+            created_ms=created if isinstance(created, int) else 0,
+            updated_ms=updated if isinstance(updated, int) else 0,
         )
 
 

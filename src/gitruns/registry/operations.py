@@ -125,8 +125,10 @@ class Registry:
                     name,
                     description=entry.description,
                     tags=dict(entry.tags),
-                    created_at=entry.created_at,
-                    updated_at=entry.updated_at or entry.created_at,
+                    created_at=entry.created_ms // 1000,
+                    updated_at=(entry.updated_ms or entry.created_ms) // 1000,
+                    created_ms=entry.created_ms,
+                    updated_ms=entry.updated_ms or entry.created_ms,
                     announced=True,
                 )
         return models
@@ -161,7 +163,7 @@ class Registry:
             del announced[name]
         else:
             change(announced[name])
-            announced[name].updated_at = int(time.time())
+            announced[name].updated_ms = int(time.time() * 1000)
         write_announced(self.repo_top, announced)
         return True
 
@@ -581,7 +583,7 @@ class Registry:
             if not live:
                 raise VersionNotFound(f"model {name!r} has no version to carry a description yet.")
             newest = live[-1]
-            self._rewrite(newest.tag, {**newest.info, "model_description": description})
+            self._rewrite(newest.tag, {**newest.info, "model_description": description}, "model")
             return self.model(name)
 
     def set_version_tag(self, name: str, version: int | str, key: str, value: str | None) -> None:
@@ -613,7 +615,7 @@ class Registry:
                 tags.pop(key, None)
             else:
                 tags[key] = value
-            self._rewrite(live[-1].tag, {**live[-1].info, "model_tags": tags})
+            self._rewrite(live[-1].tag, {**live[-1].info, "model_tags": tags}, "model")
 
     def _forget(self, name: str) -> None:
         """Delete every tag of a deleted model, so its name starts afresh (MLflow's delete
@@ -671,7 +673,10 @@ class Registry:
             )
             return self.model(new_name)
 
-    def _rewrite(self, tag: str, info: dict[str, Any]) -> None:
+    def _rewrite(self, tag: str, info: dict[str, Any], what: str = "version") -> None:
+        """Make ``tag`` again with ``info``, keeping its commit, tagger and date; ``what``
+        changed (the version, or the model whose details its newest version carries) is
+        stamped with the time."""
         event = next(e for e in self.events() if e.tag == tag)
         headline = event.message.partition("\n")[0] or tag
         env = {
@@ -679,8 +684,11 @@ class Registry:
             "GIT_COMMITTER_EMAIL": event.email,
             "GIT_COMMITTER_DATE": event.date,
         }
+        stamp = "model_changed_ms" if what == "model" else "changed_ms"
+        now_ms = int(time.time() * 1000)
+        message = _message(headline.lstrip("# "), {**info, "at_ms": event.time_ms, stamp: now_ms})
         run_git(
-            ["tag", "-f", "-a", tag, "-m", _message(headline.lstrip("# "), info), event.commit],
+            ["tag", "-f", "-a", tag, "-m", message, event.commit],
             self.repo_top,
             env=env,
         )
@@ -737,6 +745,7 @@ def _held_alias(model: ModelState, alias: str) -> str:
 
 def _message(headline: str, info: dict[str, Any]) -> str:
     """A tag message: a readable first line (what ``git tag -n`` shows), a blank line,
-    then the YAML document."""
+    then the YAML document, which says when it was made to the millisecond (``at_ms``)."""
+    info = {**info, "at_ms": info.get("at_ms", int(time.time() * 1000))}
     body = yaml.safe_dump(info, sort_keys=False, allow_unicode=True) if info else "{}\n"
     return f"{headline}\n\n{body}"

@@ -4,6 +4,7 @@ aliases, description and tags."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,27 @@ class TagEvent:
         return int(self.date.split()[0])
 
     @property
+    def time_ms(self) -> int:
+        """When it was made, in milliseconds: what the message says (a tag's own time is
+        in seconds, and kept a second after the model's last one for GTO), else its time."""
+        said = self.info.get("at_ms")
+        return said if isinstance(said, int) and not isinstance(said, bool) else self.time * 1000
+
+    @property
+    def changed_ms(self) -> int:
+        """When the version's details in its message last changed (description, tags), or 0."""
+        return self._stamp("changed_ms")
+
+    @property
+    def model_changed_ms(self) -> int:
+        """When the model's details its message carries last changed, or 0."""
+        return self._stamp("model_changed_ms")
+
+    def _stamp(self, key: str) -> int:
+        said = self.info.get(key)
+        return said if isinstance(said, int) and not isinstance(said, bool) else 0
+
+    @functools.cached_property
     def info(self) -> dict[str, Any]:
         """The YAML document after the message's first line (gitruns' own tags), else {}."""
         _headline, _, body = self.message.partition("\n\n")
@@ -108,6 +130,8 @@ class VersionState:
     deregistered: bool = False
     stages: dict[str, int] = field(default_factory=dict)  # active stage -> when assigned
     updated_at: int = 0
+    registered_ms: int = 0  # the same two, in milliseconds (MLflow's timestamps)
+    updated_ms: int = 0
 
     @property
     def label(self) -> str:
@@ -164,6 +188,8 @@ class ModelState:
     tags: dict[str, str] = field(default_factory=dict)  # MLflow's registered-model tags
     created_at: int = 0
     updated_at: int = 0
+    created_ms: int = 0  # the same two, in milliseconds (MLflow's timestamps)
+    updated_ms: int = 0
     last_time: int = 0  # the latest tag time, to keep new tags after it
     last_counter: int = 0
     announced: bool = False  # made with no version yet: not in git's tags until its first
@@ -221,6 +247,10 @@ def apply_event(model: ModelState, event: TagEvent) -> None:
     name = event.name
     model.created_at = model.created_at or event.time
     model.updated_at = event.time
+    model.created_ms = model.created_ms or event.time_ms
+    model.updated_ms = max(
+        model.updated_ms, event.time_ms, event.changed_ms, event.model_changed_ms
+    )
     model.last_time = max(model.last_time, event.time)
     model.last_counter = max(model.last_counter, name.counter or 0)
     if name.action == DEPRECATE:
@@ -238,6 +268,8 @@ def apply_event(model: ModelState, event: TagEvent) -> None:
             registered_at=event.time,
             info=info,
             updated_at=event.time,
+            registered_ms=event.time_ms,
+            updated_ms=max(event.time_ms, event.changed_ms),
         )
         if info.get("model_description"):
             model.description = str(info["model_description"])
@@ -262,6 +294,7 @@ def apply_event(model: ModelState, event: TagEvent) -> None:
         else:
             state.stages.pop(name.stage, None)
         state.updated_at = event.time
+        state.updated_ms = max(state.updated_ms, event.time_ms)
         model.history.append(
             StageChange(
                 name.stage, name.action == ASSIGN, state.label, event.tagger, event.time, event.tag
