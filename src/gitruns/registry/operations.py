@@ -61,6 +61,7 @@ from gitruns.registry.tags import (
     NAME_PATTERN,
     REGISTER,
     TagName,
+    alias_stage,
     assign_tag,
     check_model_name,
     deprecate_tag,
@@ -717,20 +718,12 @@ def _renamed_tag(name: TagName, new_name: str) -> str:
 
 
 def _alias_stage(alias: str) -> str:
-    """The GTO stage an alias is kept as: the alias itself when GTO's grammar holds it,
-    else encoded as model names are, so aliases are case-sensitive, as in MLflow."""
+    """The GTO stage an alias is kept as (:func:`gitruns.registry.tags.alias_stage`)."""
     if not isinstance(alias, str) or not alias.strip() or any(ord(c) < 32 for c in alias):
         raise InvalidName(
             f"alias {alias!r} is not a name: use text without control characters, e.g. 'champion'."
         )
-    stage = tag_model(alias)
-    if stage in MLFLOW_STAGES or alias.lower() in ("none", "latest"):
-        raise GitrunsError(
-            f"{alias!r} cannot be an alias: 'None', 'latest' and the stages staging, production "
-            "and archived are taken. Choose another name, e.g. 'champion'.",
-            error_code="INVALID_PARAMETER_VALUE",
-        )
-    return stage
+    return alias_stage(alias)
 
 
 def _held_alias(model: ModelState, alias: str) -> str:

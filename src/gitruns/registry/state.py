@@ -21,8 +21,8 @@ from gitruns.registry.tags import (
     REGISTER,
     UNASSIGN,
     TagName,
+    alias_from_stage,
     mlflow_stage,
-    model_from_tag,
     parse_tag_name,
     semver,
     version_label,
@@ -173,7 +173,9 @@ class VersionState:
     @property
     def aliases(self) -> list[str]:
         """The aliases it holds, as they were given (their tags may carry them encoded)."""
-        return sorted(model_from_tag(stage) for stage in self.stages if stage not in MLFLOW_STAGES)
+        return sorted(
+            alias_from_stage(stage) for stage in self.stages if stage not in MLFLOW_STAGES
+        )
 
 
 @dataclass

@@ -76,16 +76,40 @@ def tag_model(name: str) -> str:
     return ENCODED_PREFIX + encoded
 
 
-def model_from_tag(text: str) -> str:
-    """The model's name from its tags' form (the inverse of :func:`tag_model`)."""
+# Aliases that would read as one of MLflow's stages, or as its keywords, in GTO's grammar.
+STAGE_LIKE_ALIASES = frozenset({*MLFLOW_STAGES, "none", "latest"})
+
+
+def alias_stage(alias: str) -> str:
+    """The GTO stage an alias is kept as: the alias itself when GTO's grammar holds it and
+    it cannot be taken for a stage, else encoded as model names are (so 'Production' and
+    'latest' are aliases like any other, and aliases are case-sensitive, as in MLflow)."""
+    if alias.lower() in STAGE_LIKE_ALIASES:
+        encoded = base64.b32encode(alias.encode("utf-8")).decode("ascii").rstrip("=").lower()
+        return ENCODED_PREFIX + encoded
+    return tag_model(alias)
+
+
+def alias_from_stage(stage: str) -> str:
+    """The alias a stage holds (the inverse of :func:`alias_stage`)."""
+    name = _decoded(stage)
+    return name if name is not None and alias_stage(name) == stage else model_from_tag(stage)
+
+
+def _decoded(text: str) -> str | None:
     if not text.startswith(ENCODED_PREFIX):
-        return text
+        return None
     body = text[len(ENCODED_PREFIX) :].upper()
     try:
-        name = base64.b32decode(body + "=" * (-len(body) % 8)).decode("utf-8")
+        return base64.b32decode(body + "=" * (-len(body) % 8)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        return text  # not one gitruns wrote: a plain name that happens to start so
-    return name if tag_model(name) == text else text
+        return None
+
+
+def model_from_tag(text: str) -> str:
+    """The model's name from its tags' form (the inverse of :func:`tag_model`)."""
+    name = _decoded(text)  # None: not one gitruns wrote, a plain name that starts so
+    return name if name is not None and tag_model(name) == text else text
 
 
 def parse_tag_name(text: str) -> TagName | None:
@@ -163,7 +187,7 @@ def mlflow_stage(stage: str | None) -> str:
     """MLflow's name for a GTO stage: 'production' -> 'Production'; other stages as they are."""
     if stage is None:
         return NO_STAGE
-    return MLFLOW_STAGES.get(stage) or model_from_tag(stage)
+    return MLFLOW_STAGES.get(stage) or alias_from_stage(stage)
 
 
 def semver(version: int | str) -> str:
