@@ -157,7 +157,7 @@ def test_bad_model_uris_and_folders(repo: Path, tmp_path: Path):
         mlflow.pyfunc.load_model(tmp_path / "empty")
     with pytest.raises(GitrunsError, match="no run id starts with"):
         mlflow.pyfunc.load_model("runs:/abcdef/model")
-    with pytest.raises(GitrunsError, match="no registered model 'ghost'"):
+    with pytest.raises(GitrunsError, match=r"Registered Model with name=ghost not found"):
         mlflow.pyfunc.load_model("models:/ghost/1")
     with pytest.raises(InvalidPath, match="does not exist"):
         mlflow.pyfunc.load_model(tmp_path / "nowhere")

@@ -186,13 +186,13 @@ def test_deregister_and_deprecate(repo: Path, three_runs):
         client.create_model_version(MODEL, f"runs:/{run_id}/model")
     client.delete_model_version(MODEL, 2)
     assert f"{MODEL}@v2.0.0!" in tags(repo)
-    with pytest.raises(GitrunsError, match="has no version '2'"):
+    with pytest.raises(GitrunsError, match=r"Model Version \(name=.*, version=2\) not found"):
         client.get_model_version(MODEL, 2)
     assert client.create_model_version(MODEL, f"runs:/{three_runs[2]}/model").version == 3
     client.delete_registered_model(MODEL)
     assert f"{MODEL}@deprecated" in tags(repo)
     assert client.search_registered_models() == []
-    with pytest.raises(GitrunsError, match=f"no registered model '{MODEL}'"):
+    with pytest.raises(GitrunsError, match=f"Registered Model with name={MODEL} not found"):
         client.get_registered_model(MODEL)
     # Registered again after its deletion: a new model, from version 1, as in MLflow.
     assert client.create_model_version(MODEL, f"runs:/{three_runs[0]}/model").version == 1
@@ -224,9 +224,9 @@ def test_bad_input_is_refused_and_nothing_half_written(repo: Path, three_runs):
         client.create_model_version(MODEL, f"runs:/{three_runs[0]}/../../x")
     assert tags(repo) == before
     client.create_model_version(MODEL, f"runs:/{three_runs[0]}/model")
-    with pytest.raises(GitrunsError, match="no registered model 'other-model'"):
+    with pytest.raises(GitrunsError, match=r"Registered Model with name=other-model not found"):
         client.transition_model_version_stage("other-model", 1, "Production")
-    with pytest.raises(GitrunsError, match="has no version '7'"):
+    with pytest.raises(GitrunsError, match=r"Model Version \(name=.*, version=7\) not found"):
         client.transition_model_version_stage(MODEL, 7, "Production")
     with pytest.raises(InvalidName, match="not a stage name"):
         client.transition_model_version_stage(MODEL, 1, "Prod!")
@@ -423,7 +423,7 @@ def test_model_names_from_mlflows_docs_are_kept_and_tags_stay_in_gtos_grammar(
     assert "my_ml_model" in message or "SklearnLinearRegression" in message
     located = locate_model(Registry(repo / "runs"), "models:/my_ml_model/Production")
     assert (located / "model.txt").read_text() == "weights"
-    with pytest.raises(GitrunsError, match="no registered model 'My_ML_Model'"):
+    with pytest.raises(GitrunsError, match=r"Registered Model with name=My_ML_Model not found"):
         client.get_registered_model("My_ML_Model")  # names are case-sensitive, as in MLflow
 
 
@@ -489,7 +489,7 @@ def test_renaming_a_model_keeps_its_versions_stages_and_history(repo: Path, thre
     assert (after.current_stage, after.run_id) == ("Production", before.run_id)
     assert after.creation_timestamp == before.creation_timestamp  # same tagger date
     assert not any(tag.startswith(MODEL) for tag in tags(repo))
-    with pytest.raises(GitrunsError, match="no registered model"):
+    with pytest.raises(GitrunsError, match="Registered Model with name=.* not found"):
         client.get_registered_model(MODEL)
     mlflow.register_model(f"runs:/{three_runs[2]}/model", "taxi_duration")
     assert client.get_model_version("taxi_duration", 3).run_id == three_runs[2]

@@ -174,7 +174,7 @@ class Registry:
         model = self.models().get(name)
         if model is None or model.deprecated:
             raise ModelNotFound(
-                f"no registered model {name!r}. Register one with "
+                f"Registered Model with name={name} not found. Register one with "
                 f"'gitruns models register {name} --run RUN_ID', or list them with "
                 "'gitruns models list'."
             )

@@ -206,7 +206,8 @@ class ModelState:
         if state is None or state.deregistered:
             known = ", ".join(v.label for v in self.live_versions()) or "none"
             raise VersionNotFound(
-                f"model {self.name!r} has no version {str(version)!r} (versions: {known}). "
+                f"Model Version (name={self.name}, version={version}) not found (versions: "
+                f"{known}). "
                 f"See them with 'gitruns models show {self.name}'."
             )
         return state
