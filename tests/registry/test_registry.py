@@ -489,7 +489,7 @@ def test_renaming_a_model_keeps_its_versions_stages_and_history(repo: Path, thre
     assert (after.current_stage, after.run_id) == ("Production", before.run_id)
     assert after.creation_timestamp == before.creation_timestamp  # same tagger date
     assert not any(tag.startswith(MODEL) for tag in tags(repo))
-    with pytest.raises(GitrunsError, match="Registered Model with name=.* not found"):
+    with pytest.raises(GitrunsError, match=r"Registered Model with name=.* not found"):
         client.get_registered_model(MODEL)
     mlflow.register_model(f"runs:/{three_runs[2]}/model", "taxi_duration")
     assert client.get_model_version("taxi_duration", 3).run_id == three_runs[2]
