@@ -252,3 +252,25 @@ out["newest_first"] = [v.name for v in client.search_model_versions()]
     assert found["created"]
     assert found["updated"] == [True, "a description"]
     assert found["newest_first"] == ["third", "second", "first"]
+
+
+def test_a_metric_history_pages_with_mlflows_tokens_and_refuses_a_bad_one(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+from mlflow.tracking._tracking_service.utils import _get_store
+mlflow.set_experiment("e")
+with mlflow.start_run() as run:
+    for step in range(10):
+        mlflow.log_metric("m", float(step), step=step)
+store = _get_store()
+first = store.get_metric_history(run.info.run_id, "m", max_results=4)
+second = store.get_metric_history(run.info.run_id, "m", max_results=4, page_token=first.token)
+out["pages"] = [[m.step for m in first], [m.step for m in second]]
+out["bad"] = code_of(
+    lambda: store.get_metric_history(run.info.run_id, "m", max_results=4, page_token="bad")
+)
+""",
+    )
+    assert found["pages"] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert found["bad"] == "INVALID_PARAMETER_VALUE"

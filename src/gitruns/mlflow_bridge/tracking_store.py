@@ -58,7 +58,12 @@ from gitruns.exceptions import (
     RunNotFound,
 )
 from gitruns.location import resolve
-from gitruns.mlflow_bridge.convert import converted, from_dataset_input, to_dataset_input
+from gitruns.mlflow_bridge.convert import (
+    converted,
+    from_dataset_input,
+    mlflow_page,
+    to_dataset_input,
+)
 from gitruns.store.names import check_relative_path, logged_model_id, parse_logged_model_id
 from gitruns.store.record import ARTIFACTS_DIR
 
@@ -341,9 +346,9 @@ class GitrunsTrackingStore(AbstractStore):
             Metric(m.key, m.value, m.timestamp, m.step)
             for m in self.client.get_metric_history(run_id, metric_key)
         ]
-        start = int(page_token or 0)
-        end = len(history) if max_results is None else start + int(max_results)
-        return PagedList(history[start:end], str(end) if end < len(history) else None)
+        if max_results is None:
+            return PagedList(history, None)
+        return mlflow_page(history, max_results, 2**31 - 1, page_token)
 
     @translated
     def _search_runs(
