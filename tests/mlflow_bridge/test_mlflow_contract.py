@@ -274,3 +274,21 @@ out["bad"] = code_of(
     )
     assert found["pages"] == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert found["bad"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_a_missing_tag_is_not_found_and_a_local_artifact_location_absolute(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+import os
+experiment_id = client.create_experiment("located", artifact_location="my_location")
+out["location"] = client.get_experiment(experiment_id).artifact_location
+out["cwd"] = os.getcwd()
+run_id = client.create_run(experiment_id).info.run_id
+client.set_tag(run_id, "kept", "1")
+client.delete_tag(run_id, "kept")
+out["missing"] = code_of(lambda: client.delete_tag(run_id, "kept"))
+""",
+    )
+    assert found["location"] == str(Path(found["cwd"]) / "my_location")
+    assert found["missing"] == "RESOURCE_DOES_NOT_EXIST"

@@ -122,8 +122,8 @@ class TrackingClient:
         """Create an experiment and return its id (its folder name).
 
         ``tags`` are kept in ``experiment.yaml`` (``mlflow.note.content`` is its
-        description); ``artifact_location`` is kept and returned as given, though
-        artifacts always live in each run's folder.
+        description); ``artifact_location`` is kept and returned (a local path made
+        absolute, as MLflow makes it), though artifacts always live in each run's folder.
         """
         check_experiment_name(name)
         if self.workspace.find_experiment(name) is not None:
@@ -137,7 +137,7 @@ class TrackingClient:
             name=name,
             description=description,
             tags=checked,
-            artifact_location=None if artifact_location is None else str(artifact_location),
+            artifact_location=_absolute_if_local(artifact_location),
         )
         return self.workspace.create_experiment(record)
 
@@ -546,3 +546,14 @@ def checked_tags(tags: Mapping[str, Any]) -> dict[str, str]:
 
 def _experiment(workspace: Workspace, experiment_id: str, record: ExperimentRecord) -> Experiment:
     return experiment_from_record(experiment_id, record, workspace.experiment_dir(experiment_id))
+
+
+def _absolute_if_local(location: str | None) -> str | None:
+    """An experiment's artifact location as MLflow keeps it: a local path made absolute
+    (from the working directory), a URI as given."""
+    if location is None:
+        return None
+    text = str(location)
+    if "://" in text or text.startswith(("file:", "mlflow-artifacts:")):
+        return text
+    return os.path.abspath(os.path.expanduser(text))

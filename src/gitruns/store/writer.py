@@ -311,9 +311,19 @@ class LiveRun:
                 self.save()
 
     def delete_tag(self, key: str) -> None:
+        """Remove a tag; one the run does not have is not found, as in MLflow."""
         with self._lock:
             if self.record.tags.pop(check_key(key, "tag key"), None) is not None:
                 self.save()
+            elif key == NOTE_TAG and self.record.description is not None:
+                self.record.description = None
+                self.save()
+            else:
+                raise GitrunsError(
+                    f"No tag with name: {key} in run with id {self.run_id}. List the run's "
+                    f"tags with 'gitruns runs show {self.run_id}'.",
+                    error_code="RESOURCE_DOES_NOT_EXIST",
+                )
 
     # metrics: buffered; the record's summary is rewritten by flush()
 
