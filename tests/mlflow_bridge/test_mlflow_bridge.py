@@ -402,16 +402,17 @@ def test_mlflow_server_answers_bad_requests_with_mlflows_4xx_codes(repo: Path):
             "runs/search",
             {"experiment_ids": ["nyc-taxi-experiment"], "filter": "metrics.rmse < 4"},
         )
+    missing = (404, "RESOURCE_DOES_NOT_EXIST")  # an id no folder can have names nothing
     assert answers == {
-        "experiment id too long": (400, bad),
-        "run id too long": (400, bad),
-        "search in a long id": (400, bad),
+        "experiment id too long": missing,
+        "run id too long": missing,
+        "search in a long id": missing,
         "experiment name too long": (400, bad),
         "model name too long": (400, bad),
         "bad runs page token": (400, bad),
         "bad experiments page token": (400, bad),
         "bad models page token": (400, bad),
-        "history of a long id": (400, bad),
+        "history of a long id": missing,
         "artifacts leaving the run": (400, bad),
     }
     (summary,) = datasets["dataset_summaries"]

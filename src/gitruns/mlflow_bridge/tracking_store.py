@@ -53,9 +53,7 @@ from gitruns import entities as ours
 from gitruns import system_tags
 from gitruns.client import MlflowClient as GitrunsClient
 from gitruns.exceptions import (
-    ExperimentNotFound,
     GitrunsError,
-    RunNotFound,
 )
 from gitruns.location import resolve
 from gitruns.mlflow_bridge.convert import (
@@ -97,15 +95,13 @@ def not_supported(what: str) -> MlflowException:
 
 def as_mlflow_error(error: GitrunsError) -> MlflowException:
     """gitruns' error as MLflow's, with the code MLflow's server turns into a status."""
-    from gitruns.registry import ModelNotFound, VersionNotFound
-
-    if isinstance(error, (RunNotFound, ExperimentNotFound, ModelNotFound, VersionNotFound)):
-        code = RESOURCE_DOES_NOT_EXIST
-    elif error.error_code == "RESOURCE_ALREADY_EXISTS":
-        code = RESOURCE_ALREADY_EXISTS
-    else:  # a bad name, value, path or id prefix: the caller's to mend
-        code = INVALID_PARAMETER_VALUE
-    return MlflowException(error.message, error_code=code)
+    codes = {
+        "RESOURCE_DOES_NOT_EXIST": RESOURCE_DOES_NOT_EXIST,
+        "RESOURCE_ALREADY_EXISTS": RESOURCE_ALREADY_EXISTS,
+    }  # anything else (a bad name, value, path or id prefix) is the caller's to mend
+    return MlflowException(
+        error.message, error_code=codes.get(error.error_code, INVALID_PARAMETER_VALUE)
+    )
 
 
 def translated(method: Any) -> Any:
