@@ -357,8 +357,8 @@ class TrackingClient:
         repeated = sorted({key for key in keys if keys.count(key) > 1})
         if repeated:
             raise InvalidValue(
-                f"param keys {repeated} are given more than once in one batch. Give each "
-                "param one value."
+                f"Duplicate parameter keys have been submitted: {repeated}. Give each param "
+                "one value in a batch."
             )
         live = self.workspace.open_run(run_id)
         if params:

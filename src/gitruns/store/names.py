@@ -114,7 +114,7 @@ def check_experiment_name(name: object) -> str:
         raise InvalidName(f"Invalid experiment name: '{name}'. Give it a name such as 'nyc-taxi'.")
     if not isinstance(name, str):
         raise InvalidName(
-            f"Invalid experiment name: {str(name)[:80]}. Expects a string: pass the name as a "
+            f"Invalid experiment name: {str(name)[:80]}. Expects a string. Pass the name as a "
             "str, e.g. 'nyc-taxi'."
         )
     return check_text_name(name, "experiment name", max_length=MAX_EXPERIMENT_NAME_LENGTH)
