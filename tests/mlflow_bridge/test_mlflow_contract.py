@@ -292,3 +292,15 @@ out["missing"] = code_of(lambda: client.delete_tag(run_id, "kept"))
     )
     assert found["location"] == str(Path(found["cwd"]) / "my_location")
     assert found["missing"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_a_registered_model_comes_back_with_the_tags_it_was_made_with(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+made = client.create_registered_model("tagged", tags={"key": "value", "n": "12345"})
+out["made"] = made.tags
+out["read"] = client.get_registered_model("tagged").tags
+""",
+    )
+    assert found["made"] == found["read"] == {"key": "value", "n": "12345"}

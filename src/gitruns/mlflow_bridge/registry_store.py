@@ -99,10 +99,8 @@ class GitrunsRegistryStore(AbstractStore):
         description: str | None = None,
         deployment_job_id: str | None = None,
     ) -> RegisteredModel:
-        model = self.client.create_registered_model(name, None, description)
-        for tag in tags or []:
-            self.client.set_registered_model_tag(name, tag.key, tag.value)
-        return to_model(model)
+        given = {tag.key: tag.value for tag in tags or []}
+        return to_model(self.client.create_registered_model(name, given, description))
 
     @translated
     def update_registered_model(
