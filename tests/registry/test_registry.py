@@ -522,6 +522,7 @@ def test_a_model_announced_with_no_version_is_kept_for_every_process(repo: Path,
     with pytest.raises(GitrunsError) as taken:
         client.create_registered_model("taxi-fares")
     assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    assert "Registered Model (name=taxi-fares) already exists" in taken.value.message
     client.create_registered_model("short-lived")
     client.delete_registered_model("short-lived")
     seen = run_python(

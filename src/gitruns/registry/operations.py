@@ -144,7 +144,7 @@ class Registry:
             existing = self.models().get(name)
             if existing is not None and not existing.deprecated:
                 raise GitrunsError(
-                    f"registered model {name!r} already exists. Add a version with "
+                    f"Registered Model (name={name}) already exists. Add a version with "
                     "create_model_version, or pick another name.",
                     error_code="RESOURCE_ALREADY_EXISTS",
                 )
@@ -641,7 +641,7 @@ class Registry:
             existing = self.models().get(new_name)
             if existing is not None and not existing.deprecated:
                 raise GitrunsError(
-                    f"a registered model {new_name!r} already exists. Choose another name.",
+                    f"Registered Model (name={new_name}) already exists. Choose another name.",
                     error_code="RESOURCE_ALREADY_EXISTS",
                 )
             if model.announced:
@@ -651,7 +651,7 @@ class Registry:
                 return self.model(new_name)
             if new_name in self.tagged_models():
                 raise GitrunsError(
-                    f"a registered model {new_name!r} already exists. Choose another name.",
+                    f"Registered Model (name={new_name}) already exists. Choose another name.",
                     error_code="RESOURCE_ALREADY_EXISTS",
                 )
             events = [event for event in self.events() if event.name.model == name]
