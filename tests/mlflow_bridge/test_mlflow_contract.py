@@ -304,3 +304,19 @@ out["read"] = client.get_registered_model("tagged").tags
 """,
     )
     assert found["made"] == found["read"] == {"key": "value", "n": "12345"}
+
+
+def test_the_default_experiments_datasets_are_listed_under_zero(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+import numpy as np
+from mlflow.tracking._tracking_service.utils import _get_store
+with mlflow.start_run():
+    mlflow.log_input(mlflow.data.from_numpy(np.arange(4.0), name="train"), context="training")
+out["summaries"] = [
+    [s.experiment_id, s.name, s.context] for s in _get_store()._search_datasets(["0"])
+]
+""",
+    )
+    assert found["summaries"] == [["0", "train", "training"]]

@@ -62,8 +62,12 @@ from gitruns.mlflow_bridge.convert import (
     mlflow_page,
     to_dataset_input,
 )
-from gitruns.store.names import check_relative_path, logged_model_id, parse_logged_model_id
-from gitruns.store.record import ARTIFACTS_DIR
+from gitruns.store.names import (
+    check_relative_path,
+    logged_model_id,
+    parse_logged_model_id,
+    public_experiment_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +77,6 @@ DIFF_TAG = system_tags.GIT_DIFF  # the run-context provider's; a gitruns run kee
 def runs_dir_of(store_uri: str) -> Path:
     """The ``runs/`` folder a ``gitruns:`` URI names (relative to the working directory)."""
     return resolve(store_uri).runs_dir
-
-
-def artifact_uri(run_dir: Path, relative: str = "") -> str:
-    """The ``file:`` URI of a run's artifacts folder (or of one path inside it), as MLflow's
-    own local stores give it: MLflow's code, and code written for it, reads it with
-    ``local_file_uri_to_path``. (A ``gitruns:`` URI still names it, for the artifact
-    repository that refuses links.)"""
-    folder = (run_dir / ARTIFACTS_DIR).absolute()
-    return (folder / relative).as_uri() if relative else folder.as_uri()
 
 
 def not_supported(what: str) -> MlflowException:
@@ -131,7 +126,7 @@ def to_experiment(experiment: ours.Experiment) -> Experiment:
     )
 
 
-def to_run(run: ours.Run, run_dir: Path, summaries: dict[str, Any] | None = None) -> Run:
+def to_run(run: ours.Run, summaries: dict[str, Any] | None = None) -> Run:
     """MLflow's run; each metric's latest value at its step and time where the record's
     summaries are given (a search's rows carry values only)."""
     info = run.info
@@ -151,7 +146,7 @@ def to_run(run: ours.Run, run_dir: Path, summaries: dict[str, Any] | None = None
             start_time=info.start_time,
             end_time=info.end_time,
             lifecycle_stage=info.lifecycle_stage,
-            artifact_uri=artifact_uri(run_dir),
+            artifact_uri=info.artifact_uri,  # the file: URI of its artifacts folder
             run_name=info.run_name,
         ),
         run_data=RunData(
@@ -175,12 +170,12 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
         raise MlflowException(error.message, error_code=RESOURCE_DOES_NOT_EXIST) from None
 
 
-def to_logged_model(model: ours.LoggedModel, run_dir: Path) -> LoggedModel:
+def to_logged_model(model: ours.LoggedModel) -> LoggedModel:
     return LoggedModel(
         experiment_id=model.experiment_id,
         model_id=model.model_id,
         name=model.name,
-        artifact_location=artifact_uri(run_dir, model.name),
+        artifact_location=model.artifact_location,
         creation_timestamp=model.creation_timestamp,
         last_updated_timestamp=model.last_updated_timestamp,
         source_run_id=model.source_run_id,
@@ -258,7 +253,7 @@ class GitrunsTrackingStore(AbstractStore):
 
     def _run(self, run_id: str) -> Run:
         record, run_dir = self.client.get_run_record(run_id)
-        return to_run(ours.run_from_record(record, run_dir), run_dir, record.metrics)
+        return to_run(ours.run_from_record(record, run_dir), record.metrics)
 
     @translated
     def get_run(self, run_id: str) -> Run:
@@ -364,7 +359,7 @@ class GitrunsTrackingStore(AbstractStore):
             order_by,
             page_token,
         )
-        runs = [to_run(run, self._run_dir(run)) for run in found]
+        runs = [to_run(run) for run in found]
         return runs, found.token
 
     MAX_DATASET_SUMMARIES = 1000  # as MLflow's database store answers
@@ -374,19 +369,14 @@ class GitrunsTrackingStore(AbstractStore):
         """The datasets the runs of these experiments read (the UI's dataset filter)."""
         from mlflow.entities.dataset_summary import _DatasetSummary
 
-        ids = [self.client.get_experiment(str(i)).experiment_id for i in experiment_ids]
+        workspace = self.client.workspace
+        ids = [workspace.experiment(str(i))[0] for i in experiment_ids]  # folders, "0" too
         summaries = dict.fromkeys(
-            (entry.experiment, str(name), str(digest), context)
+            (public_experiment_id(entry.experiment), str(name), str(digest), context)
             for entry, _ in self.client.workspace.entries(ids)
             for name, digest, context in entry.datasets
         )
         return [_DatasetSummary(*key) for key in list(summaries)[: self.MAX_DATASET_SUMMARIES]]
-
-    @staticmethod
-    def _run_dir(run: ours.Run) -> Path:
-        from urllib.parse import unquote, urlsplit
-
-        return Path(unquote(urlsplit(run.info.artifact_uri).path)).parent
 
     @translated
     def log_inputs(
@@ -429,11 +419,8 @@ class GitrunsTrackingStore(AbstractStore):
 
     @translated
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
-        run_id, _ = parse_model_id(model_id)
-        return to_logged_model(self.client.get_logged_model(model_id), self._run_dir_of(run_id))
-
-    def _run_dir_of(self, run_id: str) -> Path:
-        return self.client.get_run_record(run_id)[1]
+        parse_model_id(model_id)
+        return to_logged_model(self.client.get_logged_model(model_id))
 
     @translated
     def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
@@ -462,7 +449,7 @@ class GitrunsTrackingStore(AbstractStore):
         if filter_string or datasets or order_by:
             raise not_supported("Filtering or ordering logged models")
         found = self.client.search_logged_models(list(experiment_ids), max_results, page_token)
-        models = [to_logged_model(model, self._run_dir_of(model.source_run_id)) for model in found]
+        models = [to_logged_model(model) for model in found]
         return PagedList(models, found.token)
 
 

@@ -122,9 +122,10 @@ def review(
     workspace = Workspace.at(runs_dir)
     experiments = []
     for experiment_id in workspace.experiment_ids():
+        entries = [entry for entry, _ in workspace.entries([experiment_id])]
         added_entries = [  # a run the branch added and deleted is not a result
             entry
-            for entry, _ in workspace.entries([experiment_id])
+            for entry in entries
             if entry.id not in base_ids and entry.lifecycle_stage != "deleted"
         ]
         if not added_entries:
@@ -134,7 +135,7 @@ def review(
         ranking = rank(
             experiment_record.primary_metric,
             experiment_record.goal,
-            [entry for entry, _ in workspace.entries([experiment_id])],
+            entries,
             metric=metric,
         )
         chosen, goal = ranking.metric, ranking.goal
