@@ -781,3 +781,16 @@ def test_the_site_stays_small_whatever_a_run_holds(repo: Path, browser):
         assert covering == header.get_attribute("data-key")
     assert not visitor.errors
     visitor.close()
+
+
+def test_a_version_naming_a_run_the_site_has_not_is_text_not_a_link(repo: Path):
+    with mlflow.start_run():
+        mlflow.log_metric("rmse", 1.0)
+    client = MlflowClient()
+    client.create_model_version("taxi", "s3://bucket/models/taxi", run_id="../../escape")
+    output = repo / "site"
+    build_site(repo / "runs", output)
+    page = (output / "models.html").read_text()
+    assert "../../escape" in page and "(not in runs/)" in page  # shown, escaped by jinja
+    assert 'runs/../../escape.html"' not in page
+    assert not any("escape" in href for href in re.findall(r'href="([^"]*)"', page))

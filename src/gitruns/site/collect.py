@@ -137,10 +137,11 @@ def collect(runs_dir: Path) -> SiteData:
                 model.runs.append(RunModel(entry, Path(folder), run_key))
         model.runs.sort(key=lambda run: run.entry.start_time, reverse=True)
         experiments.append(model)
-    return SiteData(runs_dir, experiments, _registry(workspace))
+    pages = {run.id for experiment in experiments for run in experiment.runs}
+    return SiteData(runs_dir, experiments, _registry(workspace, pages))
 
 
-def _registry(workspace: Workspace) -> list[dict[str, Any]]:
+def _registry(workspace: Workspace, run_pages: set[str]) -> list[dict[str, Any]]:
     """Registered models with versions, stages and history; empty outside git."""
     try:
         registry = workspace.registry
@@ -163,6 +164,9 @@ def _registry(workspace: Workspace) -> list[dict[str, Any]]:
                         "stage": state.current_stage,
                         "aliases": state.aliases,
                         "run_id": state.run_id,
+                        # A tag's message says any run id (MLflow's API takes one as
+                        # given): only a run the site has a page for becomes a link.
+                        "run_page": state.run_id if state.run_id in run_pages else None,
                         "description": state.description,
                         "registered_by": state.registered_by,
                         "registered_at": state.registered_at * 1000,
