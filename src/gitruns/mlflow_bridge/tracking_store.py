@@ -286,8 +286,8 @@ class GitrunsTrackingStore(AbstractStore):
         status = RunStatus.to_string(run_status) if isinstance(run_status, int) else run_status
         if status and status != "RUNNING":
             self.client.set_terminated(run_id, status, end_time)
-        else:
-            self.client.update_run(run_id, status or None)
+        elif status:
+            self.client.update_run(run_id, status)
         if run_name:
             self.client.update_run(run_id, name=run_name)
         return self._run(run_id).info

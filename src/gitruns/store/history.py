@@ -99,14 +99,16 @@ def _read_column(path: Path, key: str) -> list[Point]:
     try:
         data = read_regular_file(path, MAX_METRIC_FILE_BYTES)
     except (OSError, CorruptRecord):
-        return _read_table_points(path, key)  # which reports what is wrong
+        _read(path)  # which says once what is wrong with it
+        return []
     header_end = data.find(b"\n")
     header = data[:header_end].decode("utf-8", errors="replace").split("\t")
     if tuple(header[:2]) != TABLE_COLUMNS or key not in header[2:]:
         return []
     column = header.index(key, 2)
     if len(header) < WIDE_TABLE_COLUMNS:
-        return _read_table_points(path, key)
+        text = data.decode("utf-8", errors="replace")
+        return [point for point in _parse_table(text, path) if point[0] == key]
     points: list[Point] = []
     for step, timestamp, cell in _cells(data, column, len(header) - 1):
         text = cell.decode("utf-8", errors="replace")
@@ -116,10 +118,6 @@ def _read_column(path: Path, key: str) -> list[Point]:
         except ValueError:
             continue
     return points
-
-
-def _read_table_points(path: Path, key: str) -> list[Point]:
-    return [point for point in _read_table(path) if point[0] == key]
 
 
 # A table this wide is read a column at a time with numpy: a wide run's table has a cell
@@ -320,8 +318,10 @@ def _read_log(path: Path, problems: Problems = None) -> list[Point]:
 
 def _read_table(path: Path, problems: Problems = None) -> list[Point]:
     data = _read(path, problems)
-    if data is None:
-        return []
+    return [] if data is None else _parse_table(data, path, problems)
+
+
+def _parse_table(data: str, path: Path, problems: Problems = None) -> list[Point]:
     lines = data.split("\n")
     header = lines[0].split("\t")
     if tuple(header[:2]) != TABLE_COLUMNS:
