@@ -41,27 +41,55 @@ __all__ = [
 
 
 def autolog(
-    disable: bool = False,
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
     log_models: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
     max_tuning_runs: int | None = 5,
-    extra_tags: Mapping[str, Any] | None = None,
-    registered_model_name: str | None = None,
+    log_post_training_metrics: bool = True,
     serialization_format: str | None = None,
-    **options: Any,
+    registered_model_name: str | None = None,
+    pos_label: Any = None,
+    extra_tags: Mapping[str, Any] | None = None,
 ) -> None:
-    """Log params, training metrics, tags and the model of every estimator's ``fit``; a
-    parameter search (GridSearchCV...) also logs its best params and a child run for each
-    of its best ``max_tuning_runs`` candidates. Other MLflow keywords are refused unless
-    their value asks for what gitruns does anyway.
+    """Log params, training metrics, tags, the training data's description and the model
+    of every estimator's ``fit``, with MLflow's keywords and defaults. A parameter search
+    (GridSearchCV...) also logs its best params and a child run for each of its best
+    ``max_tuning_runs`` candidates; ``pos_label`` makes precision, recall and F1 binary;
+    with ``log_post_training_metrics``, a ``sklearn.metrics`` function called on an
+    autologged model's predictions logs its value to that model's run
+    (``mean_squared_error_X_test``). Models are saved with skops where it is installed
+    (``serialization_format="cloudpickle"`` or ``"pickle"`` as MLflow does).
+    ``disable_for_unsupported_versions`` changes nothing: gitruns supports every
+    scikit-learn it installs with.
 
     Example::
 
-        gitruns.sklearn.autolog()
+        gitruns.sklearn.autolog(log_input_examples=True)
         Ridge(alpha=1.0).fit(x_train, y_train)   # a run, with params, metrics and model
     """
-    from gitruns.autologging.common import Options, refuse_unsupported
+    from gitruns.autologging.common import Options
     from gitruns.autologging.sklearn import configure
 
-    refuse_unsupported("sklearn.autolog", options)
-    asked = Options.of(log_models, extra_tags, registered_model_name)
-    configure(disable, asked, max_tuning_runs, serialization_format)
+    asked = Options(
+        log_models=log_models,
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
+        log_datasets=log_datasets,
+        exclusive=exclusive,
+        silent=silent,
+        extra_tags=dict(extra_tags or {}),
+        registered_model_name=registered_model_name,
+    )
+    configure(
+        disable,
+        asked,
+        max_tuning_runs=max_tuning_runs,
+        serialization_format=serialization_format,
+        pos_label=pos_label,
+        post_training_metrics=log_post_training_metrics,
+    )

@@ -38,17 +38,41 @@ __all__ = [
 
 
 def autolog(
-    disable: bool = False,
+    importance_types: list[str] | None = None,
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
     log_models: bool = True,
-    extra_tags: Mapping[str, Any] | None = None,
+    log_datasets: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
     registered_model_name: str | None = None,
-    **options: Any,
+    model_format: str = "ubj",
+    extra_tags: Mapping[str, Any] | None = None,
 ) -> None:
-    """Log params, per-iteration metrics of every eval set, feature importances and the
-    model of every ``xgb.train`` and XGBoost scikit-learn ``fit``. Other MLflow keywords
-    are refused unless their value asks for what gitruns does anyway."""
-    from gitruns.autologging.common import Options, refuse_unsupported
+    """Log params, per-iteration metrics of every eval set, feature importances (of each
+    of ``importance_types``, default ``["weight"]``), the data's description and the model
+    (in ``model_format``) of every ``xgb.train`` and XGBoost scikit-learn ``fit``, with
+    MLflow's keywords and defaults. ``disable_for_unsupported_versions`` changes nothing:
+    gitruns supports every XGBoost it installs with.
+
+    Example::
+
+        gitruns.xgboost.autolog(importance_types=["weight", "gain"])
+        booster = xgb.train(params, train, evals=[(valid, "validation")])
+    """
+    from gitruns.autologging.common import Options
     from gitruns.autologging.xgboost import configure
 
-    refuse_unsupported("xgboost.autolog", options)
-    configure(disable, Options.of(log_models, extra_tags, registered_model_name))
+    asked = Options(
+        log_models=log_models,
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
+        log_datasets=log_datasets,
+        exclusive=exclusive,
+        silent=silent,
+        extra_tags=dict(extra_tags or {}),
+        registered_model_name=registered_model_name,
+    )
+    configure(disable, asked, importance_types=importance_types, model_format=model_format)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xgboost as xgb
+import yaml
 from hyperopt import STATUS_OK, Trials, hp, tpe
 from hyperopt import fmin as plain_fmin
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -241,9 +243,157 @@ def test_a_grid_search_logs_its_best_and_a_child_run_per_candidate(repo: Path, m
     assert children[0].data.metrics["rank_test_score"] == 1.0
 
 
-def test_autolog_keywords_are_honoured_or_refused_never_dropped(repo: Path):
-    mlflow.autolog(log_datasets=False, silent=False, exclusive=False)  # what gitruns does
-    with pytest.raises(InvalidValue, match=r"log_input_examples=True.*not supported"):
-        mlflow.sklearn.autolog(log_input_examples=True)
-    with pytest.raises(InvalidValue, match="unexpected keyword 'log_everything'"):
+def contexts(run) -> list[str]:
+    return [item.tags[0].value for item in run.inputs.dataset_inputs]
+
+
+def test_sklearn_autolog_keywords_mean_what_they_mean_in_mlflow(repo: Path, matrices):
+    _, _, x, y = matrices
+    mlflow.sklearn.autolog(log_input_examples=True)  # signatures and datasets: MLflow's defaults
+    Ridge().fit(x, y)
+    run = mlflow.last_active_run()
+    model = artifacts(run) / "model"
+    mlmodel = yaml.safe_load((model / "MLmodel").read_text())
+    assert json.loads(mlmodel["signature"]["inputs"])[0]["type"] == "tensor"
+    assert len(json.loads((model / "input_example.json").read_text())["inputs"]) == 5
+    assert contexts(run) == ["train"]
+    assert run.inputs.dataset_inputs[0].dataset.profile  # its shape, not its data
+
+    mlflow.sklearn.autolog(log_model_signatures=False, log_datasets=False)
+    Ridge().fit(x, y)
+    run = mlflow.last_active_run()
+    assert "signature" not in yaml.safe_load((artifacts(run) / "model" / "MLmodel").read_text())
+    assert not (artifacts(run) / "model" / "input_example.json").exists()
+    assert contexts(run) == []
+
+    mlflow.sklearn.autolog(exclusive=True)
+    with mlflow.start_run() as mine:
+        Ridge(alpha=3.0).fit(x, y)  # the user's run: left alone
+    assert "alpha" not in mlflow.get_run(mine.info.run_id).data.params
+    Ridge(alpha=3.0).fit(x, y)  # no run of the user's: autolog's own
+    assert mlflow.last_active_run().data.params["alpha"] == "3.0"
+    with pytest.raises(TypeError, match="log_everything"):
         mlflow.autolog(log_everything=True)
+
+
+def test_pos_label_makes_the_classifier_metrics_binary(repo: Path, matrices):
+    from sklearn import metrics
+
+    _, _, x, y = matrices
+    labels = np.where(y > 1.0, "yes", "no")
+    mlflow.sklearn.autolog(pos_label="yes")
+    model = LogisticRegression().fit(x, labels)
+    logged = mlflow.last_active_run().data.metrics
+    predicted = model.predict(x)
+    assert logged["training_precision_score"] == pytest.approx(
+        metrics.precision_score(labels, predicted, pos_label="yes")
+    )
+    assert logged["training_recall_score"] != pytest.approx(
+        metrics.recall_score(labels, predicted, average="weighted")
+    )
+
+
+def test_metrics_after_training_are_logged_to_the_models_run(repo: Path, matrices):
+    from sklearn import metrics
+
+    _, _, x, y = matrices
+    X_train, X_test, y_train, y_test = x[:300], x[300:], y[:300], y[300:]
+    plain_r2, plain_predict = metrics.r2_score, Ridge.predict
+    mlflow.sklearn.autolog()
+    model = Ridge().fit(X_train, y_train)
+    run_id = mlflow.last_active_run().info.run_id
+    predicted = model.predict(X_test)
+    error = metrics.mean_squared_error(y_test, predicted)
+    metrics.mean_squared_error(y_test, predicted)
+    score = model.score(X_test, y_test)
+    logged = mlflow.get_run(run_id).data.metrics
+    assert logged["mean_squared_error_X_test"] == pytest.approx(error)
+    assert "mean_squared_error_X_test-2" in logged
+    assert logged["Ridge_score_X_test"] == pytest.approx(score)
+    assert "training_score" in logged  # autolog's own, not taken for one of the user's
+
+    mlflow.sklearn.autolog(log_post_training_metrics=False)
+    model = Ridge().fit(X_train, y_train)
+    metrics.r2_score(y_test, model.predict(X_test))
+    assert not any(key.startswith("r2_score") for key in mlflow.last_active_run().data.metrics)
+    mlflow.sklearn.autolog(disable=True)
+    assert (metrics.r2_score, Ridge.predict) == (plain_r2, plain_predict)  # plain again
+
+
+def test_silent_autolog_keeps_its_warnings_to_itself(repo: Path, matrices, caplog):
+    _, _, x, y = matrices
+    for silent in (False, True):
+        caplog.clear()
+        mlflow.sklearn.autolog(silent=silent, registered_model_name="bad name!")
+        with caplog.at_level(logging.WARNING, logger="gitruns"):
+            Ridge().fit(x, y)  # the model cannot be registered under that name
+        warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert bool(warned) is not silent, warned
+
+
+def test_xgboost_autolog_keywords(repo: Path, matrices):
+    train, valid, x, y = matrices
+    mlflow.xgboost.autolog(
+        importance_types=["weight", "gain"], model_format="json", log_input_examples=True
+    )
+    xgb.train({"max_depth": 2}, train, num_boost_round=3, evals=[(valid, "validation")])
+    run = mlflow.last_active_run()
+    assert (artifacts(run) / "feature_importance_gain.json").exists()
+    assert (artifacts(run) / "feature_importance_weight.json").exists()
+    assert (artifacts(run) / "model" / "model.json").exists()
+    assert (artifacts(run) / "model" / "input_example.json").exists()
+    assert contexts(run) == ["train", "eval"]
+    assert (
+        run.inputs.dataset_inputs[0].dataset.digest != run.inputs.dataset_inputs[1].dataset.digest
+    )
+    with pytest.raises(InvalidValue, match="importance type 'height'"):
+        mlflow.xgboost.autolog(importance_types=["height"])
+    with pytest.raises(InvalidValue, match=r"model_format '\.\./x'"):
+        mlflow.xgboost.autolog(model_format="../x")
+
+    mlflow.autolog(exclude_flavors=["xgboost"])
+    mlflow.xgboost.autolog(disable=True)
+    before = len(MlflowClient().search_runs("default"))
+    mlflow.autolog(exclude_flavors=["xgboost"])
+    xgb.train({}, train, num_boost_round=2)
+    Ridge().fit(x, y)
+    assert len(MlflowClient().search_runs("default")) == before + 1
+
+
+def test_log_model_returns_mlflow_3s_model_info(repo: Path, matrices):
+    _, _, x, y = matrices
+    with mlflow.start_run() as run:
+        mlflow.log_metric("rmse", 0.5)
+        info = mlflow.sklearn.log_model(
+            Ridge().fit(x, y),
+            name="ridge",
+            input_example=x[:3],
+            params={"alpha": "1.0"},
+            tags={"stage": "candidate"},
+            metadata={"owner": "pricing"},
+        )
+    assert info.name == "ridge" and info.run_id == run.info.run_id
+    assert info.tags == {"stage": "candidate"} and info.params == {"alpha": "1.0"}
+    assert [(m.key, m.value) for m in info.metrics] == [("rmse", 0.5)]
+    assert info.metadata == {"owner": "pricing"} and info.creation_timestamp > 0
+    assert info.signature.inputs and info.signature_dict["inputs"]
+    assert mlflow.get_logged_model(info.model_id).tags == {"stage": "candidate"}
+    assert mlflow.get_run(run.info.run_id).data.params["alpha"] == "1.0"
+    assert mlflow.sklearn.load_model(info.model_uri).predict(x[:2]).shape == (2,)
+
+
+def test_cloudpickle_models_load_only_when_trusted(repo: Path, matrices):
+    from gitruns.models import UnsafeModel
+
+    _, _, x, y = matrices
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            Ridge().fit(x, y), name="m", serialization_format="cloudpickle"
+        )
+    conf = yaml.safe_load((info.path / "MLmodel").read_text())["flavors"]["sklearn"]
+    assert conf["serialization_format"] == "cloudpickle"
+    assert "cloudpickle==" in (info.path / "requirements.txt").read_text()
+    with pytest.raises(UnsafeModel, match="allow_pickle=True"):
+        mlflow.sklearn.load_model(info.model_uri)
+    loaded = mlflow.sklearn.load_model(info.model_uri, allow_pickle=True)
+    np.testing.assert_allclose(loaded.predict(x[:3]), Ridge().fit(x, y).predict(x[:3]))

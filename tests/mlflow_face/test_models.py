@@ -35,7 +35,7 @@ def folder_of(info) -> Path:
     return Path(info.path)
 
 
-@pytest.mark.parametrize("serialization_format", ["skops", "pickle"])
+@pytest.mark.parametrize("serialization_format", ["skops", "pickle", "cloudpickle"])
 def test_sklearn_model_logged_and_loaded_back(repo: Path, data, serialization_format: str):
     frame, target = data
     model = Ridge(alpha=0.5).fit(frame, target)
@@ -62,7 +62,7 @@ def test_sklearn_model_logged_and_loaded_back(repo: Path, data, serialization_fo
     ]
 
     expected = model.predict(frame)
-    allow = serialization_format == "pickle"
+    allow = serialization_format in ("pickle", "cloudpickle")
     if allow:
         with pytest.raises(UnsafeModel, match="allow_pickle=True, or set GITRUNS_ALLOW_PICKLE=1"):
             mlflow.sklearn.load_model(info.model_uri)
@@ -183,6 +183,9 @@ def test_mlflow_loads_what_gitruns_saved_and_predicts_the_same(repo: Path, data)
     frame, target = data
     with mlflow.start_run() as run:
         mlflow.sklearn.log_model(Ridge().fit(frame, target), "ridge")
+        mlflow.sklearn.log_model(
+            Ridge(alpha=2.0).fit(frame, target), "cloudpickled", serialization_format="cloudpickle"
+        )
         mlflow.xgboost.log_model(
             xgb.train({"seed": 0}, xgb.DMatrix(frame, label=target), 10), "booster"
         )
@@ -191,12 +194,15 @@ def test_mlflow_loads_what_gitruns_saved_and_predicts_the_same(repo: Path, data)
     ours = {
         "ridge": mlflow.pyfunc.load_model(artifacts / "ridge").predict(frame).tolist(),
         "booster": mlflow.pyfunc.load_model(artifacts / "booster").predict(frame).tolist(),
+        "cloudpickled": mlflow.pyfunc.load_model(artifacts / "cloudpickled", allow_pickle=True)
+        .predict(frame)
+        .tolist(),
     }
     code = (
         "import json, sys, pandas as pd, mlflow.pyfunc\n"
         "frame = pd.read_csv('frame.csv')\n"
         "load = lambda name: mlflow.pyfunc.load_model(sys.argv[1] + '/' + name)\n"
-        "names = ('ridge', 'booster')\n"
+        "names = ('ridge', 'booster', 'cloudpickled')\n"
         "print(json.dumps({name: load(name).predict(frame).tolist() for name in names}))"
     )
     result = subprocess.run(

@@ -9,36 +9,61 @@ scikit-learn model's ``fit`` does not log its inner ``xgb.train`` again.
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from gitruns.autologging.common import Options, refuse_unsupported
+from gitruns.autologging.common import Options
+
+logger = logging.getLogger(__name__)
+
+FLAVORS = ("sklearn", "xgboost")
 
 
 def autolog(
-    disable: bool = False,
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
     log_models: bool = True,
+    log_datasets: bool = True,
+    log_traces: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
     extra_tags: Mapping[str, Any] | None = None,
-    registered_model_name: str | None = None,
-    **options: Any,
+    exclude_flavors: list[str] | None = None,
 ) -> None:
-    """Turn autologging on (or off) for every installed library: scikit-learn and XGBoost.
-
-    MLflow's keywords are honoured (``disable``, ``log_models``, ``extra_tags``,
-    ``registered_model_name``) or refused with a clear error, never dropped.
+    """Turn autologging on (or off) for every installed library gitruns knows:
+    scikit-learn and XGBoost, less those in ``exclude_flavors``. MLflow's keywords mean
+    what they mean in MLflow; ``log_traces`` has nothing to trace in these libraries.
 
     Example::
 
         import gitruns as mlflow
-        mlflow.autolog()
+        mlflow.autolog(log_input_examples=True, exclude_flavors=["xgboost"])
     """
-    refuse_unsupported("autolog", options)
-    asked = Options.of(log_models, extra_tags, registered_model_name)
-    if importlib.util.find_spec("sklearn") is not None:
+    excluded = set(exclude_flavors or [])
+    unknown = excluded - set(FLAVORS)
+    if unknown:
+        logger.warning(
+            "autolog(exclude_flavors=...): gitruns autologs only %s; %s changes nothing.",
+            " and ".join(FLAVORS),
+            ", ".join(sorted(unknown)),
+        )
+    asked = Options(
+        log_models=log_models,
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
+        log_datasets=log_datasets,
+        exclusive=exclusive,
+        silent=silent,
+        extra_tags=dict(extra_tags or {}),
+    )
+    if "sklearn" not in excluded and importlib.util.find_spec("sklearn") is not None:
         from gitruns.autologging.sklearn import configure as configure_sklearn
 
         configure_sklearn(disable, asked)
-    if importlib.util.find_spec("xgboost") is not None:
+    if "xgboost" not in excluded and importlib.util.find_spec("xgboost") is not None:
         from gitruns.autologging.xgboost import configure as configure_xgboost
 
         configure_xgboost(disable, asked)

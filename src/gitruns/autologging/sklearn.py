@@ -19,6 +19,8 @@ from gitruns.autologging.common import (
     Options,
     inside_training,
     log_estimator,
+    log_training_data,
+    model_extras,
     training_run,
 )
 
@@ -39,6 +41,7 @@ class _Settings:
     options = Options()
     max_tuning_runs: int | None = 5
     serialization_format: str | None = None
+    pos_label: Any = None
     originals: dict[type, Any] = {}  # class -> its own fit, or None when it inherited one
 
 
@@ -50,12 +53,18 @@ def configure(
     options: Options | None = None,
     max_tuning_runs: int | None = 5,
     serialization_format: str | None = None,
+    pos_label: Any = None,
+    post_training_metrics: bool = True,
 ) -> None:
     from sklearn.utils import all_estimators
+
+    from gitruns.autologging import post_training
 
     _settings.options = options or Options()
     _settings.max_tuning_runs = max_tuning_runs
     _settings.serialization_format = serialization_format
+    _settings.pos_label = pos_label
+    post_training.configure(not disable and post_training_metrics, _settings.options)
     if disable:
         for cls, original in _settings.originals.items():
             if original is None:
@@ -65,9 +74,10 @@ def configure(
         _settings.originals.clear()
         return
     for _name, cls in all_estimators():
-        if cls in _settings.originals or not hasattr(cls, "fit"):
+        if not hasattr(cls, "fit") or cls.__module__.startswith(NOT_MODELS):
             continue
-        if cls.__module__.startswith(NOT_MODELS):
+        post_training.patch_estimator(cls)
+        if cls in _settings.originals:
             continue
         # Every estimator, its fit inherited or not (RandomForest*, Lasso, SVC, GridSearchCV
         # define none of their own): each gets a wrapper of the unpatched fit it would run.
@@ -93,12 +103,13 @@ def _patched_fit(original: Any) -> Any:
     @functools.wraps(original)
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         # Forward exactly what was passed: some estimators' fit takes no y at all.
-        if inside_training():
+        if inside_training() or _settings.options.skips():
             return original(self, *args, **kwargs)
         x = args[0] if args else kwargs.get("X")
         y = args[1] if len(args) > 1 else kwargs.get("y")
-        with training_run(extra_tags=_settings.options.extra_tags) as live:
+        with training_run(_settings.options) as live:
             log_estimator(live, self, self.get_params(deep=True))
+            log_training_data(live, _settings.options, x, y, "train")
             started = time.perf_counter()
             result = original(self, *args, **kwargs)
             _after_fit(live, self, x, y, time.perf_counter() - started)
@@ -114,17 +125,21 @@ def _after_fit(live: Any, estimator: Any, x: Any, y: Any, seconds: float) -> Non
             live.log_metric(key, value, None, None)
         if hasattr(estimator, "cv_results_") and hasattr(estimator, "best_params_"):
             _log_search(live, estimator)
+        from gitruns.autologging import post_training
+
+        post_training.remember(estimator, live.run_id)
         if _settings.options.log_models:
             from gitruns.models.sklearn import log_model
 
-            keywords: dict[str, Any] = {
-                "registered_model_name": _settings.options.registered_model_name
-            }
-            if _settings.serialization_format is not None:
-                keywords["serialization_format"] = _settings.serialization_format
-            log_model(estimator, "model", **keywords)
+            log_model(
+                estimator,
+                "model",
+                registered_model_name=_settings.options.registered_model_name,
+                serialization_format=_settings.serialization_format,
+                **model_extras(_settings.options, x, getattr(estimator, "predict", None)),
+            )
     except Exception as error:  # autologging must never break training
-        logger.warning("Autolog could not record everything about this fit: %s", error)
+        _settings.options.warn("Autolog could not record everything about this fit: %s", error)
 
 
 def _log_search(live: Any, search: Any) -> None:
@@ -202,17 +217,19 @@ def _prediction_metrics(estimator: Any, y: Any, predicted: Any) -> dict[str, flo
             "training_r2_score": float(metrics.r2_score(y, predicted)),
         }
     if is_classifier(estimator):
-        average = "weighted"
+        # MLflow's: weighted over the classes, or binary for the class pos_label names
+        average = "weighted" if _settings.pos_label is None else "binary"
+        label = {} if _settings.pos_label is None else {"pos_label": _settings.pos_label}
         return {
             "training_accuracy_score": float(metrics.accuracy_score(y, predicted)),
             "training_precision_score": float(
-                metrics.precision_score(y, predicted, average=average, zero_division=0)
+                metrics.precision_score(y, predicted, average=average, zero_division=0, **label)
             ),
             "training_recall_score": float(
-                metrics.recall_score(y, predicted, average=average, zero_division=0)
+                metrics.recall_score(y, predicted, average=average, zero_division=0, **label)
             ),
             "training_f1_score": float(
-                metrics.f1_score(y, predicted, average=average, zero_division=0)
+                metrics.f1_score(y, predicted, average=average, zero_division=0, **label)
             ),
         }
     return {}

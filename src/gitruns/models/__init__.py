@@ -13,7 +13,9 @@ import importlib.metadata
 import json
 import os
 import platform
+import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,7 +167,10 @@ def _example_json(example: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 @dataclass
 class ModelInfo:
-    """What ``log_model`` returns: where the model is and what it is."""
+    """What ``log_model`` returns: where the model is and what it is, with MLflow 3's
+    fields (``model_id``, ``name``, ``params``, ``metrics``, ``tags``,
+    ``creation_timestamp``...). ``signature`` is a ``ModelSignature``; its ``MLmodel``
+    form is ``signature_dict``."""
 
     artifact_path: str
     model_uri: str
@@ -173,10 +178,28 @@ class ModelInfo:
     flavors: dict[str, Any]
     model_uuid: str
     utc_time_created: str
-    signature: dict[str, Any] | None = None
+    signature_dict: dict[str, Any] | None = None
     registered_model_version: int | str | None = None
     model_id: str | None = None  # MLflow 3's: models:/<model_id> loads it too
+    saved_input_example_info: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    creation_timestamp: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[Any] | None = None
+    env_vars: list[str] | None = None
+    prompts: list[str] | None = None
+    mlflow_version: str | None = None  # written by gitruns, not MLflow
     path: Path | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        """MLflow 3's name of a logged model: the path it was logged at."""
+        return self.artifact_path
+
+    @property
+    def signature(self) -> ModelSignature | None:
+        return _signature_of(self.signature_dict)
 
 
 def write_model_folder(
@@ -239,8 +262,11 @@ def write_model_folder(
         flavors=mlmodel["flavors"],
         model_uuid=model_uuid,
         utc_time_created=created,
-        signature=signature_dict,
+        signature_dict=signature_dict,
         model_id=logged_model_id(run_id, artifact_path) if run_id and artifact_path else None,
+        saved_input_example_info=mlmodel.get("saved_input_example_info"),
+        metadata=mlmodel.get("metadata"),
+        creation_timestamp=int(time.time() * 1000),
         path=folder,
     )
 
@@ -319,18 +345,44 @@ def flavor_conf(folder: Path, flavor: str) -> dict[str, Any]:
     return flavors[flavor]
 
 
-def log_model_folder(save: Any, artifact_path: str, registered_model_name: str | None) -> ModelInfo:
-    """Save a model with ``save(folder, run_id, artifact_path)`` into the active run's artifacts."""
+def log_model_folder(
+    save: Any,
+    artifact_path: str,
+    registered_model_name: str | None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> ModelInfo:
+    """Save a model with ``save(folder, run_id, artifact_path)`` into the active run's
+    artifacts. ``params`` are logged to the run (a logged model's params are its run's),
+    ``tags`` become the logged model's, ``metadata`` goes in its ``MLmodel``."""
     from gitruns.client import MlflowClient
-    from gitruns.store.names import check_relative_path
+    from gitruns.entities import Metric
     from gitruns.tracking import live_run
 
     live = live_run()
     relative = check_relative_path(artifact_path, "artifact path")
     folder = live.artifact_target(relative)
     info: ModelInfo = save(prepare_folder(folder), live.run_id, relative)
+    client = MlflowClient()
+    if params:
+        live.log_params({str(key): str(value) for key, value in params.items()})
+    if metadata:
+        mlmodel = read_mlmodel(folder)
+        mlmodel["metadata"] = {str(key): value for key, value in metadata.items()}
+        (folder / MLMODEL).write_text(dump_yaml(mlmodel))
+        info.metadata = mlmodel["metadata"]
+    if tags and info.model_id is not None:
+        client.set_logged_model_tags(info.model_id, tags)
+        info.tags = {str(key): str(value) for key, value in tags.items()}
+    info.params = dict(live.record.params)
+    info.metrics = [
+        Metric(key, summary.last, summary.timestamp, summary.step)
+        for key, summary in live.record.metrics.items()
+    ]
     if registered_model_name:
-        version = MlflowClient().create_model_version(
+        version = client.create_model_version(
             registered_model_name, f"runs:/{live.run_id}/{relative}"
         )
         info.registered_model_version = version.version

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ from gitruns.models import (
 )
 
 FLAVOR = "sklearn"
-SKOPS, PICKLE = "skops", "pickle"
+SKOPS, PICKLE, CLOUDPICKLE = "skops", "pickle", "cloudpickle"
+PICKLED = (PICKLE, CLOUDPICKLE)  # formats that run code when loaded
 
 
 def _default_format() -> str:
@@ -49,18 +51,22 @@ def _save(
         model_file = "model.skops"
         skops_io.dump(sk_model, folder / model_file)
         conf["skops_trusted_types"] = sorted(skops_io.get_untrusted_types(file=folder / model_file))
-    elif chosen == PICKLE:
+    elif chosen in PICKLED:
+        pickler = require("cloudpickle") if chosen == CLOUDPICKLE else pickle
         model_file = "model.pkl"
         with open(folder / model_file, "wb") as file:
-            pickle.dump(sk_model, file, protocol=pickle.DEFAULT_PROTOCOL)
+            pickler.dump(sk_model, file, protocol=pickle.DEFAULT_PROTOCOL)
     else:
         raise InvalidValue(
-            f"serialization_format {chosen!r} is neither 'skops' nor 'pickle'. Pass one of them, "
-            "or leave it out to use skops where it is installed."
+            f"serialization_format {chosen!r} is not 'skops', 'cloudpickle' or 'pickle'. Pass "
+            "one of them, or leave it out to use skops where it is installed."
         )
     conf = {"pickled_model": model_file, "serialization_format": chosen, **conf}
-    requirements = pinned("scikit-learn", "numpy", "scipy", *(["skops"] if chosen == SKOPS else []))
-    if signature is None and input_example is not None:
+    extra = [chosen] if chosen in (SKOPS, CLOUDPICKLE) else []
+    requirements = pinned("scikit-learn", "numpy", "scipy", *extra)
+    if signature is False:  # asked for none, as MLflow's log_model(signature=False)
+        signature = None
+    elif signature is None and input_example is not None:
         from gitruns.signature import infer_signature
 
         signature = infer_signature(input_example, sk_model.predict(input_example))
@@ -101,6 +107,9 @@ def log_model(
     registered_model_name: str | None = None,
     signature: Any = None,
     input_example: Any = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     **_: Any,
 ) -> ModelInfo:
     """Save an estimator into the active run's artifacts (``artifact_path`` or ``name``,
@@ -111,6 +120,9 @@ def log_model(
         ),
         artifact_path or name or "model",
         registered_model_name,
+        params=params,
+        tags=tags,
+        metadata=metadata,
     )
 
 
@@ -159,11 +171,18 @@ def load_from_folder(
                 "whoever saved this model, pass trusted_types=[...] with those names."
             )
         return skops_io.load(path, trusted=found)
+    if conf.get("serialization_format") not in (None, *PICKLED):
+        raise InvalidValue(
+            f"the model in {folder} was saved as {conf.get('serialization_format')!r}, which "
+            "gitruns cannot load (it loads skops, cloudpickle and pickle models)."
+        )
     if not pickle_allowed(allow_pickle):
         raise UnsafeModel(
             f"the model in {folder} is a pickle, and loading a pickle runs whatever code it "
             "carries. Load it only if you trust whoever saved it: pass allow_pickle=True, or "
             f"set {ALLOW_PICKLE_VARIABLE}=1. Save new models with skops (the default) instead."
         )
+    if conf.get("serialization_format") == CLOUDPICKLE:
+        require("cloudpickle")  # what its functions and classes are rebuilt with
     with open(path, "rb") as file:
         return pickle.load(file)  # the user said they trust it

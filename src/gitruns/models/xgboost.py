@@ -3,6 +3,7 @@ its public face (with ``autolog``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from gitruns.models import (
 )
 
 FLAVOR = "xgboost"
+MODEL_FORMATS = ("ubj", "json", "xgb")  # what XGBoost's save_model writes, by file suffix
 
 
 def save_folder(
@@ -32,6 +34,11 @@ def save_folder(
     input_example: Any,
 ) -> ModelInfo:
     xgb = require("xgboost")
+    if model_format not in MODEL_FORMATS:
+        raise InvalidValue(
+            f"model_format {model_format!r} is not one XGBoost saves; pass one of "
+            f"{', '.join(MODEL_FORMATS)} (ubj, the default, is the smallest)."
+        )
     model_file = f"model.{model_format}"
     xgb_model.save_model(str(folder / model_file))
     model_class = f"{type(xgb_model).__module__}.{type(xgb_model).__qualname__}"
@@ -42,7 +49,9 @@ def save_folder(
         "model_format": model_format,
         "xgb_version": xgb.__version__,
     }
-    if signature is None and input_example is not None:
+    if signature is False:  # asked for none, as MLflow's log_model(signature=False)
+        signature = None
+    elif signature is None and input_example is not None:
         from gitruns.signature import infer_signature
 
         signature = infer_signature(input_example)
@@ -82,6 +91,9 @@ def log_model(
     registered_model_name: str | None = None,
     signature: Any = None,
     input_example: Any = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     **_: Any,
 ) -> ModelInfo:
     """Save a model into the active run's artifacts (``artifact_path`` or ``name``, default
@@ -92,6 +104,9 @@ def log_model(
         ),
         artifact_path or name or "model",
         registered_model_name,
+        params=params,
+        tags=tags,
+        metadata=metadata,
     )
 
 
