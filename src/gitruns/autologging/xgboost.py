@@ -8,11 +8,13 @@ installed) and the model under ``model/``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import logging
 import time
+import weakref
 from typing import Any
 
 from gitruns.autologging.common import (
@@ -187,7 +189,23 @@ def _log_matrices(live: Any, train: Any, evals: Any) -> None:
             _settings.options.warn("Autolog could not record a training matrix: %s", error)
 
 
+# A search trains many times on the same matrices: each is described once.
+_described: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def _matrix_input(matrix: Any, context: str) -> dict[str, Any]:
+    try:
+        entry = _described.get(matrix)
+    except TypeError:  # not weakly referable: described each time
+        entry = None
+    if entry is None:
+        entry = _describe_matrix(matrix)
+        with contextlib.suppress(TypeError):
+            _described[matrix] = entry
+    return {**entry, "context": context}
+
+
+def _describe_matrix(matrix: Any) -> dict[str, Any]:
     import hashlib
 
     from gitruns.data import MAX_DIGEST_ROWS, Dataset, DatasetSource, input_entry
@@ -206,7 +224,7 @@ def _matrix_input(matrix: Any, context: str) -> dict[str, Any]:
         schema={"mlflow_colspec": [{"type": "double", "name": str(n)} for n in names]},
         profile={"num_rows": rows, "num_elements": rows * columns},
     )
-    return input_entry(dataset, context, None)
+    return input_entry(dataset, None, None)
 
 
 def _after_training(
