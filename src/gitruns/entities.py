@@ -123,6 +123,11 @@ class Metric(_Fields):
     value: float
     timestamp: int
     step: int
+    # MLflow 3's: the logged model a value is about, the data it was measured on
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -287,19 +292,21 @@ class RegisteredModel(_Fields):
 
 @dataclass
 class LoggedModel(_Fields):
-    """A model a run logged (MLflow 3's LoggedModel): ``artifacts/<name>/`` of its run."""
+    """A logged model (MLflow 3's LoggedModel): ``artifacts/<name>/`` of the run that
+    logged it, or a folder of its own under its experiment's ``models/``."""
 
     model_id: str
     name: str
     experiment_id: str
-    source_run_id: str
+    source_run_id: str | None
     artifact_location: str
     creation_timestamp: int
     last_updated_timestamp: int
-    status: str = "READY"  # PENDING until its MLmodel file is written
+    status: str = "READY"  # PENDING until its MLmodel file is written (or finalized)
     tags: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     model_type: str | None = None
+    metrics: list[Metric] | None = None
 
     @property
     def model_uri(self) -> str:

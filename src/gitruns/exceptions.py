@@ -78,6 +78,12 @@ class ExperimentNotFound(GitrunsError):
     error_code = "RESOURCE_DOES_NOT_EXIST"
 
 
+class LoggedModelNotFound(GitrunsError):
+    """No logged model has that id (or it was deleted)."""
+
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
 class CorruptRecord(GitrunsError):
     """A ``run.yaml`` or ``experiment.yaml`` that cannot be read back."""
 

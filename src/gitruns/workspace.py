@@ -22,11 +22,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitruns import location as locations
-from gitruns.exceptions import InvalidName, InvalidPath, InvalidValue
+from gitruns.exceptions import InvalidName, InvalidPath, InvalidValue, LoggedModelNotFound
 from gitruns.query.ranking import Ranking, rank
 from gitruns.query.tables import ExperimentSummary, summarize_experiment
 from gitruns.store.folder import DEFAULT_EXPERIMENT, DEFAULT_EXPERIMENT_ALIASES, RunStore
 from gitruns.store.index import ExperimentIndex, RunEntry
+from gitruns.store.logged_models import (
+    ModelRecord,
+    check_model_id,
+    create_model,
+    model_artifacts_dir,
+    model_dir,
+    model_dirs,
+)
 from gitruns.store.names import RUN_ID_PATTERN, check_key, check_relative_path
 from gitruns.store.record import (
     ACTIVE,
@@ -282,3 +290,44 @@ class Workspace:
                 f"'gitruns runs show {run_id}' or list_artifacts({run_id!r})."
             )
         return target
+
+    # -- logged models no run holds (MLflow 3's) -------------------------------------
+
+    def new_logged_model(self, experiment_id: str, record: ModelRecord) -> Path:
+        """Make the folder of a new logged model in an experiment; returns it."""
+        experiment_id = self._writable(experiment_id)
+        folder = model_dir(self.experiment_dir(experiment_id), record.id)
+        create_model(folder, record)
+        return folder
+
+    def logged_model_dir(self, model_id: str) -> tuple[str, Path]:
+        """The experiment and folder of a logged model no run holds, by its id."""
+        check_model_id(model_id)
+        for experiment_id in self.experiment_ids():
+            folder = model_dir(self.experiment_dir(experiment_id), model_id)
+            if folder.is_dir() and not folder.is_symlink():
+                return experiment_id, folder
+        raise LoggedModelNotFound(
+            f"Logged model with ID '{model_id}' not found. List an experiment's models "
+            "with search_logged_models."
+        )
+
+    def logged_model_dirs(self, experiment_ids: list[str]) -> Iterator[tuple[str, Path]]:
+        """Every logged model folder (no run's) of the given experiments, with its
+        experiment."""
+        for experiment_id in experiment_ids:
+            for folder in model_dirs(self.experiment_dir(experiment_id)):
+                yield experiment_id, folder
+
+    def logged_model_artifact_path(self, model_id: str, path: str | None) -> Path:
+        """Where a logged model's file lives, as ``artifact_path`` finds a run's."""
+        root = model_artifacts_dir(self.logged_model_dir(model_id)[1])
+        if path in (None, "", "."):
+            return root
+        relative = check_relative_path(path)
+        if has_link_on_path(root, relative):
+            raise InvalidPath(
+                f"file {path!r} of logged model {model_id} is, or is inside, a symbolic link; "
+                "gitruns never follows links out of a model."
+            )
+        return root / relative

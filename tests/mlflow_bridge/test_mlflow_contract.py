@@ -320,3 +320,78 @@ out["summaries"] = [
 """,
     )
     assert found["summaries"] == [["0", "train", "training"]]
+
+
+def test_a_logged_model_without_a_run_has_a_folder_of_its_own(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+import time
+from mlflow.entities import LoggedModelStatus
+from mlflow.entities.logged_model_output import LoggedModelOutput
+
+exp = client.create_experiment("models")
+first = client.create_logged_model(exp, name="first", params={"alpha": "1"}, tags={"t": "1"})
+time.sleep(0.002)
+second = client.create_logged_model(exp, model_type="LLM", source_run_id="not-here")
+out["ids"] = [first.model_id, second.model_id]
+out["pending"] = str(first.status)
+out["ready"] = str(client.finalize_logged_model(first.model_id, LoggedModelStatus.READY).status)
+client.set_logged_model_tags(first.model_id, {"t": "2", "u": "3"})
+client.delete_logged_model_tag(first.model_id, "u")
+client.log_model_params(first.model_id, {"beta": "2"})
+got = client.get_logged_model(first.model_id)
+out["got"] = [got.name, got.tags, got.params, second.model_type, second.source_run_id]
+run = client.create_run(exp)
+client.log_metric(run.info.run_id, "rmse", 0.5, timestamp=123, step=1,
+                  dataset_name="valid", dataset_digest="abc", model_id=first.model_id)
+metric = client.get_logged_model(first.model_id).metrics[0]
+out["metric"] = [metric.key, metric.value, metric.step, metric.dataset_name, metric.run_id]
+out["run_metric"] = client.get_run(run.info.run_id).data.metrics
+client.log_outputs(run.info.run_id, [LoggedModelOutput(first.model_id, 1)])
+out["outputs"] = [o.model_id for o in client.get_run(run.info.run_id).outputs.model_outputs]
+names = lambda page: [m.name for m in page]
+out["newest_first"] = names(client.search_logged_models([exp]))
+out["by_name"] = names(client.search_logged_models([exp], filter_string="name = 'first'"))
+out["by_metric"] = names(client.search_logged_models([exp], filter_string="metrics.rmse < 1"))
+out["by_data"] = names(client.search_logged_models([exp], datasets=[{"dataset_name": "valid"}]))
+out["oldest_first"] = names(client.search_logged_models(
+    [exp], order_by=[{"field_name": "creation_timestamp", "ascending": True}]))
+page = client.search_logged_models([exp], max_results=1)
+out["pages"] = [names(page), names(client.search_logged_models([exp], max_results=1, page_token=page.token))]
+client.delete_logged_model(second.model_id)
+out["deleted"] = code_of(lambda: client.get_logged_model(second.model_id))
+out["after_delete"] = names(client.search_logged_models([exp]))
+out["unknown"] = code_of(lambda: client.get_logged_model("m-" + "0" * 32))
+out["hostile"] = code_of(lambda: client.get_logged_model("m-../../etc"))
+
+class Echo(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input):
+        return model_input
+
+mlflow.set_experiment(experiment_id=exp)
+info = mlflow.pyfunc.log_model(name="echo", python_model=Echo())
+out["loaded"] = list(mlflow.pyfunc.load_model(info.model_uri).predict([1, 2]))
+out["artifact_location"] = client.get_logged_model(info.model_id).artifact_location
+""",
+    )
+    first, second = found["ids"]
+    assert found["pending"] == "PENDING" and found["ready"] == "READY"
+    assert found["got"] == ["first", {"t": "2"}, {"alpha": "1", "beta": "2"}, "LLM", "not-here"]
+    assert found["metric"][:4] == ["rmse", 0.5, 1, "valid"]
+    assert found["run_metric"] == {"rmse": 0.5}  # the run has the value too
+    assert found["outputs"] == [first]
+    assert found["newest_first"][1] == "first" and found["by_name"] == ["first"]
+    assert found["by_metric"] == ["first"] == found["by_data"]
+    assert found["oldest_first"][0] == "first"
+    assert found["pages"][0] == found["newest_first"][:1]
+    assert found["pages"][1] == found["newest_first"][1:2]
+    assert found["deleted"] == "RESOURCE_DOES_NOT_EXIST" == found["unknown"]
+    assert found["hostile"] in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+    assert second not in found["after_delete"] and "first" in found["after_delete"]
+    assert found["loaded"] == [1, 2]
+    folder = Path(found["artifact_location"].removeprefix("file://"))
+    assert (folder / "MLmodel").is_file()
+    assert folder.parent.parent.name == "models" and folder.is_relative_to(repo / "runs")
+    record = (folder.parent / "model.yaml").read_text()
+    assert "schema: 1" in record and "deleted" not in record

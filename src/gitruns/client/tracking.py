@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from gitruns.entities import (
     run_from_live,
     run_from_record,
 )
-from gitruns.exceptions import GitrunsError, InvalidValue
+from gitruns.exceptions import GitrunsError, InvalidValue, LoggedModelNotFound
 from gitruns.query import (
     ColumnRow,
     abbreviate,
@@ -42,9 +43,25 @@ from gitruns.query import (
 )
 from gitruns.store.history import read_history
 from gitruns.store.index import RunEntry
+from gitruns.store.logged_models import (
+    FAILED as MODEL_FAILED,
+)
+from gitruns.store.logged_models import (
+    READY,
+    ModelRecord,
+    changing_model,
+    checked_strings,
+    is_standalone_model_id,
+    metric_row,
+    model_artifacts_dir,
+    new_model_id,
+    now_ms,
+    read_model,
+)
 from gitruns.store.names import (
     check_experiment_name,
     check_key,
+    check_relative_path,
     check_text_name,
     logged_model_id,
     parse_logged_model_id,
@@ -337,11 +354,22 @@ class TrackingClient:
         timestamp: int | None = None,
         step: int | None = None,
         synchronous: bool | None = None,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+        model_id: str | None = None,
         **_: Any,
     ) -> None:
+        """Log a metric's value; with ``model_id`` (MLflow 3), the value is also the
+        model's, measured on the dataset named."""
         live = self.workspace.open_run(run_id)
         live.log_metric(key, value, step, timestamp)
         live.flush()
+        if model_id is not None:
+            moment = int(timestamp) if timestamp is not None else now_ms()
+            metric = Metric(
+                key, float(value), moment, int(step or 0), model_id, dataset_name, dataset_digest
+            )
+            self.link_metrics(run_id, [metric])
 
     def log_batch(
         self,
@@ -368,6 +396,7 @@ class TrackingClient:
         for metric in metrics:
             live.log_metric(metric.key, metric.value, metric.step, metric.timestamp, defer=True)
         live.flush()
+        self.link_metrics(run_id, metrics)
 
     def log_inputs(
         self, run_id: str, datasets: Sequence[DatasetInput] | None = None, models: Any = None
@@ -436,23 +465,71 @@ class TrackingClient:
         live.record.lifecycle_stage = stage
         live.save()
 
-    # -- logged models (MLflow 3): artifacts/<name>/ of their run --------------------
+    # -- logged models (MLflow 3) ----------------------------------------------------
+    # A model a run of this store logged is artifacts/<name>/ of that run (its id,
+    # m-<run id>-<path>, says where); one made without such a run has a folder of its
+    # own under its experiment's models/ (gitruns.store.logged_models).
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        """A new logged model: in its run's artifacts when ``source_run_id`` is a run
+        of this store, else in a folder of its own (status PENDING until finalized)."""
+        if source_run_id and self._holds_run(source_run_id):
+            model_id = logged_model_id(source_run_id, check_relative_path(name or "model"))
+            if params:
+                self.log_model_params(model_id, params)
+            if tags:
+                self.set_logged_model_tags(model_id, tags)
+            return self.get_logged_model(model_id)
+        created = now_ms()
+        record = ModelRecord(
+            id=new_model_id(),
+            name=check_text_name(name, "model name") if name else random_model_name(),
+            created=created,
+            updated=created,
+            source_run_id=None if source_run_id is None else str(source_run_id),
+            model_type=None if model_type is None else str(model_type),
+            tags=checked_strings(tags or {}, "tag"),
+            params=checked_strings(params or {}, "param"),
+        )
+        folder = self.workspace.new_logged_model(self._experiment_id(experiment_id), record)
+        return _standalone_model(experiment_id_of(folder), folder, record)
+
+    def _holds_run(self, run_id: str) -> bool:
+        try:
+            self.workspace.run_dir(run_id)
+        except GitrunsError:
+            return False
+        return True
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
-        """A model a run logged, by the id ``log_model`` gave (``ModelInfo.model_id``)."""
+        """A logged model, by the id ``log_model`` or ``create_logged_model`` gave."""
+        if is_standalone_model_id(model_id):
+            experiment_id, folder = self.workspace.logged_model_dir(model_id)
+            kept = read_model(folder)
+            if kept.deleted:
+                raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+            return _standalone_model(experiment_id, folder, kept)
         run_id, name = parse_logged_model_id(model_id)
         record, run_dir = self.workspace.load_run(run_id)
         return _logged_model(record, run_dir, name)
 
-    def search_logged_models(
-        self,
-        experiment_ids: Sequence[str],
-        max_results: int | None = None,
-        page_token: str | None = None,
-    ) -> PagedList[LoggedModel]:
-        """Every model the experiments' runs logged (a folder with an ``MLmodel`` file)."""
+    def logged_models(self, experiment_ids: Sequence[str]) -> list[LoggedModel]:
+        """Every logged model of the experiments: each folder with an ``MLmodel`` file in
+        a run's artifacts, and each model with a folder of its own (not deleted)."""
         ids = [self._experiment_id(experiment_id) for experiment_id in experiment_ids]
         models = []
+        for experiment_id, folder in self.workspace.logged_model_dirs(ids):
+            kept = read_model(folder)
+            if not kept.deleted:
+                models.append(_standalone_model(experiment_id, folder, kept))
         for run_dir in self.workspace.run_dirs(ids):
             artifacts = run_dir / ARTIFACTS_DIR
             found = [
@@ -461,19 +538,130 @@ class TrackingClient:
                 if path.is_file() and not path.is_symlink()
             ]
             if found:
-                record = read_run_record(run_dir)
-                models += [_logged_model(record, run_dir, name) for name in found]
+                run = read_run_record(run_dir)
+                models += [_logged_model(run, run_dir, name) for name in found]
+        return models
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """The experiments' logged models, newest first, a page at a time."""
+        models = sorted(
+            self.logged_models(experiment_ids),
+            key=lambda model: (-model.creation_timestamp, model.model_id),
+        )
         return page_of(models, max_results, page_token)
 
+    def _change_model(self, model_id: str) -> Any:
+        folder = self.workspace.logged_model_dir(model_id)[1]
+        return changing_model(folder)
+
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
+        """Mark a model READY (its files are all there) or FAILED."""
+        status = str(getattr(status, "name", status)).upper()
+        if status not in (READY, MODEL_FAILED):
+            raise InvalidValue(f"a logged model is finalized as READY or FAILED, not {status!r}.")
+        if is_standalone_model_id(model_id):
+            with self._change_model(model_id) as record:
+                record.status = status
+        return self.get_logged_model(model_id)
+
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
-        """Tag a logged model (kept as its run's tags, under ``gitruns.model.<id part>.``)."""
+        """Tag a logged model (one a run logged keeps them as the run's tags, under
+        ``gitruns.model.<id part>.``)."""
+        if is_standalone_model_id(model_id):
+            with self._change_model(model_id) as record:
+                record.tags.update(checked_strings(tags, "tag"))
+            return
         run_id, name = parse_logged_model_id(model_id)
         prefix = logged_model_tag_prefix(name)
         self.workspace.open_run(run_id).set_tags({prefix + key: v for key, v in tags.items()})
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        if is_standalone_model_id(model_id):
+            with self._change_model(model_id) as record:
+                if key not in record.tags:
+                    raise InvalidValue(
+                        f"No tag with name: {key} in logged model {model_id}.",
+                        error_code="RESOURCE_DOES_NOT_EXIST",
+                    )
+                del record.tags[key]
+            return
         run_id, name = parse_logged_model_id(model_id)
         self.workspace.open_run(run_id).delete_tag(logged_model_tag_prefix(name) + key)
+
+    def log_model_params(self, model_id: str, params: Mapping[str, Any]) -> None:
+        """Params of a logged model (a run's model shares its run's params)."""
+        if is_standalone_model_id(model_id):
+            with self._change_model(model_id) as record:
+                record.params.update(checked_strings(params, "param"))
+            return
+        run_id, _ = parse_logged_model_id(model_id)
+        self.workspace.open_run(run_id).log_params({str(k): str(v) for k, v in params.items()})
+
+    def delete_logged_model(self, model_id: str) -> None:
+        """Delete a logged model: its record stays in git history, marked deleted."""
+        if not is_standalone_model_id(model_id):
+            raise InvalidValue(
+                f"{model_id} is a model its run logged, kept in that run's artifacts; delete "
+                "the run (delete_run) to delete it."
+            )
+        self.get_logged_model(model_id)  # a deleted one is not found
+        with self._change_model(model_id) as record:
+            record.deleted = True
+
+    def link_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
+        """Keep each metric value that names a model of its own folder with that model
+        (a run's own model shares its run's metrics)."""
+        linked: dict[str, list[Metric]] = {}
+        for metric in metrics:
+            if metric.model_id and is_standalone_model_id(metric.model_id):
+                linked.setdefault(metric.model_id, []).append(metric)
+        for model_id, values in linked.items():
+            with self._change_model(model_id) as record:
+                record.metrics += [
+                    metric_row(
+                        metric.key,
+                        metric.value,
+                        metric.timestamp,
+                        metric.step,
+                        run_id,
+                        metric.dataset_name,
+                        metric.dataset_digest,
+                    )
+                    for metric in values
+                ]
+
+    def log_outputs(self, run_id: str, outputs: Sequence[tuple[str, int]]) -> None:
+        """Record that a run output these models (``(model id, step)``)."""
+        self.workspace.run_dir(run_id)  # the run exists
+        for model_id, step in outputs:
+            if is_standalone_model_id(model_id):
+                with self._change_model(model_id) as record:
+                    entry = {"run_id": run_id, "step": int(step)}
+                    if entry not in record.outputs:
+                        record.outputs.append(entry)
+            elif parse_logged_model_id(model_id)[0] != run_id:
+                raise InvalidValue(
+                    f"{model_id} is a model another run logged; a run outputs the models "
+                    "it logs, or models made with create_logged_model."
+                )
+
+    def run_outputs(self, run_id: str) -> list[tuple[str, int]]:
+        """The models (of their own folders) a run output, with the step."""
+        record, _ = self.workspace.load_run(run_id)
+        found = []
+        for _, folder in self.workspace.logged_model_dirs([record.experiment]):
+            model = read_model(folder)
+            found += [
+                (model.id, int(entry.get("step", 0)))
+                for entry in model.outputs
+                if entry.get("run_id") == run_id and not model.deleted
+            ]
+        return found
 
     # -- artifacts ----------------------------------------------------------------
 
@@ -518,11 +706,52 @@ def logged_model_tag_prefix(name: str) -> str:
     return f"{system_tags.LOGGED_MODEL_PREFIX}{logged_model_id('', name).rsplit('-', 1)[1]}."
 
 
+def random_model_name() -> str:
+    return f"model-{uuid.uuid4().hex[:8]}"
+
+
+def experiment_id_of(folder: Path) -> str:
+    """The experiment a model's folder (runs/<experiment>/models/<id>) belongs to."""
+    return folder.parent.parent.name
+
+
+def _standalone_model(experiment_id: str, folder: Path, record: ModelRecord) -> LoggedModel:
+    return LoggedModel(
+        model_id=record.id,
+        name=record.name,
+        experiment_id=public_experiment_id(experiment_id),
+        source_run_id=record.source_run_id,
+        artifact_location=model_artifacts_dir(folder).absolute().as_uri(),
+        creation_timestamp=record.created,
+        last_updated_timestamp=record.updated,
+        status=record.status,
+        tags=dict(record.tags),
+        params=dict(record.params),
+        model_type=record.model_type,
+        metrics=[
+            Metric(
+                key=row["key"],
+                value=float(row["value"]),
+                timestamp=int(row["timestamp"]),
+                step=int(row["step"]),
+                model_id=record.id,
+                dataset_name=row.get("dataset_name"),
+                dataset_digest=row.get("dataset_digest"),
+                run_id=row.get("run_id"),
+            )
+            for row in record.metrics
+        ],
+    )
+
+
 def _logged_model(record: RunRecord, run_dir: Path, name: str) -> LoggedModel:
+    """A model a run logged: its tags are the run's under a prefix, its params and
+    metrics the run's."""
     prefix = logged_model_tag_prefix(name)
     folder = run_dir / ARTIFACTS_DIR / name
+    model_id = logged_model_id(record.id, name)
     return LoggedModel(
-        model_id=logged_model_id(record.id, name),
+        model_id=model_id,
         name=name,
         experiment_id=public_experiment_id(record.experiment),
         source_run_id=record.id,
@@ -532,6 +761,10 @@ def _logged_model(record: RunRecord, run_dir: Path, name: str) -> LoggedModel:
         status="READY" if (folder / MLMODEL_FILE).is_file() else "PENDING",
         tags={k[len(prefix) :]: v for k, v in record.tags.items() if k.startswith(prefix)},
         params=dict(record.params),
+        metrics=[
+            Metric(key, summary.last, summary.timestamp, summary.step, model_id, run_id=record.id)
+            for key, summary in record.metrics.items()
+        ],
     )
 
 

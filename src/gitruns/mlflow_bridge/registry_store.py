@@ -32,13 +32,14 @@ from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils
 from gitruns import entities as ours
 from gitruns.client import MlflowClient as GitrunsClient
 from gitruns.client.registry import NEWEST_VERSIONS
+from gitruns.exceptions import GitrunsError
 from gitruns.mlflow_bridge.convert import mlflow_page
 from gitruns.mlflow_bridge.tracking_store import (
     not_supported,
-    parse_model_id,
     runs_dir_of,
     translated,
 )
+from gitruns.store.names import parse_logged_model_id
 from gitruns.store.record import ARTIFACTS_DIR
 
 
@@ -73,10 +74,14 @@ def to_model(model: ours.RegisteredModel) -> RegisteredModel:
 
 
 def runs_source(source: str, run_id: str | None) -> str:
-    """``runs:/<id>/<path>`` for what MLflow passes as a version's source: a logged
-    model's URI (MLflow 3), or the ``gitruns:`` URI of a folder in a run's artifacts."""
+    """``runs:/<id>/<path>`` for what MLflow passes as a version's source: the URI of a
+    model a run logged (MLflow 3), or the ``gitruns:`` URI of a folder in a run's
+    artifacts. Any other source (a model of its own folder) is kept as given."""
     if source.startswith("models:/m-"):
-        model_run, name = parse_model_id(source[len("models:/") :].strip("/"))
+        try:
+            model_run, name = parse_logged_model_id(source[len("models:/") :].strip("/"))
+        except GitrunsError:
+            return source
         return f"runs:/{model_run}/{name}"
     marker = f"/{run_id}/{ARTIFACTS_DIR}/" if run_id else None
     if source.startswith("gitruns:") and marker and marker in source:

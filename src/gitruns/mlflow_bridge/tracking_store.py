@@ -62,12 +62,8 @@ from gitruns.mlflow_bridge.convert import (
     mlflow_page,
     to_dataset_input,
 )
-from gitruns.store.names import (
-    check_relative_path,
-    logged_model_id,
-    parse_logged_model_id,
-    public_experiment_id,
-)
+from gitruns.store.logged_models import is_standalone_model_id
+from gitruns.store.names import public_experiment_id
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +122,13 @@ def to_experiment(experiment: ours.Experiment) -> Experiment:
     )
 
 
-def to_run(run: ours.Run, summaries: dict[str, Any] | None = None) -> Run:
+def to_run(
+    run: ours.Run,
+    summaries: dict[str, Any] | None = None,
+    outputs: Sequence[tuple[str, int]] = (),
+) -> Run:
     """MLflow's run; each metric's latest value at its step and time where the record's
-    summaries are given (a search's rows carry values only)."""
+    summaries are given (a search's rows carry values only), and the models it output."""
     info = run.info
     timestamp = info.end_time or info.start_time
     metrics = [
@@ -158,16 +158,10 @@ def to_run(run: ours.Run, summaries: dict[str, Any] | None = None) -> Run:
             dataset_inputs=[to_dataset_input(item) for item in run.inputs.dataset_inputs],
             model_inputs=[],
         ),
-        run_outputs=RunOutputs(model_outputs=[]),
+        run_outputs=RunOutputs(
+            model_outputs=[LoggedModelOutput(model_id, step) for model_id, step in outputs]
+        ),
     )
-
-
-def parse_model_id(model_id: str) -> tuple[str, str]:
-    """The run and path a logged model's id stands for; MLflow's error when it is not one."""
-    try:
-        return parse_logged_model_id(model_id)
-    except GitrunsError as error:
-        raise MlflowException(error.message, error_code=RESOURCE_DOES_NOT_EXIST) from None
 
 
 def to_logged_model(model: ours.LoggedModel) -> LoggedModel:
@@ -178,10 +172,24 @@ def to_logged_model(model: ours.LoggedModel) -> LoggedModel:
         artifact_location=model.artifact_location,
         creation_timestamp=model.creation_timestamp,
         last_updated_timestamp=model.last_updated_timestamp,
+        model_type=model.model_type,
         source_run_id=model.source_run_id,
-        status=LoggedModelStatus.READY if model.status == "READY" else LoggedModelStatus.PENDING,
+        status=LoggedModelStatus(model.status),
         tags=model.tags,
         params=model.params,
+        metrics=[
+            Metric(
+                m.key,
+                m.value,
+                m.timestamp,
+                m.step,
+                model_id=m.model_id,
+                dataset_name=m.dataset_name,
+                dataset_digest=m.dataset_digest,
+                run_id=m.run_id,
+            )
+            for m in model.metrics or []
+        ],
     )
 
 
@@ -253,7 +261,8 @@ class GitrunsTrackingStore(AbstractStore):
 
     def _run(self, run_id: str) -> Run:
         record, run_dir = self.client.get_run_record(run_id)
-        return to_run(ours.run_from_record(record, run_dir), record.metrics)
+        outputs = self.client.run_outputs(run_id)
+        return to_run(ours.run_from_record(record, run_dir), record.metrics, outputs)
 
     @translated
     def get_run(self, run_id: str) -> Run:
@@ -310,12 +319,21 @@ class GitrunsTrackingStore(AbstractStore):
     ) -> None:
         self.client.log_batch(
             run_id,
-            # A metric carrying a model id is MLflow 3 copying a run's value to link it to a
-            # model the run logged; in gitruns the model lives in the run, so it is linked.
+            # A metric naming a model its run logged is MLflow 3 copying the run's value to
+            # that model; in gitruns the model's metrics are its run's, so it is not logged
+            # twice. One naming a model of its own folder is logged, and linked to it.
             metrics=[
-                ours.Metric(m.key, m.value, m.timestamp, m.step)
+                ours.Metric(
+                    m.key,
+                    m.value,
+                    m.timestamp,
+                    m.step,
+                    m.model_id,
+                    m.dataset_name,
+                    m.dataset_digest,
+                )
                 for m in metrics
-                if not getattr(m, "model_id", None)
+                if not m.model_id or is_standalone_model_id(m.model_id)
             ],
             params=[ours.Param(p.key, p.value) for p in params],
             tags=[ours.RunTag(t.key, t.value) for t in tags if t.key != DIFF_TAG],
@@ -389,16 +407,14 @@ class GitrunsTrackingStore(AbstractStore):
         # model's own run records it.
         self.client.log_inputs(run_id, [from_dataset_input(item) for item in datasets or []])
 
+    @translated
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
-        for output in models:  # the model's id names its run: check it is this one
-            model_run, _ = parse_model_id(output.model_id)
-            if model_run != run_id:
-                raise not_supported("Linking a run to a model another run logged")
+        self.client.log_outputs(run_id, [(model.model_id, model.step) for model in models])
 
     def record_logged_model(self, run_id: str, mlflow_model: Any) -> None:
         """MLflow 2's record of a model a run logged: its files under artifacts/ say it."""
 
-    # -- logged models: artifacts/<name>/ of their run -----------------------------------
+    # -- logged models: artifacts/<name>/ of their run, or models/<id>/ -------------------
 
     @translated
     def create_logged_model(
@@ -410,31 +426,39 @@ class GitrunsTrackingStore(AbstractStore):
         params: Sequence[Any] | None = None,
         model_type: str | None = None,
     ) -> LoggedModel:
-        if not source_run_id:
-            raise not_supported("A logged model without a run (gitruns keeps models in runs)")
-        model_id = logged_model_id(source_run_id, check_relative_path(name or "model"))
-        if tags:
-            self.set_logged_model_tags(model_id, tags)
-        return self.get_logged_model(model_id)
+        model = self.client.create_logged_model(
+            experiment_id,
+            name=name,
+            source_run_id=source_run_id,
+            tags={tag.key: tag.value for tag in tags or []},
+            params={param.key: param.value for param in params or []},
+            model_type=model_type,
+        )
+        return to_logged_model(model)
 
     @translated
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
-        parse_model_id(model_id)
         return to_logged_model(self.client.get_logged_model(model_id))
 
     @translated
     def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
-        return self.get_logged_model(model_id)  # ready once its MLmodel file is written
+        return to_logged_model(self.client.finalize_logged_model(model_id, str(status)))
 
     @translated
     def set_logged_model_tags(self, model_id: str, tags: Sequence[Any]) -> None:
-        parse_model_id(model_id)
         self.client.set_logged_model_tags(model_id, {tag.key: str(tag.value) for tag in tags})
 
     @translated
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        parse_model_id(model_id)
         self.client.delete_logged_model_tag(model_id, key)
+
+    @translated
+    def log_logged_model_params(self, model_id: str, params: Sequence[Any]) -> None:
+        self.client.log_model_params(model_id, {param.key: param.value for param in params})
+
+    @translated
+    def delete_logged_model(self, model_id: str) -> None:
+        self.client.delete_logged_model(model_id)
 
     @translated
     def search_logged_models(
@@ -446,11 +470,22 @@ class GitrunsTrackingStore(AbstractStore):
         order_by: Any = None,
         page_token: str | None = None,
     ) -> PagedList:
-        if filter_string or datasets or order_by:
-            raise not_supported("Filtering or ordering logged models")
-        found = self.client.search_logged_models(list(experiment_ids), max_results, page_token)
-        models = [to_logged_model(model) for model in found]
-        return PagedList(models, found.token)
+        """MLflow's grammar over every logged model of the experiments: filter, datasets
+        and order by MLflow's own rules, newest first by default."""
+        from mlflow.utils.search_utils import SearchLoggedModelsUtils
+
+        if datasets and not all(dataset.get("dataset_name") for dataset in datasets):
+            raise MlflowException.invalid_parameter_value(
+                "`dataset_name` in the `datasets` clause must be specified."
+            )
+        models = [
+            to_logged_model(model) for model in self.client.logged_models(list(experiment_ids))
+        ]
+        found = SearchLoggedModelsUtils.filter_logged_models(models, filter_string, datasets)
+        ordered = SearchLoggedModelsUtils.sort(found, order_by)
+        return mlflow_page(ordered, max_results or self.LOGGED_MODELS_PAGE, 2**31 - 1, page_token)
+
+    LOGGED_MODELS_PAGE = 100  # MLflow's default page of logged models
 
 
 _UNSUPPORTED = {
@@ -489,7 +524,6 @@ _UNSUPPORTED = {
             "get_scorer",
             "delete_scorer",
         ),
-        "Deleting a logged model": ("delete_logged_model",),
     }.items()
     for name in names
 }

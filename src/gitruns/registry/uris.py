@@ -12,6 +12,7 @@ from gitruns.registry.tags import (
     gto_stage,
     mlflow_stage,
 )
+from gitruns.store.logged_models import is_standalone_model_id, model_artifacts_dir, model_dir
 from gitruns.store.names import check_relative_path, parse_logged_model_id
 from gitruns.store.record import ARTIFACTS_DIR
 
@@ -35,8 +36,11 @@ def locate_model(registry: Registry, uri: str) -> Path:
     ``models:/NAME@champion``, ``models:/MODEL_ID`` (a logged model),
     ``runs:/RUN_ID/model``, a ``file:`` URI or a path.
     """
-    if uri.startswith("models:/m-"):  # a logged model's id: its run and path
-        run_id, path = parse_logged_model_id(uri.removeprefix("models:/").strip("/"))
+    model_id = uri.removeprefix("models:/").strip("/")
+    if uri.startswith("models:/m-") and is_standalone_model_id(model_id):
+        return standalone_model_folder(registry, model_id)
+    if uri.startswith("models:/m-"):  # a model a run logged: its id names its run and path
+        run_id, path = parse_logged_model_id(model_id)
         uri = f"runs:/{run_id}/{path}"
     if uri.startswith("models:/"):
         return registry.model_folder(resolve_version(registry, uri))
@@ -52,6 +56,18 @@ def locate_model(registry: Registry, uri: str) -> Path:
             "artifacts with 'gitruns runs show RUN_ID'), or log the model first."
         )
     return target
+
+
+def standalone_model_folder(registry: Registry, model_id: str) -> Path:
+    """The files of a logged model no run holds (``runs/<experiment>/models/<id>/``)."""
+    for experiment_id in registry.store.experiment_ids():
+        folder = model_dir(registry.store.experiment_dir(experiment_id), model_id)
+        if folder.is_dir() and not folder.is_symlink():
+            return model_artifacts_dir(folder)
+    raise InvalidPath(
+        f"no logged model has the id {model_id!r} in {registry.store.runs_dir}. List them "
+        "with search_logged_models."
+    )
 
 
 def resolve_version(registry: Registry, uri: str) -> VersionState:

@@ -29,6 +29,7 @@ from gitruns.store.environments import (
     digest_of,
 )
 from gitruns.store.history import check_histories
+from gitruns.store.logged_models import MODEL_FILE, MODELS_DIR, is_standalone_model_id, read_model
 from gitruns.store.names import RUN_ID_PATTERN, SLUG_PATTERN
 from gitruns.store.record import EXPERIMENT_FILE, RUN_FILE
 from gitruns.utils.files import read_regular_file, read_small_text, regular_files
@@ -144,6 +145,9 @@ def _check_experiment(folder: Path, report: CheckReport) -> None:
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
+        if entry.name == MODELS_DIR and not entry.is_symlink():
+            _check_models(Path(entry.path), report)
+            continue
         if entry.is_symlink() or not RUN_ID_PATTERN.match(entry.name):
             report.problems.append(
                 Problem(
@@ -154,6 +158,26 @@ def _check_experiment(folder: Path, report: CheckReport) -> None:
             continue
         report.runs += 1
         _check_run(Path(entry.path), folder.name, report)
+
+
+def _check_models(folder: Path, report: CheckReport) -> None:
+    """Logged models of their own folders: each named by its id, its record readable."""
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink() or not entry.is_dir() or not is_standalone_model_id(entry.name):
+            report.problems.append(
+                Problem(
+                    Path(entry.path),
+                    "not a logged model's folder (m- and 32 hex characters). Move it out "
+                    "of runs/.",
+                )
+            )
+            continue
+        try:
+            read_model(Path(entry.path))
+        except GitrunsError as error:
+            report.problems.append(Problem(Path(entry.path) / MODEL_FILE, error.message))
 
 
 def _check_run(run_dir: Path, experiment_id: str, report: CheckReport) -> None:
