@@ -358,7 +358,8 @@ out["by_data"] = names(client.search_logged_models([exp], datasets=[{"dataset_na
 out["oldest_first"] = names(client.search_logged_models(
     [exp], order_by=[{"field_name": "creation_timestamp", "ascending": True}]))
 page = client.search_logged_models([exp], max_results=1)
-out["pages"] = [names(page), names(client.search_logged_models([exp], max_results=1, page_token=page.token))]
+rest = client.search_logged_models([exp], max_results=1, page_token=page.token)
+out["pages"] = [names(page), names(rest)]
 client.delete_logged_model(second.model_id)
 out["deleted"] = code_of(lambda: client.get_logged_model(second.model_id))
 out["after_delete"] = names(client.search_logged_models([exp]))
