@@ -35,7 +35,12 @@ from gitruns.store.logged_models import (
     model_dir,
     model_dirs,
 )
-from gitruns.store.names import RUN_ID_PATTERN, check_key, check_relative_path
+from gitruns.store.names import (
+    RUN_ID_PATTERN,
+    check_experiment_name,
+    check_key,
+    check_relative_path,
+)
 from gitruns.store.record import (
     ACTIVE,
     ARTIFACTS_DIR,
@@ -155,6 +160,20 @@ class Workspace:
 
     def update_experiment(self, experiment_id: str, record: ExperimentRecord) -> None:
         self._store.update_experiment(self._writable(experiment_id), record)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Give an experiment a new name. Its folder, which is its id, stays: runs, links,
+        the registry and other branches keep finding it."""
+        check_experiment_name(new_name)
+        experiment_id, record = self.experiment(experiment_id)
+        taken = self.find_experiment(new_name, with_default=True)
+        if taken is not None and taken[0] != experiment_id:
+            raise InvalidName(
+                f"Experiment(name={new_name}) already exists. Choose another name.",
+                error_code="RESOURCE_ALREADY_EXISTS",
+            )
+        record.name = new_name
+        self.update_experiment(experiment_id, record)
 
     def declare(
         self,

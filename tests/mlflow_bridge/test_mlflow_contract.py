@@ -396,3 +396,20 @@ out["artifact_location"] = client.get_logged_model(info.model_id).artifact_locat
     assert folder.parent.parent.name == "models" and folder.is_relative_to(repo / "runs")
     record = (folder.parent / "model.yaml").read_text()
     assert "schema: 1" in record and "deleted" not in record
+
+
+def test_mlflow_renames_an_experiment_and_finds_it_by_its_new_name(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+experiment_id = client.create_experiment("BadName")
+client.rename_experiment(experiment_id, "GoodName")
+out["name"] = client.get_experiment(experiment_id).name
+out["by_name"] = client.get_experiment_by_name("GoodName").experiment_id == experiment_id
+out["old"] = client.get_experiment_by_name("BadName")
+other = client.create_experiment("Other")
+out["taken"] = code_of(lambda: client.rename_experiment(other, "GoodName"))
+""",
+    )
+    assert found["name"] == "GoodName" and found["by_name"] and found["old"] is None
+    assert found["taken"] == "RESOURCE_ALREADY_EXISTS"

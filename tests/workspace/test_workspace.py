@@ -132,3 +132,29 @@ def test_summaries_list_experiments_by_stage_with_the_one_ranking(repo: Path):
     assert workspace.ranking("taxi").best_id == ids[0]
     assert [s.name for s in workspace.summaries((DELETED,))] == ["gone"]
     assert sorted(s.name for s in workspace.summaries((ACTIVE, DELETED))) == ["gone", "taxi"]
+
+
+def test_a_renamed_experiment_keeps_its_folder_and_frees_its_old_name(repo: Path):
+    from click.testing import CliRunner
+
+    from gitruns.cli import cli
+
+    (run_id,) = _log_runs(1, "taxi")
+    workspace = Workspace.current()
+    result = CliRunner().invoke(cli, ["experiments", "rename", "taxi", "nyc taxi"])
+    assert result.exit_code == 0, result.output
+    assert "Renamed experiment taxi to nyc taxi (id taxi)" in result.output
+    assert workspace.find_experiment("nyc taxi")[0] == "taxi"  # the same folder, the id
+    assert workspace.find_experiment("taxi") is None
+    assert gitruns.get_run(run_id).info.experiment_id == "taxi"
+    gitruns.set_experiment("taxi")  # the old name, free again: a folder of its own
+    with gitruns.start_run() as again:
+        pass
+    moved = again.info.experiment_id
+    assert moved.startswith("taxi-") and (repo / "runs" / moved / "experiment.yaml").exists()
+    assert workspace.find_experiment("taxi")[0] == moved
+    with pytest.raises(InvalidName, match=r"Experiment\(name=nyc taxi\) already exists"):
+        workspace.rename_experiment(moved, "nyc taxi")
+    with pytest.raises(InvalidName):
+        workspace.rename_experiment("taxi", "")
+    assert workspace.experiment("taxi")[1].name == "nyc taxi"  # nothing changed

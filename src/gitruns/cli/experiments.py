@@ -16,8 +16,10 @@ from gitruns.cli.app import (
     format_number,
     format_time,
     json_option,
+    open_client,
     print_json,
     ranking_label,
+    resolve_experiment,
     runs_folder,
     view_option,
 )
@@ -87,3 +89,24 @@ def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
             "set_experiment(name, primary_metric=..., goal=...).",
             highlight=False,
         )
+
+
+@experiments.command("rename")
+@click.argument("experiment")
+@click.argument("new_name")
+@click.option("--runs-dir", type=click.Path(path_type=Path), help="The runs folder.")
+def experiments_rename(experiment: str, new_name: str, runs_dir: Path | None) -> None:
+    """Rename EXPERIMENT (its name or id) to NEW_NAME. Its folder, which is its id,
+    stays, so runs, links and other branches keep finding it.
+
+    Example:
+
+        \b
+        gitruns experiments rename "taxi tests" nyc-taxi
+    """
+    client = open_client(runs_folder(runs_dir))
+    experiment_id = resolve_experiment(client, experiment)
+    client.rename_experiment(experiment_id, new_name)
+    console.print(
+        f"Renamed experiment {esc(experiment)} to {esc(new_name)} (id {esc(experiment_id)})."
+    )

@@ -31,7 +31,7 @@ from gitruns.entities import (
     run_from_live,
     run_from_record,
 )
-from gitruns.exceptions import GitrunsError, InvalidValue, LoggedModelNotFound
+from gitruns.exceptions import GitrunsError, InvalidName, InvalidValue, LoggedModelNotFound
 from gitruns.query import (
     ColumnRow,
     abbreviate,
@@ -211,6 +211,10 @@ class TrackingClient:
     ) -> PagedList[Experiment]:
         """MLflow 1.x's name for :meth:`search_experiments`, which older course code calls."""
         return self.search_experiments(view_type, max_results, page_token=page_token)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Rename an experiment; its id (its folder) stays the same."""
+        self.workspace.rename_experiment(experiment_id, new_name)
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Soft-delete: hidden from searches of active experiments; restore undoes it."""
@@ -517,7 +521,10 @@ class TrackingClient:
             if kept.deleted:
                 raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
             return _standalone_model(experiment_id, folder, kept)
-        run_id, name = parse_logged_model_id(model_id)
+        try:
+            run_id, name = parse_logged_model_id(model_id)
+        except InvalidName as error:  # no model can have that id
+            raise LoggedModelNotFound(error.message) from None
         record, run_dir = self.workspace.load_run(run_id)
         return _logged_model(record, run_dir, name)
 

@@ -243,11 +243,9 @@ class GitrunsTrackingStore(AbstractStore):
     def restore_experiment(self, experiment_id: str) -> None:
         self.client.restore_experiment(experiment_id)
 
+    @translated
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        raise not_supported(
-            "Renaming an experiment (its folder under runs/ is named after it, the same on "
-            "every branch)"
-        )
+        self.client.rename_experiment(experiment_id, new_name)
 
     @translated
     def set_experiment_tag(self, experiment_id: str, tag: Any) -> None:

@@ -169,8 +169,7 @@ def _check_models(folder: Path, report: CheckReport) -> None:
             report.problems.append(
                 Problem(
                     Path(entry.path),
-                    "not a logged model's folder (m- and 32 hex characters). Move it out "
-                    "of runs/.",
+                    "not a logged model's folder (m- and 32 hex characters). Move it out of runs/.",
                 )
             )
             continue

@@ -32,6 +32,7 @@ from gitruns.store.names import (
     SLUG_PATTERN,
     check_experiment_name,
     check_run_id_prefix,
+    digest_folder,
     experiment_folder,
     slugify,
 )
@@ -105,19 +106,23 @@ class RunStore:
         """Where an experiment of this name may live: the folder its name maps to
         (:func:`gitruns.store.names.experiment_folder`), then, for trees written before that
         rule, its plain slug."""
-        folder = experiment_folder(name)
-        slug = slugify(name)
-        return (folder,) if slug == folder else (folder, slug)
+        return tuple(dict.fromkeys((experiment_folder(name), slugify(name), digest_folder(name))))
 
     def find_experiment(self, name: str) -> tuple[str, ExperimentRecord] | None:
-        """The id and record of the experiment called ``name``, or None."""
+        """The id and record of the experiment called ``name``, or None. An experiment
+        renamed keeps its folder: when none of the folders a name maps to holds it, each
+        experiment's record is read."""
         check_experiment_name(name)
-        for candidate in self._candidate_ids(name):
+        candidates = self._candidate_ids(name)
+        for candidate in candidates:
             path = self.runs_dir / candidate / EXPERIMENT_FILE
             if path.exists():
                 record = ExperimentRecord.read(path)
                 if record.name == name:
                     return candidate, record
+        for experiment_id, record in self.readable_experiments():
+            if record.name == name and experiment_id not in candidates:
+                return experiment_id, record
         return None
 
     def create_experiment(self, record: ExperimentRecord) -> str:
@@ -133,18 +138,22 @@ class RunStore:
         found = self.find_experiment(record.name)
         if found is not None:
             return found[0]
-        candidate = experiment_folder(record.name)
-        folder = self.runs_dir / candidate
-        path = folder / EXPERIMENT_FILE
-        if not path.exists():
-            text = within_record_size(record.to_yaml(), f"experiment {record.name!r}")
-            folder.mkdir(parents=True, exist_ok=True)
-            if create_exclusive(path, text):
-                logger.info("Created experiment %r in %s", record.name, folder)
+        # The folder its name maps to; if an experiment renamed from this name holds it,
+        # the name's digest folder (the same on every branch, too).
+        for candidate in dict.fromkeys(
+            (experiment_folder(record.name), digest_folder(record.name))
+        ):
+            folder = self.runs_dir / candidate
+            path = folder / EXPERIMENT_FILE
+            if not path.exists():
+                text = within_record_size(record.to_yaml(), f"experiment {record.name!r}")
+                folder.mkdir(parents=True, exist_ok=True)
+                if create_exclusive(path, text):
+                    logger.info("Created experiment %r in %s", record.name, folder)
+                    return candidate
+            existing = ExperimentRecord.read(path)
+            if existing.name == record.name:
                 return candidate
-        existing = ExperimentRecord.read(path)
-        if existing.name == record.name:
-            return candidate
         raise InvalidName(
             f"experiment name {record.name!r} maps to the folder {folder}, which already holds "
             f"the experiment {existing.name!r}. Use that experiment's exact name, or choose "

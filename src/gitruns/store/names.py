@@ -138,7 +138,13 @@ def experiment_folder(name: str) -> str:
         name == slug and name != "default" and not name.isdigit()
     ) or name == DEFAULT_EXPERIMENT_NAME:
         return slug
-    return f"{slug[:55]}-{name_digest(name)}"
+    return digest_folder(name)
+
+
+def digest_folder(name: str) -> str:
+    """The slug of ``name`` and a digest of it: the folder of a name that is not its own
+    slug, and of one whose slug folder holds an experiment renamed from it."""
+    return f"{slugify(name)[:55]}-{name_digest(name)}"
 
 
 def public_experiment_id(folder: str) -> str:
