@@ -281,6 +281,18 @@ class Workspace:
         """A run to change (tags, status), locked against its own process while written."""
         return open_run(self._store, run_id)
 
+    def open_active_run(self, run_id: str) -> LiveRun:
+        """A run to log to: as MLflow's stores, a deleted run takes no params, metrics,
+        tags or inputs until it is restored."""
+        live = self.open_run(run_id)
+        if live.record.lifecycle_stage != ACTIVE:
+            raise InvalidValue(
+                f"The run {live.run_id} must be in the 'active' state. Current state is "
+                f"{live.record.lifecycle_stage}. Restore it (restore_run, or 'gitruns runs "
+                "restore') to log to it."
+            )
+        return live
+
     def resume_run(self, run_id: str) -> LiveRun:
         """A finished run started again by this process, as MLflow's start_run(run_id=...)."""
         return resume_run(self._store, run_id)

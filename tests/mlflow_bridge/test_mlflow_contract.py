@@ -413,3 +413,42 @@ out["taken"] = code_of(lambda: client.rename_experiment(other, "GoodName"))
     )
     assert found["name"] == "GoodName" and found["by_name"] and found["old"] is None
     assert found["taken"] == "RESOURCE_ALREADY_EXISTS"
+
+
+def test_a_deleted_run_takes_nothing_and_refusals_name_the_entry_and_the_feature(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+from mlflow.entities import Metric
+run = client.create_run("0")
+run_id = run.info.run_id
+bad = [Metric("rmse", 1.0, 0, 0), Metric("../up", 1.0, 0, 0)]
+try:
+    client.log_batch(run_id, metrics=bad)
+except MlflowException as error:
+    out["batch"] = [error.error_code, str(error)]
+client.set_tag(run_id, "kept", "yes")
+client.delete_run(run_id)
+out["deleted_tag"] = code_of(lambda: client.delete_tag(run_id, "kept"))
+try:
+    client.log_param(run_id, "alpha", "1")
+except MlflowException as error:
+    out["deleted_param"] = str(error)
+client.restore_run(run_id)
+client.log_param(run_id, "alpha", "1")
+out["restored"] = client.get_run(run_id).data.params
+store = mlflow.tracking._tracking_service.utils._get_store()
+try:
+    store.add_dataset_to_experiments("d-1", ["0"])
+except MlflowException as error:
+    out["feature"] = [error.error_code, str(error)]
+""",
+    )
+    code, message = found["batch"]
+    assert code == "INVALID_PARAMETER_VALUE"
+    assert """Invalid value "../up" for parameter 'metrics[1].name'""" in message
+    assert found["deleted_tag"] == "INVALID_PARAMETER_VALUE"
+    assert "must be in the 'active' state" in found["deleted_param"]
+    assert found["restored"] == {"alpha": "1"}
+    assert found["feature"][0] == "NOT_IMPLEMENTED"
+    assert "Evaluation datasets (add_dataset_to_experiments)" in found["feature"][1]

@@ -341,13 +341,13 @@ class TrackingClient:
         return PagedList([run.info for run in runs], runs.token)
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
-        self.workspace.open_run(run_id).set_tags({key: value})
+        self.workspace.open_active_run(run_id).set_tags({key: value})
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self.workspace.open_run(run_id).delete_tag(key)
+        self.workspace.open_active_run(run_id).delete_tag(key)
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
-        self.workspace.open_run(run_id).log_params({key: value})
+        self.workspace.open_active_run(run_id).log_params({key: value})
         return value
 
     def log_metric(
@@ -365,7 +365,7 @@ class TrackingClient:
     ) -> None:
         """Log a metric's value; with ``model_id`` (MLflow 3), the value is also the
         model's, measured on the dataset named."""
-        live = self.workspace.open_run(run_id)
+        live = self.workspace.open_active_run(run_id)
         live.log_metric(key, value, step, timestamp)
         live.flush()
         if model_id is not None:
@@ -392,7 +392,7 @@ class TrackingClient:
                 f"Duplicate parameter keys have been submitted: {repeated}. Give each param "
                 "one value in a batch."
             )
-        live = self.workspace.open_run(run_id)
+        live = self.workspace.open_active_run(run_id)
         if params:
             live.log_params({param.key: param.value for param in params})
         if tags:
@@ -413,7 +413,7 @@ class TrackingClient:
             context = tags.pop(CONTEXT_TAG, None)
             entries.append(input_entry(item.dataset, context, tags or None))
         if entries:
-            self.workspace.open_run(run_id).log_inputs(entries)
+            self.workspace.open_active_run(run_id).log_inputs(entries)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every value logged for ``key``, in the order logged."""

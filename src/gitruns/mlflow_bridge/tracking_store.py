@@ -63,7 +63,7 @@ from gitruns.mlflow_bridge.convert import (
     to_dataset_input,
 )
 from gitruns.store.logged_models import is_standalone_model_id
-from gitruns.store.names import public_experiment_id
+from gitruns.store.names import check_key, public_experiment_id
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +193,24 @@ def to_logged_model(model: ours.LoggedModel) -> LoggedModel:
     )
 
 
+def check_batch_keys(
+    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+) -> None:
+    """Each key by gitruns' rule, refused in MLflow's words: which entry, and why."""
+    from mlflow.utils.validation import invalid_value
+
+    entries = [(f"metrics[{i}].name", m.key) for i, m in enumerate(metrics)]
+    entries += [(f"params[{i}].key", p.key) for i, p in enumerate(params)]
+    entries += [(f"tags[{i}].key", t.key) for i, t in enumerate(tags)]
+    for path, key in entries:
+        try:
+            check_key(key)
+        except GitrunsError as error:
+            raise MlflowException(
+                invalid_value(path, key, error.message), INVALID_PARAMETER_VALUE
+            ) from None
+
+
 class GitrunsTrackingStore(AbstractStore):
     """MLflow's tracking store over a gitruns ``runs/`` folder."""
 
@@ -315,6 +333,7 @@ class GitrunsTrackingStore(AbstractStore):
         params: Sequence[Param],
         tags: Sequence[RunTag],
     ) -> None:
+        check_batch_keys(metrics, params, tags)
         self.client.log_batch(
             run_id,
             # A metric naming a model its run logged is MLflow 3 copying the run's value to
@@ -535,5 +554,31 @@ def _refusing(name: str, what: str) -> Any:
     return method
 
 
+# What MLflow's newer features (GenAI and serving) add to its store, by a word of the
+# method's name: each answers NOT_IMPLEMENTED naming the feature, not a bare
+# NotImplementedError, so a server over gitruns answers 501 with a reason.
+_FAMILIES = (
+    (("dataset",), "Evaluation datasets"),
+    (("trace", "span", "session"), "Tracing"),
+    (("gateway", "endpoint", "budget", "secret", "guardrail"), "The AI gateway"),
+    (("mcp",), "MCP servers"),
+    (("review_queue", "label_schema", "queue"), "Review queues and label schemas"),
+    (("scorer", "scoring"), "Scorers"),
+)
+
+
+def _family(name: str) -> str:
+    for words, what in _FAMILIES:
+        if any(word in name for word in words):
+            return what
+    return "This MLflow feature"
+
+
 for _name, _what in _UNSUPPORTED.items():
     setattr(GitrunsTrackingStore, _name, _refusing(_name, _what))
+for _klass in AbstractStore.__mro__:
+    for _name, _function in list(vars(_klass).items()):
+        if _name.startswith("__") or getattr(GitrunsTrackingStore, _name, None) is not _function:
+            continue  # a name gitruns answers itself, or one a nearer class defines
+        if "NotImplementedError" in getattr(getattr(_function, "__code__", None), "co_names", ()):
+            setattr(GitrunsTrackingStore, _name, _refusing(_name, f"{_family(_name)} ({_name})"))
