@@ -19,6 +19,7 @@ from gitruns.store.index import RunEntry
 from gitruns.store.names import public_experiment_id
 from gitruns.store.record import (
     ARTIFACTS_DIR,
+    EXPERIMENT_FILE,
     STATUSES,
     TERMINAL_STATUSES,
     ExperimentRecord,
@@ -344,12 +345,20 @@ def experiment_from_record(
     tags: dict[str, str] = dict(record.tags)
     if record.description:
         tags[system_tags.NOTE] = record.description
+    # experiment.yaml holds no time (the same bytes on every branch): its file's time in
+    # this clone stands for both; Default, before anything made its folder, has none.
+    try:
+        changed: int | None = int((folder / EXPERIMENT_FILE).stat().st_mtime * 1000)
+    except OSError:
+        changed = None
     return Experiment(
         experiment_id=public_experiment_id(experiment_id),
         name=record.name,
         artifact_location=record.artifact_location or folder.absolute().as_uri(),
         lifecycle_stage=record.lifecycle_stage,
         tags=tags,
+        creation_time=changed,
+        last_update_time=changed,
     )
 
 

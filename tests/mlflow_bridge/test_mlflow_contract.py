@@ -452,3 +452,28 @@ except MlflowException as error:
     assert found["restored"] == {"alpha": "1"}
     assert found["feature"][0] == "NOT_IMPLEMENTED"
     assert "Evaluation datasets (add_dataset_to_experiments)" in found["feature"][1]
+
+
+def test_experiments_are_searched_newest_first_with_mlflows_grammar(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+import time
+out["fresh"] = [e.name for e in client.search_experiments()]
+for name, tags in (("a", {"key": "value"}), ("ab", {"key": "vaLue"}), ("Abc", None)):
+    time.sleep(0.01)
+    client.create_experiment(name, tags=tags)
+names = lambda found: [e.name for e in found]
+out["newest"] = names(client.search_experiments(filter_string="attribute.name != 'a'"))
+out["like"] = names(client.search_experiments(filter_string="name LIKE 'a%'"))
+out["ilike_tag"] = names(client.search_experiments(filter_string="tag.key ILIKE '%alu%'"))
+out["by_name"] = names(client.search_experiments(order_by=["name DESC"]))
+page = client.search_experiments(max_results=2)
+out["pages"] = [names(page), names(client.search_experiments(page_token=page.token))]
+""",
+    )
+    assert found["fresh"] == ["Default"]
+    assert found["newest"] == ["Abc", "ab", "Default"]
+    assert found["like"] == ["ab", "a"] == found["ilike_tag"]
+    assert found["by_name"] == ["ab", "a", "Default", "Abc"]
+    assert found["pages"] == [["Abc", "ab"], ["a", "Default"]]

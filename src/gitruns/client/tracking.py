@@ -191,17 +191,21 @@ class TrackingClient:
     ) -> PagedList[Experiment]:
         """Experiments, filtered on ``name`` or ``tags.KEY`` (e.g. ``"name LIKE '%taxi%'"``)."""
         matches = parse_filter(filter_string, parse_experiment_field)
-        workspace = self.workspace
-        experiments = []
-        for experiment_id, record in workspace.experiments(with_default=True):
-            experiment = _experiment(workspace, experiment_id, record)
-            if ViewType.includes(view_type, record.lifecycle_stage) and matches(experiment):
-                experiments.append(experiment)
+        experiments = [e for e in self.experiments_in_view(view_type) if matches(e)]
         descending = order_by is not None and any(
             str(clause).strip().upper().endswith(" DESC") for clause in order_by[:1]
         )
         experiments.sort(key=lambda experiment: experiment.name, reverse=descending)
         return page_of(experiments, max_results, page_token)
+
+    def experiments_in_view(self, view_type: int = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        """Every experiment in a view (active, deleted or all), MLflow's Default included."""
+        workspace = self.workspace
+        return [
+            _experiment(workspace, experiment_id, record)
+            for experiment_id, record in workspace.experiments(with_default=True)
+            if ViewType.includes(view_type, record.lifecycle_stage)
+        ]
 
     def list_experiments(
         self,

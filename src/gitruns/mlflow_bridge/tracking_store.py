@@ -57,7 +57,6 @@ from gitruns.exceptions import (
 )
 from gitruns.location import resolve
 from gitruns.mlflow_bridge.convert import (
-    converted,
     from_dataset_input,
     mlflow_page,
     to_dataset_input,
@@ -67,6 +66,7 @@ from gitruns.store.names import check_key, public_experiment_id
 
 logger = logging.getLogger(__name__)
 
+SEARCH_MAX_RESULTS = 50_000  # MLflow's threshold for a page of experiments
 DIFF_TAG = system_tags.GIT_DIFF  # the run-context provider's; a gitruns run keeps code.diff
 
 
@@ -117,8 +117,9 @@ def to_experiment(experiment: ours.Experiment) -> Experiment:
         artifact_location=experiment.artifact_location,
         lifecycle_stage=experiment.lifecycle_stage,
         tags=[ExperimentTag(key, value) for key, value in experiment.tags.items()],
-        creation_time=experiment.creation_time,
-        last_update_time=experiment.last_update_time,
+        # Default, read before anything made its folder, has no file and so no time yet
+        creation_time=experiment.creation_time or 0,
+        last_update_time=experiment.last_update_time or 0,
     )
 
 
@@ -231,10 +232,18 @@ class GitrunsTrackingStore(AbstractStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        found = self.client.search_experiments(
-            view_type, max_results, filter_string, order_by, page_token
+        """MLflow's filter grammar and order (newest first by default) over every
+        experiment in the view."""
+        from mlflow.utils.search_utils import SearchExperimentsUtils
+
+        experiments = [to_experiment(e) for e in self.client.experiments_in_view(view_type)]
+        found = SearchExperimentsUtils.filter(experiments, filter_string)
+        ordered = SearchExperimentsUtils.sort(
+            found, order_by or ["creation_time DESC", "experiment_id ASC"]
         )
-        return converted(found, to_experiment)
+        return mlflow_page(
+            ordered, max_results or SEARCH_MAX_RESULTS, SEARCH_MAX_RESULTS, page_token
+        )
 
     @translated
     def create_experiment(
