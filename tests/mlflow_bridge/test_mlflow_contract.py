@@ -270,10 +270,11 @@ out["pages"] = [[m.step for m in first], [m.step for m in second]]
 out["bad"] = code_of(
     lambda: store.get_metric_history(run.info.run_id, "m", max_results=4, page_token="bad")
 )
+out["bad_alone"] = code_of(lambda: store.get_metric_history(run.info.run_id, "m", page_token="x"))
 """,
     )
     assert found["pages"] == [[0, 1, 2, 3], [4, 5, 6, 7]]
-    assert found["bad"] == "INVALID_PARAMETER_VALUE"
+    assert found["bad"] == "INVALID_PARAMETER_VALUE" == found["bad_alone"]
 
 
 def test_a_missing_tag_is_not_found_and_a_local_artifact_location_absolute(repo: Path):

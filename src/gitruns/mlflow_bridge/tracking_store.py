@@ -381,9 +381,12 @@ class GitrunsTrackingStore(AbstractStore):
             Metric(m.key, m.value, m.timestamp, m.step)
             for m in self.client.get_metric_history(run_id, metric_key)
         ]
-        if max_results is None:
+        if max_results is None and page_token is None:
             return PagedList(history, None)
-        return mlflow_page(history, max_results, 2**31 - 1, page_token)
+        limit = 2**31 - 1
+        return mlflow_page(
+            history, limit if max_results is None else max_results, limit, page_token
+        )
 
     @translated
     def _search_runs(
