@@ -39,6 +39,7 @@ REPRODUCTION_VERDICT = "gitruns.reproduction"  # "reproduced" or "differs"
 EXPORTED_ID = "gitruns.run_id"  # on an MLflow run gitruns exported: its gitruns id
 IMPORTED_FROM = "gitruns.imported_from"  # on a gitruns run an import made: "mlflow"
 LOGGED_MODEL_PREFIX = "gitruns.model."  # + a logged model's id part: its tags
+LOGGED_MODEL_DELETED = "gitruns.deleted"  # a run's model's own tag (under the prefix): deleted
 TRIAL_HOST = "gitruns.trial.host"  # a Spark trial's executor, as a host token
 TRIAL_ARTIFACTS_LEFT_OUT = "gitruns.trial.artifacts_left_out"
 

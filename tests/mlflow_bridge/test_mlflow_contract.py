@@ -351,6 +351,9 @@ out["metric"] = [metric.key, metric.value, metric.step, metric.dataset_name, met
 out["run_metric"] = client.get_run(run.info.run_id).data.metrics
 client.log_outputs(run.info.run_id, [LoggedModelOutput(first.model_id, 1)])
 out["outputs"] = [o.model_id for o in client.get_run(run.info.run_id).outputs.model_outputs]
+from mlflow.entities import LoggedModelInput
+client.log_inputs(run.info.run_id, models=[LoggedModelInput(second.model_id)])
+out["inputs"] = [i.model_id for i in client.get_run(run.info.run_id).inputs.model_inputs]
 names = lambda page: [m.name for m in page]
 out["newest_first"] = names(client.search_logged_models([exp]))
 out["by_name"] = names(client.search_logged_models([exp], filter_string="name = 'first'"))
@@ -365,6 +368,10 @@ client.delete_logged_model(second.model_id)
 out["deleted"] = code_of(lambda: client.get_logged_model(second.model_id))
 out["after_delete"] = names(client.search_logged_models([exp]))
 out["unknown"] = code_of(lambda: client.get_logged_model("m-" + "0" * 32))
+try:
+    client.get_logged_model("1234")
+except MlflowException as error:
+    out["not_an_id"] = str(error)
 out["hostile"] = code_of(lambda: client.get_logged_model("m-../../etc"))
 
 class Echo(mlflow.pyfunc.PythonModel):
@@ -375,6 +382,11 @@ mlflow.set_experiment(experiment_id=exp)
 info = mlflow.pyfunc.log_model(name="echo", python_model=Echo())
 out["loaded"] = list(mlflow.pyfunc.load_model(info.model_uri).predict([1, 2]))
 out["artifact_location"] = client.get_logged_model(info.model_id).artifact_location
+with mlflow.start_run():
+    in_run = mlflow.pyfunc.log_model(name="echo", python_model=Echo())
+client.delete_logged_model(in_run.model_id)
+out["run_model_deleted"] = code_of(lambda: client.get_logged_model(in_run.model_id))
+out["run_model_listed"] = in_run.model_id in [m.model_id for m in client.search_logged_models([exp])]
 """,
     )
     first, second = found["ids"]
@@ -383,6 +395,10 @@ out["artifact_location"] = client.get_logged_model(info.model_id).artifact_locat
     assert found["metric"][:4] == ["rmse", 0.5, 1, "valid"]
     assert found["run_metric"] == {"rmse": 0.5}  # the run has the value too
     assert found["outputs"] == [first]
+    assert found["inputs"] == [second]
+    assert found["not_an_id"].startswith("Logged model with ID '1234' not found")
+    assert found["run_model_deleted"] == "RESOURCE_DOES_NOT_EXIST"
+    assert found["run_model_listed"] is False
     assert found["newest_first"][1] == "first" and found["by_name"] == ["first"]
     assert found["by_metric"] == ["first"] == found["by_data"]
     assert found["oldest_first"][0] == "first"

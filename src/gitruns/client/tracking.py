@@ -528,9 +528,14 @@ class TrackingClient:
         try:
             run_id, name = parse_logged_model_id(model_id)
         except InvalidName as error:  # no model can have that id
-            raise LoggedModelNotFound(error.message) from None
+            raise LoggedModelNotFound(
+                f"Logged model with ID '{model_id}' not found: {error.message}"
+            ) from None
         record, run_dir = self.workspace.load_run(run_id)
-        return _logged_model(record, run_dir, name)
+        model = _logged_model(record, run_dir, name)
+        if model is None:
+            raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found (deleted).")
+        return model
 
     def logged_models(self, experiment_ids: Sequence[str]) -> list[LoggedModel]:
         """Every logged model of the experiments: each folder with an ``MLmodel`` file in
@@ -550,7 +555,7 @@ class TrackingClient:
             ]
             if found:
                 run = read_run_record(run_dir)
-                models += [_logged_model(run, run_dir, name) for name in found]
+                models += filter(None, (_logged_model(run, run_dir, name) for name in found))
         return models
 
     def search_logged_models(
@@ -596,7 +601,7 @@ class TrackingClient:
             with self._change_model(model_id) as record:
                 if key not in record.tags:
                     raise InvalidValue(
-                        f"No tag with name: {key} in logged model {model_id}.",
+                        f"No tag with key: {key} in logged model {model_id}.",
                         error_code="RESOURCE_DOES_NOT_EXIST",
                     )
                 del record.tags[key]
@@ -614,15 +619,16 @@ class TrackingClient:
         self.workspace.open_run(run_id).log_params({str(k): str(v) for k, v in params.items()})
 
     def delete_logged_model(self, model_id: str) -> None:
-        """Delete a logged model: its record stays in git history, marked deleted."""
-        if not is_standalone_model_id(model_id):
-            raise InvalidValue(
-                f"{model_id} is a model its run logged, kept in that run's artifacts; delete "
-                "the run (delete_run) to delete it."
-            )
+        """Delete a logged model, softly as a run is deleted: marked deleted, its files
+        kept (a run's model keeps the mark as a run tag)."""
         self.get_logged_model(model_id)  # a deleted one is not found
-        with self._change_model(model_id) as record:
-            record.deleted = True
+        if is_standalone_model_id(model_id):
+            with self._change_model(model_id) as record:
+                record.deleted = True
+            return
+        run_id, name = parse_logged_model_id(model_id)
+        mark = logged_model_tag_prefix(name) + system_tags.LOGGED_MODEL_DELETED
+        self.workspace.open_run(run_id).set_tags({mark: "true"})
 
     def link_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
         """Keep each metric value that names a model of its own folder with that model
@@ -661,18 +667,48 @@ class TrackingClient:
                     "it logs, or models made with create_logged_model."
                 )
 
-    def run_outputs(self, run_id: str) -> list[tuple[str, int]]:
-        """The models (of their own folders) a run output, with the step."""
+    def log_model_inputs(self, run_id: str, model_ids: Sequence[str]) -> None:
+        """Record that a run took these models as inputs (kept with each model of its own
+        folder; a run's model used by another run is not kept, and says so)."""
+        self.workspace.run_dir(run_id)  # the run exists
+        for model_id in model_ids:
+            if not is_standalone_model_id(model_id):
+                logger.warning(
+                    "Run %s took %s as an input: a model a run logged does not keep the runs "
+                    "that use it, so this link is not kept.",
+                    run_id,
+                    model_id,
+                )
+                continue
+            with self._change_model(model_id) as record:
+                if {"run_id": run_id} not in record.used_by:
+                    record.used_by.append({"run_id": run_id})
+
+    def run_inputs(self, run_id: str) -> list[str]:
+        """The models (of their own folders) a run took as inputs."""
+        return [
+            model.id
+            for model in self._experiment_models(run_id)
+            if {"run_id": run_id} in model.used_by
+        ]
+
+    def _experiment_models(self, run_id: str) -> list[ModelRecord]:
         record, _ = self.workspace.load_run(run_id)
         found = []
         for _, folder in self.workspace.logged_model_dirs([record.experiment]):
             model = read_model(folder)
-            found += [
-                (model.id, int(entry.get("step", 0)))
-                for entry in model.outputs
-                if entry.get("run_id") == run_id and not model.deleted
-            ]
+            if not model.deleted:
+                found.append(model)
         return found
+
+    def run_outputs(self, run_id: str) -> list[tuple[str, int]]:
+        """The models (of their own folders) a run output, with the step."""
+        return [
+            (model.id, int(entry.get("step", 0)))
+            for model in self._experiment_models(run_id)
+            for entry in model.outputs
+            if entry.get("run_id") == run_id
+        ]
 
     # -- artifacts ----------------------------------------------------------------
 
@@ -755,10 +791,12 @@ def _standalone_model(experiment_id: str, folder: Path, record: ModelRecord) -> 
     )
 
 
-def _logged_model(record: RunRecord, run_dir: Path, name: str) -> LoggedModel:
-    """A model a run logged: its tags are the run's under a prefix, its params and
-    metrics the run's."""
+def _logged_model(record: RunRecord, run_dir: Path, name: str) -> LoggedModel | None:
+    """A model a run logged (None once deleted): its tags are the run's under a prefix,
+    its params and metrics the run's."""
     prefix = logged_model_tag_prefix(name)
+    if record.tags.get(prefix + system_tags.LOGGED_MODEL_DELETED) == "true":
+        return None
     folder = run_dir / ARTIFACTS_DIR / name
     model_id = logged_model_id(record.id, name)
     return LoggedModel(
@@ -770,7 +808,11 @@ def _logged_model(record: RunRecord, run_dir: Path, name: str) -> LoggedModel:
         creation_timestamp=record.start_time,
         last_updated_timestamp=record.end_time or record.start_time,
         status="READY" if (folder / MLMODEL_FILE).is_file() else "PENDING",
-        tags={k[len(prefix) :]: v for k, v in record.tags.items() if k.startswith(prefix)},
+        tags={
+            key[len(prefix) :]: value
+            for key, value in record.tags.items()
+            if key.startswith(prefix) and key != prefix + system_tags.LOGGED_MODEL_DELETED
+        },
         params=dict(record.params),
         metrics=[
             Metric(key, summary.last, summary.timestamp, summary.step, model_id, run_id=record.id)

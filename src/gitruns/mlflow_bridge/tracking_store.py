@@ -38,6 +38,7 @@ from mlflow.entities import (
     RunTag,
     ViewType,
 )
+from mlflow.entities.logged_model_input import LoggedModelInput
 from mlflow.entities.logged_model_output import LoggedModelOutput
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
@@ -127,6 +128,7 @@ def to_run(
     run: ours.Run,
     summaries: dict[str, Any] | None = None,
     outputs: Sequence[tuple[str, int]] = (),
+    model_inputs: Sequence[str] = (),
 ) -> Run:
     """MLflow's run; each metric's latest value at its step and time where the record's
     summaries are given (a search's rows carry values only), and the models it output."""
@@ -157,7 +159,7 @@ def to_run(
         ),
         run_inputs=RunInputs(
             dataset_inputs=[to_dataset_input(item) for item in run.inputs.dataset_inputs],
-            model_inputs=[],
+            model_inputs=[LoggedModelInput(model_id) for model_id in model_inputs],
         ),
         run_outputs=RunOutputs(
             model_outputs=[LoggedModelOutput(model_id, step) for model_id, step in outputs]
@@ -287,7 +289,8 @@ class GitrunsTrackingStore(AbstractStore):
     def _run(self, run_id: str) -> Run:
         record, run_dir = self.client.get_run_record(run_id)
         outputs = self.client.run_outputs(run_id)
-        return to_run(ours.run_from_record(record, run_dir), record.metrics, outputs)
+        inputs = self.client.run_inputs(run_id)
+        return to_run(ours.run_from_record(record, run_dir), record.metrics, outputs, inputs)
 
     @translated
     def get_run(self, run_id: str) -> Run:
@@ -432,9 +435,9 @@ class GitrunsTrackingStore(AbstractStore):
         datasets: Sequence[Any] | None = None,
         models: Sequence[Any] | None = None,
     ) -> None:
-        # A model input (a model the run used) has no place in the run's record yet; the
-        # model's own run records it.
         self.client.log_inputs(run_id, [from_dataset_input(item) for item in datasets or []])
+        if models:
+            self.client.log_model_inputs(run_id, [model.model_id for model in models])
 
     @translated
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:

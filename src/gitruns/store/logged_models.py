@@ -72,6 +72,9 @@ class ModelRecord:
     # each: key, value, timestamp, step, run_id, dataset_name, dataset_digest
     metrics: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)  # runs that output it: run_id, step
+    used_by: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # runs that took it as input: run_id
     deleted: bool = False
 
     def to_yaml(self) -> str:
@@ -80,7 +83,7 @@ class ModelRecord:
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
         data.update(status=self.status, created=self.created, updated=self.updated)
-        for key in ("tags", "params", "metrics", "outputs"):
+        for key in ("tags", "params", "metrics", "outputs", "used_by"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
         if self.deleted:
@@ -147,6 +150,7 @@ class ModelRecord:
             params=strings("params"),
             metrics=rows("metrics", METRIC_FIELDS),
             outputs=rows("outputs", ("run_id", "step")),
+            used_by=rows("used_by", ("run_id",)),
             deleted=data.get("deleted") is True,
         )
 
