@@ -386,7 +386,8 @@ with mlflow.start_run():
     in_run = mlflow.pyfunc.log_model(name="echo", python_model=Echo())
 client.delete_logged_model(in_run.model_id)
 out["run_model_deleted"] = code_of(lambda: client.get_logged_model(in_run.model_id))
-out["run_model_listed"] = in_run.model_id in [m.model_id for m in client.search_logged_models([exp])]
+listed = [m.model_id for m in client.search_logged_models([exp])]
+out["run_model_listed"] = in_run.model_id in listed
 """,
     )
     first, second = found["ids"]
