@@ -234,7 +234,7 @@ def free_port() -> int:
 class MlflowServer:
     """``mlflow server`` on 127.0.0.1, started in MLflow's virtualenv."""
 
-    def __init__(self, backend: str, cwd: Path) -> None:
+    def __init__(self, backend: str, cwd: Path, *options: str) -> None:
         assert MLFLOW_PYTHON is not None
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -252,6 +252,7 @@ class MlflowServer:
                 str(self.port),
                 "--workers",
                 "1",
+                *options,
             ],
             cwd=cwd,
             stdout=self.log,
@@ -695,3 +696,51 @@ def test_exported_runs_imported_back_are_the_same_runs(tmp_path: Path, monkeypat
 
     assert "0 runs imported" in output and "2 already there" in output
     assert len(list((repo / "runs").glob("*/" + "[0-9a-f]" * 32))) == 2
+
+
+ARTIFACTS_THROUGH_A_SERVER = """
+import json, sys, mlflow
+mlflow.set_tracking_uri(sys.argv[1])
+client = mlflow.MlflowClient()
+experiment_id = client.create_experiment("served")
+run = client.create_run(experiment_id)
+with open("note.txt", "w") as file:
+    file.write("logged through the server")
+client.log_artifact(run.info.run_id, "note.txt", "notes")
+print(json.dumps({
+    "location": client.get_experiment(experiment_id).artifact_location,
+    "uri": client.get_run(run.info.run_id).info.artifact_uri,
+    "listed": [f.path for f in client.list_artifacts(run.info.run_id, "notes")],
+    "run_id": run.info.run_id,
+    "experiment_id": experiment_id,
+}))
+"""
+
+
+@needs_mlflow
+@pytest.mark.slow
+def test_a_server_gives_remote_clients_artifact_uris_they_can_log_to(repo: Path):
+    script = repo.parent / "served.py"
+    script.write_text(ARTIFACTS_THROUGH_A_SERVER)
+    # Proxied into the runs folder: each run's mlflow-artifacts: URI is its own folder.
+    with MlflowServer("gitruns:./runs", repo, "--artifacts-destination", "./runs") as server:
+        out = json.loads(in_mlflow([str(script), server.url], repo).strip().splitlines()[-1])
+    assert out["uri"] == f"mlflow-artifacts:/served/{out['run_id']}/artifacts"
+    assert out["location"] == "mlflow-artifacts:/served" and out["listed"] == ["notes/note.txt"]
+    logged = repo / "runs" / "served" / out["run_id"] / "artifacts" / "notes" / "note.txt"
+    assert logged.read_text() == "logged through the server"
+
+
+@needs_mlflow
+@pytest.mark.slow
+def test_a_servers_default_artifact_root_is_honoured_as_mlflow_honours_it(repo: Path):
+    script = repo.parent / "served.py"
+    script.write_text(ARTIFACTS_THROUGH_A_SERVER)
+    root = repo.parent / "artifact-root"
+    options = ("--default-artifact-root", root.as_uri(), "--no-serve-artifacts")
+    with MlflowServer("gitruns:./runs", repo, *options) as server:
+        out = json.loads(in_mlflow([str(script), server.url], repo).strip().splitlines()[-1])
+    assert out["location"] == f"{root.as_uri()}/{out['experiment_id']}"
+    assert out["uri"] == f"{out['location']}/{out['run_id']}/artifacts"
+    assert (root / "served" / out["run_id"] / "artifacts" / "notes" / "note.txt").exists()
+    assert out["listed"] == ["notes/note.txt"]

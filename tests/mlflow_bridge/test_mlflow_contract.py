@@ -289,10 +289,21 @@ run_id = client.create_run(experiment_id).info.run_id
 client.set_tag(run_id, "kept", "1")
 client.delete_tag(run_id, "kept")
 out["missing"] = code_of(lambda: client.delete_tag(run_id, "kept"))
+out["uri"] = client.get_run(run_id).info.artifact_uri
+with open("weights.txt", "w") as file:
+    file.write("0.5")
+client.log_artifact(run_id, "weights.txt")
+out["listed"] = [f.path for f in client.list_artifacts(run_id)]
 """,
     )
-    assert found["location"] == str(Path(found["cwd"]) / "my_location")
+    location = Path(found["cwd"]) / "my_location"
+    assert found["location"] == str(location)
     assert found["missing"] == "RESOURCE_DOES_NOT_EXIST"
+    # MLflow puts the artifacts of an experiment's runs where its location says
+    run_id = found["uri"].split("/")[-2]
+    assert found["uri"] == f"{location}/{run_id}/artifacts"
+    assert (location / run_id / "artifacts" / "weights.txt").read_text() == "0.5"
+    assert found["listed"] == ["weights.txt"]
 
 
 def test_a_registered_model_comes_back_with_the_tags_it_was_made_with(repo: Path):

@@ -158,6 +158,13 @@ class TrackingClient:
         )
         return self.workspace.create_experiment(record)
 
+    def set_experiment_artifact_location(self, experiment_id: str, location: str) -> None:
+        """Where MLflow's code puts the artifacts of this experiment's runs (gitruns' own
+        API keeps them in each run's folder)."""
+        experiment_id, record = self.workspace.experiment(experiment_id)
+        record.artifact_location = _absolute_if_local(location)
+        self.workspace.update_experiment(experiment_id, record)
+
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
         """Set a tag on an experiment (kept in its ``experiment.yaml``)."""
         experiment_id, record = self.workspace.experiment(experiment_id)

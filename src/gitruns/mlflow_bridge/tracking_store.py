@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ from gitruns.mlflow_bridge.convert import (
 )
 from gitruns.store.logged_models import is_standalone_model_id
 from gitruns.store.names import check_key, public_experiment_id
+from gitruns.store.record import ARTIFACTS_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -109,13 +111,13 @@ def translated(method: Any) -> Any:
     return call
 
 
-def to_experiment(experiment: ours.Experiment) -> Experiment:
+def to_experiment(experiment: ours.Experiment, artifact_location: str | None = None) -> Experiment:
     from mlflow.entities import ExperimentTag
 
     return Experiment(
         experiment_id=experiment.experiment_id,
         name=experiment.name,
-        artifact_location=experiment.artifact_location,
+        artifact_location=artifact_location or experiment.artifact_location,
         lifecycle_stage=experiment.lifecycle_stage,
         tags=[ExperimentTag(key, value) for key, value in experiment.tags.items()],
         # Default, read before anything made its folder, has no file and so no time yet
@@ -129,6 +131,7 @@ def to_run(
     summaries: dict[str, Any] | None = None,
     outputs: Sequence[tuple[str, int]] = (),
     model_inputs: Sequence[str] = (),
+    artifact_uri: str | None = None,
 ) -> Run:
     """MLflow's run; each metric's latest value at its step and time where the record's
     summaries are given (a search's rows carry values only), and the models it output."""
@@ -149,7 +152,7 @@ def to_run(
             start_time=info.start_time,
             end_time=info.end_time,
             lifecycle_stage=info.lifecycle_stage,
-            artifact_uri=info.artifact_uri,  # the file: URI of its artifacts folder
+            artifact_uri=artifact_uri or info.artifact_uri,  # default: its folder's file: URI
             run_name=info.run_name,
         ),
         run_data=RunData(
@@ -222,6 +225,63 @@ class GitrunsTrackingStore(AbstractStore):
         self.runs_dir = runs_dir_of(store_uri or "gitruns:")
         self.client = GitrunsClient(tracking_uri=str(self.runs_dir))
         self.artifact_root_uri = artifact_uri
+        self._locations: dict[str, str | None] = {}  # experiment folder -> its location
+
+    # -- where artifacts go ----------------------------------------------------------------
+    # A run's artifacts live in its folder (a file: URI) unless MLflow was told otherwise:
+    # an experiment made with an artifact location (or by a server given a default
+    # artifact root) keeps its runs' artifacts there, as MLflow's stores do. A server that
+    # proxies artifacts into this runs folder (--artifacts-destination RUNS) gives each run
+    # an mlflow-artifacts: URI of its own folder, which remote clients can log to.
+
+    @functools.cached_property
+    def _proxies_into_runs(self) -> bool:
+        from mlflow.server import ARTIFACTS_DESTINATION_ENV_VAR
+
+        root = self.artifact_root_uri or ""
+        destination = os.environ.get(ARTIFACTS_DESTINATION_ENV_VAR)
+        if not root.startswith("mlflow-artifacts:") or not destination:
+            return False
+        target = Path(destination.removeprefix("file://")).expanduser()
+        return target.resolve() == self.runs_dir.resolve()
+
+    def _root_location(self, folder: str) -> str | None:
+        """Where a server's default artifact root puts a new experiment's artifacts."""
+        root = self.artifact_root_uri
+        if not root or root.startswith("mlflow-artifacts:") or self._proxies_into_runs:
+            return None
+        from mlflow.utils.uri import append_to_uri_path
+
+        return str(append_to_uri_path(root, public_experiment_id(folder)))
+
+    def _location(self, experiment_id: str) -> str | None:
+        """An experiment's artifact location, when MLflow was given one."""
+        folder = self.client.workspace.experiment_id(experiment_id)
+        if folder not in self._locations:
+            try:
+                kept = self.client.workspace.experiment(folder)[1].artifact_location
+            except GitrunsError:
+                kept = None
+            self._locations[folder] = kept
+        return self._locations[folder]
+
+    def _artifact_uri(self, experiment_id: str, run_id: str) -> str | None:
+        """A run's artifact URI where it is not its folder's file: URI."""
+        from mlflow.utils.uri import append_to_uri_path
+
+        if self._proxies_into_runs:
+            folder = self.client.workspace.experiment_id(experiment_id)
+            return f"mlflow-artifacts:/{folder}/{run_id}/{ARTIFACTS_DIR}"
+        location = self._location(experiment_id)
+        if location is None:
+            return None
+        return str(append_to_uri_path(location, run_id, ARTIFACTS_DIR))
+
+    def _experiment(self, experiment: ours.Experiment) -> Experiment:
+        if not self._proxies_into_runs:
+            return to_experiment(experiment)
+        folder = self.client.workspace.experiment_id(experiment.experiment_id)
+        return to_experiment(experiment, f"mlflow-artifacts:/{folder}")
 
     # -- experiments --------------------------------------------------------------------
 
@@ -238,7 +298,7 @@ class GitrunsTrackingStore(AbstractStore):
         experiment in the view."""
         from mlflow.utils.search_utils import SearchExperimentsUtils
 
-        experiments = [to_experiment(e) for e in self.client.experiments_in_view(view_type)]
+        experiments = [self._experiment(e) for e in self.client.experiments_in_view(view_type)]
         found = SearchExperimentsUtils.filter(experiments, filter_string)
         ordered = SearchExperimentsUtils.sort(
             found, order_by or ["creation_time DESC", "experiment_id ASC"]
@@ -251,18 +311,21 @@ class GitrunsTrackingStore(AbstractStore):
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Sequence[Any] | None = None
     ) -> str:
-        return self.client.create_experiment(
-            name, artifact_location, {tag.key: tag.value for tag in tags or []}
-        )
+        given = {tag.key: tag.value for tag in tags or []}
+        experiment_id = self.client.create_experiment(name, artifact_location, given)
+        location = None if artifact_location else self._root_location(experiment_id)
+        if location is not None:  # the server's root, kept as MLflow's stores keep it
+            self.client.set_experiment_artifact_location(experiment_id, location)
+        return experiment_id
 
     @translated
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return to_experiment(self.client.get_experiment(experiment_id))
+        return self._experiment(self.client.get_experiment(experiment_id))
 
     @translated
     def get_experiment_by_name(self, experiment_name: str) -> Experiment | None:
         found = self.client.get_experiment_by_name(experiment_name)
-        return None if found is None else to_experiment(found)
+        return None if found is None else self._experiment(found)
 
     @translated
     def delete_experiment(self, experiment_id: str) -> None:
@@ -290,7 +353,9 @@ class GitrunsTrackingStore(AbstractStore):
         record, run_dir = self.client.get_run_record(run_id)
         outputs = self.client.run_outputs(run_id)
         inputs = self.client.run_inputs(run_id)
-        return to_run(ours.run_from_record(record, run_dir), record.metrics, outputs, inputs)
+        uri = self._artifact_uri(record.experiment, record.id)
+        run = ours.run_from_record(record, run_dir)
+        return to_run(run, record.metrics, outputs, inputs, uri)
 
     @translated
     def get_run(self, run_id: str) -> Run:
@@ -409,7 +474,10 @@ class GitrunsTrackingStore(AbstractStore):
             order_by,
             page_token,
         )
-        runs = [to_run(run) for run in found]
+        runs = [
+            to_run(run, artifact_uri=self._artifact_uri(run.info.experiment_id, run.info.run_id))
+            for run in found
+        ]
         return runs, found.token
 
     MAX_DATASET_SUMMARIES = 1000  # as MLflow's database store answers
