@@ -506,3 +506,28 @@ out["pages"] = [names(page), names(client.search_experiments(page_token=page.tok
     assert found["like"] == ["ab", "a"] == found["ilike_tag"]
     assert found["by_name"] == ["ab", "a", "Default", "Abc"]
     assert found["pages"] == [["Abc", "ab"], ["a", "Default"]]
+
+
+def test_latest_is_the_highest_version_and_a_missing_alias_is_mlflows_not_found(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+client.create_registered_model("m")
+with mlflow.start_run() as run:
+    mlflow.log_text("flavors: {}", "model/MLmodel")
+for _ in range(2):
+    client.create_model_version("m", f"runs:/{run.info.run_id}/model", run.info.run_id)
+out["latest"] = str(client.get_model_version_by_alias("m", "latest").version)
+try:
+    client.get_model_version_by_alias("m", "champion")
+except MlflowException as error:
+    out["missing"] = [error.error_code, str(error)]
+client.create_registered_model("empty")
+out["no_latest"] = code_of(lambda: client.get_model_version_by_alias("empty", "latest"))
+out["no_model"] = code_of(lambda: client.get_model_version_by_alias("none", "champion"))
+""",
+    )
+    assert found["latest"] == "2"
+    assert found["missing"][0] == "INVALID_PARAMETER_VALUE"
+    assert found["missing"][1].startswith("Registered model alias champion not found.")
+    assert found["no_latest"] == "RESOURCE_DOES_NOT_EXIST" == found["no_model"]

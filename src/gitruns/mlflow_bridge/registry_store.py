@@ -242,7 +242,26 @@ class GitrunsRegistryStore(AbstractStore):
 
     @translated
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        return to_version(self.client.get_model_version_by_alias(name, alias))
+        """As MLflow's stores: ``latest`` is the highest version; an alias nobody holds is
+        MLflow's "not found", after the model itself was found."""
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST
+
+        if alias.lower() == "latest":
+            versions = self.client.get_latest_versions(name)
+            if not versions:
+                raise MlflowException(
+                    f"Latest version not found for model {name}.", RESOURCE_DOES_NOT_EXIST
+                )
+            return to_version(max(versions, key=lambda version: int(version.version)))
+        self.client.get_registered_model(name)
+        try:
+            return to_version(self.client.get_model_version_by_alias(name, alias))
+        except GitrunsError as error:
+            raise MlflowException(
+                f"Registered model alias {alias} not found. ({error.message})",
+                INVALID_PARAMETER_VALUE,
+            ) from None
 
     @translated
     def copy_model_version(self, src_mv: Any, dst_name: str) -> ModelVersion:
