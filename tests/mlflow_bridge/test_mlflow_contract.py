@@ -531,3 +531,20 @@ out["no_model"] = code_of(lambda: client.get_model_version_by_alias("none", "cha
     assert found["missing"][0] == "INVALID_PARAMETER_VALUE"
     assert found["missing"][1].startswith("Registered model alias champion not found.")
     assert found["no_latest"] == "RESOURCE_DOES_NOT_EXIST" == found["no_model"]
+
+
+def test_renaming_a_model_with_no_version_yet_is_an_update(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+import time
+client.create_registered_model("first")
+time.sleep(0.05)
+before = int(time.time() * 1000)
+client.rename_registered_model("first", "second")
+model = client.get_registered_model("second")
+out["updated_after"] = model.last_updated_timestamp >= before
+out["created_before"] = model.creation_timestamp < before
+""",
+    )
+    assert found == {"updated_after": True, "created_before": True}

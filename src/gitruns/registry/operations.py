@@ -647,6 +647,7 @@ class Registry:
             if model.announced:
                 announced = read_announced(self.repo_top)
                 announced[new_name] = announced.pop(name)
+                announced[new_name].updated_ms = int(time.time() * 1000)
                 write_announced(self.repo_top, announced)
                 return self.model(new_name)
             if new_name in self.tagged_models():
