@@ -548,3 +548,22 @@ out["created_before"] = model.creation_timestamp < before
 """,
     )
     assert found == {"updated_after": True, "created_before": True}
+
+
+def test_a_runs_whole_artifacts_folder_can_be_a_version_as_a_path_or_a_file_uri(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+client.create_registered_model("m")
+run = client.create_run("0")
+uri = run.info.artifact_uri
+out["sources"] = [
+    client.create_model_version("m", source, run.info.run_id).source
+    for source in (uri, uri[len("file://"):])
+]
+out["run_ids"] = [v.run_id for v in client.search_model_versions("name = 'm'")]
+""",
+    )
+    assert found["sources"][0].startswith("file://") and found["sources"][0].endswith("artifacts")
+    assert found["sources"][1].startswith("/")
+    assert len(set(found["run_ids"])) == 1 and found["run_ids"][0]

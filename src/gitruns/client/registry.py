@@ -273,5 +273,6 @@ def _run_and_path(source: str, run_id: str | None) -> tuple[str | None, str]:
             if candidate.name == ARTIFACTS_DIR and RUN_ID_PATTERN.match(candidate.parent.name):
                 if run_id is not None and not candidate.parent.name.startswith(run_id):
                     break
-                return candidate.parent.name, folder.relative_to(candidate).as_posix()
+                inside = folder.relative_to(candidate).as_posix()
+                return candidate.parent.name, "" if inside == "." else inside
     return run_id, ""

@@ -208,7 +208,8 @@ class Registry:
                 "run's model (runs:/RUN_ID/model) to load it by this name.",
                 error_code="RESOURCE_DOES_NOT_EXIST",
             )
-        model_path = check_relative_path(version.path, "model path")
+        # a version of a run's whole artifacts folder has no path
+        model_path = check_relative_path(version.path, "model path") if version.path else ""
         common_dir = Path(
             run_git(["rev-parse", "--path-format=absolute", "--git-common-dir"], self.repo_top)
             .decode()
@@ -331,10 +332,10 @@ class Registry:
         found = self._find_run(run_id)
         if found is not None and not (found[1] / ARTIFACTS_DIR / path).exists():
             logger.warning(
-                "Run %s has no artifact %r yet: version registered, loading it will fail until "
-                "the model is logged there.",
+                "Run %s has no %s yet: version registered, loading it will fail until the "
+                "model is logged there.",
                 found[0].id,
-                path,
+                f"artifact {path!r}" if path else "artifacts",
             )
         origin = f"run {found[0].id}" if found else (source or f"run {run_id}")
         with self._locked():
