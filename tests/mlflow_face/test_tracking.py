@@ -172,9 +172,10 @@ def test_a_tree_from_before_the_folder_rule_is_read_and_never_mixed(repo: Path):
     legacy.mkdir(parents=True)
     (legacy / "experiment.yaml").write_text("schema: 1\nname: My Exp\n")
     assert mlflow.set_experiment("My Exp").experiment_id == "my-exp"  # found where it is
-    with pytest.raises(InvalidName, match="already holds the experiment 'My Exp'"):
-        mlflow.set_experiment("my-exp")
-    assert sorted(path.name for path in (repo / "runs").iterdir() if path.is_dir()) == ["my-exp"]
+    other = mlflow.set_experiment("my-exp").experiment_id  # its folder is taken: the digest one
+    assert other.startswith("my-exp-") and mlflow.get_experiment(other).name == "my-exp"
+    assert mlflow.get_experiment("my-exp").name == "My Exp"  # the legacy one, untouched
+    assert sorted(p.name for p in (repo / "runs").iterdir() if p.is_dir()) == ["my-exp", other]
 
 
 def test_experiment_names_up_to_the_one_limit_are_accepted(repo: Path):
