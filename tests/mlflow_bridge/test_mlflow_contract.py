@@ -456,6 +456,12 @@ try:
     client.log_batch(run_id, metrics=bad)
 except MlflowException as error:
     out["batch"] = [error.error_code, str(error)]
+out["fields"] = []
+for metric in (Metric("m", "high", 0, 0), Metric("m", 1.0, "now", 0), Metric("m", 1.0, 0, "one")):
+    try:
+        client.log_batch(run_id, metrics=[metric])
+    except MlflowException as error:
+        out["fields"].append(str(error).split(" supplied")[0])
 client.set_tag(run_id, "kept", "yes")
 client.delete_run(run_id)
 out["deleted_tag"] = code_of(lambda: client.delete_tag(run_id, "kept"))
@@ -476,6 +482,11 @@ except MlflowException as error:
     code, message = found["batch"]
     assert code == "INVALID_PARAMETER_VALUE"
     assert """Invalid value "../up" for parameter 'metrics[1].name'""" in message
+    assert found["fields"] == [
+        """Invalid value "high" for parameter 'metrics[0].value'""",
+        """Invalid value "now" for parameter 'metrics[0].timestamp'""",
+        """Invalid value "one" for parameter 'metrics[0].step'""",
+    ]
     assert found["deleted_tag"] == "INVALID_PARAMETER_VALUE"
     assert "must be in the 'active' state" in found["deleted_param"]
     assert found["restored"] == {"alpha": "1"}
@@ -490,7 +501,7 @@ def test_experiments_are_searched_newest_first_with_mlflows_grammar(repo: Path):
 import time
 out["fresh"] = [e.name for e in client.search_experiments()]
 for name, tags in (("a", {"key": "value"}), ("ab", {"key": "vaLue"}), ("Abc", None)):
-    time.sleep(0.01)
+    time.sleep(0.001)  # finer than the kernel's file times
     client.create_experiment(name, tags=tags)
 names = lambda found: [e.name for e in found]
 out["newest"] = names(client.search_experiments(filter_string="attribute.name != 'a'"))

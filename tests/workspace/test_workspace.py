@@ -158,3 +158,12 @@ def test_a_renamed_experiment_keeps_its_folder_and_frees_its_old_name(repo: Path
     with pytest.raises(InvalidName):
         workspace.rename_experiment("taxi", "")
     assert workspace.experiment("taxi")[1].name == "nyc taxi"  # nothing changed
+
+
+def test_an_empty_artifact_location_is_none_as_mlflows_rest_api_sends_it(repo: Path):
+    from gitruns import MlflowClient
+
+    client = MlflowClient()
+    experiment_id = client.create_experiment("located", artifact_location="")
+    assert Workspace.current().experiment(experiment_id)[1].artifact_location is None
+    assert client.get_experiment(experiment_id).artifact_location.endswith("/runs/located")

@@ -497,7 +497,12 @@ class TrackingClient:
         """A new logged model: in its run's artifacts when ``source_run_id`` is a run
         of this store, else in a folder of its own (status PENDING until finalized)."""
         if source_run_id and self._holds_run(source_run_id):
-            model_id = logged_model_id(source_run_id, check_relative_path(name or "model"))
+            path = check_relative_path(name or "model")
+            model_id = logged_model_id(source_run_id, path)
+            mark = logged_model_tag_prefix(path) + system_tags.LOGGED_MODEL_DELETED
+            live = self.workspace.open_run(source_run_id)
+            if mark in live.record.tags:  # logged again where a deleted one was: live again
+                live.delete_tag(mark)
             if params:
                 self.log_model_params(model_id, params)
             if tags:
@@ -844,7 +849,7 @@ def _experiment(workspace: Workspace, experiment_id: str, record: ExperimentReco
 def _absolute_if_local(location: str | None) -> str | None:
     """An experiment's artifact location as MLflow keeps it: a local path made absolute
     (from the working directory), a URI as given."""
-    if location is None:
+    if location is None or location == "":  # MLflow's REST API sends "" for none
         return None
     text = str(location)
     if "://" in text or text.startswith(("file:", "mlflow-artifacts:")):

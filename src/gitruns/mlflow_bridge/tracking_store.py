@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import numbers
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -199,12 +200,27 @@ def to_logged_model(model: ours.LoggedModel) -> LoggedModel:
     )
 
 
-def check_batch_keys(
-    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
-) -> None:
-    """Each key by gitruns' rule, refused in MLflow's words: which entry, and why."""
+def check_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
+    """Each entry of a batch by gitruns' rules, refused in MLflow's words: which entry,
+    which field, and why."""
     from mlflow.utils.validation import invalid_value
 
+    def refuse(path: str, value: Any, why: str) -> MlflowException:
+        return MlflowException(invalid_value(path, value, why), INVALID_PARAMETER_VALUE)
+
+    for index, metric in enumerate(metrics):
+        path = f"metrics[{index}]"
+        if metric.key is None:
+            raise MlflowException(
+                f"Metric name cannot be None. A key name must be provided ({path}.name).",
+                INVALID_PARAMETER_VALUE,
+            )
+        if isinstance(metric.value, bool) or not isinstance(metric.value, numbers.Real):
+            raise refuse(f"{path}.value", metric.value, "give a number (a 64-bit float).")
+        if not isinstance(metric.timestamp, numbers.Real) or float(metric.timestamp) < 0:
+            raise refuse(f"{path}.timestamp", metric.timestamp, "give milliseconds, 0 or more.")
+        if not isinstance(metric.step, numbers.Real):
+            raise refuse(f"{path}.step", metric.step, "give a whole number.")
     entries = [(f"metrics[{i}].name", m.key) for i, m in enumerate(metrics)]
     entries += [(f"params[{i}].key", p.key) for i, p in enumerate(params)]
     entries += [(f"tags[{i}].key", t.key) for i, t in enumerate(tags)]
@@ -212,9 +228,7 @@ def check_batch_keys(
         try:
             check_key(key)
         except GitrunsError as error:
-            raise MlflowException(
-                invalid_value(path, key, error.message), INVALID_PARAMETER_VALUE
-            ) from None
+            raise refuse(path, key, error.message) from None
 
 
 class GitrunsTrackingStore(AbstractStore):
@@ -410,7 +424,7 @@ class GitrunsTrackingStore(AbstractStore):
         params: Sequence[Param],
         tags: Sequence[RunTag],
     ) -> None:
-        check_batch_keys(metrics, params, tags)
+        check_batch(metrics, params, tags)
         self.client.log_batch(
             run_id,
             # A metric naming a model its run logged is MLflow 3 copying the run's value to

@@ -149,6 +149,7 @@ class RunStore:
                 text = within_record_size(record.to_yaml(), f"experiment {record.name!r}")
                 folder.mkdir(parents=True, exist_ok=True)
                 if create_exclusive(path, text):
+                    stamp_now(path)
                     logger.info("Created experiment %r in %s", record.name, folder)
                     return candidate
             existing = ExperimentRecord.read(path)
@@ -175,7 +176,9 @@ class RunStore:
 
     def update_experiment(self, experiment_id: str, record: ExperimentRecord) -> None:
         text = within_record_size(record.to_yaml(), f"experiment {record.name!r}")
-        write_atomic(self.experiment_dir(experiment_id) / EXPERIMENT_FILE, text)
+        path = self.experiment_dir(experiment_id) / EXPERIMENT_FILE
+        write_atomic(path, text)
+        stamp_now(path)
 
     def experiment_ids(self) -> list[str]:
         """Ids of every experiment, sorted."""
@@ -358,3 +361,11 @@ def remove_stale_temporaries(runs_dir: Path) -> list[Path]:
                 removed.append(path)
                 logger.info("Removed %s, left by a writer that did not finish", path)
     return removed
+
+
+def stamp_now(path: Path) -> None:
+    """Give ``experiment.yaml`` the time it was written, to the nanosecond: the record holds
+    no time (the same bytes on every branch), so its file's time is the experiment's in
+    this clone, and the kernel's own stamp is only as fine as its clock tick (4 ms)."""
+    now = time.time_ns()
+    os.utime(path, ns=(now, now), follow_symlinks=False)
