@@ -578,3 +578,20 @@ out["run_ids"] = [v.run_id for v in client.search_model_versions("name = 'm'")]
     assert found["sources"][0].startswith("file://") and found["sources"][0].endswith("artifacts")
     assert found["sources"][1].startswith("/")
     assert len(set(found["run_ids"])) == 1 and found["run_ids"][0]
+
+
+def test_a_prompts_text_is_held_to_mlflows_tag_limit(repo: Path):
+    found = run_in_mlflow(
+        repo,
+        """
+from mlflow.utils.validation import MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH as LIMIT
+try:
+    client.register_prompt("long", "x" * (LIMIT + 1))
+except MlflowException as error:
+    out["long"] = [error.error_code, str(error)]
+out["short"] = client.register_prompt("short", "Hello {{name}}").version
+""",
+    )
+    assert found["long"][0] == "INVALID_PARAMETER_VALUE"
+    assert found["long"][1].startswith("Prompt text exceeds max length of")
+    assert found["short"] == 1

@@ -18,6 +18,7 @@ from mlflow.entities.model_registry import (
     RegisteredModelAlias,
     RegisteredModelTag,
 )
+from mlflow.prompt.constants import PROMPT_TEXT_TAG_KEY as PROMPT_TEXT_TAG
 from mlflow.prompt.registry_utils import add_prompt_filter_string
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.model_registry import (
@@ -87,6 +88,20 @@ def runs_source(source: str, run_id: str | None) -> str:
     if source.startswith("gitruns:") and marker and marker in source:
         return f"runs:/{run_id}/{source.split(marker, 1)[1].strip('/')}"
     return source
+
+
+def check_version_tags(tags: Sequence[Any]) -> None:
+    """A version tag's value within MLflow's limit, which a prompt's text is held to."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.validation import MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH as LIMIT
+
+    for tag in tags:
+        if tag.value is not None and len(str(tag.value)) > LIMIT:
+            what = "Prompt text" if tag.key == PROMPT_TEXT_TAG else f"Tag {tag.key!r}"
+            raise MlflowException.invalid_parameter_value(
+                f"{what} exceeds max length of {LIMIT} characters. Keep long text in an "
+                "artifact and tag its name."
+            )
 
 
 class GitrunsRegistryStore(AbstractStore):
@@ -166,6 +181,7 @@ class GitrunsRegistryStore(AbstractStore):
         local_model_path: str | None = None,
         model_id: str | None = None,
     ) -> ModelVersion:
+        check_version_tags(tags or [])
         if model_id and not source.startswith("models:/"):
             source = f"models:/{model_id}"
         version = self.client.create_model_version(
@@ -226,6 +242,7 @@ class GitrunsRegistryStore(AbstractStore):
 
     @translated
     def set_model_version_tag(self, name: str, version: str, tag: Any) -> None:
+        check_version_tags([tag])
         self.client.set_model_version_tag(name, version, tag.key, tag.value)
 
     @translated
