@@ -77,3 +77,19 @@ def test_a_run_yaml_validates_against_the_schema_as_json(repo: Path):
 def test_missing_runs_folder_is_a_problem(tmp_path: Path):
     report = check_runs(tmp_path / "nowhere")
     assert not report.ok and "no such folder" in report.problems[0].message
+
+
+def test_logged_models_of_their_own_folders_are_checked_too(repo: Path):
+    from gitruns import MlflowClient
+
+    make_runs(1)
+    client = MlflowClient()
+    kept = client.create_logged_model("checked", name="candidate", params={"alpha": "1"})
+    assert check_runs(repo / "runs").ok  # the models/ folder is not taken for a run
+    models = repo / "runs" / "checked" / "models"
+    (models / kept.model_id / "model.yaml").write_text("schema: 1\nid: m-elsewhere\n")
+    (models / "notes").mkdir()
+    problems = [str(problem) for problem in check_runs(repo / "runs").problems]
+    assert any("its id is not its folder's name" in problem for problem in problems)
+    assert any("notes: not a logged model's folder" in problem for problem in problems)
+    assert check_runs(repo / "runs").runs == 1
