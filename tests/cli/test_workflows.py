@@ -226,6 +226,10 @@ def test_workflows_install_gitruns_the_way_it_can_be_had(tmp_path, direct_url, r
     assert install_requirement(_distribution(tmp_path, direct_url)) == requirement
 
 
+@pytest.mark.skipif(
+    shutil.which("git-lfs") is None,
+    reason="git-lfs is not installed (apt-get install git-lfs; .ci/run installs it)",
+)
 def test_init_lfs_sends_model_files_through_git_lfs(repo: Path, tmp_path: Path):
     """Debian's git-lfs and a local bare remote: no network service."""
     result = CliRunner().invoke(cli, ["init", "--lfs"])
