@@ -345,8 +345,9 @@ def experiment_from_record(
     tags: dict[str, str] = dict(record.tags)
     if record.description:
         tags[system_tags.NOTE] = record.description
-    # experiment.yaml holds no time (the same bytes on every branch): its file's time in
-    # this clone stands for both; Default, before anything made its folder, has none.
+    # experiment.yaml holds no time (the same bytes on every branch): its file keeps the
+    # time it was made in this clone, which stands for both; Default, before anything
+    # made its folder, has none.
     try:
         changed: int | None = int((folder / EXPERIMENT_FILE).stat().st_mtime * 1000)
     except OSError:

@@ -462,6 +462,10 @@ for metric in (Metric("m", "high", 0, 0), Metric("m", 1.0, "now", 0), Metric("m"
         client.log_batch(run_id, metrics=[metric])
     except MlflowException as error:
         out["fields"].append(str(error).split(" supplied")[0])
+try:
+    client.log_metric(run_id, "m", "apple")
+except MlflowException as error:
+    out["single"] = str(error)
 client.set_tag(run_id, "kept", "yes")
 client.delete_run(run_id)
 out["deleted_tag"] = code_of(lambda: client.delete_tag(run_id, "kept"))
@@ -487,6 +491,8 @@ except MlflowException as error:
         """Invalid value "now" for parameter 'metrics[0].timestamp'""",
         """Invalid value "one" for parameter 'metrics[0].step'""",
     ]
+    assert found["single"].startswith("""Invalid value "apple" for parameter 'value' supplied""")
+    assert "Please specify value as a valid double" in found["single"]
     assert found["deleted_tag"] == "INVALID_PARAMETER_VALUE"
     assert "must be in the 'active' state" in found["deleted_param"]
     assert found["restored"] == {"alpha": "1"}
@@ -510,6 +516,9 @@ out["ilike_tag"] = names(client.search_experiments(filter_string="tag.key ILIKE 
 out["by_name"] = names(client.search_experiments(order_by=["name DESC"]))
 page = client.search_experiments(max_results=2)
 out["pages"] = [names(page), names(client.search_experiments(page_token=page.token))]
+time.sleep(0.001)
+client.delete_experiment(client.get_experiment_by_name("ab").experiment_id)
+out["after_delete"] = names(client.search_experiments(view_type=3))
 """,
     )
     assert found["fresh"] == ["Default"]
@@ -517,6 +526,7 @@ out["pages"] = [names(page), names(client.search_experiments(page_token=page.tok
     assert found["like"] == ["ab", "a"] == found["ilike_tag"]
     assert found["by_name"] == ["ab", "a", "Default", "Abc"]
     assert found["pages"] == [["Abc", "ab"], ["a", "Default"]]
+    assert found["after_delete"] == ["Abc", "ab", "a", "Default"]  # made, not changed
 
 
 def test_latest_is_the_highest_version_and_a_missing_alias_is_mlflows_not_found(repo: Path):

@@ -200,27 +200,45 @@ def to_logged_model(model: ours.LoggedModel) -> LoggedModel:
     )
 
 
-def check_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
-    """Each entry of a batch by gitruns' rules, refused in MLflow's words: which entry,
-    which field, and why."""
+def refused(path: str, value: Any, why: str) -> MlflowException:
     from mlflow.utils.validation import invalid_value
 
-    def refuse(path: str, value: Any, why: str) -> MlflowException:
-        return MlflowException(invalid_value(path, value, why), INVALID_PARAMETER_VALUE)
+    return MlflowException(invalid_value(path, value, why), INVALID_PARAMETER_VALUE)
+
+
+def check_metric(metric: Metric, prefix: str = "") -> None:
+    """A metric's fields, refused in MLflow's words (``prefix``: its place in a batch)."""
+    if metric.key is None:
+        raise MlflowException(
+            f"Metric name cannot be None. A key name must be provided ({prefix}name).",
+            INVALID_PARAMETER_VALUE,
+        )
+    if isinstance(metric.value, bool) or not isinstance(metric.value, numbers.Real):
+        raise refused(
+            f"{prefix}value",
+            metric.value,
+            "Please specify value as a valid double (64-bit floating point).",
+        )
+    if not isinstance(metric.timestamp, numbers.Real) or float(metric.timestamp) < 0:
+        raise refused(
+            f"{prefix}timestamp", metric.timestamp, "give milliseconds since 1970, 0 or more."
+        )
+    if not isinstance(metric.step, numbers.Real):
+        raise refused(f"{prefix}step", metric.step, "give a whole number.")
+
+
+def check_batch(
+    metrics: Sequence[Metric],
+    params: Sequence[Param],
+    tags: Sequence[RunTag],
+    batch: bool = True,
+) -> None:
+    """Each entry of a batch by gitruns' rules, refused in MLflow's words: which entry,
+    which field, and why (``batch=False``: the one metric of log_metric, named as MLflow
+    names it there)."""
 
     for index, metric in enumerate(metrics):
-        path = f"metrics[{index}]"
-        if metric.key is None:
-            raise MlflowException(
-                f"Metric name cannot be None. A key name must be provided ({path}.name).",
-                INVALID_PARAMETER_VALUE,
-            )
-        if isinstance(metric.value, bool) or not isinstance(metric.value, numbers.Real):
-            raise refuse(f"{path}.value", metric.value, "give a number (a 64-bit float).")
-        if not isinstance(metric.timestamp, numbers.Real) or float(metric.timestamp) < 0:
-            raise refuse(f"{path}.timestamp", metric.timestamp, "give milliseconds, 0 or more.")
-        if not isinstance(metric.step, numbers.Real):
-            raise refuse(f"{path}.step", metric.step, "give a whole number.")
+        check_metric(metric, f"metrics[{index}]." if batch else "")
     entries = [(f"metrics[{i}].name", m.key) for i, m in enumerate(metrics)]
     entries += [(f"params[{i}].key", p.key) for i, p in enumerate(params)]
     entries += [(f"tags[{i}].key", t.key) for i, t in enumerate(tags)]
@@ -228,7 +246,7 @@ def check_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequen
         try:
             check_key(key)
         except GitrunsError as error:
-            raise refuse(path, key, error.message) from None
+            raise refused(path if batch else "name", key, error.message) from None
 
 
 class GitrunsTrackingStore(AbstractStore):
@@ -416,7 +434,10 @@ class GitrunsTrackingStore(AbstractStore):
     def restore_run(self, run_id: str) -> None:
         self.client.restore_run(run_id)
 
-    @translated
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        check_batch([metric], [], [], batch=False)
+        self._log_batch(run_id, [metric], [], [])
+
     def log_batch(
         self,
         run_id: str,
@@ -425,6 +446,16 @@ class GitrunsTrackingStore(AbstractStore):
         tags: Sequence[RunTag],
     ) -> None:
         check_batch(metrics, params, tags)
+        self._log_batch(run_id, metrics, params, tags)
+
+    @translated
+    def _log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric],
+        params: Sequence[Param],
+        tags: Sequence[RunTag],
+    ) -> None:
         self.client.log_batch(
             run_id,
             # A metric naming a model its run logged is MLflow 3 copying the run's value to

@@ -177,8 +177,12 @@ class RunStore:
     def update_experiment(self, experiment_id: str, record: ExperimentRecord) -> None:
         text = within_record_size(record.to_yaml(), f"experiment {record.name!r}")
         path = self.experiment_dir(experiment_id) / EXPERIMENT_FILE
+        try:
+            made = os.stat(path, follow_symlinks=False).st_mtime_ns
+        except OSError:
+            made = time.time_ns()
         write_atomic(path, text)
-        stamp_now(path)
+        os.utime(path, ns=(made, made), follow_symlinks=False)  # its time is when it was made
 
     def experiment_ids(self) -> list[str]:
         """Ids of every experiment, sorted."""
@@ -364,8 +368,9 @@ def remove_stale_temporaries(runs_dir: Path) -> list[Path]:
 
 
 def stamp_now(path: Path) -> None:
-    """Give ``experiment.yaml`` the time it was written, to the nanosecond: the record holds
-    no time (the same bytes on every branch), so its file's time is the experiment's in
-    this clone, and the kernel's own stamp is only as fine as its clock tick (4 ms)."""
+    """Give a new ``experiment.yaml`` the time it was made, to the nanosecond, kept through
+    later writes: the record holds no time (the same bytes on every branch), so its file's
+    time is the experiment's creation time in this clone, and the kernel's own stamp is
+    only as fine as its clock tick (4 ms)."""
     now = time.time_ns()
     os.utime(path, ns=(now, now), follow_symlinks=False)
