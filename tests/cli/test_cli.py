@@ -391,3 +391,20 @@ def test_help_examples_are_never_wrapped_mid_command():
         shown = [line.strip() for line in result.output.splitlines()]
         for example in examples:
             assert example in shown, (name, example)
+
+
+def test_reading_commands_say_where_they_looked_when_there_is_no_runs_folder(tmp_path: Path):
+    outside = tmp_path / "not-a-project"
+    outside.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("GITRUNS_DIR", "MLFLOW_TRACKING_URI")}
+    for command in (["runs", "list"], ["site", "build"], ["experiments", "list"]):
+        result = run_gitruns(*command, cwd=outside, env=env)
+        assert result.returncode == 1, result.stdout
+        assert "no runs folder found: looked for" in result.stderr
+        assert "not inside a git repository" in result.stderr and "--runs-dir" in result.stderr
+    assert list(outside.iterdir()) == []  # no empty site/ left behind
+    git(outside, "init", "--quiet")
+    result = run_gitruns("runs", "show", "01a2", cwd=outside, env=env)
+    assert f"runs/ at the top of the git repository {outside}" in result.stderr
+    result = run_gitruns("runs", "list", cwd=outside, env={**env, "GITRUNS_DIR": "elsewhere"})
+    assert "(named by GITRUNS_DIR)" in result.stderr

@@ -92,6 +92,29 @@ def runs_folder(runs_dir: Path | None) -> Path:
     return location.current().runs_dir
 
 
+def existing_runs_folder(runs_dir: Path | None) -> Path:
+    """The runs folder a command reads: one that is not there is an error saying where it
+    was looked for, not an empty answer."""
+    folder = runs_folder(runs_dir)
+    if folder.is_dir():
+        return folder
+    top = location.current().repo_top
+    named_by = [name for name in ("GITRUNS_DIR", "MLFLOW_TRACKING_URI") if os.environ.get(name)]
+    if runs_dir is not None:
+        where = f"--runs-dir {runs_dir}"
+    elif named_by:
+        where = f"{folder} (named by {named_by[0]})"
+    elif top is not None:
+        where = f"runs/ at the top of the git repository {top}"
+    else:
+        where = f"{folder} (./runs: this is not inside a git repository)"
+    raise GitrunsError(
+        f"no runs folder found: looked for {where}. Run this in your project, pass "
+        "--runs-dir, or log a run first ('gitruns demo' makes an example project).",
+        error_code="RESOURCE_DOES_NOT_EXIST",
+    )
+
+
 def runs_dir_option(function: Any) -> Any:
     return click.option(
         "--runs-dir", type=click.Path(path_type=Path), help="The runs folder (default: runs/)."
@@ -182,7 +205,10 @@ def run_json(run: Run) -> dict[str, Any]:
     }
 
 
-def open_client(runs_dir: Path | None) -> MlflowClient:
+def open_client(runs_dir: Path | None, *, reading: bool = False) -> MlflowClient:
+    """The client of a command; ``reading``: the runs folder must exist."""
+    if reading:
+        runs_dir = existing_runs_folder(runs_dir)
     return MlflowClient(str(runs_dir) if runs_dir is not None else None)
 
 

@@ -13,6 +13,7 @@ from gitruns.cli.app import (
     cli,
     console,
     esc,
+    existing_runs_folder,
     format_number,
     format_time,
     json_option,
@@ -50,7 +51,7 @@ def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
         \b
         gitruns experiments list
     """
-    summaries = Workspace.at(runs_folder(runs_dir)).summaries(ViewType.stages(VIEWS[view]))
+    summaries = Workspace.at(existing_runs_folder(runs_dir)).summaries(ViewType.stages(VIEWS[view]))
     if as_json:
         print_json(
             [

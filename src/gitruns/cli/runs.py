@@ -101,7 +101,7 @@ def runs_list(
         gitruns runs list -e nyc-taxi-experiment -o "metrics.rmse"
         gitruns runs list -f "params.model = 'ridge'" -c "metrics.rmse,params.alpha"
     """
-    client = open_client(runs_dir)
+    client = open_client(runs_dir, reading=True)
     ids = [resolve_experiment(client, name) for name in experiments_] or [
         experiment.experiment_id for experiment in client.search_experiments(ViewType.ALL)
     ]
@@ -239,7 +239,7 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
         \b
         gitruns runs show 01a20b10edf1
     """
-    client = open_client(runs_dir)
+    client = open_client(runs_dir, reading=True)
     record, run_dir = client.get_run_record(run_id)
     if as_json:
         print_json(record.to_dict())
@@ -363,7 +363,7 @@ def runs_compare(
     """
     if len(run_ids) < 2:
         raise click.UsageError("compare needs at least two run ids.")
-    client = open_client(runs_dir)
+    client = open_client(runs_dir, reading=True)
     compared = [client.get_run(run_id) for run_id in run_ids]
     rows = compare_runs([run.data for run in compared])
     if as_json:

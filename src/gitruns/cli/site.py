@@ -13,6 +13,7 @@ from gitruns.cli.app import (
     cli,
     console,
     esc,
+    existing_runs_folder,
     progress_bar,
     runs_dir_option,
     runs_folder,
@@ -61,7 +62,7 @@ def site_build(output: Path, templates: Path | None, base_url: str, runs_dir: Pa
 
     with progress_bar() as advance:
         report = build_site(
-            runs_folder(runs_dir),
+            existing_runs_folder(runs_dir),
             output,
             base_url=base_url,
             templates=templates,
