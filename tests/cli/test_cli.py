@@ -408,3 +408,16 @@ def test_reading_commands_say_where_they_looked_when_there_is_no_runs_folder(tmp
     assert f"runs/ at the top of the git repository {outside}" in result.stderr
     result = run_gitruns("runs", "list", cwd=outside, env={**env, "GITRUNS_DIR": "elsewhere"})
     assert "(named by GITRUNS_DIR)" in result.stderr
+
+
+def test_a_misspelt_model_or_experiment_gets_the_name_that_exists(repo: Path):
+    gitruns.set_experiment("nyc-taxi-experiment")
+    with gitruns.start_run() as run:
+        gitruns.log_text("flavors: {}", "model/MLmodel")
+    gitruns.register_model(f"runs:/{run.info.run_id}/model", "nyc-taxi-regressor")
+    result = CliRunner().invoke(cli, ["models", "promote", "nyc-taxi-regresor", "1", "staging"])
+    assert result.exit_code == 1
+    assert "Did you mean nyc-taxi-regressor?" in result.output
+    assert "nyc-taxi-regresor" not in gitruns.MlflowClient().search_registered_models()[0].name
+    result = CliRunner().invoke(cli, ["runs", "list", "-e", "nyc-taxi"])
+    assert result.exit_code == 1 and "Did you mean 'nyc-taxi-experiment'?" in result.output

@@ -26,6 +26,7 @@ from gitruns.client import MlflowClient
 from gitruns.entities import Run, ViewType
 from gitruns.exceptions import ExperimentNotFound, GitrunsError
 from gitruns.query.ranking import Ranking
+from gitruns.utils.words import closest
 from gitruns.version import __version__
 
 # Control characters a terminal would act on (ESC starts ANSI sequences); tab and newline stay.
@@ -220,9 +221,12 @@ def resolve_experiment(client: MlflowClient, name_or_id: str) -> str:
     try:
         return client.get_experiment(name_or_id).experiment_id
     except GitrunsError as error:
+        names = [experiment.name for experiment in client.search_experiments(ViewType.ALL)]
+        meant = closest(name_or_id, names)
         raise ExperimentNotFound(
-            f"no experiment is named {name_or_id!r} or has that id. "
-            "List them with 'gitruns experiments list'."
+            f"no experiment is named {name_or_id!r} or has that id."
+            + (f" Did you mean {meant!r}?" if meant else "")
+            + " List them with 'gitruns experiments list'."
         ) from error
 
 

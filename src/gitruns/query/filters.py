@@ -22,7 +22,6 @@ A run lacking a field never matches a comparison on it (except ``IS NULL``).
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -32,6 +31,7 @@ from typing import Any, TypeVar
 from gitruns import system_tags
 from gitruns.exceptions import InvalidValue
 from gitruns.store.index import RunEntry
+from gitruns.utils.words import closest
 
 T = TypeVar("T")
 
@@ -190,8 +190,8 @@ def check_known_keys(text: str | None, runs: Iterable[RunEntry], what: str = "fi
     for token, field in wanted:
         if field.key in known[field.kind]:
             continue
-        close = difflib.get_close_matches(field.key, sorted(known[field.kind]), n=1, cutoff=0.6)
-        hint = f"; did you mean {field.kind}s.{close[0]}?" if close else ""
+        close = closest(field.key, known[field.kind])
+        hint = f"; did you mean {field.kind}s.{close}?" if close else ""
         if not close and known[field.kind]:
             hint = f"; the runs have {', '.join(sorted(known[field.kind])[:8])}"
         raise filter_error(text, token.position, f"no run has {field}{hint}", what)

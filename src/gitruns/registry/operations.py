@@ -79,6 +79,7 @@ from gitruns.store.names import RUN_ID_PATTERN, check_relative_path
 from gitruns.store.record import ARTIFACTS_DIR, RunRecord
 from gitruns.store.repo import commit_paths, identity_env
 from gitruns.utils.git import find_repo_top, run_git
+from gitruns.utils.words import closest
 
 logger = logging.getLogger(__name__)
 
@@ -173,10 +174,13 @@ class Registry:
         check_model_name(name)
         model = self.models().get(name)
         if model is None or model.deprecated:
+            live = [known for known, state in self.models().items() if not state.deprecated]
+            meant = closest(name, live)
             raise ModelNotFound(
-                f"Registered Model with name={name} not found. Register one with "
-                f"'gitruns models register {name} --run RUN_ID', or list them with "
-                "'gitruns models list'."
+                f"Registered Model with name={name} not found."
+                + (f" Did you mean {meant}?" if meant else "")
+                + f" Register one with 'gitruns models register {name} --run RUN_ID', or list "
+                "them with 'gitruns models list'."
             )
         return model
 

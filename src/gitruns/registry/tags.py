@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import difflib
 import re
 from dataclasses import dataclass
 
 from gitruns.exceptions import InvalidName
+from gitruns.utils.words import closest
 
 NAME = r"[a-z][a-z0-9\-/]*[a-z0-9]"
 SEMVER = r"v(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
@@ -175,8 +175,8 @@ def known_stage(stage: object, *, allow_custom: bool = False) -> str | None:
     target = gto_stage(stage)
     if target is None or target in MLFLOW_STAGES or allow_custom:
         return target
-    close = difflib.get_close_matches(target, [*MLFLOW_STAGES, "none"], n=1, cutoff=0.4)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    close = closest(target, [*MLFLOW_STAGES, "none"], cutoff=0.4)
+    hint = f" Did you mean {close!r}?" if close else ""
     raise InvalidName(
         f"{stage!r} is not a stage: use staging, production, archived or none.{hint} "
         "To use a stage of your own, pass --custom-stage (allow_custom=True in Python)."

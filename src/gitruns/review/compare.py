@@ -26,6 +26,7 @@ from gitruns.store.names import RUN_ID_PATTERN
 from gitruns.store.record import EXPERIMENT_FILE, RUN_FILE, RunRecord
 from gitruns.utils.files import read_regular_file
 from gitruns.utils.git import find_repo_top, run_git
+from gitruns.utils.words import closest
 from gitruns.utils.yamlcodec import load_record_yaml
 from gitruns.workspace import Workspace
 
@@ -244,11 +245,9 @@ def _check_metric(metric: str, added: list[Any], base: list[RunRecord]) -> None:
     }
     if metric in known:
         return
-    import difflib
-
-    close = difflib.get_close_matches(metric, sorted(known), n=1)
+    close = closest(metric, known)
     hint = (
-        f" Did you mean {close[0]!r}?"
+        f" Did you mean {close!r}?"
         if close
         else f" The runs have: {', '.join(sorted(known)[:10])}."
     )
