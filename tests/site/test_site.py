@@ -258,12 +258,22 @@ def test_ui_serves_and_rebuilds_when_runs_change(repo: Path):
     mlflow.set_experiment("live")
     with mlflow.start_run():
         mlflow.log_metric("rmse", 2.0)
-    server = serve(repo / "runs", repo / "site", port=0, interval=0.2)
+    reports: list = []
+    server = serve(
+        repo / "runs",
+        repo / "site",
+        port=0,
+        interval=0.2,
+        on_rebuild=reports.append,
+        report_every=2.0,
+    )
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         assert urllib.request.urlopen(url + "index.html").status == 200
-        with mlflow.start_run() as run:
-            mlflow.log_metric("rmse", 1.0)
+        for value in (1.0, 0.9, 0.8, 0.7):  # a few runs, each seen by its own rebuild
+            with mlflow.start_run() as run:
+                mlflow.log_metric("rmse", value)
+            time.sleep(0.4)
         deadline = time.monotonic() + 15
         while (
             time.monotonic() < deadline
@@ -271,6 +281,11 @@ def test_ui_serves_and_rebuilds_when_runs_change(repo: Path):
         ):
             time.sleep(0.2)
         assert urllib.request.urlopen(url + f"runs/{run.info.run_id}.html").status == 200
+        while time.monotonic() < deadline and not reports:
+            time.sleep(0.2)
+        # the rebuilds of those seconds come back as one or two lines, not one each
+        assert 1 <= len(reports) <= 2 and sum(r.times for r in reports) >= 2
+        assert all(r.written > 0 for r in reports)
     finally:
         server.shutdown()
         server.server_close()

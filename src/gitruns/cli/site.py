@@ -93,8 +93,9 @@ def ui(port: int, host: str, output: Path, runs_dir: Path | None) -> None:
     """
     from gitruns.site.serve import PortInUse, serve, wait_forever
 
-    def rebuilt(report: Any) -> None:
-        console.print(f"Rebuilt the site: {report.written} file(s) changed.")
+    def rebuilt(rebuilds: Any) -> None:
+        times = "once" if rebuilds.times == 1 else f"{rebuilds.times} times"
+        console.print(f"Rebuilt the site {times}: {rebuilds.written} file(s) changed.")
 
     while True:
         try:

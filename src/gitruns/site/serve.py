@@ -11,10 +11,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitruns.exceptions import GitrunsError
-from gitruns.site import BuildReport, build_site
+from gitruns.site import build_site
 
 logger = logging.getLogger(__name__)
 
@@ -107,17 +108,28 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
+@dataclass
+class Rebuilds:
+    """What the site's rebuilds did since they were last reported."""
+
+    times: int = 0
+    written: int = 0
+
+
 def serve(
     runs_dir: Path,
     output: Path,
     port: int = DEFAULT_PORT,
     host: str = "127.0.0.1",
     interval: float = 1.0,
-    on_rebuild: Callable[[BuildReport], None] | None = None,
+    on_rebuild: Callable[[Rebuilds], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    report_every: float = 5.0,
 ) -> http.server.ThreadingHTTPServer:
     """Build once (reporting to ``on_progress``), then serve ``output`` and rebuild in the
-    background when runs change (reporting each rebuild to ``on_rebuild``).
+    background when runs change (checked every ``interval`` seconds). Rebuilds are
+    reported to ``on_rebuild`` together, at most once every ``report_every`` seconds: a
+    training run that writes for a minute is a few lines, not one per file.
 
     Returns the running server; call ``shutdown()`` to stop it.
     """
@@ -142,17 +154,23 @@ def serve(
 
     def watch() -> None:
         seen = _fingerprint(runs_dir)
+        pending = Rebuilds()
+        reported = time.monotonic()
         while not stop.wait(interval):
             now = _fingerprint(runs_dir)
             if now != seen:
                 seen = now
                 try:
-                    rebuilt = build_site(runs_dir, output)
+                    report = build_site(runs_dir, output)
                 except Exception:
                     logger.exception("Rebuilding the site failed")
                     continue
+                pending.times += 1
+                pending.written += report.written
+            if pending.times and time.monotonic() - reported >= report_every:
                 if on_rebuild is not None:
-                    on_rebuild(rebuilt)
+                    on_rebuild(pending)
+                pending, reported = Rebuilds(), time.monotonic()
 
     threading.Thread(target=server.serve_forever, name="gitruns-ui", daemon=True).start()
     threading.Thread(target=watch, name="gitruns-ui-watch", daemon=True).start()
