@@ -348,3 +348,27 @@ def test_the_checkout_runs_no_hook_and_no_filter_driver(project: Path, tmp_path:
 
     assert result.verdict == "reproduced"
     assert not marker.exists(), marker.read_text()
+
+
+READS_DATA = """\
+import gitruns as mlflow
+
+with mlflow.start_run(run_name="fit"):
+    rows = open("data/trips.csv").read().splitlines()
+    mlflow.log_metric("rows", len(rows))
+"""
+
+
+def test_a_failed_rerun_shows_its_last_lines_whole_and_what_to_do(tmp_path: Path):
+    project = make_repo(tmp_path / "project", {"train.py": READS_DATA, ".gitignore": "data/\n"})
+    (project / "data").mkdir()
+    (project / "data" / "trips.csv").write_text("a\nb\nc\n")
+    run_id = train(project)
+    with pytest.raises(ReproduceError) as failed:
+        reproduce_run(project / "runs", run_id)
+    message = str(failed.value)
+    assert "Its last lines:\nTraceback (most recent call last):" in message  # whole, from its start
+    assert message.splitlines()[-2].startswith("FileNotFoundError: [Errno 2]")
+    assert "It could not find data/trips.csv" in message and "--data PATH" in message
+    result = reproduce_run(project / "runs", run_id, data=(project / "data",))
+    assert result.verdict == "reproduced", result

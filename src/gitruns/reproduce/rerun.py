@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -77,6 +78,23 @@ class Reproduction:
     metrics: list[MetricDelta] = field(default_factory=list)
     params: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     output: str = ""
+
+
+# What Python prints when a script opens a file that is not there.
+MISSING_FILE = re.compile(r"(?:FileNotFoundError|No such file or directory)[^\n]*?'([^'\n]+)'")
+
+
+def last_lines(text: str, count: int = 25, limit: int = 4000) -> str:
+    """The end of a program's output: whole lines, at most ``count`` and ``limit``
+    characters (a line is never cut; one longer than the limit is shown from its end)."""
+    kept: list[str] = []
+    size = 0
+    for line in reversed(text.rstrip().splitlines()):
+        if len(kept) == count or (kept and size + len(line) + 1 > limit):
+            break
+        kept.append(line if len(line) <= limit else "..." + line[-limit:])
+        size += len(line) + 1
+    return "\n".join(reversed(kept))
 
 
 def reproduce_run(
@@ -193,11 +211,20 @@ def _run_again(
     }
     logger.info("Running %s in %s", shlex.join(command), worktree)
     process = subprocess.run(command, cwd=where, env=env, capture_output=True, text=True)
-    result.output = (process.stdout + process.stderr)[-4000:]
+    result.output = last_lines(process.stdout + process.stderr)
     if process.returncode != 0:
+        missing = MISSING_FILE.search(process.stderr)
+        hint = (
+            f"It could not find {missing.group(1)}: a file git does not hold (data) is not in "
+            "the checkout; pass it with --data PATH."
+            if missing
+            else "Run it yourself in a checkout of that commit to see more, or pass another "
+            "command with --command."
+        )
+        tail = last_lines(process.stderr or process.stdout)
         raise ReproduceError(
-            f"the command of run {record.id} failed ({shlex.join(command)}, exit "
-            f"{process.returncode}):\n{result.output[-1500:]}"
+            f"the command of run {record.id} failed (exit {process.returncode}): "
+            f"{shlex.join(command)}\nIts last lines:\n{tail}\n{hint}"
         )
     new_dirs = (
         [path for path in Workspace.at(worktree_runs).run_dirs() if path.name not in before]
