@@ -522,6 +522,8 @@ def test_compare_marks_what_differs_and_can_show_only_that(search_site, browser)
     row = lambda name: page.locator("#comparison tbody tr", has=page.locator("th", has_text=name))  # noqa: E731
     rmse = row("metrics.rmse")
     assert rmse.locator("td.best-value").all_inner_texts() == ["4.4"]  # the best, not the row
+    # mae's direction was never declared (only rmse's was): it is shown, not judged
+    assert row("metrics.mae").locator("td.best-value").count() == 0
     assert row("params.booster").locator("td.odd-value").all_inner_texts() == ["dart"]
     assert row("params.learning_rate").locator("td.odd-value").count() == 0  # all different
     assert row("params.objective").is_visible()

@@ -281,6 +281,7 @@ def experiment_rows(view: ExperimentView) -> dict[str, Any]:
         "columns": _columnar(rows),
         "params": params,
         "metrics": metrics,
+        "metric": view.experiment.primary_metric,  # the one metric whose direction is known
         "goal": view.experiment.goal,
     }
 

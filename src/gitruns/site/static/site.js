@@ -694,14 +694,18 @@
       const label = document.createElement("th");
       label.textContent = (differs ? "≠ " : "") + name;
       row.appendChild(label);
-      // What is worth a look: in a metric, the best value; elsewhere, a value unlike the
-      // others' common one. Nothing when every value is its own.
+      // What is worth a look: in the primary metric (the one whose direction is known,
+      // the same in every compared run's experiment), the best value once two runs have
+      // one; in other metrics (counts, times...) nothing is judged; elsewhere, a value
+      // unlike the others' common one. Nothing when every value is its own.
       const marked = new Set();
+      const judged = items.every((item) =>
+        "metrics." + item.dataset.metric === name && item.dataset.goal === items[0].dataset.goal);
       if (differs && kind === "metrics") {
         const numbers = values.filter((value) => typeof value === "number" && Number.isFinite(value));
         const pick = items[0].dataset.goal === "maximize" ? Math.max : Math.min;
-        const best = numbers.length ? pick(...numbers) : null;
-        values.forEach((value, index) => { if (value === best) marked.add(index); });
+        const best = judged && numbers.length >= 2 ? pick(...numbers) : null;
+        values.forEach((value, index) => { if (best !== null && value === best) marked.add(index); });
       } else if (differs) {
         const counts = {};
         texts.forEach((text) => { counts[text] = (counts[text] || 0) + 1; });
