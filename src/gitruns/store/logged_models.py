@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -27,7 +28,7 @@ import yaml
 from gitruns.exceptions import CorruptRecord, InvalidName, InvalidValue
 from gitruns.store.names import check_key
 from gitruns.store.record import ARTIFACTS_DIR, record_lock, within_record_size
-from gitruns.utils.files import read_regular_file, write_atomic
+from gitruns.utils.files import TEMPORARY_SUFFIX, read_regular_file, write_atomic
 from gitruns.utils.yamlcodec import dump_yaml, load_yaml
 
 MODELS_DIR = "models"
@@ -202,9 +203,20 @@ def changing_model(folder: Path) -> Iterator[ModelRecord]:
 
 
 def create_model(folder: Path, record: ModelRecord) -> None:
-    folder.mkdir(parents=True)
-    model_artifacts_dir(folder).mkdir()
-    write_model(folder, record)
+    """Make a model's folder whole: prepared under a hidden name, then renamed into place,
+    so a reader listing models never meets one without its record."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    hidden = folder.with_name(f".{folder.name}.{os.getpid()}{TEMPORARY_SUFFIX}")
+    hidden.mkdir()
+    try:
+        model_artifacts_dir(hidden).mkdir()
+        record.updated = max(record.updated, now_ms())
+        data = within_record_size(record.to_yaml(), f"logged model {record.id}")
+        (hidden / MODEL_FILE).write_bytes(data)
+        os.rename(hidden, folder)
+    except BaseException:
+        shutil.rmtree(hidden, ignore_errors=True)
+        raise
 
 
 def now_ms() -> int:
