@@ -435,6 +435,13 @@ def test_the_experiment_page_is_the_runs_table(search_site, browser):
     error = page.locator("#filter-error")
     assert error.is_visible() and "position 14" in error.inner_text()
     assert "^" in error.inner_text()
+    page.fill("#run-filter", "metrics.rmsee < 3.4")  # a key no run has: said, as the CLI says it
+    assert error.is_visible()
+    assert "no run has metrics.rmsee; did you mean metrics.rmse?" in error.inner_text()
+    with pytest.raises(Exception, match="did you mean metrics.rmse"):
+        MlflowClient().check_search(["search"], "metrics.rmsee < 3.4")
+    page.fill("#run-filter", "params.max_dept > 5")
+    assert "did you mean params.max_depth?" in error.inner_text()
     page.fill("#run-filter", "baseline")  # plain words search text
     assert visible() == ["baseline"] and error.is_hidden()
     page.fill("#run-filter", "")

@@ -52,7 +52,37 @@
     return tokens;
   }
 
-  function field(token, text) {
+  // The name a user probably meant, by gitruns' one rule (utils/words.py): the same name in
+  // another case, else the one name containing it, else the nearest by similarity.
+  function closest(word, names) {
+    const lowered = word.toLowerCase();
+    for (const rule of [(name) => name.toLowerCase() === lowered, (name) => name.toLowerCase().includes(lowered)]) {
+      const found = names.filter(rule);
+      if (found.length === 1) return found[0];
+    }
+    let best = null, bestScore = 0.6;
+    names.forEach((name) => {
+      const score = similarity(word, name);
+      if (score >= bestScore) { best = name; bestScore = score; }
+    });
+    return best;
+  }
+
+  // 2 x (characters in common, in order) / (both lengths): difflib's ratio for short names.
+  function similarity(a, b) {
+    const row = new Array(b.length + 1).fill(0);
+    for (let i = 1; i <= a.length; i += 1) {
+      let previous = 0;
+      for (let j = 1; j <= b.length; j += 1) {
+        const kept = row[j];
+        row[j] = a[i - 1] === b[j - 1] ? previous + 1 : Math.max(row[j], row[j - 1]);
+        previous = kept;
+      }
+    }
+    return (2 * row[b.length]) / (a.length + b.length || 1);
+  }
+
+  function field(token, text, known) {
     if (token.kind !== "field") throw new FilterError(text, token.position, "expected a field such as metrics.rmse");
     const dot = token.text.indexOf(".");
     const entity = token.text.slice(0, dot);
@@ -65,6 +95,13 @@
     if (kind === "attribute" && !(key in NUMERIC_ATTRIBUTES) && !(key in TEXT_ATTRIBUTES)) {
       const known = Object.keys(NUMERIC_ATTRIBUTES).concat(Object.keys(TEXT_ATTRIBUTES)).sort().join(", ");
       throw new FilterError(text, token.position, "unknown attribute '" + key + "'; attributes are " + known);
+    }
+    const names = known && known[kind];
+    if (names && !names.includes(key)) {
+      const meant = closest(key, names);
+      const hint = meant ? "; did you mean " + kind + "s." + meant + "?"
+        : names.length ? "; the runs have " + names.slice().sort().slice(0, 8).join(", ") : "";
+      throw new FilterError(text, token.position, "no run has " + kind + "s." + key + hint);
     }
     const numeric = kind === "metric" || (kind === "attribute" && key in NUMERIC_ATTRIBUTES);
     const value = (run) => {
@@ -96,7 +133,9 @@
     "<=": (a, b) => a <= b, ">": (a, b) => a > b, ">=": (a, b) => a >= b,
   };
 
-  function parse(text) {
+  // known: {metric: [...], param: [...], tag: [...]}, the keys the runs have; a field naming
+  // another is refused, as `gitruns runs list -f` refuses it.
+  function parse(text, known) {
     const tokens = tokenize(text);
     let index = 0;
     const peek = () => tokens[index] || null;
@@ -136,7 +175,7 @@
       const token = peek();
       if (!token || (token.kind !== "field" && token.kind !== "word")) throw unexpected("a field such as metrics.rmse");
       index += 1;
-      return condition(field(token, text));
+      return condition(field(token, text, known));
     }
     function condition(target) {
       const token = peek();

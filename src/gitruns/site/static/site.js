@@ -510,6 +510,11 @@
       params: params, metrics: metrics, tags: run.tags || {},
     };
   }
+  // The metrics and params some run of the page has: a filter naming another is a typo
+  // the page names (tags are sparse and partly derived, so any tag key is taken).
+  function knownKeys(dataset) {
+    return { metric: dataset.metrics, param: dataset.params };
+  }
   function rowText(run) {  // what a word search looks in: every cell the table can show
     if (run.text === undefined) {
       const dataset = experimentData();
@@ -531,7 +536,7 @@
       let predicate;
       if (window.gitrunsFilter.looksLikeFilter(text)) {
         try {
-          const parsed = window.gitrunsFilter.parse(text);
+          const parsed = window.gitrunsFilter.parse(text, knownKeys(dataset));
           predicate = (run) => parsed(runRecord(dataset, run));
         } catch (error) {
           filterError.textContent = error.message;
