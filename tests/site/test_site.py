@@ -817,3 +817,40 @@ def test_a_version_naming_a_run_the_site_has_not_is_text_not_a_link(repo: Path):
     assert "../../escape" in page and "(not in runs/)" in page  # shown, escaped by jinja
     assert 'runs/../../escape.html"' not in page
     assert not any("escape" in href for href in re.findall(r'href="([^"]*)"', page))
+
+
+def test_an_experiment_with_many_params_fits_a_1400_px_screen(repo: Path, browser):
+    mlflow.set_experiment("wide", primary_metric="rmse")
+    for index in range(8):
+        with mlflow.start_run():
+            mlflow.log_params(
+                {
+                    name: index * factor
+                    for factor, name in enumerate(
+                        (
+                            "max_depth",
+                            "learning_rate",
+                            "min_child_weight",
+                            "reg_alpha",
+                            "reg_lambda",
+                            "subsample",
+                            "gamma",
+                        ),
+                        start=1,
+                    )
+                }
+            )
+            mlflow.log_metric("rmse", 0.7930 + index / 10_000)  # values that crowd an axis
+    build_site(repo / "runs", repo / "site")
+    visitor = Visitor(browser)
+    visitor.page.set_viewport_size({"width": 1400, "height": 900})
+    visitor.open(repo / "site" / "experiments" / "wide.html")
+    visitor.charts(3)
+    page = visitor.page
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    widths = page.locator("figure").evaluate_all(
+        "fs => fs.map(f => f.getBoundingClientRect().right)"
+    )
+    assert max(widths) <= 1400
+    assert visitor.errors == []
+    visitor.close()

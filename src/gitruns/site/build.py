@@ -22,6 +22,7 @@ from typing import Any
 
 from gitruns.query import abbreviate
 from gitruns.redact import public_text
+from gitruns.site import charts
 from gitruns.site.collect import (
     RunModel,
     SiteData,
@@ -101,7 +102,7 @@ def build_site(
     """
     data = collect(runs_dir)
     renderer = Renderer(templates, base_url=base_url)
-    writer = SiteWriter(output, salt=f"{renderer.key}:{DATA_FORMAT}")
+    writer = SiteWriter(output, salt=f"{renderer.key}:{DATA_FORMAT}:{charts.CHARTS_FORMAT}")
     report = BuildReport(output=output, runs=len(data.runs), experiments=len(data.experiments))
     tasks = _plan(data, renderer)
     for number, (path, key, produce) in enumerate(tasks, start=1):
