@@ -590,7 +590,7 @@ def test_the_charts_read_well(search_site, browser):
     assert parallel.evaluate("el => el.gitrunsView.signal('axes')") == ["p2", "m0"]
     scatter = json.loads(page.locator("#spec-scatter").inner_text())
     x_scales = {
-        panel["encoding"]["x"]["title"]: panel["encoding"]["x"] for panel in scatter["hconcat"]
+        panel["encoding"]["x"]["title"]: panel["encoding"]["x"] for panel in scatter["concat"]
     }
     assert x_scales["learning_rate"]["scale"]["type"] == "log"
     assert x_scales["max_depth"]["axis"]["format"] == "d"
