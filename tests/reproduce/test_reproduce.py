@@ -205,6 +205,10 @@ def test_the_recorded_environment_is_built_from_the_recorded_packages(project: P
     record["environment"]["requirements"] = store_requirements(project / "runs", "left-pad==1.0\n")
     (run_dir / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # offline: only what pip can find here
+    private = project.parent / "tmp"  # this test's own: others reproduce in parallel
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    monkeypatch.setenv("TMPDIR", str(private))
     before = {path.name for path in Path(tempfile.gettempdir()).glob("gitruns-reproduce-*")}
     with pytest.raises(ReproduceError, match=r"could not be installed.*left-pad"):
         reproduce_run(project / "runs", run_id, env="recorded")

@@ -854,3 +854,40 @@ def test_an_experiment_with_many_params_fits_a_1400_px_screen(repo: Path, browse
     assert max(widths) <= 1400
     assert visitor.errors == []
     visitor.close()
+
+
+def test_overlaid_histories_have_a_legend_a_dash_each_and_colours_of_their_own(repo: Path, browser):
+    mlflow.set_experiment("many-colours", primary_metric="rmse")
+    ids = []
+    for index in range(21):  # the palette has 20 colours: the 1st and the 21st share one
+        with mlflow.start_run(run_name="same" if index in (0, 20) else f"run-{index}") as run:
+            for step in range(5):
+                mlflow.log_metric("validation-rmse", 5.0 - step, step=step)  # identical curves
+            mlflow.log_metric("rmse", 1.0 + index)
+        ids.append(run.info.run_id)
+    build_site(repo / "runs", repo / "site")
+    visitor = Visitor(browser)
+    visitor.open(repo / "site" / "compare.html", f"?runs={ids[0]},{ids[20]}")
+    page = visitor.page
+    page.wait_for_selector("#comparison tbody tr")
+    colours = page.locator("#comparison thead th").evaluate_all(
+        "cells => cells.slice(1).map(c => c.style.getPropertyValue('--run-color'))"
+    )
+    assert len(set(colours)) == 2, colours  # not the palette's repeat
+    chart = page.locator("#compare-histories .chart")
+    page.wait_for_function(
+        "() => document.querySelector('#compare-histories .chart').gitrunsView", timeout=10_000
+    )
+    texts = chart.evaluate(TEXTS_IN_CHART)
+    told = sorted(text for text in texts if text.startswith("same"))
+    assert len(set(told)) == 2, texts  # a legend, the shared name told apart by the id
+    assert ids[0][:12] in told[0] and ids[20][:12] in told[1], told
+    dashes = chart.evaluate(
+        """el => { const found = new Set(); const walk = (n) => { if (!n) return;
+          if (n.marktype === 'line') n.items.forEach((i) => found.add(String(i.strokeDash)));
+          (n.items || []).forEach(walk); }; walk(el.gitrunsView.scenegraph().root);
+          return Array.from(found); }"""
+    )
+    assert len(dashes) >= 2, dashes  # the two identical curves are drawn differently
+    assert visitor.errors == []
+    visitor.close()

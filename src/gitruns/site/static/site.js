@@ -134,19 +134,52 @@
     return colors;
   }
 
+  // Colours for runs shown together: each run's own, but a colour another of them already
+  // has (the palette repeats after 20 runs) is replaced by one of no other shown run.
+  function distinctColors(colors) {
+    const taken = new Set();
+    return colors.map((color, index) => {
+      let chosen = color || "#999";
+      for (let turn = 0; taken.has(chosen); turn += 1) {
+        chosen = "hsl(" + Math.round((index * 137.5 + turn * 53) % 360) + ", 65%, 42%)";
+      }
+      taken.add(chosen);
+      return chosen;
+    });
+  }
+
   function historyRows(ids) {
     const rows = [];
-    const colors = runColors();
-    ids.forEach((id) => {
+    const own = runColors();
+    const colors = distinctColors(ids.map((id) => own[id] || "#4e79a7"));
+    ids.forEach((id, index) => {
       const history = data()["history:" + id];
       if (!history || hiddenFromCharts.has(id)) return;
       Object.entries(history.metrics).forEach(([metric, points]) => {
         points.forEach(([step, value]) => {
-          if (value !== null) rows.push({ run: history.run, metric: metric, step: step, value: value, color: colors[id] || "#4e79a7" });
+          // history.run is "name (id)": one legend entry a run, however names repeat
+          if (value !== null) rows.push({ run: history.run, metric: metric, step: step, value: value, color: colors[index] });
         });
       });
     });
     return rows;
+  }
+
+  // Several runs overlaid: a legend of their names in their colours, and a dash each, so
+  // curves that lie on each other still show as two.
+  function legendFor(chart, rows) {
+    const unit = chart.spec || chart;
+    const colorOf = {};
+    rows.forEach((row) => { colorOf[row.run] = row.color; });
+    const runs = Object.keys(colorOf);
+    if (runs.length < 2) return chart;
+    const legend = { title: "run", orient: "bottom", columns: 4, symbolType: "stroke", labelLimit: 240 };
+    unit.encoding.color = {
+      field: "run", type: "nominal", legend: legend,
+      scale: { domain: runs, range: runs.map((run) => colorOf[run]) },
+    };
+    unit.encoding.strokeDash = { field: "run", type: "nominal", legend: legend, scale: { domain: runs } };
+    return chart;
   }
 
   // Histories as the reader asks: a log scale, a moving average over a few steps.
@@ -182,7 +215,10 @@
     const chart = historySpec(spec(element.dataset.histories));
     ids = ids.filter((id) => RUN_ID.test(id));
     return Promise.all(ids.map((id) => data()["history:" + id] ? null : loadScript(root + "data/runs/" + id + ".js")))
-      .then(() => embed(element, chart, { histories: historyRows(ids) }));
+      .then(() => {
+        const rows = historyRows(ids);
+        return embed(element, legendFor(chart, rows), { histories: rows });
+      });
   }
 
   // Charts over an experiment's shared data file: the runs the table shows, less those
@@ -664,9 +700,10 @@
     comparison.hidden = false;
     const head = comparison.createTHead().insertRow();
     head.appendChild(document.createElement("th"));
-    items.forEach((item) => {
+    const colors = distinctColors(items.map((item) => item.run.color));
+    items.forEach((item, index) => {
       const cell = document.createElement("th");
-      cell.style.setProperty("--run-color", item.run.color || "#999");
+      cell.style.setProperty("--run-color", colors[index]);
       const dot = document.createElement("span");
       dot.className = "dot";
       cell.appendChild(dot);
