@@ -316,3 +316,10 @@ def test_a_logged_model_has_an_id_that_finds_and_loads_it(repo: Path, data):
     for hostile in ("m-../../../etc", f"m-{run.info.run_id}-", "m-" + "0" * 32 + "-mfpxe"):
         with pytest.raises(GitrunsError, match=r"logged model|no run|model path"):
             mlflow.get_logged_model(hostile)
+
+
+def test_a_models_requirements_pin_xgboost_whichever_build_is_installed():
+    from gitruns.models import pinned
+
+    # xgboost-cpu (the ml extra on Linux x86_64) and xgboost install the same module
+    assert pinned("xgboost", "numpy") == [f"xgboost=={xgb.__version__}", f"numpy=={np.__version__}"]

@@ -49,14 +49,21 @@ def require(module: str, package: str | None = None) -> Any:
         ) from error
 
 
+# Packages that install as another distribution too, under the same module and versions.
+ALSO_DISTRIBUTED_AS = {"xgboost": ("xgboost-cpu",)}
+
+
 def pinned(*packages: str) -> list[str]:
-    """``name==version`` for each installed package, as a model's requirements."""
+    """``name==version`` for each installed package, as a model's requirements (XGBoost's
+    CPU build is pinned as ``xgboost``, the name any machine can install)."""
     lines = []
     for package in packages:
-        try:
-            lines.append(f"{package}=={importlib.metadata.version(package)}")
-        except importlib.metadata.PackageNotFoundError:
-            continue
+        for distribution in (package, *ALSO_DISTRIBUTED_AS.get(package, ())):
+            try:
+                lines.append(f"{package}=={importlib.metadata.version(distribution)}")
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
     return lines
 
 
