@@ -891,3 +891,20 @@ def test_overlaid_histories_have_a_legend_a_dash_each_and_colours_of_their_own(r
     assert len(dashes) >= 2, dashes  # the two identical curves are drawn differently
     assert visitor.errors == []
     visitor.close()
+
+
+def test_a_run_page_shows_its_metric_charts_in_the_first_screen(search_site, browser):
+    output, ids = search_site
+    visitor = Visitor(browser)
+    visitor.page.set_viewport_size({"width": 1400, "height": 900})
+    visitor.open(output / "runs" / f"{ids['depth-8']}.html")
+    page = visitor.page
+    page.wait_for_selector("[data-run-histories] canvas")
+    bottom = page.evaluate(
+        "document.querySelector('[data-run-histories] canvas').getBoundingClientRect().bottom"
+    )
+    assert bottom <= 900  # as MLflow's run page: the curves before any scrolling
+    params = page.evaluate("document.querySelector('h2 + table.kv').getBoundingClientRect().top")
+    assert params > bottom  # the params table follows the charts
+    assert visitor.errors == []
+    visitor.close()
