@@ -376,3 +376,31 @@ def test_a_failed_rerun_shows_its_last_lines_whole_and_what_to_do(tmp_path: Path
     assert "It could not find data/trips.csv" in message and "--data PATH" in message
     result = reproduce_run(project / "runs", run_id, data=(project / "data",))
     assert result.verdict == "reproduced", result
+
+
+LOGS_A_SEARCH = """\
+import gitruns as mlflow
+
+for alpha in (0.1, 0.2, 0.3):
+    with mlflow.start_run(run_name=f"alpha-{alpha}"):
+        mlflow.log_param("alpha", alpha)
+        mlflow.log_metric("rmse", alpha * 10)
+"""
+
+
+def test_a_script_that_logs_many_runs_adds_only_the_reproduction(tmp_path: Path):
+    project = make_repo(tmp_path / "project", {"train.py": LOGS_A_SEARCH})
+    subprocess.run([sys.executable, "train.py"], cwd=project, check=True, capture_output=True)
+    store = RunStore(project / "runs")
+    originals = {read_run_record(path).name: path.name for path in store.run_dirs()}
+    result = reproduce_run(project / "runs", originals["alpha-0.2"])
+    assert result.verdict == "reproduced", result
+    assert result.new_runs == [result.new_run_id] and len(result.left_out) == 2
+    assert len(list(store.run_dirs())) == 4  # three originals and one reproduction, not six
+    result = reproduce_run(project / "runs", originals["alpha-0.3"], keep_all=True)
+    assert len(result.new_runs) == 3 and result.left_out == []
+    assert len(list(store.run_dirs())) == 7
+    shown = CliRunner().invoke(
+        cli, ["runs", "reproduce", originals["alpha-0.1"], "--runs-dir", str(project / "runs")]
+    )
+    assert "logged 2 other run(s), not kept" in shown.output and "--keep-all" in shown.output

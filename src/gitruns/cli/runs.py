@@ -449,6 +449,11 @@ def runs_restore(run_ids: tuple[str, ...], runs_dir: Path | None) -> None:
 )
 @click.option("--keep", is_flag=True, help="Keep the checkout of the run's code afterwards.")
 @click.option(
+    "--keep-all",
+    is_flag=True,
+    help="Keep every run the command logs, not only the one standing for the original.",
+)
+@click.option(
     "--env",
     "env",
     type=click.Choice(["current", "recorded"]),
@@ -468,6 +473,7 @@ def runs_reproduce(
     tolerance: float,
     data: tuple[Path, ...],
     keep: bool,
+    keep_all: bool,
     env: str,
     command: str | None,
     runs_dir: Path | None,
@@ -522,6 +528,12 @@ def runs_reproduce(
             data=data,
             keep_worktree=keep,
             accept_command=accepted,
+            keep_all=keep_all,
+        )
+    if result.left_out:
+        console.print(
+            f"The command logged {len(result.left_out)} other run(s), not kept: only the one "
+            "standing for the original was copied into runs/ (--keep-all keeps them all)."
         )
     drift = result.drift
     if not drift.recorded:

@@ -74,7 +74,8 @@ class Reproduction:
     worktree: Path | None = None  # kept when the run could not be run again
     command: list[str] = field(default_factory=list)
     new_run_id: str | None = None
-    new_runs: list[str] = field(default_factory=list)
+    new_runs: list[str] = field(default_factory=list)  # copied into runs/
+    left_out: list[str] = field(default_factory=list)  # logged by the command, not kept
     metrics: list[MetricDelta] = field(default_factory=list)
     params: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     output: str = ""
@@ -108,6 +109,7 @@ def reproduce_run(
     env: str = "current",
     command: str | None = None,
     accept_command: bool = False,
+    keep_all: bool = False,
 ) -> Reproduction:
     """Run a recorded run again from its commit and diff (see the module's docstring).
 
@@ -117,7 +119,9 @@ def reproduce_run(
     packages the run recorded (installed with uv when it is there, else pip) instead
     of this Python. A recorded command that is not this Python running a file of the
     commit is refused unless ``accept_command`` (the user saw it and said yes) or
-    ``command`` gives the command to run instead.
+    ``command`` gives the command to run instead. Of the runs the command logs, the one
+    that stands for the original is copied into ``runs_dir``; the others (a script that
+    logs a whole search logs it all again) are left out unless ``keep_all``.
     """
     plan = plan_reproduction(runs_dir, run_id, env=env, command=command)
     return run_plan(
@@ -128,6 +132,7 @@ def reproduce_run(
         keep_worktree=keep_worktree,
         python=python,
         accept_command=accept_command,
+        keep_all=keep_all,
     )
 
 
@@ -140,6 +145,7 @@ def run_plan(
     keep_worktree: bool = False,
     python: str | None = None,
     accept_command: bool = False,
+    keep_all: bool = False,
 ) -> Reproduction:
     """Carry out a :class:`Plan` the user has seen: check out, run again, compare."""
     record = plan.record
@@ -170,7 +176,7 @@ def run_plan(
             environment = Path(tempfile.mkdtemp(prefix=f"gitruns-env-{record.id[:8]}-"))
             python = recorded_python(environment, plan.requirements)
             result.drift = environment_drift(plan.requirements, installed_packages(python))
-        _run_again(plan, worktree, runs_dir, python or sys.executable, tolerance, result)
+        _run_again(plan, worktree, runs_dir, python or sys.executable, tolerance, result, keep_all)
         return result
     finally:
         if environment is not None:
@@ -187,6 +193,7 @@ def _run_again(
     python: str,
     tolerance: float,
     result: Reproduction,
+    keep_all: bool = False,
 ) -> None:
     record = plan.record
     command = [os.path.expanduser(word) if word.startswith("~/") else word for word in plan.command]
@@ -231,10 +238,13 @@ def _run_again(
         if worktree_runs.exists()
         else []
     )
-    for path in new_dirs:
-        _adopt(path, worktree_runs, runs_dir)
-        result.new_runs.append(path.name)
     counterpart = _counterpart(record, [read_run_record(path) for path in new_dirs])
+    for path in new_dirs:
+        if keep_all or (counterpart is not None and path.name == counterpart.id):
+            _adopt(path, worktree_runs, runs_dir)
+            result.new_runs.append(path.name)
+        else:
+            result.left_out.append(path.name)
     if counterpart is None:
         result.explanation = (
             f"the command ran but logged no run like {record.id} (same name or params) "
