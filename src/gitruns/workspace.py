@@ -31,7 +31,6 @@ from gitruns.store.logged_models import (
     ModelRecord,
     check_model_id,
     create_model,
-    model_artifacts_dir,
     model_dir,
     model_dirs,
 )
@@ -349,16 +348,3 @@ class Workspace:
         for experiment_id in experiment_ids:
             for folder in model_dirs(self.experiment_dir(experiment_id)):
                 yield experiment_id, folder
-
-    def logged_model_artifact_path(self, model_id: str, path: str | None) -> Path:
-        """Where a logged model's file lives, as ``artifact_path`` finds a run's."""
-        root = model_artifacts_dir(self.logged_model_dir(model_id)[1])
-        if path in (None, "", "."):
-            return root
-        relative = check_relative_path(path)
-        if has_link_on_path(root, relative):
-            raise InvalidPath(
-                f"file {path!r} of logged model {model_id} is, or is inside, a symbolic link; "
-                "gitruns never follows links out of a model."
-            )
-        return root / relative

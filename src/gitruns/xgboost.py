@@ -65,14 +65,5 @@ def autolog(
     from gitruns.autologging.common import Options
     from gitruns.autologging.xgboost import configure
 
-    asked = Options(
-        log_models=log_models,
-        log_input_examples=log_input_examples,
-        log_model_signatures=log_model_signatures,
-        log_datasets=log_datasets,
-        exclusive=exclusive,
-        silent=silent,
-        extra_tags=dict(extra_tags or {}),
-        registered_model_name=registered_model_name,
-    )
+    asked = Options.of(locals())
     configure(disable, asked, importance_types=importance_types, model_format=model_format)

@@ -50,15 +50,7 @@ def autolog(
             " and ".join(FLAVORS),
             ", ".join(sorted(unknown)),
         )
-    asked = Options(
-        log_models=log_models,
-        log_input_examples=log_input_examples,
-        log_model_signatures=log_model_signatures,
-        log_datasets=log_datasets,
-        exclusive=exclusive,
-        silent=silent,
-        extra_tags=dict(extra_tags or {}),
-    )
+    asked = Options.of(locals())
     if "sklearn" not in excluded and importlib.util.find_spec("sklearn") is not None:
         from gitruns.autologging.sklearn import configure as configure_sklearn
 

@@ -117,6 +117,13 @@ class Options:
     extra_tags: dict[str, Any] = field(default_factory=dict)
     registered_model_name: str | None = None
 
+    @classmethod
+    def of(cls, keywords: Mapping[str, Any]) -> Options:
+        """The options among an autolog call's keywords (its ``locals()``)."""
+        chosen = {name: keywords[name] for name in cls.__dataclass_fields__ if name in keywords}
+        chosen["extra_tags"] = dict(chosen.get("extra_tags") or {})
+        return cls(**chosen)
+
     def warn(self, message: str, *args: Any) -> None:
         """A warning about what autolog could not record; a debug line when ``silent``."""
         logger.log(logging.DEBUG if self.silent else logging.WARNING, message, *args)

@@ -85,7 +85,7 @@ def patch_estimator(cls: type) -> None:
             continue
         original = getattr(cls, name)
         _settings.originals[(cls, name)] = vars(cls).get(name)
-        wrapper = _score(original) if name == "score" else _predicting(original)
+        wrapper = _watched(original, _log_score if name == "score" else _remember_prediction)
         setattr(cls, name, wrapper)
 
 
@@ -114,7 +114,11 @@ def _watching() -> bool:
     return _settings.enabled and _state.depth == 0 and not inside_training()
 
 
-def _predicting(original: Any) -> Any:
+def _watched(original: Any, after: Any) -> Any:
+    """``original`` of an autologged estimator, then ``after(estimator, result, data
+    name)``; anything else (a fit inside training, an estimator autolog did not fit, a
+    call inside another watched one) runs as it is."""
+
     @functools.wraps(original)
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not _watching() or self not in _settings.trained:
@@ -125,34 +129,23 @@ def _predicting(original: Any) -> Any:
         finally:
             _state.depth -= 1
         data = args[0] if args else kwargs.get("X")
-        try:
-            reference = weakref.ref(result, lambda _: _settings.predictions.pop(key, None))
-        except TypeError:  # a list, say: nothing to recognise it by later
-            return result
-        key = id(result)
-        name = _data_name(data, inspect.currentframe())
-        _settings.predictions[key] = (reference, _settings.trained[self], name)
+        after(self, result, _data_name(data, inspect.currentframe()))
         return result
 
     return method
 
 
-def _score(original: Any) -> Any:
-    @functools.wraps(original)
-    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not _watching() or self not in _settings.trained:
-            return original(self, *args, **kwargs)
-        _state.depth += 1
-        try:
-            result = original(self, *args, **kwargs)
-        finally:
-            _state.depth -= 1
-        data = args[0] if args else kwargs.get("X")
-        name = f"{type(self).__name__}_score_{_data_name(data, inspect.currentframe())}"
-        _log(_settings.trained[self], name, result)
-        return result
+def _remember_prediction(estimator: Any, result: Any, data_name: str) -> None:
+    key = id(result)
+    try:
+        reference = weakref.ref(result, lambda _: _settings.predictions.pop(key, None))
+    except TypeError:  # a list, say: nothing to recognise it by later
+        return
+    _settings.predictions[key] = (reference, _settings.trained[estimator], data_name)
 
-    return method
+
+def _log_score(estimator: Any, result: Any, data_name: str) -> None:
+    _log(_settings.trained[estimator], f"{type(estimator).__name__}_score_{data_name}", result)
 
 
 def _metric(function: Any) -> Any:
