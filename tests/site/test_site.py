@@ -545,6 +545,14 @@ def test_compare_marks_what_differs_and_can_show_only_that(search_site, browser)
         f" return {chosen!r}.map(id => d.runs.find(r => r.id === id).color); }})()"
     )
     assert colours == expected
+    # MLflow's compare views: parallel coordinates and scatters of the chosen runs alone
+    for name in ("parallel", "scatter"):
+        chart = page.locator(f"[data-compare-chart={name}]")
+        page.wait_for_function(
+            f"() => document.querySelector('[data-compare-chart={name}]').gitrunsView"
+        )
+        drawn = chart.evaluate("el => el.gitrunsView.data('runs').map((r) => r.id).sort()")
+        assert drawn == sorted(chosen), name
     assert visitor.errors == []
     visitor.close()
 

@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 
 # The layout of the data files the pages load: a change rewrites them all.
-DATA_FORMAT = "3"
+DATA_FORMAT = "4"  # 4: the compare page's charts in each experiment's data
 
 
 # Headless Chromium as tests and benchmarks start it: no sandbox (root in CI), and no

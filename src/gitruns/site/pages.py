@@ -283,7 +283,23 @@ def experiment_rows(view: ExperimentView) -> dict[str, Any]:
         "metrics": metrics,
         "metric": view.experiment.primary_metric,  # the one metric whose direction is known
         "goal": view.experiment.goal,
+        "charts": comparison_charts(view),
     }
+
+
+def comparison_charts(view: ExperimentView) -> dict[str, Any]:
+    """The experiment's parallel coordinates and params-against-the-metric specs, which
+    the compare page draws again for the runs it compares (the same fields and scales)."""
+    metrics, params, _tags = view.columns
+    if not metrics:
+        return {}
+    numeric = _chart_params(view.experiment, params, metrics[0])
+    metric = charts.Field("m0", metrics[0])
+    found = {
+        "parallel": charts.parallel_coordinates(numeric, metric),
+        "scatter": charts.scatters(numeric, metric),
+    }
+    return {name: spec for name, spec in found.items() if spec is not None}
 
 
 # System tags the page puts back from the row itself (site.js: prepareDataset).

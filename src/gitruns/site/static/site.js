@@ -681,6 +681,7 @@
           });
           const chosen = ids.filter((id) => rows[id]);
           renderComparison(chosen.map((id) => rows[id]));
+          drawComparedParams(chosen.map((id) => rows[id]));
           const section = document.getElementById("compare-histories");
           section.hidden = false;
           return drawHistories(section.querySelector(".chart"), chosen);
@@ -693,6 +694,24 @@
   function compact(value) {
     if (typeof value !== "number") return String(value);
     return Number.isFinite(value) ? String(Number(value.toPrecision(4))) : String(value);
+  }
+
+  // The experiment's parallel coordinates and scatters, for the compared runs alone, when
+  // they all come from one experiment (another's fields are other columns).
+  function drawComparedParams(items) {
+    const section = document.getElementById("compare-params");
+    if (!section || !items.length || items.some((item) => item.dataset !== items[0].dataset)) return;
+    const specs = items[0].dataset.charts || {};
+    const colors = distinctColors(items.map((item) => item.run.color));
+    const rows = items.map((item, index) => Object.assign(chartRow(item.run), { color: colors[index] }));
+    section.querySelectorAll("[data-compare-chart]").forEach((element) => {
+      const chart = specs[element.dataset.compareChart];
+      element.closest("figure").hidden = !chart;
+      if (chart) {
+        section.hidden = false;
+        embed(element, JSON.parse(JSON.stringify(chart)), { runs: rows }).catch((error) => console.error(error));
+      }
+    });
   }
 
   function renderComparison(items) {
