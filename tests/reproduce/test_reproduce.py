@@ -404,3 +404,27 @@ def test_a_script_that_logs_many_runs_adds_only_the_reproduction(tmp_path: Path)
         cli, ["runs", "reproduce", originals["alpha-0.1"], "--runs-dir", str(project / "runs")]
     )
     assert "logged 2 other run(s), not kept" in shown.output and "--keep-all" in shown.output
+
+
+LOGS_ITS_DATA = """\
+import pandas as pd
+import gitruns as mlflow
+
+with mlflow.start_run(run_name="fit"):
+    frame = pd.read_csv("data/trips.csv")
+    mlflow.log_input(mlflow.data.from_pandas(frame, source="data/trips.csv"), context="training")
+    mlflow.log_input(mlflow.data.from_pandas(frame, source="../outside.csv"), context="other")
+    mlflow.log_metric("rows", len(frame))
+"""
+
+
+def test_the_data_a_run_logged_as_its_input_is_lent_and_named_in_the_command(tmp_path: Path):
+    project = make_repo(tmp_path / "project", {"train.py": LOGS_ITS_DATA, ".gitignore": "data/\n"})
+    (project / "data").mkdir()
+    (project / "data" / "trips.csv").write_text("a\n1\n2\n")
+    run_id = train(project)
+    shown = CliRunner().invoke(cli, ["runs", "show", run_id, "--runs-dir", str(project / "runs")])
+    assert f"gitruns runs reproduce {run_id} --data data/trips.csv" in shown.output
+    assert "outside.csv" not in shown.output.split("reproduce:")[-1]  # never lent: it leaves
+    result = reproduce_run(project / "runs", run_id)  # no --data: the recorded source is lent
+    assert result.verdict == "reproduced", result

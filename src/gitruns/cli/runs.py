@@ -316,7 +316,7 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
             "[bold]artifacts:[/] "
             + esc(", ".join(info.path + ("/" if info.is_dir else "") for info in artifacts))
         )
-    from gitruns.reproduce import reproduce_command
+    from gitruns.reproduce import data_sources, reproduce_command
 
     if record.tags.get(system_tags.REPRODUCES):
         console.print(
@@ -334,7 +334,9 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
             f"({esc(reproduction.data.tags.get(system_tags.REPRODUCTION_VERDICT, ''))})",
             highlight=False,
         )
-    console.print(f"[bold]reproduce:[/] {reproduce_command(record.id)}", highlight=False)
+    top = client.workspace.repo_top
+    command = reproduce_command(record.id, data_sources(record, top))
+    console.print(f"[bold]reproduce:[/] {esc(command)}", highlight=False)
 
 
 def _key_value_table(title: str, values: dict[str, str]) -> Table:

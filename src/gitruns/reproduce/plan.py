@@ -4,7 +4,9 @@ for a script of that commit."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -44,8 +46,40 @@ class Drift:
         return not (self.added or self.removed or self.changed)
 
 
-def reproduce_command(run_id: str) -> str:
-    return f"gitruns runs reproduce {run_id}"
+def reproduce_command(run_id: str, data: list[str] | None = None) -> str:
+    """The command that reproduces a run, lending it the data it read (``--data``)."""
+    lent = [word for path in data or [] for word in ("--data", path)]
+    return shlex.join(["gitruns", "runs", "reproduce", run_id, *lent])
+
+
+def data_sources(record: RunRecord, repo_top: Path | None = None) -> list[str]:
+    """The local files the run's datasets came from (``log_input`` with a source), as
+    clean paths inside the repository: what its re-run may need that git may not hold.
+    A record can come from anyone's branch, so a source that would leave the repository
+    (or an absolute one outside it) is left out, never lent."""
+    found = set()
+    for item in record.inputs:
+        if not isinstance(item, dict) or item.get("source_type") != "local":
+            continue
+        try:
+            uri = json.loads(str(item.get("source") or "{}")).get("uri")
+        except (ValueError, AttributeError):
+            continue
+        if not isinstance(uri, str) or not uri:
+            continue
+        path = uri.removeprefix("file://")
+        if os.path.isabs(path):
+            if repo_top is None:
+                continue
+            try:
+                path = Path(path).relative_to(repo_top).as_posix()
+            except ValueError:
+                continue
+        try:
+            found.add(check_relative_path(path, "dataset source"))
+        except GitrunsError:
+            continue
+    return sorted(found)
 
 
 def packages(requirements: str) -> dict[str, str]:

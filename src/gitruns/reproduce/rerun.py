@@ -24,6 +24,7 @@ from gitruns.reproduce.plan import (
     Drift,
     Plan,
     ReproduceError,
+    data_sources,
     environment_drift,
     plan_reproduction,
     why_not_rerunnable,
@@ -163,7 +164,7 @@ def run_plan(
     try:
         if plan.diff:
             apply_diff(plan.diff, worktree, record.id)
-        for path in data:
+        for path in (*data, *_recorded_data(plan, data)):
             link_data(plan.repo_top, worktree, path)
         if reason is not None:
             result.explanation = (
@@ -184,6 +185,20 @@ def run_plan(
         if not keep_worktree:
             shutil.rmtree(worktree, ignore_errors=True)
             result.worktree = None
+
+
+def _recorded_data(plan: Plan, given: tuple[Path, ...]) -> list[Path]:
+    """The files the run's datasets came from that are in the work tree now and were not
+    given with --data: lent to the re-run as --data would."""
+    top = plan.repo_top
+    named = {(top / path).resolve() if not path.is_absolute() else path.resolve() for path in given}
+    return [
+        Path(path)
+        for path in data_sources(plan.record, top)
+        if (top / path).exists()
+        and not has_link_on_path(top, path)
+        and (top / path).resolve() not in named
+    ]
 
 
 def _run_again(

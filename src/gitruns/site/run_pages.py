@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from gitruns import system_tags
 from gitruns.query import format_duration
-from gitruns.reproduce import reproduce_command
+from gitruns.reproduce import data_sources, reproduce_command
 from gitruns.site import charts
 from gitruns.site.collect import (
     RunModel,
@@ -281,7 +281,7 @@ def run_page(
         "artifacts": artifacts,
         "artifact_pages": artifact_pager(run.id, len(files), 1),
         "datasets": [_dataset_row(item) for item in record.inputs],
-        "reproduce": reproduce_command(record.id),
+        "reproduce": reproduce_command(record.id, data_sources(record)),
         "reproductions": reproductions,
         "reproduces": record.tags.get(system_tags.REPRODUCES)
         if RUN_ID_PATTERN.match(record.tags.get(system_tags.REPRODUCES, ""))
