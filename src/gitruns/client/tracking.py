@@ -696,31 +696,27 @@ class TrackingClient:
                 if {"run_id": run_id} not in record.used_by:
                     record.used_by.append({"run_id": run_id})
 
-    def run_inputs(self, run_id: str) -> list[str]:
-        """The models (of their own folders) a run took as inputs."""
-        return [
-            model.id
-            for model in self._experiment_models(run_id)
-            if {"run_id": run_id} in model.used_by
-        ]
-
-    def _experiment_models(self, run_id: str) -> list[ModelRecord]:
-        record, _ = self.workspace.load_run(run_id)
-        found = []
-        for _, folder in self.workspace.logged_model_dirs([record.experiment]):
+    def model_links(
+        self, run_id: str, experiment_id: str | None = None
+    ) -> tuple[list[tuple[str, int]], list[str]]:
+        """The models of their own folders a run output (with the step) and took as
+        inputs; ``experiment_id`` (the run's, when known) spares reading its record."""
+        if experiment_id is None:
+            experiment_id = self.workspace.load_run(run_id)[0].experiment
+        outputs: list[tuple[str, int]] = []
+        inputs: list[str] = []
+        for _, folder in self.workspace.logged_model_dirs([experiment_id]):
             model = read_model(folder)
-            if not model.deleted:
-                found.append(model)
-        return found
-
-    def run_outputs(self, run_id: str) -> list[tuple[str, int]]:
-        """The models (of their own folders) a run output, with the step."""
-        return [
-            (model.id, int(entry.get("step", 0)))
-            for model in self._experiment_models(run_id)
-            for entry in model.outputs
-            if entry.get("run_id") == run_id
-        ]
+            if model.deleted:
+                continue
+            outputs += [
+                (model.id, int(entry.get("step", 0)))
+                for entry in model.outputs
+                if entry.get("run_id") == run_id
+            ]
+            if {"run_id": run_id} in model.used_by:
+                inputs.append(model.id)
+        return outputs, inputs
 
     # -- artifacts ----------------------------------------------------------------
 

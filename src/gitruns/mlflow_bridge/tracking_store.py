@@ -383,8 +383,7 @@ class GitrunsTrackingStore(AbstractStore):
 
     def _run(self, run_id: str) -> Run:
         record, run_dir = self.client.get_run_record(run_id)
-        outputs = self.client.run_outputs(run_id)
-        inputs = self.client.run_inputs(run_id)
+        outputs, inputs = self.client.model_links(record.id, record.experiment)
         uri = self._artifact_uri(record.experiment, record.id)
         run = ours.run_from_record(record, run_dir)
         return to_run(run, record.metrics, outputs, inputs, uri)
