@@ -363,11 +363,16 @@ with mlflow.start_run(run_name="fit"):
 """
 
 
-def test_a_failed_rerun_shows_its_last_lines_whole_and_what_to_do(tmp_path: Path):
-    project = make_repo(tmp_path / "project", {"train.py": READS_DATA, ".gitignore": "data/\n"})
+def trained_on_ignored_data(tmp_path: Path, script: str, rows: str) -> tuple[Path, str]:
+    """A project whose train.py reads data/trips.csv, which git ignores; the run it logged."""
+    project = make_repo(tmp_path / "project", {"train.py": script, ".gitignore": "data/\n"})
     (project / "data").mkdir()
-    (project / "data" / "trips.csv").write_text("a\nb\nc\n")
-    run_id = train(project)
+    (project / "data" / "trips.csv").write_text(rows)
+    return project, train(project)
+
+
+def test_a_failed_rerun_shows_its_last_lines_whole_and_what_to_do(tmp_path: Path):
+    project, run_id = trained_on_ignored_data(tmp_path, READS_DATA, "a\nb\nc\n")
     with pytest.raises(ReproduceError) as failed:
         reproduce_run(project / "runs", run_id)
     message = str(failed.value)
@@ -419,10 +424,7 @@ with mlflow.start_run(run_name="fit"):
 
 
 def test_the_data_a_run_logged_as_its_input_is_lent_and_named_in_the_command(tmp_path: Path):
-    project = make_repo(tmp_path / "project", {"train.py": LOGS_ITS_DATA, ".gitignore": "data/\n"})
-    (project / "data").mkdir()
-    (project / "data" / "trips.csv").write_text("a\n1\n2\n")
-    run_id = train(project)
+    project, run_id = trained_on_ignored_data(tmp_path, LOGS_ITS_DATA, "a\n1\n2\n")
     shown = CliRunner().invoke(cli, ["runs", "show", run_id, "--runs-dir", str(project / "runs")])
     assert f"gitruns runs reproduce {run_id} --data data/trips.csv" in shown.output
     assert "outside.csv" not in shown.output.split("reproduce:")[-1]  # never lent: it leaves

@@ -44,9 +44,8 @@ from gitruns.query import (
 from gitruns.store.history import read_history
 from gitruns.store.index import RunEntry
 from gitruns.store.logged_models import (
-    FAILED as MODEL_FAILED,
-)
-from gitruns.store.logged_models import (
+    FINALIZED,
+    PENDING,
     READY,
     ModelRecord,
     changing_model,
@@ -534,9 +533,20 @@ class TrackingClient:
         if is_standalone_model_id(model_id):
             experiment_id, folder = self.workspace.logged_model_dir(model_id)
             kept = read_model(folder)
-            if kept.deleted:
-                raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
-            return _standalone_model(experiment_id, folder, kept)
+            model: LoggedModel | None = (
+                None if kept.deleted else _standalone_model(experiment_id, folder, kept)
+            )
+        else:
+            model = self._run_model(model_id)
+        if model is None:  # one deleted: MLflow's "not found"
+            raise LoggedModelNotFound(
+                f"Logged model with ID '{model_id}' not found: it was deleted. List the "
+                "experiment's models with search_logged_models."
+            )
+        return model
+
+    def _run_model(self, model_id: str) -> LoggedModel | None:
+        """A model a run logged, None once deleted."""
         try:
             run_id, name = parse_logged_model_id(model_id)
         except InvalidName as error:  # no model can have that id
@@ -544,10 +554,7 @@ class TrackingClient:
                 f"Logged model with ID '{model_id}' not found: {error.message}"
             ) from None
         record, run_dir = self.workspace.load_run(run_id)
-        model = _logged_model(record, run_dir, name)
-        if model is None:
-            raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found (deleted).")
-        return model
+        return _logged_model(record, run_dir, name)
 
     def logged_models(self, experiment_ids: Sequence[str]) -> list[LoggedModel]:
         """Every logged model of the experiments: each folder with an ``MLmodel`` file in
@@ -590,8 +597,11 @@ class TrackingClient:
     def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
         """Mark a model READY (its files are all there) or FAILED."""
         status = str(getattr(status, "name", status)).upper()
-        if status not in (READY, MODEL_FAILED):
-            raise InvalidValue(f"a logged model is finalized as READY or FAILED, not {status!r}.")
+        if status not in FINALIZED:
+            raise InvalidValue(
+                f"a logged model is finalized as {' or '.join(FINALIZED)}, not {status!r}. "
+                "Pass one of them."
+            )
         if is_standalone_model_id(model_id):
             with self._change_model(model_id) as record:
                 record.status = status
@@ -613,7 +623,8 @@ class TrackingClient:
             with self._change_model(model_id) as record:
                 if key not in record.tags:
                     raise InvalidValue(
-                        f"No tag with key: {key} in logged model {model_id}.",
+                        f"No tag with key: {key} in logged model {model_id}. Its tags: "
+                        f"{', '.join(sorted(record.tags)) or 'none'}.",
                         error_code="RESOURCE_DOES_NOT_EXIST",
                     )
                 del record.tags[key]
@@ -815,7 +826,7 @@ def _logged_model(record: RunRecord, run_dir: Path, name: str) -> LoggedModel | 
         artifact_location=folder.absolute().as_uri(),
         creation_timestamp=record.start_time,
         last_updated_timestamp=record.end_time or record.start_time,
-        status="READY" if (folder / MLMODEL_FILE).is_file() else "PENDING",
+        status=READY if (folder / MLMODEL_FILE).is_file() else PENDING,
         tags={
             key[len(prefix) :]: value
             for key, value in record.tags.items()

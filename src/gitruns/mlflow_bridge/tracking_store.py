@@ -258,6 +258,7 @@ class GitrunsTrackingStore(AbstractStore):
         self.client = GitrunsClient(tracking_uri=str(self.runs_dir))
         self.artifact_root_uri = artifact_uri
         self._locations: dict[str, str | None] = {}  # experiment folder -> its location
+        self._folders: dict[str, str] = {}  # experiment id -> its folder
 
     # -- where artifacts go ----------------------------------------------------------------
     # A run's artifacts live in its folder (a file: URI) unless MLflow was told otherwise:
@@ -286,9 +287,16 @@ class GitrunsTrackingStore(AbstractStore):
 
         return str(append_to_uri_path(root, public_experiment_id(folder)))
 
+    def _folder(self, experiment_id: str) -> str:
+        """The folder of an experiment id ("0" is Default's), resolved once per store: a
+        search converts hundreds of runs of a few experiments."""
+        if experiment_id not in self._folders:
+            self._folders[experiment_id] = self.client.workspace.experiment_id(experiment_id)
+        return self._folders[experiment_id]
+
     def _location(self, experiment_id: str) -> str | None:
         """An experiment's artifact location, when MLflow was given one."""
-        folder = self.client.workspace.experiment_id(experiment_id)
+        folder = self._folder(experiment_id)
         if folder not in self._locations:
             try:
                 kept = self.client.workspace.experiment(folder)[1].artifact_location
@@ -302,8 +310,7 @@ class GitrunsTrackingStore(AbstractStore):
         from mlflow.utils.uri import append_to_uri_path
 
         if self._proxies_into_runs:
-            folder = self.client.workspace.experiment_id(experiment_id)
-            return f"mlflow-artifacts:/{folder}/{run_id}/{ARTIFACTS_DIR}"
+            return f"mlflow-artifacts:/{self._folder(experiment_id)}/{run_id}/{ARTIFACTS_DIR}"
         location = self._location(experiment_id)
         if location is None:
             return None
@@ -312,7 +319,7 @@ class GitrunsTrackingStore(AbstractStore):
     def _experiment(self, experiment: ours.Experiment) -> Experiment:
         if not self._proxies_into_runs:
             return to_experiment(experiment)
-        folder = self.client.workspace.experiment_id(experiment.experiment_id)
+        folder = self._folder(experiment.experiment_id)
         return to_experiment(experiment, f"mlflow-artifacts:/{folder}")
 
     # -- experiments --------------------------------------------------------------------

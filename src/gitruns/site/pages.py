@@ -134,6 +134,29 @@ class ExperimentView:
         self.registered = {run.id: registered[run.id] for run in runs if run.id in registered}
 
     @functools.cached_property
+    def chart_params(self) -> list[charts.Field]:
+        """The numeric params drawn against the primary metric (and given as axes)."""
+        metrics, params, _tags = self.columns
+        return _chart_params(self.experiment, params, metrics[0] if metrics else None)
+
+    @functools.cached_property
+    def param_charts(self) -> dict[str, Any]:
+        """The params against the primary metric (parallel coordinates, scatters, two params
+        binned), made once: the experiment page embeds them, its data file carries the
+        first two for the compare page."""
+        metrics, _params, _tags = self.columns
+        if not metrics:
+            return {}
+        numeric = self.chart_params
+        metric = charts.Field("m0", metrics[0])
+        found = {
+            "parallel": charts.parallel_coordinates(numeric, metric),
+            "scatter": charts.scatters(numeric, metric),
+            "heatmap": charts.heatmap(numeric, metric),
+        }
+        return {name: spec for name, spec in found.items() if spec is not None}
+
+    @functools.cached_property
     def columns(self) -> tuple[list[str], list[str], list[str]]:
         """Metrics (the primary first), params, tags; the keys of each sorted."""
         return _fields(self.experiment)
@@ -288,18 +311,13 @@ def experiment_rows(view: ExperimentView) -> dict[str, Any]:
 
 
 def comparison_charts(view: ExperimentView) -> dict[str, Any]:
-    """The experiment's parallel coordinates and params-against-the-metric specs, which
-    the compare page draws again for the runs it compares (the same fields and scales)."""
-    metrics, params, _tags = view.columns
-    if not metrics:
-        return {}
-    numeric = _chart_params(view.experiment, params, metrics[0])
-    metric = charts.Field("m0", metrics[0])
-    found = {
-        "parallel": charts.parallel_coordinates(numeric, metric),
-        "scatter": charts.scatters(numeric, metric),
+    """The charts the compare page draws again for the runs it compares (the same fields
+    and scales as the experiment page's)."""
+    return {
+        name: view.param_charts[name]
+        for name in ("parallel", "scatter")
+        if name in view.param_charts
     }
-    return {name: spec for name, spec in found.items() if spec is not None}
 
 
 # System tags the page puts back from the row itself (site.js: prepareDataset).
@@ -369,19 +387,13 @@ def compact_number(value: float | None) -> str:
 def experiment_page(view: ExperimentView) -> dict[str, Any]:
     experiment = view.experiment
     metrics, params, tags = view.columns
-    numeric = _chart_params(experiment, params, metrics[0] if metrics else None)
     specs: dict[str, Any] = {}
     if metrics:
-        metric = charts.Field("m0", metrics[0])
         overview = [charts.Field(f"m{index}", key) for index, key in enumerate(metrics)]
-        for name, spec in (
-            ("overview", charts.metric_overview(overview)),
-            ("parallel", charts.parallel_coordinates(numeric, metric)),
-            ("scatter", charts.scatters(numeric, metric)),
-            ("heatmap", charts.heatmap(numeric, metric)),
-        ):
-            if spec is not None:
-                specs[name] = json_for_script(spec)
+        charted = {"overview": charts.metric_overview(overview), **view.param_charts}
+        for name in ("overview", "parallel", "scatter", "heatmap"):
+            if charted.get(name) is not None:
+                specs[name] = json_for_script(charted[name])
     specs["histories"] = json_for_script(charts.histories())
     best = experiment.best_run
     columns = [
@@ -409,7 +421,7 @@ def experiment_page(view: ExperimentView) -> dict[str, Any]:
         "columns": columns,
         "axes": [
             {"name": field.name, "title": field.title, "shown": index < charts.DEFAULT_AXES}
-            for index, field in enumerate(numeric)
+            for index, field in enumerate(view.chart_params)
         ],
         "runs": len(view.rows),
         "width": view.width,

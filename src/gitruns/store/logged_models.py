@@ -37,6 +37,7 @@ MODEL_SCHEMA_VERSION = 1
 STANDALONE_MODEL_ID_PATTERN = re.compile(r"^m-[0-9a-f]{32}\Z")
 PENDING, READY, FAILED = "PENDING", "READY", "FAILED"
 MODEL_STATUSES = (PENDING, READY, FAILED)
+FINALIZED = (READY, FAILED)  # what finalize_logged_model may set
 METRIC_FIELDS = ("key", "value", "timestamp", "step", "run_id", "dataset_name", "dataset_digest")
 
 

@@ -30,7 +30,8 @@
 
   class FilterError extends Error {
     constructor(text, position, message) {
-      super("Invalid filter at position " + position + ": " + message + ".\n" + text + "\n" +
+      // one stop, as the CLI ends it: none after a question
+      super("Invalid filter at position " + position + ": " + message + (message.endsWith("?") ? "" : ".") + "\n" + text + "\n" +
         " ".repeat(position) + "^\n" + EXAMPLE);
       this.position = position;
     }
