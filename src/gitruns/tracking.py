@@ -42,6 +42,7 @@ from gitruns.store.names import (
     check_key,
     check_text_name,
 )
+from gitruns.store.reads import watch_reads
 from gitruns.store.record import FINISHED, TERMINAL_STATUSES
 from gitruns.store.session import install_exit_hooks, live_runs, status_for_exception
 from gitruns.store.writer import (
@@ -56,6 +57,8 @@ from gitruns.utils.yamlcodec import dump_yaml
 from gitruns.workspace import DEFAULT_EXPERIMENT, Workspace
 
 logger = logging.getLogger(__name__)
+
+watch_reads()  # from the import on: a script reads its data before it starts a run
 
 
 # -- where runs go ----------------------------------------------------------------
@@ -330,6 +333,8 @@ def start_run(
         )
     if new_tags:
         live.set_tags(new_tags)
+    live.reads_in = workspace.repo_top  # this script's reads are the run's data
+    watch_reads(workspace.runs_dir)
     install_exit_hooks()
     live_runs.add(live)
     stack.append(live)

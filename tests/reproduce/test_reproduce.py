@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -169,7 +170,7 @@ def test_the_demos_best_run_reproduces_its_rmse_exactly(tmp_path: Path, browser)
     best_id, best_name, rmse = min(result.runs, key=lambda run: run[2])
     before = state(demo)
 
-    reproduction = reproduce_run(demo / "runs", best_id, data=(Path("data"),))
+    reproduction = reproduce_run(demo / "runs", best_id)  # its data, ignored by git, is lent
 
     assert reproduction.verdict == "reproduced", reproduction.metrics
     timing = [m for m in reproduction.metrics if m.timing]
@@ -186,7 +187,8 @@ def test_the_demos_best_run_reproduces_its_rmse_exactly(tmp_path: Path, browser)
     visitor = Visitor(browser)
     visitor.open(demo / "site" / "runs" / f"{best_id}.html")
     assert visitor.page.locator("code.reproduce").inner_text() == (
-        f"gitruns runs reproduce {best_id}"
+        f"gitruns runs reproduce {best_id} --data data/green_tripdata_2021-01.csv "
+        "--data data/green_tripdata_2021-02.csv"
     )
     link = visitor.page.locator(".reproduction a")
     assert link.inner_text() == "reproduced"
@@ -371,16 +373,70 @@ def trained_on_ignored_data(tmp_path: Path, script: str, rows: str) -> tuple[Pat
     return project, train(project)
 
 
-def test_a_failed_rerun_shows_its_last_lines_whole_and_what_to_do(tmp_path: Path):
+def test_data_the_run_read_is_lent_while_it_is_the_same_and_named_when_not(tmp_path: Path):
     project, run_id = trained_on_ignored_data(tmp_path, READS_DATA, "a\nb\nc\n")
+    runs = project / "runs"
+
+    result = reproduce_run(runs, run_id)  # no --data: the run recorded what it read
+    assert result.verdict == "reproduced", result
+
+    (project / "data" / "trips.csv").write_text("a\nb\nc\nd\n")  # the data moved on
+    shown = CliRunner().invoke(cli, ["runs", "reproduce", run_id, "--runs-dir", str(runs)])
+    assert shown.exit_code == 1
+    assert "changed since the run read it (6 bytes" in shown.output
+    assert "now 8 bytes" in shown.output and "--data data/trips.csv" in shown.output
     with pytest.raises(ReproduceError) as failed:
-        reproduce_run(project / "runs", run_id)
+        reproduce_run(runs, run_id)
     message = str(failed.value)
     assert "Its last lines:\nTraceback (most recent call last):" in message  # whole, from its start
-    assert message.splitlines()[-2].startswith("FileNotFoundError: [Errno 2]")
-    assert "It could not find data/trips.csv" in message and "--data PATH" in message
-    result = reproduce_run(project / "runs", run_id, data=(project / "data",))
+    assert "FileNotFoundError: [Errno 2]" in message
+    assert "- data/trips.csv: changed since the run read it" in message
+    # Asked for by name, today's file is lent: the rows metric tells the difference.
+    result = reproduce_run(runs, run_id, data=(Path("data/trips.csv"),))
+    assert result.verdict == "differs"
+    assert [(m.key, m.old, m.new) for m in result.metrics] == [("rows", 3.0, 4.0)]
+
+    (project / "data" / "trips.csv").unlink()
+    with pytest.raises(ReproduceError) as failed:
+        reproduce_run(runs, run_id)
+    assert "- data/trips.csv: not in the work tree: put the file the run read (6 bytes, sha256" in (
+        str(failed.value)
+    )
+
+
+def test_data_kept_behind_a_link_is_lent_when_its_bytes_are_the_runs(tmp_path: Path):
+    disk = tmp_path / "other-disk"
+    disk.mkdir()
+    (disk / "trips.csv").write_text("a\nb\n")
+    project = make_repo(tmp_path / "project", {"train.py": READS_DATA, ".gitignore": "data\n"})
+    (project / "data").symlink_to(disk, target_is_directory=True)
+    run_id = train(project)
+    recorded = yaml.safe_load(
+        (RunStore(project / "runs").find_run_dir(run_id) / "run.yaml").read_text()
+    )
+    assert [entry["path"] for entry in recorded["data_files"]] == ["data/trips.csv"]
+    result = reproduce_run(project / "runs", run_id)
     assert result.verdict == "reproduced", result
+
+
+def test_a_hostile_record_names_no_file_to_lend(tmp_path: Path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("key")
+    project, run_id = trained_on_ignored_data(tmp_path, READS_DATA, "a\n")
+    run_yaml = RunStore(project / "runs").find_run_dir(run_id) / "run.yaml"
+    record = yaml.safe_load(run_yaml.read_text())
+    digest = hashlib.sha256(b"key").hexdigest()
+    record["data_files"] += [
+        {"path": path, "size": 3, "sha256": digest}
+        for path in ("../secret.txt", str(secret), "data/../../secret.txt")
+    ]
+    run_yaml.write_text(yaml.safe_dump(record))
+    shown = CliRunner().invoke(cli, ["runs", "show", run_id, "--runs-dir", str(project / "runs")])
+    assert "secret" not in shown.output
+    result = reproduce_run(project / "runs", run_id)
+    assert result.verdict == "reproduced", result
+    checked = CliRunner().invoke(cli, ["check", str(project / "runs")])
+    assert checked.exit_code != 0 and "data_files" in checked.output
 
 
 LOGS_A_SEARCH = """\

@@ -4,9 +4,9 @@ for a script of that commit."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
-import os
+import re
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -17,8 +17,9 @@ from gitruns.redact import NOTE_PREFIX
 from gitruns.store.capture import capture_environment
 from gitruns.store.environments import read_requirements
 from gitruns.store.names import check_relative_path
+from gitruns.store.reads import file_digest, input_sources
 from gitruns.store.record import DIFF_FILE, FINISHED, RunRecord
-from gitruns.utils.files import read_small_text
+from gitruns.utils.files import has_link_on_path, read_small_text
 from gitruns.utils.git import run_git
 from gitruns.workspace import Workspace
 
@@ -53,33 +54,88 @@ def reproduce_command(run_id: str, data: list[str] | None = None) -> str:
 
 
 def data_sources(record: RunRecord, repo_top: Path | None = None) -> list[str]:
-    """The local files the run's datasets came from (``log_input`` with a source), as
-    clean paths inside the repository: what its re-run may need that git may not hold.
-    A record can come from anyone's branch, so a source that would leave the repository
-    (or an absolute one outside it) is left out, never lent."""
-    found = set()
-    for item in record.inputs:
-        if not isinstance(item, dict) or item.get("source_type") != "local":
-            continue
-        try:
-            uri = json.loads(str(item.get("source") or "{}")).get("uri")
-        except (ValueError, AttributeError):
-            continue
-        if not isinstance(uri, str) or not uri:
-            continue
-        path = uri.removeprefix("file://")
-        if os.path.isabs(path):
-            if repo_top is None:
-                continue
-            try:
-                path = Path(path).relative_to(repo_top).as_posix()
-            except ValueError:
-                continue
-        try:
-            found.add(check_relative_path(path, "dataset source"))
-        except GitrunsError:
-            continue
+    """The files a re-run of the run may need that git may not hold: those it recorded
+    reading (``data_files``) and those its datasets came from (``log_input``), as clean
+    paths inside the repository. A record can come from anyone's branch, so a path that
+    would leave the repository is left out, never lent."""
+    found = set(input_sources(record.inputs, repo_top))
+    for entry in record.data_files:
+        with contextlib.suppress(GitrunsError):
+            found.add(check_relative_path(entry.get("path"), "data file"))
     return sorted(found)
+
+
+SAME, CHANGED, MISSING, UNCHECKED = "same", "changed", "missing", "unchecked"
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    """A file the run read, as it is in the work tree now."""
+
+    path: str  # inside the repository
+    recorded: tuple[int, str] | None  # (size, sha256) when the run ended; None: not kept
+    now: tuple[int, str] | None  # None: not in the work tree
+    through_link: bool  # a part of its path in the work tree is a link
+
+    @property
+    def state(self) -> str:
+        if self.now is None:
+            return MISSING
+        if self.recorded is None:
+            return UNCHECKED
+        return SAME if self.now == self.recorded else CHANGED
+
+    @property
+    def lendable(self) -> bool:
+        """Lent to the re-run unasked: the bytes the run read (through a link too, since
+        only who holds them can name their digest), or an older record's dataset source
+        that no link leads out of."""
+        return self.state == SAME or (self.state == UNCHECKED and not self.through_link)
+
+    def describe(self) -> str:
+        """What this file is now, and what to do when it is not the run's."""
+        recorded = _size_and_digest(self.recorded)
+        if self.state == SAME:
+            return f"as the run read it ({recorded}): lent"
+        if self.state == UNCHECKED:
+            if self.through_link:
+                return "a dataset source reached through a link: pass it with --data to lend it"
+            return "a dataset source (the run kept no digest of it): lent as it is now"
+        if self.state == MISSING:
+            was = f" ({recorded})" if recorded else ""
+            return (
+                f"not in the work tree: put the file the run read{was} back at {self.path}, "
+                "then reproduce again"
+            )
+        assert self.now is not None
+        return (
+            f"changed since the run read it ({recorded}; now {_size_and_digest(self.now)}): "
+            "not lent. Put the run's file back, or pass --data "
+            f"{self.path} to re-run on it as it is now"
+        )
+
+
+def _size_and_digest(found: tuple[int, str] | None) -> str:
+    return f"{found[0]:,} bytes, sha256 {found[1][:12]}" if found else ""
+
+
+def check_data(record: RunRecord, repo_top: Path) -> list[DataCheck]:
+    """Each file the run read, compared (size and SHA-256) with the work tree's."""
+    recorded: dict[str, tuple[int, str]] = {}
+    for entry in record.data_files:
+        size, digest = entry.get("size"), entry.get("sha256")
+        if isinstance(size, int) and isinstance(digest, str) and SHA256.match(digest):
+            with contextlib.suppress(GitrunsError):
+                recorded[check_relative_path(entry.get("path"), "data file")] = (size, digest)
+    checks = []
+    for path in data_sources(record, repo_top):
+        here = repo_top / path
+        now = file_digest(here) if here.is_file() else None
+        checks.append(DataCheck(path, recorded.get(path), now, has_link_on_path(repo_top, path)))
+    return checks
+
+
+SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
 
 
 def packages(requirements: str) -> dict[str, str]:
@@ -145,6 +201,7 @@ class Plan:
     env: str  # "current" or "recorded"
     requirements: str | None  # the recorded package list
     drift: Drift
+    data: list[DataCheck] = field(default_factory=list)  # the files the run read
 
     @property
     def run_id(self) -> str:
@@ -172,6 +229,7 @@ class Plan:
             ("command", shlex.join(self.command) if self.command else "(none recorded)"),
             ("runs in", f"{cwd}/ of the checkout" if cwd else "the checkout's top"),
             ("environment", environment),
+            *((f"data {check.path}", check.describe()) for check in self.data),
         ]
 
 
@@ -236,6 +294,7 @@ def plan_reproduction(
         env=env,
         requirements=requirements,
         drift=environment_drift(requirements, capture_environment().requirements),
+        data=check_data(record, repo_top),
     )
 
 

@@ -24,7 +24,6 @@ from gitruns.reproduce.plan import (
     Drift,
     Plan,
     ReproduceError,
-    data_sources,
     environment_drift,
     plan_reproduction,
     why_not_rerunnable,
@@ -188,16 +187,14 @@ def run_plan(
 
 
 def _recorded_data(plan: Plan, given: tuple[Path, ...]) -> list[Path]:
-    """The files the run's datasets came from that are in the work tree now and were not
+    """The files the run read that are in the work tree as it read them and were not
     given with --data: lent to the re-run as --data would."""
     top = plan.repo_top
-    named = {(top / path).resolve() if not path.is_absolute() else path.resolve() for path in given}
+    named = {os.path.abspath(path if path.is_absolute() else top / path) for path in given}
     return [
-        Path(path)
-        for path in data_sources(plan.record, top)
-        if (top / path).exists()
-        and not has_link_on_path(top, path)
-        and (top / path).resolve() not in named
+        Path(check.path)
+        for check in plan.data
+        if check.lendable and os.path.abspath(top / check.path) not in named
     ]
 
 
@@ -236,13 +233,21 @@ def _run_again(
     result.output = last_lines(process.stdout + process.stderr)
     if process.returncode != 0:
         missing = MISSING_FILE.search(process.stderr)
-        hint = (
-            f"It could not find {missing.group(1)}: a file git does not hold (data) is not in "
-            "the checkout; pass it with --data PATH."
-            if missing
-            else "Run it yourself in a checkout of that commit to see more, or pass another "
-            "command with --command."
-        )
+        not_lent = [check for check in plan.data if not check.lendable]
+        if not_lent:
+            hint = "Of the data the run read:\n" + "\n".join(
+                f"- {check.path}: {check.describe()}" for check in not_lent
+            )
+        elif missing:
+            hint = (
+                f"It could not find {missing.group(1)}: a file git does not hold (data) is "
+                "not in the checkout; pass it with --data PATH."
+            )
+        else:
+            hint = (
+                "Run it yourself in a checkout of that commit to see more, or pass another "
+                "command with --command."
+            )
         tail = last_lines(process.stderr or process.stdout)
         raise ReproduceError(
             f"the command of run {record.id} failed (exit {process.returncode}): "

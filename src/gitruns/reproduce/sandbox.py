@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from gitruns.reproduce.plan import ReproduceError, plain_requirements
+from gitruns.utils.files import has_link_on_path
 from gitruns.utils.git import run_git
 
 logger = logging.getLogger(__name__)
@@ -94,19 +95,30 @@ def apply_diff(diff: str, worktree: Path, run_id: str) -> None:
 
 
 def link_data(repo_top: Path, worktree: Path, path: Path) -> None:
-    """Make a file or folder of the work tree (data outside git) visible in the worktree."""
-    source = (repo_top / path).resolve() if not path.is_absolute() else path.resolve()
+    """Make a file or folder of the work tree (data outside git) visible in the worktree
+    at the same place. ``path`` is relative to the repository's top, or absolute inside
+    it; a link on its way (data kept on another disk) is followed to what it names."""
+    given = Path(os.path.abspath(path if path.is_absolute() else repo_top / path))
     try:
-        relative = source.relative_to(repo_top.resolve())
+        relative = given.relative_to(repo_top)
     except ValueError:
-        raise ReproduceError(
-            f"{path} is not inside {repo_top}; pass data inside the repository."
-        ) from None
+        try:
+            relative = given.resolve().relative_to(repo_top)
+        except ValueError:
+            raise ReproduceError(
+                f"{path} is not inside {repo_top}; pass data inside the repository."
+            ) from None
+    source = given.resolve()
     if not source.exists():
         raise ReproduceError(f"{path} does not exist; pass the data the run read.")
     target = worktree / relative
     if target.exists():
-        return  # git holds it at that commit
+        return  # git holds it at that commit, or a folder lent already holds it
+    if has_link_on_path(worktree, relative.as_posix()):
+        raise ReproduceError(
+            f"the run's commit holds a link on the way to {relative}; data is never lent "
+            "through a link a commit made (it could lead out of the checkout)."
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.symlink_to(source, target_is_directory=source.is_dir())
 

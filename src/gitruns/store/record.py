@@ -49,12 +49,15 @@ from gitruns.utils.yamlcodec import dump_yaml, emit_record_yaml, load_record_yam
 logger = logging.getLogger(__name__)
 
 # Schemas of run.yaml and its folder. 1: a file per metric, a package list per run;
-# 2: metrics.tsv and runs/_environments/; 3: schema 2 with `inputs` (datasets the run read).
-# A record is written at the lowest schema that holds it (3 only once it has inputs), so a
-# run without inputs stays readable by a gitruns that knows schema 2, and nothing migrates.
+# 2: metrics.tsv and runs/_environments/; 3: schema 2 with `inputs` (datasets the run read);
+# 4: schema 3 with `data_files` (files the run read that git does not hold, with digests).
+# A record is written at the lowest schema that holds it (3 only once it has inputs, 4 once
+# it has data files), so a run without them stays readable by a gitruns that knows schema 2,
+# and nothing migrates: 3 and 4 only add a field.
 LAYOUT_SCHEMA = 2  # the current layout of a run's folder; older runs are migrated to it
 INPUTS_SCHEMA = 3
-SCHEMA_VERSION = INPUTS_SCHEMA  # the newest this gitruns reads and writes
+DATA_FILES_SCHEMA = 4
+SCHEMA_VERSION = DATA_FILES_SCHEMA  # the newest this gitruns reads and writes
 EXPERIMENT_SCHEMA_VERSION = 1
 
 RUN_FILE = "run.yaml"
@@ -247,11 +250,21 @@ class RunRecord:
     environment: dict[str, Any] = field(default_factory=dict)
     lifecycle_stage: str = ACTIVE
     inputs: list[dict[str, Any]] = field(default_factory=list)  # datasets read (schema 3)
+    # files read that git does not hold: path, size, sha256 (schema 4)
+    data_files: list[dict[str, Any]] = field(default_factory=list)
     schema: int = LAYOUT_SCHEMA
+
+    @property
+    def written_schema(self) -> int:
+        """The lowest schema that holds this record (never below the one it was read at)."""
+        needed = (
+            DATA_FILES_SCHEMA if self.data_files else INPUTS_SCHEMA if self.inputs else self.schema
+        )
+        return max(self.schema, needed)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "schema": INPUTS_SCHEMA if self.inputs else self.schema,
+            "schema": self.written_schema,
             "id": self.id,
             "name": self.name,
             "experiment": self.experiment,
@@ -276,6 +289,8 @@ class RunRecord:
         data["metrics"] = {key: summary.to_dict() for key, summary in self.metrics.items()}
         if self.inputs:
             data["inputs"] = self.inputs
+        if self.data_files:
+            data["data_files"] = self.data_files
         data["environment"] = self.environment
         return data
 
@@ -324,6 +339,7 @@ class RunRecord:
                 environment=_mapping(data, "environment", {}),
                 lifecycle_stage=_text(data, "lifecycle_stage", ACTIVE),
                 inputs=[dict(item) for item in data.get("inputs") or []],
+                data_files=[dict(item) for item in data.get("data_files") or []],
                 schema=int(schema),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -389,6 +405,10 @@ def merge_record_dicts(
             inputs = list(theirs.get(key) or [])
             inputs += [item for item in mine_value or [] if item not in inputs]
             merged[key] = inputs
+        elif key == "data_files" and mine_value != base_value:  # by path, this writer's last
+            files = {item.get("path"): item for item in theirs.get(key) or []}
+            files.update((item.get("path"), item) for item in mine_value or [])
+            merged[key] = [files[path] for path in sorted(files, key=str)]
         elif key == "metrics":
             section = dict(theirs.get(key) or {})
             for item, summary in (mine_value or {}).items():

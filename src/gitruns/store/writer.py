@@ -40,9 +40,11 @@ from gitruns.store.history import MetricLog, fold_log
 from gitruns.store.index import ensure_ignore_file
 from gitruns.store.migrate import migrate_run
 from gitruns.store.names import check_key, check_relative_path, check_text_name, random_run_name
+from gitruns.store.reads import data_files, input_sources
 from gitruns.store.record import (
     ARTIFACTS_DIR,
     DIFF_FILE,
+    KILLED,
     LAYOUT_SCHEMA,
     RUN_FILE,
     RUNNING,
@@ -195,6 +197,8 @@ class LiveRun:
         self._synced: dict[str, Any] | None = None  # the record as last read or written
         self._written: tuple[int, int, int] | None = None  # run.yaml's stat after that
         self._record_stale = False
+        # Set when this process's reads are the run's: its data files are recorded at the end.
+        self.reads_in: Path | None = None  # the repository's top
 
     @property
     def run_id(self) -> str:
@@ -461,6 +465,15 @@ class LiveRun:
 
     # ending
 
+    def _record_data_files(self, repo_top: Path) -> None:
+        runs_dir = self.run_dir.parent.parent
+        sources = input_sources(self.record.inputs, repo_top)
+        found = {item.path: item.to_dict() for item in data_files(repo_top, runs_dir, sources)}
+        if found:
+            kept = {item.get("path"): item for item in self.record.data_files}
+            kept.update(found)
+            self.record.data_files = [kept[path] for path in sorted(kept, key=str)]
+
     def reopen(self) -> None:
         """RUNNING again, in this process, as MLflow's ``start_run(run_id=...)`` of an ended
         run makes it; ending it again records the new status and end."""
@@ -477,6 +490,8 @@ class LiveRun:
                 self.metric_log.flush()
             self.record.status = status
             self.record.end_time = now_ms()
+            if self.reads_in is not None and status != KILLED:  # killed: exit, do not hash
+                self._record_data_files(self.reads_in)
             if error is not None:
                 self.record.error = {
                     "type": type(error).__name__,
