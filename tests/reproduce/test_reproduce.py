@@ -190,6 +190,13 @@ def test_the_demos_best_run_reproduces_its_rmse_exactly(tmp_path: Path, browser)
         f"gitruns runs reproduce {best_id} --data data/green_tripdata_2021-01.csv "
         "--data data/green_tripdata_2021-02.csv"
     )
+    data_read = visitor.page.locator("table.data-files tbody tr").all_inner_texts()
+    assert [row.split("\t")[0] for row in data_read] == [
+        "data/green_tripdata_2021-01.csv",
+        "data/green_tripdata_2021-02.csv",
+    ]
+    size = (demo / "data/green_tripdata_2021-01.csv").stat().st_size
+    assert f"{size:,} B" in data_read[0]
     link = visitor.page.locator(".reproduction a")
     assert link.inner_text() == "reproduced"
     link.click()

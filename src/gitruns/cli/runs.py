@@ -310,14 +310,28 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
                 f"{item.get('source_type', '')} {item.get('source', '')}",
             )
         console.print(datasets)
+    from gitruns.reproduce import check_data, data_sources, reproduce_command
+
+    top = client.workspace.repo_top
+    if record.data_files and top is not None:
+        read = SafeTable(title="data read (files git does not hold)", title_justify="left")
+        for column in ("file", "size", "sha256", "in the work tree now"):
+            read.add_column(column)
+        for check in check_data(record, top):
+            size, digest = check.recorded or (None, "")
+            read.add_row(
+                check.path,
+                "" if size is None else f"{size:,} B",
+                digest[:12],
+                check.state if check.state != "unchecked" else "",
+            )
+        console.print(read)
     artifacts = client.list_artifacts(record.id)
     if artifacts:
         console.print(
             "[bold]artifacts:[/] "
             + esc(", ".join(info.path + ("/" if info.is_dir else "") for info in artifacts))
         )
-    from gitruns.reproduce import data_sources, reproduce_command
-
     if record.tags.get(system_tags.REPRODUCES):
         console.print(
             f"[bold]reproduces:[/] {esc(record.tags[system_tags.REPRODUCES])} "
@@ -334,7 +348,6 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
             f"({esc(reproduction.data.tags.get(system_tags.REPRODUCTION_VERDICT, ''))})",
             highlight=False,
         )
-    top = client.workspace.repo_top
     command = reproduce_command(record.id, data_sources(record, top))
     console.print(f"[bold]reproduce:[/] {esc(command)}", highlight=False)
 

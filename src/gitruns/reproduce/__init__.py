@@ -5,7 +5,9 @@ the installed packages. Reproducing it is one pipeline:
 
 1. a temporary checkout of the run's commit, with ``code.diff`` applied: a clone
    that shares the repository's objects, so the user's work tree, index, branches
-   and tags are not touched, not even by a script that registers a model;
+   and tags are not touched, not even by a script that registers a model; the files
+   the run read that git does not hold (its data) are linked in while their SHA-256
+   is still the one the run recorded, and a changed or missing one is named;
 2. the environment compared with the recorded one (packages added, removed or at
    another version);
 3. the recorded command run again in the checkout, with this Python; its runs are
@@ -34,9 +36,11 @@ Example::
 from __future__ import annotations
 
 from gitruns.reproduce.plan import (
+    DataCheck,
     Drift,
     Plan,
     ReproduceError,
+    check_data,
     data_sources,
     environment_drift,
     plan_reproduction,
@@ -55,11 +59,13 @@ from gitruns.reproduce.rerun import (
 __all__ = [
     "REPRODUCES_TAG",
     "VERDICT_TAG",
+    "DataCheck",
     "Drift",
     "MetricDelta",
     "Plan",
     "ReproduceError",
     "Reproduction",
+    "check_data",
     "data_sources",
     "environment_drift",
     "plan_reproduction",

@@ -116,7 +116,9 @@ class DataCheck:
 
 
 def _size_and_digest(found: tuple[int, str] | None) -> str:
-    return f"{found[0]:,} bytes, sha256 {found[1][:12]}" if found else ""
+    if not found:
+        return ""
+    return f"{found[0]:,} bytes" + (f", sha256 {found[1][:12]}" if found[1] else "")
 
 
 def check_data(record: RunRecord, repo_top: Path) -> list[DataCheck]:
@@ -130,7 +132,11 @@ def check_data(record: RunRecord, repo_top: Path) -> list[DataCheck]:
     checks = []
     for path in data_sources(record, repo_top):
         here = repo_top / path
-        now = file_digest(here) if here.is_file() else None
+        now = None
+        if here.is_file():  # hashed only when its size could be the run's
+            size = here.stat().st_size
+            same_size = path not in recorded or recorded[path][0] == size
+            now = file_digest(here) if same_size else (size, "")
         checks.append(DataCheck(path, recorded.get(path), now, has_link_on_path(repo_top, path)))
     return checks
 

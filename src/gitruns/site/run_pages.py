@@ -281,6 +281,7 @@ def run_page(
         "artifacts": artifacts,
         "artifact_pages": artifact_pager(run.id, len(files), 1),
         "datasets": [_dataset_row(item) for item in record.inputs],
+        "data_files": [_data_file_row(item) for item in record.data_files],
         "reproduce": reproduce_command(record.id, data_sources(record)),
         "reproductions": reproductions,
         "reproduces": record.tags.get(system_tags.REPRODUCES)
@@ -322,6 +323,16 @@ def _dataset_row(item: dict[str, Any]) -> dict[str, Any]:
         "source": str(source.get("uri") or source.get("url") or item.get("source_type", "")),
         "rows": rows if isinstance(rows, int) else "",
         "tags": item.get("tags") or {},
+    }
+
+
+def _data_file_row(item: dict[str, Any]) -> dict[str, str]:
+    """A file the run read, as text (the record may come from anyone's branch)."""
+    size = item.get("size")
+    return {
+        "path": str(item.get("path", ""))[:1000],
+        "size": f"{size:,} B" if isinstance(size, int) else "",
+        "sha256": str(item.get("sha256", ""))[:64],
     }
 
 
