@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -849,6 +850,7 @@ def test_an_experiment_with_many_params_fits_a_1400_px_screen(repo: Path, browse
                 }
             )
             mlflow.log_metric("rmse", 0.7930 + index / 10_000)  # values that crowd an axis
+            mlflow.log_metric("best_iteration", 44 + index * 8)  # ticks at a step of 5 or 10
     build_site(repo / "runs", repo / "site")
     visitor = Visitor(browser)
     visitor.page.set_viewport_size({"width": 1400, "height": 900})
@@ -860,8 +862,36 @@ def test_an_experiment_with_many_params_fits_a_1400_px_screen(repo: Path, browse
         "fs => fs.map(f => f.getBoundingClientRect().right)"
     )
     assert max(widths) <= 1400
+    for chart in page.locator("[data-spec]").all():
+        labels = chart.evaluate(AXIS_LABELS)
+        assert labels, chart.get_attribute("data-spec")
+        for axis in labels:
+            texts = [label["text"] for label in axis]
+            assert not [text for text in texts if "e+" in text], texts  # 100, not 1e+2
+            boxes = sorted((label["x1"], label["x2"], label["y1"], label["y2"]) for label in axis)
+            for (ax1, ax2, ay1, ay2), (bx1, bx2, by1, by2) in itertools.combinations(boxes, 2):
+                apart = ax2 <= bx1 or bx2 <= ax1 or ay2 <= by1 or by2 <= ay1
+                assert apart, f"labels {texts} run into each other"
     assert visitor.errors == []
     visitor.close()
+
+
+# The tick labels a reader sees on each axis of a chart, with their boxes on the canvas
+# (labels Vega hid to avoid an overlap have opacity 0).
+AXIS_LABELS = """element => {
+  const axes = [];
+  const walk = (node) => {
+    if (!node) return;
+    if (node.marktype === 'text' && node.role === 'axis-label') {
+      axes.push(node.items.filter((i) => i.opacity !== 0).map((i) => ({
+        text: String(i.text), x1: i.bounds.x1, x2: i.bounds.x2, y1: i.bounds.y1, y2: i.bounds.y2,
+      })));
+    }
+    (node.items || []).forEach(walk);
+  };
+  walk(element.gitrunsView.scenegraph().root);
+  return axes;
+}"""
 
 
 def test_overlaid_histories_have_a_legend_a_dash_each_and_colours_of_their_own(repo: Path, browser):

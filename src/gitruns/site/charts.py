@@ -16,10 +16,13 @@ import altair as alt
 
 # The charts' specs: a change here bumps it, so a build makes every page that embeds one
 # again (the pages' own inputs did not change).
-CHARTS_FORMAT = "2"
+CHARTS_FORMAT = "3"
 # Tick labels never run into each other ("0.79300.7935"): shortest form of each number,
 # labels that would touch are dropped, a few pixels kept between the rest.
 READABLE_LABELS: dict[str, Any] = {"labelOverlap": "greedy", "labelSeparation": 6}
+# With no precision, Vega gives ticks the precision of their step ("~g" at a step of 5
+# labels 100 "1e+2"); six significant digits, trailing zeros trimmed, read as written.
+AXIS_NUMBERS = ".6~g"
 MAX_SCATTERS = 6
 SCATTERS_PER_ROW = 4  # each WIDTH plus its axis: four fit a 1,280 px page
 WIDTH = 220
@@ -42,7 +45,7 @@ class Field:
     def axis(self) -> alt.Axis:
         if self.integer:
             return alt.Axis(format="d", tickMinStep=1, **READABLE_LABELS)
-        return alt.Axis(format="~g", **READABLE_LABELS)
+        return alt.Axis(format=AXIS_NUMBERS, **READABLE_LABELS)
 
 
 RUN_COLOR = alt.Color("color:N", scale=None, legend=None)  # each run's own colour
@@ -147,7 +150,7 @@ def metric_overview(metrics: list[Field]) -> dict[str, Any] | None:
                 "value:Q",
                 title=None,
                 scale=alt.Scale(zero=False),
-                axis=alt.Axis(format="~g", **READABLE_LABELS),
+                axis=alt.Axis(format=AXIS_NUMBERS, **READABLE_LABELS),
             ),
             color=RUN_COLOR,
             tooltip=[alt.Tooltip("run:N"), alt.Tooltip("metric:N"), alt.Tooltip("value:Q")],
@@ -173,7 +176,7 @@ def scatters(params: list[Field], metric: Field) -> dict[str, Any] | None:
                 f"{metric.name}:Q",
                 title=metric.title,
                 scale=alt.Scale(zero=False),
-                axis=alt.Axis(format="~g", **READABLE_LABELS),
+                axis=alt.Axis(format=AXIS_NUMBERS, **READABLE_LABELS),
             ),
             color=RUN_COLOR,
             tooltip=[
@@ -206,7 +209,7 @@ def heatmap(params: list[Field], metric: Field) -> dict[str, Any] | None:
 
     def binned(field: Field, channel: type[alt.X] | type[alt.Y]) -> alt.X | alt.Y:
         if field.log:
-            axis = alt.Axis(labelExpr="format(pow(10, datum.value), '.2~g')")
+            axis = alt.Axis(labelExpr="format(pow(10, datum.value), '.2~r')")
             return channel(
                 f"{field.name}_log:Q", bin=alt.Bin(maxbins=12), title=field.title, axis=axis
             )
@@ -245,7 +248,7 @@ def histories() -> dict[str, Any]:
                 "value:Q",
                 title=None,
                 scale=alt.Scale(zero=False),
-                axis=alt.Axis(format="~g", **READABLE_LABELS),
+                axis=alt.Axis(format=AXIS_NUMBERS, **READABLE_LABELS),
             ),
             color=alt.Color("color:N", scale=None, legend=None),
             detail="run:N",
