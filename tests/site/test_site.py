@@ -444,6 +444,14 @@ def test_the_experiment_page_is_the_runs_table(search_site, browser):
         MlflowClient().check_search(["search"], "metrics.rmsee < 3.4")
     page.fill("#run-filter", "params.max_dept > 5")
     assert "did you mean params.max_depth?" in error.inner_text()
+    page.fill("#run-filter", "metrics.rmse < 0")  # valid, and no run matches: no empty frames
+    note = page.locator("#charted-note")
+    note.wait_for(state="visible")
+    assert "No run matches this filter" in note.inner_text() and error.is_hidden()
+    assert page.locator("section.charts").is_hidden()
+    page.fill("#run-filter", "")
+    page.locator("section.charts").wait_for(state="visible")
+    assert note.is_hidden()
     page.fill("#run-filter", "baseline")  # plain words search text
     assert visible() == ["baseline"] and error.is_hidden()
     page.fill("#run-filter", "")

@@ -632,9 +632,17 @@
           ": filter the table to chart others.";
         note.hidden = false;
       }
+    } else if (note && charted.length === 0 && runs.length > 0) {
+      // Empty frames say nothing: the page says why there is nothing to draw.
+      note.textContent = filterMatch !== null
+        ? "No run matches this filter, so the charts have nothing to draw: change it, or clear it to see every run."
+        : "Every run's eye is closed, so the charts have nothing to draw: open one in the table.";
+      note.hidden = false;
     } else if (note) {
       note.hidden = true;
     }
+    const charts = document.querySelector("section.charts");
+    if (charts) charts.hidden = charted.length === 0 && runs.length > 0;
     return charted;
   }
   let redrawTimer = null;
