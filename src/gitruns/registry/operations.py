@@ -141,7 +141,7 @@ class Registry:
         """A registered model with no version yet, as MLflow's create_registered_model
         makes one; its first version carries its description and tags into git."""
         check_model_name(name)
-        with self._locked():
+        with self.lock():
             existing = self.models().get(name)
             if existing is not None and not existing.deprecated:
                 raise GitrunsError(
@@ -270,7 +270,7 @@ class Registry:
     # -- writing --------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def lock(self) -> Iterator[None]:
         """One registry writer at a time, across processes.
 
         An OS lock (flock) on a file in the git directory: the kernel releases it
@@ -342,7 +342,7 @@ class Registry:
                 f"artifact {path!r}" if path else "artifacts",
             )
         origin = f"run {found[0].id}" if found else (source or f"run {run_id}")
-        with self._locked():
+        with self.lock():
             if found is not None:
                 self._commit_run(found[1], name)
             previous = self.tagged_models().get(name)
@@ -479,7 +479,7 @@ class Registry:
         other holders move to ``archived``.
         """
         target = known_stage(stage, allow_custom=allow_custom)
-        with self._locked():
+        with self.lock():
             model = self.model(name)
             chosen = model.version(version)
             for held in [s for s in chosen.stages if s in MLFLOW_STAGES and s != target]:
@@ -512,7 +512,7 @@ class Registry:
     def set_alias(self, name: str, alias: str, version: int | str) -> VersionState:
         """Point ``alias`` at a version; it leaves the version that held it."""
         stage = _alias_stage(alias)
-        with self._locked():
+        with self.lock():
             model = self.model(name)
             chosen = model.version(version)
             for other in model.holders(stage):
@@ -523,7 +523,7 @@ class Registry:
             return self.model(name).version(chosen.version)
 
     def delete_alias(self, name: str, alias: str) -> None:
-        with self._locked():
+        with self.lock():
             model = self.model(name)
             stage = _held_alias(model, alias)
             holders = model.holders(stage)
@@ -544,7 +544,7 @@ class Registry:
 
     def deregister(self, name: str, version: int | str) -> None:
         """Remove a version (its number is never reused)."""
-        with self._locked():
+        with self.lock():
             model = self.model(name)
             state = model.version(version)
             message = _message(f"Deregister {name} version {state.label}", {"version": state.label})
@@ -553,7 +553,7 @@ class Registry:
     def deprecate(self, name: str) -> None:
         """Retire a model: hidden from listings until a new version is registered (an
         announced model with no version is simply forgotten)."""
-        with self._locked():
+        with self.lock():
             model = self.model(name)
             if model.announced:
                 self._change_announced(name, None)
@@ -571,14 +571,14 @@ class Registry:
     def describe_version(self, name: str, version: int | str, description: str) -> VersionState:
         """Set a version's description: its registration tag is made again with the new
         message, keeping its commit, tagger and date."""
-        with self._locked():
+        with self.lock():
             state = self.model(name).version(version)
             self._rewrite(state.tag, {**state.info, "description": description})
             return self.model(name).version(state.version)
 
     def describe_model(self, name: str, description: str) -> ModelState:
         """Set a model's description (kept in its newest version's registration tag)."""
-        with self._locked():
+        with self.lock():
             model = self.model(name)
             if model.announced:
                 self._change_announced(
@@ -594,7 +594,7 @@ class Registry:
 
     def set_version_tag(self, name: str, version: int | str, key: str, value: str | None) -> None:
         """Set (or with ``value`` None, delete) a tag of a version, in its registration tag."""
-        with self._locked():
+        with self.lock():
             state = self.model(name).version(version)
             tags = state.tags
             if value is None:
@@ -605,7 +605,7 @@ class Registry:
 
     def set_model_tag(self, name: str, key: str, value: str | None) -> None:
         """Set (or delete) a registered model's tag, kept in its newest registration tag."""
-        with self._locked():
+        with self.lock():
             model = self.model(name)
             if model.announced:
                 self._change_announced(name, lambda entry: _set_tag(entry.tags, key, value))
@@ -641,7 +641,7 @@ class Registry:
         (same commit, tagger, date and message), then the old ones are deleted. Push with
         ``git push --tags`` and delete the old names on the remote."""
         check_model_name(new_name)
-        with self._locked():
+        with self.lock():
             model = self.model(name)
             existing = self.models().get(new_name)
             if existing is not None and not existing.deprecated:

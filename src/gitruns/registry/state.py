@@ -37,7 +37,8 @@ _RECORD_END = "\x00--gitruns-tag-end--\x00"  # what git prints for the format's 
 _RECORD_END_FORMAT = "%00--gitruns-tag-end--%00"
 _FORMAT = "%00".join(
     [
-        "%(refname:strip=2)",
+        "%(refname)",
+        "%(objectname)",
         "%(objecttype)",
         "%(*objectname)",
         "%(taggername)",
@@ -67,6 +68,7 @@ class TagEvent:
     email: str
     date: str  # git's raw form: "1732440000 +0100"
     message: str
+    oid: str = ""  # the tag object's id: two tags of one name are one event when it matches
 
     @property
     def time(self) -> int:
@@ -224,22 +226,29 @@ class ModelState:
         return dict(sorted(current.items()))
 
 
-def read_events(repo_top: Path) -> list[TagEvent]:
+TAGS = "refs/tags/"
+
+
+def read_events(repo_top: Path, refs: str = TAGS) -> list[TagEvent]:
     """Every registry tag of the repository, in the order the registry applies them:
-    one ``git for-each-ref``; lightweight tags and other tags are left out, as GTO does."""
+    one ``git for-each-ref``; lightweight tags and other tags are left out, as GTO does.
+    ``refs`` reads the tags kept under another prefix (a remote's, as last fetched)."""
     output = run_git(
-        ["for-each-ref", f"--format={_FORMAT}{_RECORD_END_FORMAT}", "refs/tags"], repo_top
+        ["for-each-ref", f"--format={_FORMAT}{_RECORD_END_FORMAT}", refs], repo_top
     ).decode("utf-8", errors="replace")
     events = []
     for record in output.split(_RECORD_END):
         fields = record.lstrip("\n").split("\x00")
-        if len(fields) != 7:
+        if len(fields) != 8:
             continue
-        tag, kind, commit, tagger, email, date, message = fields
+        ref, oid, kind, commit, tagger, email, date, message = fields
+        tag = ref.removeprefix(refs)
         name = parse_tag_name(tag)
         if name is None or kind != "tag" or not date:
             continue
-        events.append(TagEvent(tag, name, commit, tagger, email.strip("<>"), date, message.strip()))
+        events.append(
+            TagEvent(tag, name, commit, tagger, email.strip("<>"), date, message.strip(), oid)
+        )
     return sorted(
         events, key=lambda e: (e.time, -1 if e.name.counter is None else e.name.counter, e.tag)
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitruns.exceptions import GitError
@@ -48,3 +49,27 @@ def run_git(
         message = result.stderr.decode(errors="replace").strip()
         raise GitUnavailable(f"git {' '.join(args)} failed: {message}")
     return result.stdout
+
+
+@dataclass(frozen=True)
+class GitOutcome:
+    """How a git command ended, for commands whose refusal is an answer (a push)."""
+
+    returncode: int
+    output: str  # what it printed, both streams
+
+
+def try_git(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> GitOutcome:
+    """Run ``git args`` in ``cwd`` and say how it ended, without raising on failure."""
+    try:
+        result = subprocess.run(
+            ["git", "--no-optional-locks", *args],
+            cwd=cwd,
+            capture_output=True,
+            check=False,
+            env=None if env is None else {**os.environ, **env},
+        )
+    except FileNotFoundError as error:
+        raise GitUnavailable("git is not installed. Install it: apt-get install git") from error
+    text = (result.stdout + result.stderr).decode(errors="replace")
+    return GitOutcome(result.returncode, text)
