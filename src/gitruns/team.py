@@ -41,6 +41,7 @@ from gitruns.exceptions import GitError, GitrunsError
 from gitruns.registry.remote import Reconciled, Renamed, fetch_refspec, reconcile, unpushed
 from gitruns.registry.state import TagEvent, read_events
 from gitruns.registry.tags import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, version_label
+from gitruns.store.names import RUN_ID_PATTERN
 from gitruns.store.record import RUN_FILE
 from gitruns.store.repo import commit_runs, identity_env
 from gitruns.utils.git import run_git, try_git
@@ -65,7 +66,8 @@ REFUSED_FOR_GOOD = ("hook declined", "permission", "denied", "protected branch")
 
 
 class PushFailed(GitrunsError):
-    """A push the remote refused for a reason another try would not change."""
+    """A remote that cannot be reached, or refused a push for a reason another try would
+    not change; everything stays in this clone."""
 
 
 class MergeConflict(GitrunsError):
@@ -112,7 +114,7 @@ class PullReport:
 class Status:
     remote: str | None
     branch: str | None
-    uncommitted: list[str]  # run folders with changes git has not committed
+    uncommitted: list[str]  # runs with changes git has not committed
     ahead: int | None  # commits the remote's branch lacks, as last fetched
     behind: int | None
     unpushed: list[TagEvent]
@@ -180,7 +182,8 @@ def push(
     for good, :class:`MergeConflict` when its branch cannot be merged without a person."""
     where = target(runs_dir, remote, branch)
     report = PushReport(where.remote, where.branch)
-    report.committed = commit_runs(where.workspace.runs_dir, message)
+    if where.workspace.runs_dir.is_dir():  # none yet: the code and the registry still go
+        report.committed = commit_runs(where.workspace.runs_dir, message)
     registry = where.workspace.registry
     last_error = ""
     for attempt in range(1, attempts + 1):
@@ -260,11 +263,14 @@ def status(runs_dir: Path, remote: str | None = None) -> Status:
         raise GitError(f"{runs_dir} is not in a git repository.")
     relative = workspace.runs_dir.resolve().relative_to(top.resolve()).as_posix()
     changed = run_git(
-        ["status", "--porcelain", "--untracked-files=normal", "--", relative], top
+        ["status", "--porcelain", "--untracked-files=all", "--", relative], top
     ).decode()
-    folders = sorted(
-        {"/".join(line[3:].split("/")[:3]) for line in changed.splitlines() if line[3:]}
-    )
+    runs = set()
+    for line in changed.splitlines():
+        parts = line[3:].removeprefix(relative + "/").split("/")
+        if len(parts) >= 2 and RUN_ID_PATTERN.match(parts[1]):
+            runs.add(parts[1])
+    folders = sorted(runs)
     try:
         where = target(runs_dir, remote)
     except GitError:
@@ -278,17 +284,33 @@ def status(runs_dir: Path, remote: str | None = None) -> Status:
     return Status(where.remote, where.branch, folders, ahead, behind, unpushed(top, where.remote))
 
 
+def registry_not_pushed(runs_dir: Path) -> tuple[str, list[TagEvent]] | None:
+    """The remote, and the registry changes it did not hold when last fetched; None
+    when there is no remote to push to."""
+    try:
+        where = target(runs_dir)
+    except GitError:
+        return None
+    return where.remote, unpushed(where.top, where.remote)
+
+
 # -- the steps -------------------------------------------------------------------------
 
 
 def _fetch(where: Target) -> bool:
     """Fetch the remote's tags, and its branch when it has one (False when not yet)."""
-    heads = run_git(["ls-remote", "--heads", where.remote, where.branch], where.top, check=False)
+    heads = try_git(["ls-remote", "--heads", where.remote, f"refs/heads/{where.branch}"], where.top)
     refspecs = [fetch_refspec(where.remote)]
-    has_branch = bool(heads.strip())
+    has_branch = heads.returncode == 0 and bool(heads.output.strip())
     if has_branch:
         refspecs.append(f"+refs/heads/{where.branch}:{where.tracking}")
-    run_git(["fetch", "--quiet", "--no-tags", "--prune", where.remote, *refspecs], where.top)
+    done = try_git(["fetch", "--quiet", "--no-tags", "--prune", where.remote, *refspecs], where.top)
+    if done.returncode != 0:
+        raise PushFailed(
+            f"could not reach {where.remote}: {_last_lines(done.output)}\nNothing was lost: "
+            "the runs and the registry's tags are here. Check the remote's address (git remote "
+            "-v) and the network, then try again."
+        )
     return has_branch
 
 

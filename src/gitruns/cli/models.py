@@ -81,6 +81,18 @@ def models_list(as_json: bool, runs_dir: Path | None) -> None:
             format_time(model.last_updated_timestamp),
         )
     console.print(table)
+    from gitruns.team import registry_not_pushed
+
+    pending = registry_not_pushed(runs_folder(runs_dir))
+    if pending is not None and pending[1]:
+        remote, events = pending
+        shown = ", ".join(event.tag for event in events[:6]) + (" ..." if len(events) > 6 else "")
+        console.print(
+            f"{len(events)} registry change(s) not yet on {esc(remote)} (gitruns push sends "
+            f"them): {esc(shown)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _model_json(model: RegisteredModel) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def status(remote: str | None, runs_dir: Path | None) -> None:
     found = clone_status(runs_folder(runs_dir), remote)
     if found.uncommitted:
         console.print(
-            f"{len(found.uncommitted)} run folder(s) not committed "
+            f"{len(found.uncommitted)} run(s) not committed "
             f"(gitruns commit, or gitruns push): {esc(', '.join(found.uncommitted[:5]))}"
             + (" ..." if len(found.uncommitted) > 5 else ""),
             highlight=False,
@@ -147,9 +147,7 @@ def _say_pull(report: PullReport) -> None:
 def _say_arrived(arrived: Arrived, lead: str) -> None:
     if arrived.runs:
         per = ", ".join(f"{count} in {experiment}" for experiment, count in arrived.runs.items())
-        console.print(
-            f"{esc(lead)}: {arrived.run_count} new run(s) ({esc(per)}).", highlight=False
-        )
+        console.print(f"{esc(lead)}: {arrived.run_count} new run(s) ({esc(per)}).", highlight=False)
     for change in arrived.registry:
         console.print(f"  registry: {esc(change)}", highlight=False)
 

@@ -193,7 +193,7 @@ def _set_above(
                 version_label(version or "") if changed_version else None,
             )
         )
-        logger.warning("Registry tag %s is %s now: the remote held its place.", event.tag, new_tag)
+        logger.info("Registry tag %s is %s now: the remote held its place.", event.tag, new_tag)
     return [item.new for item in renamed], renamed
 
 
