@@ -489,15 +489,24 @@ def _update_columns(columns: dict[str, list[Any]], fresh: dict[int, Any], count:
         if not isinstance(item, list):
             continue
         for field in ATTRIBUTE_FIELDS:
-            column = columns.setdefault(f"attribute\x00{field}", [None] * count)
-            column[position] = item[RunEntry._fields.index(field)]
+            _column_in(columns, f"attribute\x00{field}", count)[position] = item[
+                RunEntry._fields.index(field)
+            ]
         for kind, field_name in (("metric", "metrics"), ("param", "params"), ("tag", "tags")):
             for key, value in item[RunEntry._fields.index(field_name)].items():
-                column = columns.setdefault(f"{kind}\x00{key}", [None] * count)
-                column[position] = value
+                _column_in(columns, f"{kind}\x00{key}", count)[position] = value
     for field in [f for f, values in columns.items() if not f.startswith("attribute\x00")]:
         if all(value is None for value in columns[field]):
             del columns[field]
+
+
+def _column_in(columns: dict[str, list[Any]], field: str, count: int) -> list[Any]:
+    """A column, made empty when missing (never a list of ``count`` made only to be dropped:
+    at 100,000 runs that cost a second a pull)."""
+    column = columns.get(field)
+    if column is None:
+        column = columns[field] = [None] * count
+    return column
 
 
 def _column_file(field: str) -> str:
