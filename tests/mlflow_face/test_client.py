@@ -298,6 +298,68 @@ def test_a_search_after_new_runs_arrive_parses_only_those(experiment: str):
     assert len(client.search_runs(experiment)) == 8
 
 
+def test_what_a_pull_brings_goes_into_a_delta_and_the_cache_is_rewritten_only_when_large(
+    experiment: str, monkeypatch
+):
+    from gitruns.store import index
+
+    client = MlflowClient()
+    settle(Path("runs"))
+    assert len(client.search_runs(experiment)) == 4  # the cache is written whole
+    folder = Path("runs/.index") / experiment
+    written = {name: (folder / name).stat().st_ino for name in ("state.json", "entries.jsonl")}
+    runs = {run.data.params.get("alpha"): run.info.run_id for run in client.search_runs(experiment)}
+    with mlflow.start_run(experiment_id=experiment):  # as a pull brings them: a new run,
+        mlflow.log_metric("rmse", 1.0)
+        mlflow.log_metric("new_metric", 7.0)
+    client.set_tag(runs["0.1"], "reviewed", "yes")  # a changed one,
+    shutil.rmtree(Path("runs") / experiment / runs["1.0"])  # and one gone
+    settle(Path("runs"))
+    before = index.records_read
+    found = client.search_runs(experiment, order_by=["metrics.rmse"])
+    assert index.records_read - before == 2  # the new run and the changed one
+    assert [run.data.metrics.get("rmse") for run in found][:1] == [1.0] and len(found) == 4
+    assert runs["1.0"] not in {run.info.run_id for run in found}
+    assert [r.info.run_id for r in client.search_runs(experiment, "tags.reviewed = 'yes'")] == [
+        runs["0.1"]
+    ]
+    assert len(client.search_runs(experiment, "metrics.new_metric = 7")) == 1
+    assert "new_metric" in index.RunIndex(Path("runs")).experiment(experiment).keys("metric")
+    # The cache files were left as they were: only delta.json was written.
+    assert {name: (folder / name).stat().st_ino for name in written} == written
+    assert (folder / "delta.json").exists()
+    before = index.records_read
+    assert len(client.search_runs(experiment, "metrics.rmse < 7")) == 3
+    assert index.records_read == before  # the delta holds: nothing parsed again
+
+    monkeypatch.setattr(index, "DELTA_MIN_RUNS", 2)  # past the delta's size: written whole
+    for rmse in (2.0, 3.0):
+        with mlflow.start_run(experiment_id=experiment):
+            mlflow.log_metric("rmse", rmse)
+    settle(Path("runs"))
+    found = client.search_runs(experiment, "metrics.rmse < 7", order_by=["metrics.rmse"])
+    assert [run.data.metrics["rmse"] for run in found] == [1.0, 2.0, 3.0, 6.4, 6.9]
+    assert not (folder / "delta.json").exists()
+    assert (folder / "entries.jsonl").stat().st_ino != written["entries.jsonl"]
+    assert len(client.search_runs(experiment)) == 6
+
+
+def test_a_delta_over_another_cache_is_not_read(experiment: str):
+    client = MlflowClient()
+    settle(Path("runs"))
+    client.search_runs(experiment)
+    with mlflow.start_run(experiment_id=experiment):
+        mlflow.log_metric("rmse", 1.0)
+    settle(Path("runs"))
+    client.search_runs(experiment)
+    folder = Path("runs/.index") / experiment
+    delta = (folder / "delta.json").read_text()
+    (folder / "state.json").unlink()  # the cache is written again, under a new token
+    client.search_runs(experiment)
+    (folder / "delta.json").write_text(delta.replace('"rmse":1.0', '"rmse":-5.0'))
+    assert all(run.data.metrics["rmse"] > 0 for run in client.search_runs(experiment))
+
+
 def test_experiment_tags_and_artifact_location_are_kept(repo: Path):
     # As MLflow's docs create experiments: tags and an artifact location.
     experiment_id = mlflow.create_experiment(

@@ -16,8 +16,10 @@ import json
 import logging
 import os
 import re
+import secrets
 import stat
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -40,7 +42,10 @@ INDEX_FOLDER = ".index"
 STATE_FILE = "state.json"
 ENTRIES_FILE = "entries.jsonl"
 COLUMN_FILE = re.compile(r"\Ac-[0-9a-f]{20}\.json\Z")
-INDEX_VERSION = 7
+INDEX_VERSION = 8
+DELTA_FILE = "delta.json"
+DELTA_MIN_RUNS = 2_000  # a delta may hold this many runs, or a twentieth of the cache
+DELTA_SHARE = 20
 IGNORE_LINE = f"/{INDEX_FOLDER}/"
 # What runs/.gitignore keeps out of git: the cache, and files a writer has not finished
 # (a process killed mid-write leaves them; ``gitruns check --fix`` removes stale ones).
@@ -107,10 +112,16 @@ class ExperimentIndex:
         runs/.index/<experiment>/c-<digest>.json one column: a param, metric, tag or
                                                 attribute of every run, in folder order
 
+        runs/.index/<experiment>/delta.json     the runs new or changed since those
+                                                files were written, whole
+
     A search loads the columns its filter and order name, never all the runs;
     only the page of runs it returns is read from ``entries.jsonl``. When a
     ``run.yaml`` changed (or is new after a ``git pull``), only that file is
-    parsed; the cache files are then written again.
+    parsed, and it goes into ``delta.json``, which a search lays over the rest:
+    a pull of 1,000 runs into 100,000 writes 1,000 entries, not 100,000. Once the
+    delta holds more than a twentieth of the runs (and at least 2,000), the
+    cache is written whole again and the delta starts empty.
     """
 
     def __init__(self, runs_dir: Path, experiment_id: str) -> None:
@@ -124,6 +135,11 @@ class ExperimentIndex:
         self._lines: list[bytes] | None = None  # the entries' lines, when just rebuilt
         self.problems: dict[str, tuple[str, Signature]] = {}  # run -> why unreadable, where
         self._patched: dict[int, list[Any]] = {}  # entries as observed now (see patch)
+        self._token = ""  # names the written cache; a delta over another one is stale
+        self._delta: _Delta | None = None
+        # With a delta, where each run's entry is: its position in the cache files, or
+        # -1 - its position in the delta.
+        self._where: list[int] = []
 
     # -- freshness ----------------------------------------------------------------
 
@@ -131,7 +147,10 @@ class ExperimentIndex:
         """Bring the cache up to date with the run folders (a stat per run)."""
         experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
         state = self._load_state()
+        delta = self._load_delta(state) if state is not None else None
         known = set(state["names"]) if state is not None else set()
+        if delta is not None:
+            known.update(delta.names)
         try:
             with os.scandir(experiment_dir) as entries:
                 scanned = [
@@ -162,16 +181,139 @@ class ExperimentIndex:
         finally:
             if folder is not None:
                 os.close(folder)
-        if state is not None and state["names"] == present and state["signatures"] == signatures:
-            self.names, self.columns, self._offsets = present, state["columns"], state["offsets"]
-            for (name, reason), signature in zip(
-                state.get("problems", []), state.get("problem_signatures", []), strict=False
-            ):
-                where = os.path.join(experiment_dir, str(name), RUN_FILE)
-                _warn(where, tuple(signature), str(reason))
+        if state is None:
+            self._rebuild(present, signatures, None)
             return self
-        self._rebuild(present, signatures, state)
+        names, flat, where = _overlay(state, delta)
+        if names == present and flat == signatures:
+            self._use(state, delta, names, where)
+            return self
+        if not self._extend_delta(state, delta, names, flat, present, signatures):
+            self._rebuild(present, signatures, state)
         return self
+
+    def _use(
+        self, state: dict[str, Any], delta: _Delta | None, names: list[str], where: list[int]
+    ) -> None:
+        """Read the cache as written, with ``delta`` laid over it."""
+        self.names, self.columns, self._offsets = names, state["columns"], state["offsets"]
+        self._token, self._delta, self._where = state["token"], delta, where
+        experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
+        gone = delta.gone if delta is not None else frozenset()
+        for (name, reason), signature in zip(
+            state.get("problems", []), state.get("problem_signatures", []), strict=False
+        ):
+            if name not in gone:
+                where_found = os.path.join(experiment_dir, str(name), RUN_FILE)
+                found = (int(signature[0]), int(signature[1]))
+                self.problems[str(name)] = (str(reason), found)
+                _warn(where_found, found, str(reason))
+        if delta is None:
+            return
+        for at, (name, item) in enumerate(zip(delta.names, delta.items, strict=True)):
+            if isinstance(item, str):
+                signature = (delta.flat[2 * at], delta.flat[2 * at + 1])
+                self.problems[name] = (item, signature)
+                _warn(os.path.join(experiment_dir, name, RUN_FILE), signature, item)
+
+    def _load_delta(self, state: dict[str, Any]) -> _Delta | None:
+        try:
+            data = json.loads(read_regular_file(self.folder / DELTA_FILE, MAX_INDEX_BYTES))
+            delta = _Delta(
+                list(data["names"]),
+                list(data["signatures"]),
+                list(data["items"]),
+                frozenset(data["gone"]),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, CorruptRecord):
+            return None
+        valid = (
+            data.get("version") == INDEX_VERSION
+            and data.get("base") == state.get("token")
+            and len(delta.items) == len(delta.names)
+            and len(delta.flat) == 2 * len(delta.names)
+            and delta.names == sorted(set(delta.names))
+            and all(isinstance(name, str) for name in delta.names)
+            and all(isinstance(number, int) for number in delta.flat)
+        )
+        return delta if valid else None
+
+    def _extend_delta(
+        self,
+        state: dict[str, Any],
+        delta: _Delta | None,
+        names: list[str],
+        flat: list[int],
+        present: list[str],
+        signatures: list[int],
+    ) -> bool:
+        """Lay the runs that are new or changed since the cache was written over it, in
+        ``delta.json``; False when they are too many (the cache is then written whole)."""
+        known = {name: (flat[2 * at], flat[2 * at + 1]) for at, name in enumerate(names)}
+        changed = [
+            at
+            for at, name in enumerate(present)
+            if known.get(name) != (signatures[2 * at], signatures[2 * at + 1])
+        ]
+        base = state["names"]
+        limit = max(DELTA_MIN_RUNS, len(base) // DELTA_SHARE)
+        changed_names = {present[at] for at in changed}
+        kept_delta = {}
+        if delta is not None:
+            still = set(present)
+            kept_delta = {
+                name: (delta.flat[2 * at], delta.flat[2 * at + 1], delta.items[at])
+                for at, name in enumerate(delta.names)
+                if name in still and name not in changed_names
+            }
+        if len(kept_delta) + len(changed) > limit:
+            return False
+        now = time.time_ns()
+        experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
+        entries = dict(kept_delta)
+        for at in changed:
+            name, size, mtime = present[at], signatures[2 * at], signatures[2 * at + 1]
+            racy = now - mtime < RACY_NANOSECONDS
+            entries[name] = (
+                size,
+                -1 if racy else mtime,
+                _read(os.path.join(experiment_dir, name, RUN_FILE)),
+            )
+        base_names = set(base)
+        removed = base_names - set(present)
+        gone = (
+            (delta.gone if delta else frozenset()) | removed | (changed_names & base_names)
+        ) & base_names
+        ordered = sorted(entries)
+        new_delta = _Delta(
+            ordered,
+            [number for name in ordered for number in entries[name][:2]],
+            [entries[name][2] for name in ordered],
+            frozenset(gone),
+        )
+        try:
+            self._claim_folder()
+            write_atomic(
+                self.folder / DELTA_FILE,
+                json.dumps(
+                    {
+                        "version": INDEX_VERSION,
+                        "base": state["token"],
+                        "names": new_delta.names,
+                        "signatures": new_delta.flat,
+                        "items": new_delta.items,
+                        "gone": sorted(new_delta.gone),
+                    },
+                    separators=(",", ":"),
+                ),
+            )
+        except OSError as error:  # a read-only checkout still answers, only slower
+            logger.debug("Could not write the run index's delta %s: %s", self.folder, error)
+        names, _, where = _overlay(state, new_delta)
+        self._use(state, new_delta, names, where)
+        return True
 
     def _is_own_folder(self) -> bool:
         """Whether ``runs/.index/<experiment>`` is folders gitruns made, not links: a
@@ -203,6 +345,7 @@ class ExperimentIndex:
             return None
         valid = (
             state.get("version") == INDEX_VERSION
+            and isinstance(state.get("token"), str)
             and isinstance(columns, dict)
             and 2 * len(names) == len(signatures) == 2 * (len(offsets) - 1)
             and all(isinstance(name, str) and COLUMN_FILE.match(name) for name in columns.values())
@@ -251,6 +394,7 @@ class ExperimentIndex:
                 _warn(record_path, (size, mtime), item)
         self.names = names
         self._lines = new_lines
+        self._delta, self._where = None, []
         carried = self._carried_columns(state, names, before) if before else None
         if carried is None:  # nothing to carry over: every column from the lines
             entries = [fresh[p] if p in fresh else _parse(line) for p, line in enumerate(new_lines)]
@@ -293,8 +437,10 @@ class ExperimentIndex:
             write_atomic(self.folder / ENTRIES_FILE, b"".join(self._lines))
             for field, file_name in self.columns.items():
                 write_atomic(self.folder / file_name, json.dumps(self._loaded[field]))
+            self._token = secrets.token_hex(8)
             state = {
                 "version": INDEX_VERSION,
+                "token": self._token,
                 "names": self.names,
                 "signatures": [number for signature in signatures for number in signature],
                 "offsets": offsets,
@@ -303,6 +449,8 @@ class ExperimentIndex:
                 "problem_signatures": [list(where) for _, where in self.problems.values()],
             }
             write_atomic(self.folder / STATE_FILE, json.dumps(state))  # last: the switch
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.folder / DELTA_FILE)  # over the old cache: stale now
             wanted = {*self.columns.values(), STATE_FILE, ENTRIES_FILE}
             for entry in os.scandir(self.folder):
                 if COLUMN_FILE.match(entry.name) and entry.name not in wanted:
@@ -326,22 +474,48 @@ class ExperimentIndex:
         if field in self._loaded:
             return self._loaded[field]
         file_name = self.columns.get(field)
-        if file_name is None:
+        values: list[Any] | None = None
+        if file_name is not None:
+            try:
+                values = json.loads(read_regular_file(self.folder / file_name, MAX_INDEX_BYTES))
+            except (OSError, ValueError, CorruptRecord):
+                values = None
+            if not isinstance(values, list) or len(values) != len(self._offsets) - 1:
+                self._rebuild_from_records()  # another process wrote a different state: reread
+                return self._loaded.get(field)
+        if self._delta is not None:
+            values = self._overlaid(kind, key, values)
+        if values is None:
             return None
-        try:
-            values = json.loads(read_regular_file(self.folder / file_name, MAX_INDEX_BYTES))
-        except (OSError, ValueError, CorruptRecord):
-            values = None
-        if not isinstance(values, list) or len(values) != len(self.names):
-            self._rebuild_from_records()  # another process wrote a different state: reread
-            return self._loaded.get(field)
         self._loaded[field] = values
         return values
+
+    def _overlaid(self, kind: str, key: str, written: list[Any] | None) -> list[Any] | None:
+        """A column of the written cache with the delta's values laid over it."""
+        assert self._delta is not None
+        if kind == "attribute" and key == "id":
+            return list(self.names)
+        fresh = [_value_of(item, kind, key) for item in self._delta.items]
+        if written is None and all(value is None for value in fresh):
+            return None
+        if written is None:
+            return [None if at >= 0 else fresh[-1 - at] for at in self._where]
+        return [written[at] if at >= 0 else fresh[-1 - at] for at in self._where]
 
     def keys(self, kind: str) -> list[str]:
         """Every key of ``kind`` (metric, param, tag) that some run has."""
         prefix = f"{kind}\x00"
-        return [field[len(prefix) :] for field in self.columns if field.startswith(prefix)]
+        found = [field[len(prefix) :] for field in self.columns if field.startswith(prefix)]
+        if self._delta is not None and kind in _ENTRY_MAPS:
+            at = RunEntry._fields.index(_ENTRY_MAPS[kind])
+            seen = set(found)
+            for item in self._delta.items:
+                if isinstance(item, list):
+                    for key in item[at]:
+                        if key not in seen:
+                            seen.add(key)
+                            found.append(key)
+        return found
 
     def entries_at(self, positions: list[int]) -> list[tuple[RunEntry, str] | None]:
         """The entries of the runs at ``positions`` (None for an unreadable record)."""
@@ -367,16 +541,25 @@ class ExperimentIndex:
         return self._items_at_unpatched(positions)
 
     def _all_items(self) -> list[Any] | None:
-        """Every entry, parsed as one JSON array (one call, not one per run), or None."""
+        """Every entry of the written cache, parsed as one JSON array (one call, not one
+        per run), or None."""
         try:
             data = read_regular_file(self.folder / ENTRIES_FILE, MAX_INDEX_BYTES)
             items = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
         except (OSError, ValueError, CorruptRecord):
             return None
-        return items if isinstance(items, list) and len(items) == len(self.names) else None
+        return items if isinstance(items, list) and len(items) == len(self._offsets) - 1 else None
 
     def _items_at_unpatched(self, positions: list[int]) -> list[Any]:
-        if self._lines is None and len(positions) == len(self.names) > 100:
+        if self._delta is None:
+            return self._written_items(positions)
+        wanted = [self._where[position] for position in positions]
+        written = iter(self._written_items([at for at in wanted if at >= 0]))
+        return [next(written) if at >= 0 else self._delta.items[-1 - at] for at in wanted]
+
+    def _written_items(self, positions: list[int]) -> list[Any]:
+        """The entries at ``positions`` of the written cache."""
+        if self._lines is None and len(positions) > 100 and len(positions) >= len(self.names) // 2:
             every = self._all_items()
             if every is not None:
                 return [every[position] for position in positions]
@@ -438,6 +621,58 @@ class RunIndex:
             index = self.experiment(experiment_id)
             found.extend(item for item in index.entries_at(list(range(len(index.names)))) if item)
         return found
+
+
+@dataclass(frozen=True)
+class _Delta:
+    """The runs new or changed since the cache files were written (``delta.json``)."""
+
+    names: list[str]  # sorted
+    flat: list[int]  # size, mtime of each (mtime -1: to be read again)
+    items: list[Any]  # each run's entry, or why its record cannot be read
+    gone: frozenset[str]  # runs of the written cache that changed or left
+
+
+def _overlay(state: dict[str, Any], delta: _Delta | None) -> tuple[list[str], list[int], list[int]]:
+    """The runs as the written cache and the delta say together, in folder order: names,
+    sizes and mtimes (flat), and where each entry is (see ``ExperimentIndex._where``)."""
+    base, flat = state["names"], state["signatures"]
+    if delta is None:
+        return base, flat, []
+    names: list[str] = []
+    signatures: list[int] = []
+    where: list[int] = []
+    gone = delta.gone
+    at_delta, count = 0, len(delta.names)
+    for at, name in enumerate(base):
+        while at_delta < count and delta.names[at_delta] < name:
+            names.append(delta.names[at_delta])
+            signatures += delta.flat[2 * at_delta : 2 * at_delta + 2]
+            where.append(-1 - at_delta)
+            at_delta += 1
+        if name in gone:
+            continue
+        names.append(name)
+        signatures += flat[2 * at : 2 * at + 2]
+        where.append(at)
+    for rest in range(at_delta, count):
+        names.append(delta.names[rest])
+        signatures += delta.flat[2 * rest : 2 * rest + 2]
+        where.append(-1 - rest)
+    return names, signatures, where
+
+
+_ENTRY_MAPS = {"metric": "metrics", "param": "params", "tag": "tags"}
+
+
+def _value_of(item: Any, kind: str, key: str) -> Any:
+    """One field of a cached entry: an attribute, or a metric's, param's or tag's value."""
+    if not isinstance(item, list) or len(item) != len(RunEntry._fields):
+        return None
+    if kind == "attribute":
+        return item[RunEntry._fields.index(key)] if key in RunEntry._fields else None
+    values = item[RunEntry._fields.index(_ENTRY_MAPS[kind])] if kind in _ENTRY_MAPS else None
+    return values.get(key) if isinstance(values, dict) else None
 
 
 records_read = 0  # how many run.yaml files this process parsed: a cache's worth is in it
