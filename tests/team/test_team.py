@@ -270,6 +270,22 @@ def test_a_pull_brings_runs_and_refreshes_a_built_site(remote: Path, tmp_path: P
     assert again.arrived.runs == {} and again.arrived.registry == [] and not again.merged
 
 
+def test_a_shallow_clone_as_ci_makes_it_pushes_after_the_remote_moved_on(
+    remote: Path, tmp_path: Path
+):
+    other = clone(remote, tmp_path / "other", "other")
+    ci = tmp_path / "ci"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", remote.as_uri(), str(ci)], check=True)
+    git(ci, "config", "user.name", "ci")
+    git(ci, "config", "user.email", "ci@example.com")
+    register_here(other, 1.0)
+    push(other / "runs")  # the remote moves on after the CI job checked out
+    ci_run = register_here(ci, 2.0)
+    report = push(ci / "runs")
+    assert [(item.old_version, item.new_version) for item in report.renumbered] == [("1", "2")]
+    assert remote_registry(remote, tmp_path)["versions"]["2"] == ci_run
+
+
 def test_a_detached_head_or_no_remote_is_named_with_what_to_do(remote: Path, tmp_path: Path):
     here = clone(remote, tmp_path / "here", "here")
     git(here, "checkout", "-q", "--detach")
