@@ -33,18 +33,7 @@ def run_git(
     args: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> bytes:
     """Run ``git args`` in ``cwd`` (with ``env`` added to the environment); its output."""
-    try:
-        result = subprocess.run(
-            ["git", "--no-optional-locks", *args],
-            cwd=cwd,
-            capture_output=True,
-            check=False,
-            env=None if env is None else {**os.environ, **env},
-        )
-    except FileNotFoundError as error:
-        raise GitUnavailable(
-            "git is not installed. Install it (e.g. 'apt-get install git') to record code versions."
-        ) from error
+    result = _git(args, cwd, env)
     if check and result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip()
         raise GitUnavailable(f"git {' '.join(args)} failed: {message}")
@@ -61,8 +50,15 @@ class GitOutcome:
 
 def try_git(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> GitOutcome:
     """Run ``git args`` in ``cwd`` and say how it ended, without raising on failure."""
+    result = _git(args, cwd, env)
+    return GitOutcome(result.returncode, (result.stdout + result.stderr).decode(errors="replace"))
+
+
+def _git(
+    args: list[str], cwd: Path, env: dict[str, str] | None
+) -> subprocess.CompletedProcess[bytes]:
     try:
-        result = subprocess.run(
+        return subprocess.run(
             ["git", "--no-optional-locks", *args],
             cwd=cwd,
             capture_output=True,
@@ -70,6 +66,6 @@ def try_git(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Gi
             env=None if env is None else {**os.environ, **env},
         )
     except FileNotFoundError as error:
-        raise GitUnavailable("git is not installed. Install it: apt-get install git") from error
-    text = (result.stdout + result.stderr).decode(errors="replace")
-    return GitOutcome(result.returncode, text)
+        raise GitUnavailable(
+            "git is not installed. Install it (e.g. 'apt-get install git') to record code versions."
+        ) from error
