@@ -214,7 +214,8 @@ class ExperimentIndex:
             if isinstance(item, str):
                 signature = (delta.flat[2 * at], delta.flat[2 * at + 1])
                 self.problems[name] = (item, signature)
-                _warn(os.path.join(experiment_dir, name, RUN_FILE), signature, item)
+                if signature[1] != -1:  # a file read within a clock tick was said when read
+                    _warn(os.path.join(experiment_dir, name, RUN_FILE), signature, item)
 
     def _load_delta(self, state: dict[str, Any]) -> _Delta | None:
         try:
@@ -276,16 +277,15 @@ class ExperimentIndex:
         for at in changed:
             name, size, mtime = present[at], signatures[2 * at], signatures[2 * at + 1]
             racy = now - mtime < RACY_NANOSECONDS
-            entries[name] = (
-                size,
-                -1 if racy else mtime,
-                _read(os.path.join(experiment_dir, name, RUN_FILE)),
-            )
+            record_path = os.path.join(experiment_dir, name, RUN_FILE)
+            record = _read(record_path)
+            if isinstance(record, str):  # said now, as the file is: once per version of it
+                _warn(record_path, (size, mtime), record)
+            entries[name] = (size, -1 if racy else mtime, record)
         base_names = set(base)
         removed = base_names - set(present)
-        gone = (
-            (delta.gone if delta else frozenset()) | removed | (changed_names & base_names)
-        ) & base_names
+        earlier = delta.gone if delta is not None else frozenset()
+        gone = (earlier | removed | (changed_names & base_names)) & base_names
         ordered = sorted(entries)
         new_delta = _Delta(
             ordered,
