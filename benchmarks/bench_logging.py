@@ -10,7 +10,13 @@ MLflow is looked for in this interpreter, else in the one named by
 ``--mlflow-python`` (or ``$MLFLOW_PYTHON``): keep it in a side virtualenv,
 never in gitruns' own environment.
 
+``--tracked 1,5000,50000`` times a run in repositories of that many tracked files,
+each size twice: code files (a package of small modules), and half as many runs
+committed before (two files each, as a team's ``runs/`` grows), with both
+libraries in the same repository; a run's cost should not grow with the tree.
+
     python benchmarks/bench_logging.py --mlflow-python ~/venvs/mlflow/bin/python
+    python benchmarks/bench_logging.py --tracked 1,5000,50000 --runs 50
 """
 
 from __future__ import annotations
@@ -74,12 +80,14 @@ def measure(library: str, runs: int, metric_calls: int) -> dict[str, float | str
 
 
 def measure_in_fresh_repository(
-    library: str, runs: int, metric_calls: int
+    library: str, runs: int, metric_calls: int, tracked: int = 1, kind: str = "code"
 ) -> dict[str, float | str]:
     folder = new_workspace(BENCH_HOME, f"bench-{library}-")
     here = Path.cwd()
     try:
         make_repository(folder)
+        if tracked > 1:
+            (add_code_files if kind == "code" else add_committed_runs)(folder, tracked)
         os.chdir(folder)
         return measure(library, runs, metric_calls)
     finally:
@@ -87,17 +95,55 @@ def measure_in_fresh_repository(
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def add_code_files(folder: Path, count: int) -> None:
+    """``count`` tracked files in all: small modules, a hundred a package."""
+    for index in range(count - 1):  # train.py is one
+        package = folder / "src" / f"package_{index // 100}"
+        package.mkdir(parents=True, exist_ok=True)
+        (package / f"module_{index}.py").write_text(f"VALUE = {index}\n")
+    commit_all(folder, f"{count} files")
+
+
+def add_committed_runs(folder: Path, count: int) -> None:
+    """About ``count`` tracked files as a team's runs make them: half as many runs,
+    each a run.yaml and a metrics.tsv, committed."""
+    experiment = folder / "runs" / "earlier"
+    experiment.mkdir(parents=True)
+    (experiment / "experiment.yaml").write_text("schema: 1\nname: earlier\n")
+    for index in range(count // 2):
+        run_id = f"{index:032x}"
+        run = experiment / run_id
+        run.mkdir()
+        (run / "run.yaml").write_text(
+            f'schema: 2\nid: "{run_id}"\nname: run-{index}\nexperiment: earlier\n'
+            'status: FINISHED\nstart_time: "2026-01-01T00:00:00.000Z"\n'
+            'end_time: "2026-01-01T00:00:01.000Z"\nparams:\n  alpha: "0.1"\ntags: {}\n'
+            "metrics:\n  rmse:\n    last: 1.0\n    min: 1.0\n    max: 1.0\n    step: 0\n"
+            "    timestamp: 1767225600000\nenvironment: {}\n"
+        )
+        (run / "metrics.tsv").write_text("step\ttimestamp\trmse\n0\t1767225600000\t1.0\n")
+    commit_all(folder, f"{count // 2} runs")
+
+
+def commit_all(folder: Path, message: str) -> None:
+    from common import GIT
+
+    subprocess.run([*GIT, "-C", str(folder), "add", "-A"], check=True)
+    subprocess.run([*GIT, "-C", str(folder), "commit", "-qm", message], check=True)
+
+
 def measure_mlflow(
-    python: str | None, runs: int, metric_calls: int
+    python: str | None, runs: int, metric_calls: int, tracked: int = 1, kind: str = "code"
 ) -> dict[str, float | str] | None:
     if python is None:
         try:
             importlib.import_module("mlflow")
         except ImportError:
             return None
-        return measure_in_fresh_repository("mlflow", runs, metric_calls)
+        return measure_in_fresh_repository("mlflow", runs, metric_calls, tracked, kind)
     command = [python, __file__, "--only", "mlflow", "--json"]
     command += ["--runs", str(runs), "--metric-calls", str(metric_calls)]
+    command += ["--tracked", str(tracked), "--kind", kind]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         print(f"MLflow run failed:\n{result.stderr[-2000:]}", file=sys.stderr)
@@ -114,11 +160,20 @@ def main() -> None:
     parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
     parser.add_argument("--only", choices=["gitruns", "mlflow"], help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print one JSON line per library")
+    parser.add_argument(
+        "--tracked", default=None, help="tracked files, comma-separated (e.g. 1,5000,50000)"
+    )
+    parser.add_argument("--kind", choices=["code", "runs"], default="code", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.only:
         calls = args.metric_calls or (50_000 if args.only == "gitruns" else 500)
-        print(json.dumps(measure_in_fresh_repository(args.only, args.runs, calls)))
+        tracked = int(args.tracked or 1)
+        result = measure_in_fresh_repository(args.only, args.runs, calls, tracked, args.kind)
+        print(json.dumps(result))
+        return
+    if args.tracked:
+        by_size(args, [int(size) for size in args.tracked.split(",")])
         return
 
     ours = measure_in_fresh_repository("gitruns", args.runs, args.metric_calls or 50_000)
@@ -146,6 +201,29 @@ def main() -> None:
         f"ratio: a run is {run_ratio:.1f}x cheaper in gitruns (target 5x), "
         f"a log_metric {metric_ratio:.0f}x cheaper (target 300x)"
     )
+
+
+def by_size(args: argparse.Namespace, sizes: list[int]) -> None:
+    """A run's cost in repositories of each size, code files and committed runs apart."""
+    base: float | None = None
+    for size in sizes:
+        for kind in ("code", "runs") if size > 1 else ("code",):
+            ours = measure_in_fresh_repository("gitruns", args.runs, 1_000, size, kind)
+            theirs = measure_mlflow(args.mlflow_python, min(args.runs, 50), 100, size, kind)
+            run_ms = float(ours["run_ms"])
+            base = base or run_ms
+            what = (
+                "1 file"
+                if size == 1
+                else f"{size:,} {'code files' if kind == 'code' else 'files of runs'}"
+            )
+            line = (
+                f"{what:>24}: gitruns {run_ms:7.2f} ms a run ({run_ms / base:.1f}x the 1-file cost)"
+            )
+            if theirs is not None:
+                ratio = float(theirs["run_ms"]) / run_ms
+                line += f"; MLflow {float(theirs['run_ms']):.2f} ms: gitruns {ratio:.1f}x cheaper"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":
