@@ -229,6 +229,8 @@ def test_rebuilds_write_only_what_changed(repo: Path):
     first = build_site(repo / "runs", output)
     assert first.written == first.pages
     assert build_site(repo / "runs", output).written == 0
+    (output / "runs" / f"{ids[0]}.html").unlink()  # removed by hand: made again
+    assert build_site(repo / "runs", output).files == [f"runs/{ids[0]}.html"]
     mlflow.set_experiment("taxi")
     with mlflow.start_run(run_name="one-more") as run:
         mlflow.log_metric("rmse", 3.0)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gitruns.exceptions import GitrunsError, InvalidPath
 from gitruns.store.names import check_relative_path
-from gitruns.utils.files import has_link_on_path, is_regular_file, read_regular_file, write_atomic
+from gitruns.utils.files import has_link_on_path, read_regular_file, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class SiteWriter:
         self.previous: dict[str, tuple[str, str]] = {}
         self.current: dict[str, tuple[str, str]] = {}
         self.written_paths: list[str] = []
+        self._listed: dict[str, set[str]] = {}  # folder -> its regular files, when listed
         self._check_output_folder()
         with contextlib.suppress(OSError, ValueError, GitrunsError):
             document = json.loads(read_regular_file(output / MANIFEST, MAX_MANIFEST_BYTES))
@@ -91,15 +92,23 @@ class SiteWriter:
         """Whether ``path`` must be made again; either way it belongs to this build."""
         full = self._full_key(key)
         previous = self.previous.get(path)
-        if (
-            previous is not None
-            and previous[0] == full
-            and is_regular_file(f"{self.output}/{path}")
-        ):
+        if previous is not None and previous[0] == full and self._present(path):
             self.current[path] = previous
             return False
         self.current[path] = (full, "")
         return True
+
+    def _present(self, path: str) -> bool:
+        """Whether ``path`` is a regular file in the output: each folder is listed once
+        (one scandir of 100,000 pages, not 100,000 stats)."""
+        folder, _, name = path.rpartition("/")
+        found = self._listed.get(folder)
+        if found is None:
+            found = set()
+            with contextlib.suppress(OSError), os.scandir(self.output / folder) as entries:
+                found = {entry.name for entry in entries if entry.is_file(follow_symlinks=False)}
+            self._listed[folder] = found
+        return name in found
 
     def write(self, path: str, content: str | bytes, key: str) -> None:
         target = self._target(path)
