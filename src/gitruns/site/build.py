@@ -274,6 +274,8 @@ def _artifact_page_tasks(
 ) -> list[Task]:
     """A page for each further :data:`ARTIFACTS_PER_PAGE` artifacts of a run."""
     tasks: list[Task] = []
+    if len(files) <= ARTIFACTS_PER_PAGE:  # most runs: one page, the run's own
+        return tasks
     for number in range(2, -(-len(files) // ARTIFACTS_PER_PAGE) + 1):
         start = (number - 1) * ARTIFACTS_PER_PAGE
 
