@@ -234,7 +234,12 @@ def test_rebuilds_write_only_what_changed(repo: Path):
     mlflow.set_experiment("taxi")
     with mlflow.start_run(run_name="one-more") as run:
         mlflow.log_metric("rmse", 3.0)
+    kept = sorted(p.relative_to(output) for p in (output / "artifacts" / ids[0]).rglob("*"))
+    assert kept  # the first run's artifacts, copied by the first build
     again = build_site(repo / "runs", output)
+    # Its files were kept as they were, not removed as left over from an earlier build.
+    assert sorted(p.relative_to(output) for p in (output / "artifacts" / ids[0]).rglob("*")) == kept
+    assert (output / "data" / "runs" / f"{ids[0]}.js").exists()
     assert f"runs/{run.info.run_id}.html" in again.files
     assert "experiments/taxi.html" in again.files and "index.html" in again.files
     assert not any(path.startswith(f"runs/{ids[0]}") for path in again.files)

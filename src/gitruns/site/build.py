@@ -104,7 +104,7 @@ def build_site(
     renderer = Renderer(templates, base_url=base_url)
     writer = SiteWriter(output, salt=f"{renderer.key}:{DATA_FORMAT}:{charts.CHARTS_FORMAT}")
     report = BuildReport(output=output, runs=len(data.runs), experiments=len(data.experiments))
-    tasks = _plan(data, renderer)
+    tasks = _plan(data, renderer, writer)
     for number, (path, key, produce) in enumerate(tasks, start=1):
         if writer.needs(path, key):
             writer.write(path, produce(), key)
@@ -119,8 +119,9 @@ def build_site(
 Task = tuple[str, str, Callable[[], str | bytes]]
 
 
-def _plan(data: SiteData, renderer: Renderer) -> list[Task]:
-    """Every output file with the key of its inputs and how to make it (made only if needed)."""
+def _plan(data: SiteData, renderer: Renderer, writer: SiteWriter) -> list[Task]:
+    """Every output file with the key of its inputs and how to make it (made only if needed);
+    a run whose inputs are all as the last build found them keeps its files untouched."""
     nav = [{"id": e.id, "name": e.record.name} for e in data.experiments]
     # Every page shows the navigation; a run's page depends on nothing else outside the run.
     nav_key = _key("nav", *(f"{item['id']}\x00{item['name']}" for item in nav))
@@ -175,11 +176,15 @@ def _plan(data: SiteData, renderer: Renderer) -> list[Task]:
                 *(child.id for child in children),
             )
             files = artifact_files(run)  # walked once: 100,000 artifacts are a long walk
+            # The page's key holds every input of the run's other files too.
+            page_key = _key(run_key, nav_key, *(f"{path}:{size}" for path, size in files))
+            if writer.keep_run_files(run.id, f"runs/{run.id}.html", page_key):
+                continue
             tasks.append((f"data/runs/{run.id}.js", run.key, partial(_history_data_js, run)))
             tasks.append(
                 (
                     f"runs/{run.id}.html",
-                    _key(run_key, nav_key, *(f"{path}:{size}" for path, size in files)),
+                    page_key,
                     page(
                         "run.html",
                         1,

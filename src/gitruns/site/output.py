@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 from gitruns.exceptions import GitrunsError, InvalidPath
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 MANIFEST = ".gitruns-site.json"
 MANIFEST_VERSION = 2
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+# The files of one run: its page (and further artifact pages), history data, artifacts.
+RUN_FILE = re.compile(r"\A(?:runs/|data/runs/|artifacts/)([0-9a-f]{32})(?:\.html\Z|\.js\Z|/)")
 
 
 class ForeignOutputFolder(GitrunsError):
@@ -47,6 +50,7 @@ class SiteWriter:
         self.current: dict[str, tuple[str, str]] = {}
         self.written_paths: list[str] = []
         self._listed: dict[str, set[str]] = {}  # folder -> its regular files, when listed
+        self._by_run: dict[str, list[str]] | None = None  # run id -> its files, last build
         self._check_output_folder()
         with contextlib.suppress(OSError, ValueError, GitrunsError):
             document = json.loads(read_regular_file(output / MANIFEST, MAX_MANIFEST_BYTES))
@@ -96,6 +100,26 @@ class SiteWriter:
             self.current[path] = previous
             return False
         self.current[path] = (full, "")
+        return True
+
+    def keep_run_files(self, run_id: str, page: str, key: str) -> bool:
+        """Keep every file the last build made for a run, as it is, when its ``page``'s key
+        (which holds every input of the run's files) is the same and all are still there;
+        False when they must be made again."""
+        previous = self.previous.get(page)
+        if previous is None or previous[0] != self._full_key(key):
+            return False
+        if self._by_run is None:
+            self._by_run = {}
+            for path in self.previous:
+                found = RUN_FILE.match(path)
+                if found:
+                    self._by_run.setdefault(found[1], []).append(path)
+        paths = self._by_run.get(run_id, [])
+        if not all(self._present(path) for path in paths):
+            return False
+        for path in paths:
+            self.current[path] = self.previous[path]
         return True
 
     def _present(self, path: str) -> bool:
