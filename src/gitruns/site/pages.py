@@ -253,61 +253,90 @@ def experiment_rows(view: ExperimentView) -> dict[str, Any]:
     reads (status, times, user, tags, parent), and what the table shows. The page draws
     the table from it, only the rows in view, so 100,000 runs cost no more than 50."""
     metrics, params, _tags = view.columns
-    experiment_id = view.experiment.id
-    rows = []
-    for run, depth in view.rows:
-        entry = run.entry
-        # What the page can work out itself is left out (the label "name (id)", the start
-        # as text, the short commit, the tags repeating the name and user, empty fields):
-        # 100,000 runs load in a third of the bytes.
-        row: dict[str, Any] = {
-            "id": run.id,
-            "name": entry.name,
-            "color": view.colors[run.id],
-            "status": entry.status,
-            "start": entry.start_time,
-            "user": entry.user or "",
-            "duration": format_duration(entry.start_time, entry.end_time),
-        }
-        if entry.end_time is not None:
-            row["end"] = entry.end_time
-        if depth:
-            row["parent"] = entry.parent
-        elif entry.parent:
-            row["parent_run"] = entry.parent  # a parent outside this experiment
-        tags = {key: value for key, value in entry.tags.items() if key not in DERIVED_TAGS}
-        if tags:
-            row["tags"] = tags
-        registered = view.registered.get(run.id)
-        if registered:
-            row["registered"] = [_registration_text(m) for m in registered]
-        raw = {}
-        for index, key in enumerate(params):
-            value = entry.params.get(key)
-            if value is None:
-                continue
-            number = _as_number(value)
-            row[f"p{index}"] = number if number is not None else value
-            if number is not None and value != _js_text(number):
-                raw[f"p{index}"] = value  # as logged ("1.0"), for the page's filter
-        if raw:
-            row["raw"] = raw
-        for index, key in enumerate(metrics):
-            metric = entry.metrics.get(key)
-            if metric is not None:  # JSON has no NaN or infinity: they show empty
-                row[f"m{index}"] = metric if math.isfinite(metric) else None
-        rows.append(row)
     return {
-        "id": experiment_id,
+        "id": view.experiment.id,
         "width": view.width,
-        "count": len(rows),
-        "columns": _columnar(rows),
+        "count": len(view.rows),
+        "columns": _experiment_columns(view, params, metrics),
         "params": params,
         "metrics": metrics,
         "metric": view.experiment.primary_metric,  # the one metric whose direction is known
         "goal": view.experiment.goal,
         "charts": comparison_charts(view),
     }
+
+
+def _experiment_columns(
+    view: ExperimentView, params: list[str], metrics: list[str]
+) -> dict[str, Any]:
+    """The rows as columns, the way the page reads them fastest: a browser parses 100,000
+    numbers in an array many times faster than 100,000 objects naming each field. Made
+    column by column (100,000 runs: no row is ever a dict of its own).
+
+    What the page can work out itself is left out (the label "name (id)", the start as
+    text, the short commit, the tags repeating the name and user, empty fields): 100,000
+    runs load in a third of the bytes. Text repeated across runs (status, user, a tag's
+    commit) is stored once per distinct value with a code per run (``{"d": [values],
+    "c": [codes]}``, -1 for none); tags are a column per key; the rare per-run objects
+    (``raw``, ``registered``) are stored by row number. A field no run has is left out.
+    """
+    if not view.rows:
+        return {}
+    entries = [run.entry for run, _ in view.rows]
+    depths = [depth for _, depth in view.rows]
+    columns: dict[str, list[Any]] = {
+        "id": [entry.id for entry in entries],
+        "name": [entry.name for entry in entries],
+        "color": [view.colors[entry.id] for entry in entries],
+        "status": [entry.status for entry in entries],
+        "start": [entry.start_time for entry in entries],
+        "user": [entry.user or "" for entry in entries],
+        "duration": [format_duration(entry.start_time, entry.end_time) for entry in entries],
+        "end": [entry.end_time for entry in entries],
+        "parent": [
+            entry.parent if depth else None for entry, depth in zip(entries, depths, strict=True)
+        ],
+        "parent_run": [
+            entry.parent if not depth and entry.parent else None
+            for entry, depth in zip(entries, depths, strict=True)
+        ],
+    }
+    raw: dict[str, dict[str, str]] = {}
+    for index, key in enumerate(params):
+        values: list[Any] = []
+        for row, entry in enumerate(entries):
+            value = entry.params.get(key)
+            number = None if value is None else _as_number(value)
+            values.append(number if number is not None else value)
+            if value is not None and number is not None and value != _js_text(number):
+                raw.setdefault(str(row), {})[f"p{index}"] = value  # as logged, for the filter
+        columns[f"p{index}"] = values
+    for index, key in enumerate(metrics):
+        found = [entry.metrics.get(key) for entry in entries]
+        # JSON has no NaN or infinity: they show empty.
+        columns[f"m{index}"] = [v if v is None or math.isfinite(v) else None for v in found]
+    # A metric every run logged as NaN is still a column (of nulls): the run had it.
+    logged = {
+        f"m{index}" for index, key in enumerate(metrics) if any(key in e.metrics for e in entries)
+    }
+    encoded: dict[str, Any] = {
+        key: _encoded(values)
+        for key, values in sorted(columns.items())
+        if key in logged or any(value is not None for value in values)
+    }
+    tags = [
+        {key: value for key, value in entry.tags.items() if key not in DERIVED_TAGS}
+        for entry in entries
+    ]
+    tag_keys = sorted({key for found in tags for key in found})
+    encoded["tags"] = {key: _encoded([found.get(key) for found in tags]) for key in tag_keys}
+    encoded["raw"] = dict(sorted(raw.items(), key=lambda item: int(item[0])))
+    encoded["registered"] = {
+        str(row): [_registration_text(m) for m in view.registered[entry.id]]
+        for row, entry in enumerate(entries)
+        if view.registered.get(entry.id)
+    }
+    return encoded
 
 
 def comparison_charts(view: ExperimentView) -> dict[str, Any]:
