@@ -564,6 +564,10 @@ class ExperimentIndex:
             if every is not None:
                 return [every[position] for position in positions]
         if self._lines is not None:
+            if len(positions) > 100 and len(positions) >= len(self._lines) // 2:
+                every = _parse(b"[" + b",".join(line.rstrip(b"\n") for line in self._lines) + b"]")
+                if isinstance(every, list) and len(every) == len(self._lines):
+                    return [every[position] for position in positions]
             return [_parse(self._lines[position]) for position in positions]
         items: list[Any] = []
         try:
