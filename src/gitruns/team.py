@@ -40,7 +40,7 @@ from pathlib import Path
 from gitruns.exceptions import GitError, GitrunsError
 from gitruns.registry.remote import Reconciled, Renamed, fetch_refspec, reconcile, unpushed
 from gitruns.registry.state import TagEvent, read_events
-from gitruns.registry.tags import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, version_label
+from gitruns.registry.tags import ASSIGN, DEPRECATE, DEREGISTER, REGISTER
 from gitruns.store.names import RUN_ID_PATTERN
 from gitruns.store.record import RUN_FILE
 from gitruns.store.repo import commit_runs, identity_env
@@ -412,8 +412,7 @@ def _describe(top: Path, tags: list[str]) -> list[str]:
         event = events.get(tag)
         if event is None:
             continue
-        name = event.name
-        version = version_label(name.version or "")
+        name, version = event.name, event.version
         if name.action == REGISTER:
             said.append(f"{name.model} v{version} registered by {event.tagger}")
         elif name.action == DEREGISTER:
@@ -422,8 +421,7 @@ def _describe(top: Path, tags: list[str]) -> list[str]:
             said.append(f"{name.model} deprecated")
         else:
             verb = "to" if name.action == ASSIGN else "out of"
-            held = event.info.get("version")
-            said.append(f"{name.model} v{held} {verb} {name.stage}" if held else tag)
+            said.append(f"{name.model} v{version} {verb} {name.stage}" if version else tag)
     return said
 
 

@@ -523,8 +523,12 @@ def test_registered_models_have_pages_and_runs_say_so(search_site, browser):
     assert page.url.endswith("models/taxi-model/v1.html")
     assert "trial-depth-8" in page.locator("dl.facts-grid").inner_text()
     assert "4.4" in page.locator("table.kv").first.inner_text()
+    version_page = page.locator("main").inner_text()
+    assert "\tregistered\ttaxi-model@v1.0.0" in version_page  # its history has its registration
     visitor.open(output / "models" / "taxi-model.html")
     assert "trial-depth-8" in page.locator("table.grid").first.inner_text()
+    history = page.locator("table.grid").last.inner_text()
+    assert "registered v1\t" in history and "registered v1.0.0" not in history
     visitor.open(output / "experiments" / "search.html")
     page.click("#expand-all")
     registered = page.locator(f"tr[data-id='{ids['depth-8']}'] .registered").inner_text()

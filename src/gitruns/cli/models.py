@@ -24,7 +24,7 @@ from gitruns.cli.app import (
 )
 from gitruns.entities import ModelVersion, RegisteredModel
 from gitruns.registry import TagEvent
-from gitruns.registry.tags import mlflow_stage, version_label
+from gitruns.registry.tags import mlflow_stage
 from gitruns.workspace import Workspace
 
 # -- the model registry -----------------------------------------------------------------
@@ -263,7 +263,7 @@ def models_history(name: str, as_json: bool, runs_dir: Path | None) -> None:
 
 def _event_row(event: TagEvent) -> dict[str, Any]:
     name = event.name
-    version = version_label(name.version) if name.version else event.info.get("version", "")
+    version = event.version
     what = {
         "register": f"registered v{version}",
         "deregister": f"deregistered v{version}",

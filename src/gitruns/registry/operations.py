@@ -24,6 +24,7 @@ under the next version number.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -54,13 +55,9 @@ from gitruns.registry.state import (
     read_events,
 )
 from gitruns.registry.tags import (
-    ASSIGN,
     DEPRECATE,
-    DEREGISTER,
     MLFLOW_STAGES,
     NAME_PATTERN,
-    REGISTER,
-    TagName,
     alias_stage,
     assign_tag,
     check_model_name,
@@ -71,6 +68,7 @@ from gitruns.registry.tags import (
     register_tag,
     semver,
     tag_model,
+    tag_name,
     unassign_tag,
     version_number,
 )
@@ -450,18 +448,7 @@ class Registry:
         head = run_git(["rev-parse", "HEAD"], self.repo_top).decode().strip()
         if head not in {state.commit for state in model.versions.values()}:
             return head
-        env = self._env()
-        env = self._env()
-        commit = (
-            run_git(
-                ["commit-tree", "HEAD^{tree}", "-p", head, "-m", message], self.repo_top, env=env
-            )
-            .decode()
-            .strip()
-        )
-        run_git(["update-ref", "-m", f"gitruns: {message}", "HEAD", commit, head], self.repo_top)
-        logger.info("Made commit %s for %s", commit[:10], message)
-        return commit
+        return commit_on_head(self.repo_top, message, self._env())
 
     def set_stage(
         self,
@@ -667,7 +654,7 @@ class Registry:
                     "GIT_COMMITTER_EMAIL": event.email,
                     "GIT_COMMITTER_DATE": event.date,
                 }
-                tag = _renamed_tag(event.name, new_name)
+                tag = tag_name(dataclasses.replace(event.name, model=new_name))
                 run_git(
                     ["tag", "-a", tag, "-m", event.message, event.commit], self.repo_top, env=env
                 )
@@ -702,25 +689,25 @@ class Registry:
         logger.warning("Rewrote tag %s with its new details; push it with --force.", tag)
 
 
+def commit_on_head(repo_top: Path, message: str, env: dict[str, str]) -> str:
+    """An empty commit on HEAD, made with plumbing (commit-tree, update-ref) so nothing the
+    user has staged goes into it; HEAD moves to it. ``env`` names its author."""
+    head = run_git(["rev-parse", "HEAD"], repo_top).decode().strip()
+    commit = (
+        run_git(["commit-tree", "HEAD^{tree}", "-p", head, "-m", message], repo_top, env=env)
+        .decode()
+        .strip()
+    )
+    run_git(["update-ref", "-m", f"gitruns: {message}", "HEAD", commit, head], repo_top)
+    logger.info("Made commit %s for %s", commit[:10], message)
+    return commit
+
+
 def _set_tag(tags: dict[str, str], key: str, value: str | None) -> None:
     if value is None:
         tags.pop(key, None)
     else:
         tags[key] = value
-
-
-def _renamed_tag(name: TagName, new_name: str) -> str:
-    """The tag saying what ``name`` says, of the model called ``new_name``."""
-    if name.action == DEPRECATE:
-        return deprecate_tag(new_name, name.counter)
-    if name.action in (REGISTER, DEREGISTER):
-        assert name.version is not None
-        tag = (register_tag if name.action == REGISTER else deregister_tag)(new_name, name.version)
-        return tag if name.counter is None else f"{tag}#{name.counter}"
-    assert name.stage is not None and name.counter is not None
-    return (assign_tag if name.action == ASSIGN else unassign_tag)(
-        new_name, name.stage, name.counter
-    )
 
 
 def _alias_stage(alias: str) -> str:

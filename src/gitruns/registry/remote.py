@@ -16,6 +16,7 @@ is the difference.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -23,19 +24,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitruns.registry.operations import commit_on_head
 from gitruns.registry.state import TagEvent, read_events
 from gitruns.registry.tags import (
     ASSIGN,
     DEPRECATE,
-    DEREGISTER,
     REGISTER,
     UNASSIGN,
-    assign_tag,
     deprecate_tag,
-    deregister_tag,
-    register_tag,
     semver,
-    unassign_tag,
+    tag_name,
     version_label,
     version_number,
 )
@@ -177,7 +175,7 @@ def _set_above(
         ):
             top_counter += 1
             counter = top_counter
-        new_tag = _tag_name(event, version, counter)
+        new_tag = tag_name(dataclasses.replace(name, version=version, counter=counter))
         message = _renumbered_message(event.message, versions)
         _make_tag(repo_top, new_tag, commit, message, event, moment)
         moment += 1
@@ -199,19 +197,6 @@ def _set_above(
 
 def _number(event: TagEvent) -> int:
     return version_number(event.name.version or "")
-
-
-def _tag_name(event: TagEvent, version: str | None, counter: int | None) -> str:
-    name = event.name
-    if name.action == REGISTER:
-        return register_tag(name.model, version or "")
-    if name.action == DEREGISTER:
-        return deregister_tag(name.model, version or "")
-    if name.action == ASSIGN:
-        return assign_tag(name.model, name.stage or "", counter or 0)
-    if name.action == UNASSIGN:
-        return unassign_tag(name.model, name.stage or "", counter or 0)
-    return deprecate_tag(name.model, counter)
 
 
 def _renumbered_message(message: str, versions: dict[str, str]) -> str:
@@ -243,7 +228,6 @@ def _make_tag(
 
 def _new_commit(repo_top: Path, event: TagEvent) -> str:
     """An empty commit on HEAD for a version whose commit a remote version holds already."""
-    head = run_git(["rev-parse", "HEAD"], repo_top).decode().strip()
     message = f"Register {event.name.model} again above the remote's versions"
     env = {
         "GIT_AUTHOR_NAME": event.tagger,
@@ -251,13 +235,7 @@ def _new_commit(repo_top: Path, event: TagEvent) -> str:
         "GIT_COMMITTER_NAME": event.tagger,
         "GIT_COMMITTER_EMAIL": event.email,
     }
-    commit = (
-        run_git(["commit-tree", "HEAD^{tree}", "-p", head, "-m", message], repo_top, env=env)
-        .decode()
-        .strip()
-    )
-    run_git(["update-ref", "-m", f"gitruns: {message}", "HEAD", commit, head], repo_top)
-    return commit
+    return commit_on_head(repo_top, message, env)
 
 
 def _point_tag(repo_top: Path, tag: str, oid: str) -> None:

@@ -75,6 +75,15 @@ class TagEvent:
         return int(self.date.split()[0])
 
     @property
+    def version(self) -> str:
+        """MLflow's label of the version the event is about ('3'): the tag's own, else the
+        one its message names (a stage's tag points at a commit, not a version); '' for none."""
+        if self.name.version:
+            return version_label(self.name.version)
+        said = self.info.get("version")
+        return "" if said is None else str(said)
+
+    @property
     def time_ms(self) -> int:
         """When it was made, in milliseconds: what the message says (a tag's own time is
         in seconds, and kept a second after the model's last one for GTO), else its time."""

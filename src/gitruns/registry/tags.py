@@ -232,3 +232,21 @@ def unassign_tag(model: str, stage: str, counter: int) -> str:
 
 def deprecate_tag(model: str, counter: int | None) -> str:
     return f"{tag_model(model)}@deprecated" + (f"#{counter}" if counter is not None else "")
+
+
+def tag_name(name: TagName) -> str:
+    """The tag that says what ``name`` says: :func:`parse_tag_name` the other way round.
+
+    >>> tag_name(TagName("taxi", ASSIGN, stage="production", counter=4))
+    'taxi#production#4'
+    """
+    if name.action == DEPRECATE:
+        return deprecate_tag(name.model, name.counter)
+    if name.action in (REGISTER, DEREGISTER):
+        assert name.version is not None
+        versioned = register_tag if name.action == REGISTER else deregister_tag
+        tag = versioned(name.model, name.version)
+        return tag if name.counter is None else f"{tag}#{name.counter}"
+    assert name.stage is not None and name.counter is not None
+    staged = assign_tag if name.action == ASSIGN else unassign_tag
+    return staged(name.model, name.stage, name.counter)

@@ -185,8 +185,7 @@ def _registry(workspace: Workspace, run_pages: set[str]) -> list[dict[str, Any]]
                         "tag": event.tag,
                         "action": event.name.action,
                         "stage": mlflow_stage(event.name.stage),
-                        "version": event.info.get("version")
-                        or (event.name.version or "").lstrip("v"),
+                        "version": event.version,
                     }
                     for event in reversed(events)
                     if event.name.model == name
