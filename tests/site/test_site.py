@@ -578,16 +578,18 @@ def test_compare_marks_what_differs_and_can_show_only_that(search_site, browser)
     visitor.close()
 
 
-TEXTS_IN_CHART = """element => {
-  const found = [];
+# The text marks of a drawn chart, from Vega's scenegraph (the canvas keeps no text).
+TEXT_MARKS = """element => {
+  const marks = [];
   const walk = (node) => {
     if (!node) return;
-    if (node.marktype === 'text') node.items.forEach((item) => found.push(item.text));
+    if (node.marktype === 'text') marks.push(node);
     (node.items || []).forEach(walk);
   };
   walk(element.gitrunsView.scenegraph().root);
-  return found;
+  return marks;
 }"""
+TEXTS_IN_CHART = f"element => ({TEXT_MARKS})(element).flatMap(m => m.items.map(i => i.text))"
 
 
 def test_the_charts_read_well(search_site, browser):
@@ -898,20 +900,11 @@ def test_an_experiment_with_many_params_fits_a_1400_px_screen(repo: Path, browse
 
 # The tick labels a reader sees on each axis of a chart, with their boxes on the canvas
 # (labels Vega hid to avoid an overlap have opacity 0).
-AXIS_LABELS = """element => {
-  const axes = [];
-  const walk = (node) => {
-    if (!node) return;
-    if (node.marktype === 'text' && node.role === 'axis-label') {
-      axes.push(node.items.filter((i) => i.opacity !== 0).map((i) => ({
-        text: String(i.text), x1: i.bounds.x1, x2: i.bounds.x2, y1: i.bounds.y1, y2: i.bounds.y2,
-      })));
-    }
-    (node.items || []).forEach(walk);
-  };
-  walk(element.gitrunsView.scenegraph().root);
-  return axes;
-}"""
+AXIS_LABELS = f"""element => ({TEXT_MARKS})(element)
+  .filter((mark) => mark.role === 'axis-label')
+  .map((mark) => mark.items.filter((i) => i.opacity !== 0).map((i) => ({{
+    text: String(i.text), x1: i.bounds.x1, x2: i.bounds.x2, y1: i.bounds.y1, y2: i.bounds.y2,
+  }})))"""
 
 
 def test_overlaid_histories_have_a_legend_a_dash_each_and_colours_of_their_own(repo: Path, browser):

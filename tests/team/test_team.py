@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from gitruns.registry import Registry
 from gitruns.store.folder import RunStore
 from gitruns.team import MergeConflict, PushFailed, pull, push, status
 from tests.conftest import git
+from tests.registry.test_registry import gto_command
 
 MODEL = "taxi"
 
@@ -90,7 +90,7 @@ def registry_view(repo: Path) -> dict[str, object]:
 
 
 def gto_show(repo: Path) -> dict[str, object] | None:
-    command = os.environ.get("GITRUNS_TEST_GTO") or shutil.which("gto")
+    command = gto_command()
     if command is None:
         return None
 

@@ -190,7 +190,8 @@ def models_register(
     version = client.create_model_version(name, f"runs:/{full_id}/{path}", description=description)
     console.print(
         f"Registered {esc(name)} version {version.version} (tag {esc(name)}@v{version.version}.0.0)"
-        f" from run {full_id}. Publish it with: git push --tags"
+        f" from run {full_id}. Publish it with: gitruns push (or git push --tags)",
+        soft_wrap=True,
     )
 
 
@@ -230,7 +231,8 @@ def models_promote(
     )
     console.print(
         f"{esc(name)} version {moved.version} is now in {esc(moved.current_stage)}. "
-        "Publish it with: git push --tags"
+        "Publish it with: gitruns push (or git push --tags)",
+        soft_wrap=True,
     )
 
 

@@ -117,7 +117,8 @@ def link_data(repo_top: Path, worktree: Path, path: Path) -> None:
     if has_link_on_path(worktree, relative.as_posix()):
         raise ReproduceError(
             f"the run's commit holds a link on the way to {relative}; data is never lent "
-            "through a link a commit made (it could lead out of the checkout)."
+            "through a link a commit made (it could lead out of the checkout). Reproduce with "
+            "--keep, then put the data in the kept checkout yourself and run the command there."
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.symlink_to(source, target_is_directory=source.is_dir())

@@ -64,6 +64,7 @@ _watched = _Watched()
 # between the runs of one search, so a loop of trials asks git and hashes once.
 _tracked: dict[tuple[str, str], bool] = {}
 _digests: dict[tuple[str, int, int, int], str] = {}
+_placed: dict[tuple[str, str], str | None] = {}  # (path, repository top) -> path inside it
 
 
 def watch_reads(runs_dir: Path | None = None) -> None:
@@ -181,7 +182,14 @@ def input_sources(inputs: list[dict[str, Any]], repo_top: Path | None) -> list[s
 def _inside(path: str, top: str) -> str | None:
     """``path`` relative to ``top`` (which ends with a separator), or None outside it.
     A path through a link is taken as written: data linked into the repository is
-    the repository's data."""
+    the repository's data. Remembered: every run's end asks again of every path read."""
+    key = (path, top)
+    if key not in _placed:
+        _placed[key] = _place(path, top)
+    return _placed[key]
+
+
+def _place(path: str, top: str) -> str | None:
     if not path.startswith(top):
         real = os.path.realpath(path)
         if not real.startswith(top):
@@ -226,3 +234,4 @@ def forget_reads() -> None:
         _watched.written.clear()
     _tracked.clear()
     _digests.clear()
+    _placed.clear()
