@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 MINIMIZE = "minimize"
@@ -110,15 +111,27 @@ def is_timing(metric: str) -> bool:
 def guess_primary_metric(runs: Iterable[Ranked]) -> str | None:
     """Rule 2: the metric most runs logged, timing metrics and constants left out (a
     constant only when some other metric varies), ties by name."""
-    values: dict[str, set[float]] = {}
-    counts: dict[str, int] = {}
+    columns: dict[str, list[float]] = {}
     for run in runs:
         for key, value in run.metrics.items():
-            if not is_timing(key):
-                counts[key] = counts.get(key, 0) + 1
-                values.setdefault(key, set()).add(value)
-    varying = [key for key in counts if len(values[key]) > 1] or list(counts)
-    return min(varying, key=lambda key: (-counts[key], key), default=None)
+            columns.setdefault(key, []).append(value)
+    return guess_from_columns({key: values.copy for key, values in columns.items()})
+
+
+def guess_from_columns(columns: Mapping[str, Callable[[], Sequence[float | None]]]) -> str | None:
+    """Rule 2 over columns: each metric's values, one per run (None where a run lacks it),
+    read only when asked for: the site ranks 100,000 runs from the search index's columns."""
+    counts: dict[str, int] = {}
+    varying: list[str] = []
+    for key, read in columns.items():
+        if is_timing(key):
+            continue
+        present = [value for value in read() if value is not None]
+        if present:
+            counts[key] = len(present)
+            if len(set(present)) > 1:
+                varying.append(key)
+    return min(varying or counts, key=lambda key: (-counts[key], key), default=None)
 
 
 def finite(value: float | None) -> float | None:
@@ -142,18 +155,45 @@ def rank(
     """The ranking of ``runs`` (one experiment's): rules 1 to 4. ``metric`` overrides
     the primary metric (a review asked to judge by another)."""
     alive = [run for run in runs if run.lifecycle_stage != "deleted"]
-    chosen = metric or primary_metric or guess_primary_metric(alive)
+    keys = {key for run in alive for key in run.metrics}
+    return rank_columns(
+        primary_metric,
+        goal,
+        [run.id for run in alive],
+        [run.start_time for run in alive],
+        {key: partial(_metric_column, alive, key) for key in sorted(keys)},
+        metric,
+    )
+
+
+def _metric_column(runs: list[Ranked], key: str) -> list[float | None]:
+    return [run.metrics.get(key) for run in runs]
+
+
+def rank_columns(
+    primary_metric: str | None,
+    goal: str | None,
+    ids: Sequence[str],
+    start_times: Sequence[int],
+    metrics: Mapping[str, Callable[[], Sequence[float | None]]],
+    metric: str | None = None,
+) -> Ranking:
+    """:func:`rank` over columns of live runs: their ids, start times, and each metric's
+    values (read only when needed), one per run."""
+    chosen = metric or primary_metric or guess_from_columns(metrics)
     declared = bool(metric or primary_metric)
     direction = goal_of(chosen, goal if (metric is None or metric == primary_metric) else None)
     if chosen is None:
         return Ranking(None, direction, declared)
     ranking = Ranking(chosen, direction, declared)
-    best_run = None
+    read = metrics.get(chosen)
+    values = read() if read is not None else []
+    best_at = None
     best_value = None
-    for run in sorted(alive, key=lambda run: run.start_time):
-        value = finite(run.metrics.get(chosen))
+    for at in sorted(range(len(values)), key=start_times.__getitem__):
+        value = finite(values[at])
         if value is not None and (best_value is None or ranking.better(value, best_value)):
-            best_run, best_value = run, value
+            best_at, best_value = at, value
     return Ranking(
-        chosen, direction, declared, best_value, None if best_run is None else best_run.id
+        chosen, direction, declared, best_value, None if best_at is None else ids[best_at]
     )

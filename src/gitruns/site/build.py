@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,8 +34,10 @@ from gitruns.site.collect import (
 from gitruns.site.output import SiteWriter
 from gitruns.site.pages import (
     ExperimentView,
+    chunk_layout,
+    chunk_rows,
+    experiment_head,
     experiment_page,
-    experiment_rows,
     home_page,
     json_safe,
     model_source,
@@ -59,7 +62,7 @@ logger = logging.getLogger(__name__)
 
 
 # The layout of the data files the pages load: a change rewrites them all.
-DATA_FORMAT = "4"  # 4: the compare page's charts in each experiment's data
+DATA_FORMAT = "5"  # 5: an experiment's rows in chunks, named by a head
 
 
 # Headless Chromium as tests and benchmarks start it: no sandbox (root in CI), and no
@@ -103,7 +106,7 @@ def build_site(
     data = collect(runs_dir)
     renderer = Renderer(templates, base_url=base_url)
     writer = SiteWriter(output, salt=f"{renderer.key}:{DATA_FORMAT}:{charts.CHARTS_FORMAT}")
-    report = BuildReport(output=output, runs=len(data.runs), experiments=len(data.experiments))
+    report = BuildReport(output=output, runs=data.run_count, experiments=len(data.experiments))
     tasks = _plan(data, renderer, writer)
     for number, (path, key, produce) in enumerate(tasks, start=1):
         if writer.needs(path, key):
@@ -121,7 +124,8 @@ Task = tuple[str, str, Callable[[], str | bytes]]
 
 def _plan(data: SiteData, renderer: Renderer, writer: SiteWriter) -> list[Task]:
     """Every output file with the key of its inputs and how to make it (made only if needed);
-    a run whose inputs are all as the last build found them keeps its files untouched."""
+    a run whose inputs are all as the last build found them keeps its files untouched, and
+    is never read beyond its columns."""
     nav = [{"id": e.id, "name": e.record.name} for e in data.experiments]
     # Every page shows the navigation; a run's page depends on nothing else outside the run.
     nav_key = _key("nav", *(f"{item['id']}\x00{item['name']}" for item in nav))
@@ -130,7 +134,7 @@ def _plan(data: SiteData, renderer: Renderer, writer: SiteWriter) -> list[Task]:
         return lambda: renderer.page(template, context(), depth=depth, nav=nav)
 
     compare_spec = {"spec": histories_spec()}
-    run_index = {run.id: run.entry.experiment for run in data.runs}
+    run_index = {run_id: e.id for e in data.experiments for run_id in e.ids}
     registered = registrations(data.models)
     reproductions = reproductions_by_run(data)
     width = abbreviate(run_index)
@@ -150,15 +154,20 @@ def _plan(data: SiteData, renderer: Renderer, writer: SiteWriter) -> list[Task]:
         ("data/index.js", _key("data-index", *run_index), partial(_data_js, "runs", run_index)),
     ]
     for experiment in data.experiments:
-        view = ExperimentView(experiment, registered, width)
-        experiment_key = _key(experiment.key, str(width), repr(view.registered))
+        layout = chunk_layout(
+            writer.previous_layouts.get(experiment.id, []), experiment.ids, experiment.start_times
+        )
+        writer.layouts[experiment.id] = layout
+        view = ExperimentView(experiment, registered, width, layout)
+        experiment_key = _key(experiment.key, str(width), repr(view.registered), repr(layout))
         tasks.append(
             (
                 f"data/experiments/{experiment.id}.js",
                 experiment_key,
-                partial(_experiment_data_js, view),
+                partial(_experiment_head_js, view),
             )
         )
+        tasks.extend(_chunk_tasks(view))
         tasks.append(
             (
                 f"experiments/{experiment.id}.html",
@@ -166,36 +175,79 @@ def _plan(data: SiteData, renderer: Renderer, writer: SiteWriter) -> list[Task]:
                 page("experiment.html", 1, partial(experiment_page, view)),
             )
         )
-        for run in experiment.runs:
-            children = view.children.get(run.id, [])
-            run_key = _key(
-                run.key,
-                experiment.record.name,
-                repr(registered.get(run.id, [])),
-                repr(reproductions.get(run.id, [])),
-                *(child.id for child in children),
+        tasks.extend(_run_tasks(view, page, writer, nav_key, reproductions))
+    return tasks
+
+
+def _run_tasks(
+    view: ExperimentView,
+    page: Callable[..., Callable[[], str]],
+    writer: SiteWriter,
+    nav_key: str,
+    reproductions: dict[str, list[tuple[str, str]]],
+) -> list[Task]:
+    """The files of each run whose inputs changed: its page, history data, artifact pages
+    and artifacts. Only these runs are read whole (in one pass over the index)."""
+    experiment = view.experiment
+    key_of = dict(zip(experiment.ids, experiment.keys, strict=True))
+    folder = os.path.join(experiment.index.runs_dir, experiment.id)
+    pending: list[tuple[str, str, list[tuple[str, int]]]] = []
+    for run_id, run_key in key_of.items():
+        children = view.children.get(run_id, [])
+        files = artifact_files(f"{folder}/{run_id}") if run_id in experiment.with_artifacts else []
+        # The page's key holds every input of the run's other files too.
+        page_key = _key(
+            run_key,
+            experiment.record.name,
+            view.colors[run_id],
+            repr(view.registered.get(run_id, [])),
+            repr(reproductions.get(run_id, [])),
+            *(f"{child}:{key_of[child]}" for child in children),
+            nav_key,
+            *(f"{path}:{size}" for path, size in files),
+        )
+        if not writer.keep_run_files(run_id, page_key):
+            pending.append((run_id, page_key, files))
+    wanted = [run_id for run_id, _, _ in pending]
+    runs = {run.id: run for run in experiment.runs(wanted)}
+    experiment.runs([child for run_id in wanted for child in view.children.get(run_id, [])])
+    tasks: list[Task] = []
+    for run_id, page_key, files in pending:
+        run = runs.get(run_id)
+        if run is None:
+            continue  # its record became unreadable since the index read it
+        context = partial(
+            run_page,
+            run,
+            view,
+            experiment.runs(view.children.get(run_id, [])),
+            reproductions.get(run_id, []),
+            files,
+        )
+        tasks.append((f"data/runs/{run_id}.js", page_key, partial(_history_data_js, run)))
+        tasks.append((f"runs/{run_id}.html", page_key, page("run.html", 1, context)))
+        tasks.extend(_artifact_page_tasks(run, files, page, page_key))
+        tasks.extend(_artifact_tasks(run, files))
+    return tasks
+
+
+def _chunk_tasks(view: ExperimentView) -> list[Task]:
+    """A data file per chunk of the experiment's rows, made again only when a run in it
+    changed, arrived or left."""
+    experiment = view.experiment
+    key_of = dict(zip(experiment.ids, experiment.keys, strict=True))
+    tasks: list[Task] = []
+    for number, chunk in enumerate(view.layout):
+        if not any(chunk):
+            continue
+        key = _key("chunk", *(f"{run_id}:{key_of[run_id]}" if run_id else "" for run_id in chunk))
+        tasks.append(
+            (
+                f"data/experiments/{experiment.id}/{number}.js",
+                key,
+                partial(_chunk_js, view, number),
             )
-            files = artifact_files(run)  # walked once: 100,000 artifacts are a long walk
-            # The page's key holds every input of the run's other files too.
-            page_key = _key(run_key, nav_key, *(f"{path}:{size}" for path, size in files))
-            if writer.keep_run_files(run.id, f"runs/{run.id}.html", page_key):
-                continue
-            tasks.append((f"data/runs/{run.id}.js", run.key, partial(_history_data_js, run)))
-            tasks.append(
-                (
-                    f"runs/{run.id}.html",
-                    page_key,
-                    page(
-                        "run.html",
-                        1,
-                        partial(
-                            run_page, run, view, children, reproductions.get(run.id, []), files
-                        ),
-                    ),
-                )
-            )
-            tasks.extend(_artifact_page_tasks(run, files, page, _key(run_key, nav_key)))
-            tasks.extend(_artifact_tasks(run, files))
+        )
     return tasks
 
 
@@ -203,7 +255,6 @@ def _model_tasks(
     data: SiteData, page: Callable[..., Callable[[], str]], nav_key: str, width: int
 ) -> list[Task]:
     """A page per registered model, and one per version (``models/NAME/vN.html``)."""
-    runs = {run.id: run for run in data.runs}
     rankings = {experiment.id: experiment.ranking for experiment in data.experiments}
     tasks: list[Task] = []
     for model in data.models:
@@ -211,7 +262,7 @@ def _model_tasks(
         if name is None:
             continue
         sources = {
-            v["run_id"]: model_source(runs.get(v["run_id"] or ""), width, rankings)
+            v["run_id"]: model_source(data.run(v["run_id"] or ""), width, rankings)
             for v in model["versions"]
         }
         key = _key("model", repr(model), repr(sources), nav_key)
@@ -234,9 +285,15 @@ def _model_tasks(
     return tasks
 
 
-def _experiment_data_js(view: ExperimentView) -> str:
-    # Its rows hold only finite numbers already: no need to walk 100,000 of them again.
-    return _data_js(f"experiment:{view.experiment.id}", experiment_rows(view), clean=False)
+def _experiment_head_js(view: ExperimentView) -> str:
+    return _data_js(f"experiment:{view.experiment.id}", experiment_head(view))
+
+
+def _chunk_js(view: ExperimentView, number: int) -> str:
+    ids = [run_id for run_id in view.layout[number] if run_id is not None]
+    rows = chunk_rows(view.experiment.runs(ids), view.colors)
+    # Its rows hold only finite numbers already: no need to walk 2,000 of them again.
+    return _data_js(f"experiment:{view.experiment.id}:{number}", rows, clean=False)
 
 
 def _history_data_js(run: RunModel) -> str:

@@ -13,20 +13,19 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from gitruns.exceptions import CorruptRecord, GitError, GitrunsError
-from gitruns.query.ranking import RankedMixin, Ranking, rank
+from gitruns.query.ranking import RankedMixin, Ranking, rank_columns
 from gitruns.registry.tags import mlflow_stage
 from gitruns.store.history import LOG_FILE, TABLE_FILE, history_files, read_histories
-from gitruns.store.index import RunEntry
+from gitruns.store.index import ExperimentIndex, RunEntry
 from gitruns.store.record import (
     ARTIFACTS_DIR,
     DIFF_FILE,
     MAX_RECORD_BYTES,
-    RUN_FILE,
     ExperimentRecord,
 )
 from gitruns.utils.files import read_regular_file, regular_files
@@ -68,29 +67,86 @@ class RunModel:
         return found
 
 
-@dataclass
 class ExperimentModel(RankedMixin):
-    id: str
-    record: ExperimentRecord
-    runs: list[RunModel] = field(default_factory=list)
+    """One experiment's live runs as the site reads them: column by column from the
+    search index, so 100,000 runs cost a few lists, not 100,000 objects. A run is made
+    a :class:`RunModel` (its whole entry) only when a page of it is made."""
+
+    def __init__(self, experiment_id: str, record: ExperimentRecord, index: ExperimentIndex):
+        self.id = experiment_id
+        self.record = record
+        self.index = index
+        # Runs of the index the site shows: readable, not deleted; in the index's order.
+        stages = index.column("attribute", "lifecycle_stage") or []
+        self.positions = [
+            at
+            for at, name in enumerate(index.names)
+            if name not in index.problems and at < len(stages) and stages[at] != "deleted"
+        ]
+        every = len(self.positions) == len(index.names)
+        self._every = every
+        self.ids: list[str] = (
+            list(index.names) if every else [index.names[at] for at in self.positions]
+        )
+        self.start_times: list[int] = [
+            value or 0 for value in self.column("attribute", "start_time")
+        ]
+        self.with_artifacts: set[str] = set()  # runs with an artifacts folder (few)
+        self.keys = _run_keys(
+            os.path.join(index.runs_dir, experiment_id), index, self.positions, self.with_artifacts
+        )
+        self._made: dict[str, RunModel] = {}
+
+    def column(self, kind: str, key: str) -> list[Any]:
+        """One value per live run (None where it lacks one)."""
+        values = self.index.column(kind, key)
+        if values is None:
+            return [None] * len(self.positions)
+        return values if self._every else [values[at] for at in self.positions]
+
+    def keys_of(self, kind: str) -> list[str]:
+        """The keys of ``kind`` (metric, param, tag) some live run has, sorted."""
+        found = self.index.keys(kind)
+        if not self._every:
+            found = [key for key in found if any(v is not None for v in self.column(kind, key))]
+        return sorted(found)
 
     @functools.cached_property
     def ranking(self) -> Ranking:  # type: ignore[override]  # computed once, when read
         """Its primary metric, goal and best run, by the one rule (query.ranking)."""
-        return rank(self.record.primary_metric, self.record.goal, [run.entry for run in self.runs])
-
-    @property
-    def best_run(self) -> RunModel | None:
-        return next((run for run in self.runs if run.id == self.ranking.best_id), None)
+        return rank_columns(
+            self.record.primary_metric,
+            self.record.goal,
+            self.ids,
+            self.start_times,
+            {key: functools.partial(self.column, "metric", key) for key in self.keys_of("metric")},
+        )
 
     @property
     def last_activity(self) -> int | None:
-        return max((run.entry.start_time for run in self.runs), default=None)
+        return max(self.start_times, default=None)
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        parts = [self.id, self.record.to_yaml(), *(run.key for run in self.runs)]
-        return _digest(parts)
+        return _digest([self.id, self.record.to_yaml(), *self.ids, *self.keys])
+
+    def runs(self, run_ids: list[str]) -> list[RunModel]:
+        """The runs of ``run_ids`` (of this experiment) with their whole entries, read from
+        the index in one pass; a run read before is not read again."""
+        at = {run_id: n for n, run_id in enumerate(self.ids)}
+        wanted = [run_id for run_id in dict.fromkeys(run_ids) if run_id not in self._made]
+        wanted = [run_id for run_id in wanted if run_id in at]
+        folder = os.path.join(self.index.runs_dir, self.id)
+        positions = [self.positions[at[run_id]] for run_id in wanted]
+        for run_id, item in zip(wanted, self.index.entries_at(positions), strict=True):
+            if item is not None:
+                entry, _ = item
+                self._made[run_id] = RunModel(entry, f"{folder}/{run_id}", self.keys[at[run_id]])
+        return [self._made[run_id] for run_id in run_ids if run_id in self._made]
+
+    def run(self, run_id: str) -> RunModel | None:
+        found = self.runs([run_id])
+        return found[0] if found else None
 
 
 @dataclass
@@ -100,48 +156,73 @@ class SiteData:
     models: list[dict[str, Any]]  # the registry, as plain dicts
 
     @property
-    def runs(self) -> list[RunModel]:
-        return [run for experiment in self.experiments for run in experiment.runs]
+    def run_count(self) -> int:
+        return sum(len(experiment.ids) for experiment in self.experiments)
+
+    def run(self, run_id: str) -> RunModel | None:
+        """A run of any experiment, with its entry, or None when the site has no page of it."""
+        for experiment in self.experiments:
+            found = experiment.run(run_id)
+            if found is not None:
+                return found
+        return None
 
 
 def _digest(parts: list[str]) -> str:
     return hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _run_key(folder: str, schema: int) -> str:
-    """Size and mtime of the record and of every metric history of a run (os.lstat on
-    strings: a rebuild does this for every run, so it is kept to a few microseconds)."""
-    names = (RUN_FILE, TABLE_FILE, LOG_FILE) if schema >= 2 else None
-    paths = (
-        [f"{folder}/{name}" for name in names]
-        if names
-        else [os.path.join(folder, RUN_FILE), *map(str, history_files(Path(folder), schema))]
-    )
-    signatures = []
-    for path in paths:
-        try:
-            stat = os.lstat(path)
-        except OSError:
-            continue
-        signatures.append(f"{os.path.basename(path)}:{stat.st_size}:{stat.st_mtime_ns}")
-    return _digest(signatures)
+# What else of a run's folder its pages show, stat'ed beside run.yaml (which the index
+# stats): the metric histories, and the artifacts folder (walked only when it is there).
+_RUN_PARTS = (TABLE_FILE, LOG_FILE, ARTIFACTS_DIR)
+
+
+def _run_keys(
+    experiment_dir: str, index: ExperimentIndex, positions: list[int], with_artifacts: set[str]
+) -> list[str]:
+    """A key per run that changes when its run.yaml, a metric history or its artifacts
+    folder does: sizes and mtimes (lstat'ed relative to the experiment's folder, a few
+    microseconds a run: a rebuild does this for every run). Runs with an artifacts
+    folder are added to ``with_artifacts``: only theirs are walked."""
+    keys: list[str] = []
+    flat = index.signatures
+    try:
+        folder = os.open(experiment_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return [""] * len(positions)
+    try:
+        for at in positions:
+            name = index.names[at]
+            parts = [str(flat[2 * at]), str(flat[2 * at + 1])]
+            for part in _RUN_PARTS:
+                try:
+                    found = os.lstat(f"{name}/{part}", dir_fd=folder)
+                except OSError:
+                    continue
+                parts.append(f"{part}:{found.st_size}:{found.st_mtime_ns}")
+                if part == ARTIFACTS_DIR:
+                    with_artifacts.add(name)
+            if len(parts) < 4 and os.path.isdir(os.path.join(experiment_dir, name, "metrics")):
+                parts += (  # schema 1: a file per metric
+                    f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
+                    for path in history_files(Path(experiment_dir, name), 1)
+                )
+            keys.append(":".join(parts))
+    finally:
+        os.close(folder)
+    return keys
 
 
 def collect(runs_dir: Path) -> SiteData:
-    """Read every experiment, run and registered model under ``runs_dir``."""
+    """Read every experiment, its runs' columns, and the registry under ``runs_dir``."""
     workspace = Workspace.at(runs_dir)
     experiments = []
     for experiment_id, record in workspace.experiments():
         if record.lifecycle_stage == "deleted":
             continue
-        model = ExperimentModel(experiment_id, record)
-        for entry, folder in workspace.entries([experiment_id]):
-            if entry.lifecycle_stage != "deleted":
-                run_key = _run_key(folder, entry.schema)
-                model.runs.append(RunModel(entry, folder, run_key))
-        model.runs.sort(key=lambda run: run.entry.start_time, reverse=True)
-        experiments.append(model)
-    pages = {run.id for experiment in experiments for run in experiment.runs}
+        (index,) = workspace.indexes([experiment_id])
+        experiments.append(ExperimentModel(experiment_id, record, index))
+    pages = {run_id for experiment in experiments for run_id in experiment.ids}
     return SiteData(runs_dir, experiments, _registry(workspace, pages))
 
 
@@ -206,13 +287,13 @@ def diff_text(run: RunModel, limit: int = 200_000) -> str | None:
     return data.decode("utf-8", errors="replace")[:limit]
 
 
-def artifact_files(run: RunModel) -> list[tuple[str, int]]:
+def artifact_files(run_path: str) -> list[tuple[str, int]]:
     """Every artifact file of a run (links left out), relative to its artifacts folder,
     with its size."""
     files: list[tuple[str, int]] = []
-    if not os.path.isdir(f"{run.path}/{ARTIFACTS_DIR}"):
-        return files  # most runs: no folder to walk
-    for relative, path in regular_files(run.folder / ARTIFACTS_DIR):
+    if not os.path.isdir(f"{run_path}/{ARTIFACTS_DIR}"):
+        return files
+    for relative, path in regular_files(Path(run_path, ARTIFACTS_DIR)):
         with contextlib.suppress(OSError):
             files.append((relative, path.lstat().st_size))
     return files

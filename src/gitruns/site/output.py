@@ -2,7 +2,10 @@
 
 A manifest (``.gitruns-site.json``) maps each output file to the key of the
 inputs it was made from and the digest of the bytes written; a file whose key
-is unchanged is not made again. Files an earlier build wrote and this one did
+is unchanged is not made again. A run's page and history data are kept under
+the run's id (one key, two digests: 100,000 runs load and save as one small
+map), and each experiment's chunk layout (which run's row is kept where) is
+kept with them. Files an earlier build wrote and this one did
 not (a deleted run's page) are removed, but only when they are still exactly
 what gitruns wrote: a manifest is a file in a folder, and a crafted one must
 not delete anything else. For the same reason a build refuses an output
@@ -18,6 +21,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from gitruns.exceptions import GitrunsError, InvalidPath
 from gitruns.store.names import check_relative_path
@@ -26,10 +30,16 @@ from gitruns.utils.files import has_link_on_path, read_regular_file, write_atomi
 logger = logging.getLogger(__name__)
 
 MANIFEST = ".gitruns-site.json"
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3  # 3: runs' pages by run, chunk layouts; 2 is read as no manifest
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 # The files of one run: its page (and further artifact pages), history data, artifacts.
 RUN_FILE = re.compile(r"\A(?:runs/|data/runs/|artifacts/)([0-9a-f]{32})(?:\.html\Z|\.js\Z|/)")
+# A run's own two files, kept under its id in the manifest (slot 1: the page, 2: the data).
+RUN_PAGE = re.compile(r"\Aruns/([0-9a-f]{32})\.html\Z")
+RUN_DATA = re.compile(r"\Adata/runs/([0-9a-f]{32})\.js\Z")
+RUN_ID = re.compile(r"\A[0-9a-f]{32}\Z")
+EXPERIMENT_ID = re.compile(r"\A[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
+KEY_LENGTH = 20  # hex digits of a key or digest: 80 bits tell versions of a file apart
 
 
 class ForeignOutputFolder(GitrunsError):
@@ -39,7 +49,7 @@ class ForeignOutputFolder(GitrunsError):
 
 
 def _digest(content: bytes) -> str:
-    return hashlib.sha1(content).hexdigest()
+    return hashlib.sha1(content).hexdigest()[:KEY_LENGTH]
 
 
 class SiteWriter:
@@ -48,21 +58,53 @@ class SiteWriter:
         self.salt = salt
         self.previous: dict[str, tuple[str, str]] = {}
         self.current: dict[str, tuple[str, str]] = {}
+        # run id -> [key of its page, digest of its page, digest of its history data]
+        self.previous_runs: dict[str, list[str]] = {}
+        self.current_runs: dict[str, list[str]] = {}
+        self.previous_layouts: dict[str, list[list[str | None]]] = {}
+        self.layouts: dict[str, list[list[str | None]]] = {}  # this build's, saved at finish
         self.written_paths: list[str] = []
         self._listed: dict[str, set[str]] = {}  # folder -> its regular files, when listed
-        self._by_run: dict[str, list[str]] | None = None  # run id -> its files, last build
+        self._by_run: dict[str, list[str]] | None = None  # run id -> its other files, last build
         self._check_output_folder()
         with contextlib.suppress(OSError, ValueError, GitrunsError):
             document = json.loads(read_regular_file(output / MANIFEST, MAX_MANIFEST_BYTES))
             if document.get("version") == MANIFEST_VERSION:
-                self.previous = {
-                    path: (entry[0], entry[1])
-                    for path, entry in dict(document.get("files", {})).items()
-                    if isinstance(path, str)
-                    and isinstance(entry, list)
-                    and len(entry) == 2
-                    and all(isinstance(part, str) for part in entry)
-                }
+                self._read_manifest(document)
+
+    def _read_manifest(self, document: dict[str, Any]) -> None:
+        """What the last build wrote, each part checked: the manifest is a file in a
+        folder anyone could have written."""
+        self.previous = {
+            path: (entry[0], entry[1])
+            for path, entry in dict(document.get("files", {})).items()
+            if isinstance(path, str)
+            and isinstance(entry, list)
+            and len(entry) == 2
+            and all(isinstance(part, str) for part in entry)
+        }
+        self.previous_runs = {
+            run_id: entry
+            for run_id, entry in dict(document.get("runs", {})).items()
+            if isinstance(run_id, str)
+            and RUN_ID.match(run_id)
+            and isinstance(entry, list)
+            and len(entry) == 3
+            and all(isinstance(part, str) for part in entry)
+        }
+        for experiment_id, layout in dict(document.get("layouts", {})).items():
+            if (
+                isinstance(experiment_id, str)
+                and EXPERIMENT_ID.match(experiment_id)
+                and isinstance(layout, list)
+                and all(
+                    isinstance(chunk, list)
+                    and all(run_id is None or (isinstance(run_id, str) and RUN_ID.match(run_id))
+                            for run_id in chunk)
+                    for chunk in layout
+                )
+            ):  # fmt: skip
+                self.previous_layouts[experiment_id] = layout
 
     def _check_output_folder(self) -> None:
         if self.output.is_symlink():
@@ -80,7 +122,7 @@ class SiteWriter:
             )
 
     def _full_key(self, key: str) -> str:
-        return hashlib.sha1(f"{self.salt}\x00{key}".encode()).hexdigest()
+        return hashlib.sha1(f"{self.salt}\x00{key}".encode()).hexdigest()[:KEY_LENGTH]
 
     def _target(self, path: str) -> Path:
         """The file ``path`` names inside the output, never through a link or outside."""
@@ -95,6 +137,15 @@ class SiteWriter:
     def needs(self, path: str, key: str) -> bool:
         """Whether ``path`` must be made again; either way it belongs to this build."""
         full = self._full_key(key)
+        for slot, pattern in ((1, RUN_PAGE), (2, RUN_DATA)):
+            found = pattern.match(path)
+            if found:  # one of a run's own two files: kept under the run's id
+                kept = self.previous_runs.get(found[1])
+                if kept is None or kept[0] != full or not self._present(path):
+                    return True
+                entry = self.current_runs.setdefault(found[1], [full, "", ""])
+                entry[slot] = kept[slot]
+                return False
         previous = self.previous.get(path)
         if previous is not None and previous[0] == full and self._present(path):
             self.current[path] = previous
@@ -102,12 +153,14 @@ class SiteWriter:
         self.current[path] = (full, "")
         return True
 
-    def keep_run_files(self, run_id: str, page: str, key: str) -> bool:
-        """Keep every file the last build made for a run, as it is, when its ``page``'s key
-        (which holds every input of the run's files) is the same and all are still there;
-        False when they must be made again."""
-        previous = self.previous.get(page)
+    def keep_run_files(self, run_id: str, key: str) -> bool:
+        """Keep every file the last build made for a run, as it is, when the key of its
+        page (which holds every input of the run's files) is the same and all are still
+        there; False when they must be made again."""
+        previous = self.previous_runs.get(run_id)
         if previous is None or previous[0] != self._full_key(key):
+            return False
+        if not (self._present(f"runs/{run_id}.html") and self._present(f"data/runs/{run_id}.js")):
             return False
         if self._by_run is None:
             self._by_run = {}
@@ -118,6 +171,7 @@ class SiteWriter:
         paths = self._by_run.get(run_id, [])
         if not all(self._present(path) for path in paths):
             return False
+        self.current_runs[run_id] = previous
         for path in paths:
             self.current[path] = self.previous[path]
         return True
@@ -139,8 +193,15 @@ class SiteWriter:
         payload = content.encode("utf-8") if isinstance(content, str) else content
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, payload)
-        self.current[path] = (self._full_key(key), _digest(payload))
         self.written_paths.append(path)
+        for slot, pattern in ((1, RUN_PAGE), (2, RUN_DATA)):
+            found = pattern.match(path)
+            if found:
+                self.current.pop(path, None)
+                entry = self.current_runs.setdefault(found[1], [self._full_key(key), "", ""])
+                entry[0], entry[slot] = self._full_key(key), _digest(payload)
+                return
+        self.current[path] = (self._full_key(key), _digest(payload))
 
     def write_if_changed(self, path: str, content: bytes) -> None:
         key = _digest(content)
@@ -164,11 +225,20 @@ class SiteWriter:
         """Remove leftovers of earlier builds, save the manifest; (files, written, skipped)."""
         for stale in sorted(self.previous.keys() - self.current.keys()):
             self._remove_stale(stale, self.previous[stale][1])
+        for run_id in sorted(self.previous_runs.keys() - self.current_runs.keys()):
+            _, page, data = self.previous_runs[run_id]
+            self._remove_stale(f"runs/{run_id}.html", page)
+            self._remove_stale(f"data/runs/{run_id}.js", data)
         self.output.mkdir(parents=True, exist_ok=True)
-        files = {path: list(entry) for path, entry in sorted(self.current.items())}
-        manifest = {"version": MANIFEST_VERSION, "files": files}
+        manifest = {
+            "version": MANIFEST_VERSION,
+            "files": {path: list(entry) for path, entry in sorted(self.current.items())},
+            "runs": self.current_runs,
+            "layouts": self.layouts,
+        }
         # One line: json's C encoder writes it; an indented one goes through Python, which
         # at 200,000 files is seconds of a rebuild.
         write_atomic(self.output / MANIFEST, json.dumps(manifest, separators=(",", ":")))
         written = len(self.written_paths)
-        return len(self.current), written, len(self.current) - written
+        files = len(self.current) + 2 * len(self.current_runs)
+        return files, written, files - written

@@ -75,13 +75,38 @@ def _as_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-# One colour per run, the same in the table, every chart and the comparison:
-# Tableau's 20, given in order of the runs' start, so a new run never recolours others.
+# One colour per run, the same in the table, every chart and the comparison: Tableau's
+# 20, given in the order runs first reach the site (by start within a build), and kept:
+# a pull that brings runs started earlier never recolours the runs already there.
 PALETTE = (
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
     "#9c755f", "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 )  # fmt: skip
+
+# An experiment's rows are kept in chunks of this many places (a multiple of the
+# palette's size): a pull rewrites the chunks its runs went into, not all 100,000 rows.
+CHUNK_RUNS = 2_000
+
+Layout = list[list[str | None]]  # an experiment's chunks: run ids by place (None: left)
+
+
+def chunk_layout(previous: Layout, ids: list[str], start_times: list[int]) -> Layout:
+    """Where each run's row is kept: every run where it was, runs no longer shown leave
+    their place empty, new runs (in order of start) go after the last place taken. A
+    run's place gives its colour, so it never changes once given."""
+    present = set(ids)
+    layout = [[run_id if run_id in present else None for run_id in chunk] for chunk in previous]
+    placed = {run_id for chunk in layout for run_id in chunk if run_id is not None}
+    new = sorted(
+        (n for n, run_id in enumerate(ids) if run_id not in placed),
+        key=lambda n: (start_times[n], ids[n]),
+    )
+    for n in new:
+        if not layout or len(layout[-1]) >= CHUNK_RUNS:
+            layout.append([])
+        layout[-1].append(ids[n])
+    return layout
 
 
 # A param or metric column shows by default when at least this share of the runs has it.
@@ -106,32 +131,48 @@ def registrations(models: list[dict[str, Any]]) -> dict[str, list[dict[str, str]
 
 class ExperimentView:
     """An experiment as its pages show it: runs as a tree (each parent followed by its
-    children), a colour per run, columns in the order people read them."""
+    children), a colour per run, columns in the order people read them; read from the
+    experiment's columns, never from an object per run."""
 
     def __init__(
-        self, experiment: ExperimentModel, registered: dict[str, list[dict[str, str]]], width: int
+        self,
+        experiment: ExperimentModel,
+        registered: dict[str, list[dict[str, str]]],
+        width: int,
+        layout: Layout,
     ) -> None:
         self.experiment = experiment
         self.width = width
-        runs = experiment.runs
-        by_start = sorted(runs, key=lambda run: (run.entry.start_time, run.id))
-        self.colors = {run.id: PALETTE[index % len(PALETTE)] for index, run in enumerate(by_start)}
-        ordered = tree_order(by_start, lambda run: run.id, lambda run: run.entry.parent)
-        self.children: dict[str, list[RunModel]] = {}
-        path: list[RunModel] = []
-        for run, depth in ordered:
+        self.layout = layout
+        ids = experiment.ids
+        self.colors: dict[str, str] = {}
+        self.row_of: dict[str, int] = {}  # run id -> its row in the chunks, one after another
+        for chunk in layout:
+            for place, run_id in enumerate(chunk):
+                if run_id is not None:
+                    self.colors[run_id] = PALETTE[place % len(PALETTE)]
+                    self.row_of[run_id] = len(self.row_of)
+        parents = experiment.column("attribute", "parent")
+        starts = experiment.start_times
+        by_start = sorted(range(len(ids)), key=lambda n: (starts[n], ids[n]))
+        ordered = tree_order(by_start, ids.__getitem__, parents.__getitem__)
+        self.children: dict[str, list[str]] = {}  # run id -> its children's
+        path: list[int] = []
+        for n, depth in ordered:
             del path[depth:]
             if path:
-                self.children.setdefault(path[-1].id, []).append(run)
-            path.append(run)
+                self.children.setdefault(ids[path[-1]], []).append(ids[n])
+            path.append(n)
         # The newest search first, each with its trials in the order they ran.
-        blocks: list[list[tuple[RunModel, int]]] = []
-        for run, depth in ordered:
+        blocks: list[list[tuple[int, int]]] = []
+        for n, depth in ordered:
             if depth == 0:
                 blocks.append([])
-            blocks[-1].append((run, depth))
-        self.rows: list[tuple[RunModel, int]] = [row for block in reversed(blocks) for row in block]
-        self.registered = {run.id: registered[run.id] for run in runs if run.id in registered}
+            blocks[-1].append((n, depth))
+        self.rows: list[tuple[str, int]] = [
+            (ids[n], depth) for block in reversed(blocks) for n, depth in block
+        ]
+        self.registered = {run_id: registered[run_id] for run_id in ids if run_id in registered}
 
     @functools.cached_property
     def chart_params(self) -> list[charts.Field]:
@@ -162,38 +203,36 @@ class ExperimentView:
         return _fields(self.experiment)
 
     def shown_by_default(self, kind: str, key: str) -> bool:
-        runs = self.experiment.runs
-        if kind == "tag" or not runs:
+        count = len(self.experiment.ids)
+        if kind == "tag" or not count:
             return False
-        return self._key_counts[kind].get(key, 0) >= SHOWN_COLUMN_SHARE * len(runs)
-
-    @functools.cached_property
-    def _key_counts(self) -> dict[str, dict[str, int]]:
-        """How many runs have each param and metric (one pass over the runs)."""
-        counts: dict[str, dict[str, int]] = {"param": {}, "metric": {}}
-        for run in self.experiment.runs:
-            for kind, values in (("param", run.entry.params), ("metric", run.entry.metrics)):
-                found = counts[kind]
-                for key in values:
-                    found[key] = found.get(key, 0) + 1
-        return counts
+        present = sum(value is not None for value in self.experiment.column(kind, key))
+        return present >= SHOWN_COLUMN_SHARE * count
 
 
 def home_page(data: SiteData, width: int) -> dict[str, Any]:
-    recent = sorted(data.runs, key=lambda run: run.entry.start_time, reverse=True)[:15]
+    newest = sorted(
+        (
+            (start, run_id, experiment)
+            for experiment in data.experiments
+            for run_id, start in zip(experiment.ids, experiment.start_times, strict=True)
+        ),
+        key=lambda item: item[0],
+        reverse=True,
+    )[:15]
+    recent = [run for _, run_id, experiment in newest for run in experiment.runs([run_id])]
     experiments = []
     for e in data.experiments:
-        best = e.best_run
         experiments.append(
             {
                 "id": e.id,
                 "name": e.record.name,
-                "runs": len(e.runs),
+                "runs": len(e.ids),
                 "metric": e.primary_metric,
                 "goal": e.goal,
                 "best": compact_number(e.best),
                 "best_full": full_number(e.best),
-                "best_run": best.id if best else None,
+                "best_run": e.ranking.best_id,
                 "last": format_time(e.last_activity),
             }
         )
@@ -230,76 +269,76 @@ def run_row(run: RunModel, width: int = 12) -> dict[str, Any]:
 
 def _fields(experiment: ExperimentModel) -> tuple[list[str], list[str], list[str]]:
     """Metrics (the primary metric first), params, tags (the user's): the table's order."""
-    params = sorted({key for run in experiment.runs for key in run.entry.params})
-    metrics = sorted({key for run in experiment.runs for key in run.entry.metrics})
+    params = experiment.keys_of("param")
+    metrics = experiment.keys_of("metric")
     metric = experiment.primary_metric
     if metric in metrics:
         metrics.remove(metric)
         metrics.insert(0, metric)
-    tags = sorted(
-        {
-            key
-            for run in experiment.runs
-            for key in run.entry.tags
-            if not key.startswith(system_tags.MLFLOW_PREFIX)
-        }
-    )
+    tags = [
+        key for key in experiment.keys_of("tag") if not key.startswith(system_tags.MLFLOW_PREFIX)
+    ]
     return metrics, params, tags
 
 
-def experiment_rows(view: ExperimentView) -> dict[str, Any]:
-    """The experiment's shared data: one row per run, in tree order (each parent followed
-    by its children), with params and metrics under safe names, what the page's filter
-    reads (status, times, user, tags, parent), and what the table shows. The page draws
-    the table from it, only the rows in view, so 100,000 runs cost no more than 50."""
+def experiment_head(view: ExperimentView) -> dict[str, Any]:
+    """The experiment's shared data: its columns' names, charts and ranking, the chunks
+    holding its rows (:func:`chunk_rows`), the order the table shows them in (the tree:
+    each parent followed by its children) and which are children, and the model
+    versions runs became. The page draws the table from it, only the rows in view, so
+    100,000 runs cost no more than 50."""
     metrics, params, _tags = view.columns
     return {
         "id": view.experiment.id,
         "width": view.width,
         "count": len(view.rows),
-        "columns": _experiment_columns(view, params, metrics),
         "params": params,
         "metrics": metrics,
         "metric": view.experiment.primary_metric,  # the one metric whose direction is known
         "goal": view.experiment.goal,
         "charts": comparison_charts(view),
+        "chunks": chunk_names(view.layout),
+        "order": [view.row_of[run_id] for run_id, _ in view.rows],
+        "child": [1 if depth else 0 for _, depth in view.rows],
+        "registered": {
+            run_id: [_registration_text(version) for version in versions]
+            for run_id, versions in view.registered.items()
+        },
     }
 
 
-def _experiment_columns(
-    view: ExperimentView, params: list[str], metrics: list[str]
-) -> dict[str, Any]:
-    """The rows as columns, the way the page reads them fastest: a browser parses 100,000
-    numbers in an array many times faster than 100,000 objects naming each field. Made
-    column by column (100,000 runs: no row is ever a dict of its own).
+def chunk_names(layout: Layout) -> list[str]:
+    """The chunks that hold rows, by number (an emptied chunk has no file)."""
+    return [str(n) for n, chunk in enumerate(layout) if any(chunk)]
+
+
+def chunk_rows(runs: list[RunModel], colors: dict[str, str]) -> dict[str, Any]:
+    """The rows of one chunk of an experiment, as columns, the way the page reads them
+    fastest: a browser parses 100,000 numbers in an array many times faster than 100,000
+    objects naming each field. The chunk names its own params and metrics (``p0`` is its
+    first param), which the page maps to the experiment's.
 
     What the page can work out itself is left out (the label "name (id)", the start as
     text, the short commit, the tags repeating the name and user, empty fields): 100,000
     runs load in a third of the bytes. Text repeated across runs (status, user, a tag's
     commit) is stored once per distinct value with a code per run (``{"d": [values],
-    "c": [codes]}``, -1 for none); tags are a column per key; the rare per-run objects
-    (``raw``, ``registered``) are stored by row number. A field no run has is left out.
+    "c": [codes]}``, -1 for none); tags are a column per key; ``raw`` (a param as logged,
+    where its number reads otherwise) is stored by row number. A field no run has is
+    left out.
     """
-    if not view.rows:
-        return {}
-    entries = [run.entry for run, _ in view.rows]
-    depths = [depth for _, depth in view.rows]
+    entries = [run.entry for run in runs]
+    params = sorted({key for entry in entries for key in entry.params})
+    metrics = sorted({key for entry in entries for key in entry.metrics})
     columns: dict[str, list[Any]] = {
         "id": [entry.id for entry in entries],
         "name": [entry.name for entry in entries],
-        "color": [view.colors[entry.id] for entry in entries],
+        "color": [colors[entry.id] for entry in entries],
         "status": [entry.status for entry in entries],
         "start": [entry.start_time for entry in entries],
         "user": [entry.user or "" for entry in entries],
         "duration": [format_duration(entry.start_time, entry.end_time) for entry in entries],
         "end": [entry.end_time for entry in entries],
-        "parent": [
-            entry.parent if depth else None for entry, depth in zip(entries, depths, strict=True)
-        ],
-        "parent_run": [
-            entry.parent if not depth and entry.parent else None
-            for entry, depth in zip(entries, depths, strict=True)
-        ],
+        "parent": [entry.parent for entry in entries],
     }
     raw: dict[str, dict[str, str]] = {}
     for index, key in enumerate(params):
@@ -316,9 +355,7 @@ def _experiment_columns(
         # JSON has no NaN or infinity: they show empty.
         columns[f"m{index}"] = [v if v is None or math.isfinite(v) else None for v in found]
     # A metric every run logged as NaN is still a column (of nulls): the run had it.
-    logged = {
-        f"m{index}" for index, key in enumerate(metrics) if any(key in e.metrics for e in entries)
-    }
+    logged = {f"m{index}" for index in range(len(metrics))}
     encoded: dict[str, Any] = {
         key: _encoded(values)
         for key, values in sorted(columns.items())
@@ -331,12 +368,7 @@ def _experiment_columns(
     tag_keys = sorted({key for found in tags for key in found})
     encoded["tags"] = {key: _encoded([found.get(key) for found in tags]) for key in tag_keys}
     encoded["raw"] = dict(sorted(raw.items(), key=lambda item: int(item[0])))
-    encoded["registered"] = {
-        str(row): [_registration_text(m) for m in view.registered[entry.id]]
-        for row, entry in enumerate(entries)
-        if view.registered.get(entry.id)
-    }
-    return encoded
+    return {"params": params, "metrics": metrics, "count": len(entries), "columns": encoded}
 
 
 def comparison_charts(view: ExperimentView) -> dict[str, Any]:
@@ -351,31 +383,6 @@ def comparison_charts(view: ExperimentView) -> dict[str, Any]:
 
 # System tags the page puts back from the row itself (site.js: prepareDataset).
 DERIVED_TAGS = (system_tags.RUN_NAME, system_tags.USER)
-
-
-# Fields of a row that are objects: stored by key (tags) or by row (the rare ones).
-NESTED_FIELDS = ("tags", "raw", "registered")
-
-
-def _columnar(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Rows as columns, the way the page reads them fastest: a browser parses 100,000
-    numbers in an array many times faster than 100,000 objects naming each field.
-
-    Text repeated across runs (status, user, a tag's commit) is stored once per
-    distinct value with a code per run (``{"d": [values], "c": [codes]}``, -1 for
-    none); tags are a column per key; the rare per-run objects (``raw``,
-    ``registered``) are stored by row number.
-    """
-    count = len(rows)
-    keys = sorted({key for row in rows for key in row if key not in NESTED_FIELDS})
-    columns: dict[str, Any] = {key: _encoded([row.get(key) for row in rows]) for key in keys}
-    tag_keys = sorted({key for row in rows for key in row.get("tags", {})})
-    columns["tags"] = {
-        key: _encoded([row.get("tags", {}).get(key) for row in rows]) for key in tag_keys
-    }
-    for name in ("raw", "registered"):
-        columns[name] = {str(n): row[name] for n, row in enumerate(rows) if name in row}
-    return columns if count else {}
 
 
 def _encoded(values: list[Any]) -> Any:
@@ -424,7 +431,7 @@ def experiment_page(view: ExperimentView) -> dict[str, Any]:
             if charted.get(name) is not None:
                 specs[name] = json_for_script(charted[name])
     specs["histories"] = json_for_script(charts.histories())
-    best = experiment.best_run
+    best = experiment.run(experiment.ranking.best_id or "")
     columns = [
         *({"kind": "metric", "key": key, "index": index,
            "shown": view.shown_by_default("metric", key), "primary": index == 0
@@ -454,6 +461,7 @@ def experiment_page(view: ExperimentView) -> dict[str, Any]:
         ],
         "runs": len(view.rows),
         "width": view.width,
+        "chunks": chunk_names(view.layout),
         "specs": specs,
     }
 
@@ -466,10 +474,13 @@ def _chart_params(
     experiment: ExperimentModel, params: list[str], metric: str | None
 ) -> list[charts.Field]:
     """Numeric params that vary across most runs having the metric, most common first."""
-    scored = [run for run in experiment.runs if metric in run.entry.metrics]
+    if metric is None:
+        return []
+    scored = [n for n, value in enumerate(experiment.column("metric", metric)) if value is not None]
     chosen = []
     for index, key in enumerate(params):
-        values = [_as_number(run.entry.params.get(key, "")) for run in scored]
+        column = experiment.column("param", key)
+        values = [_as_number(column[n]) if column[n] is not None else None for n in scored]
         present = [value for value in values if value is not None]
         if len(present) >= max(2, len(scored) // 2) and len(set(present)) > 1:
             field = charts.Field(

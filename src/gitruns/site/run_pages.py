@@ -219,13 +219,16 @@ def artifact_pager(run_id: str, count: int, current: int) -> dict[str, Any] | No
 def reproductions_by_run(data: SiteData) -> dict[str, list[tuple[str, str]]]:
     """Each run's reproductions, (new run id, verdict), from the new runs' tags; only an
     id of a run the site holds is kept (a tag is text anyone could write)."""
-    ids = {run.id for run in data.runs}
+    ids = {run_id for experiment in data.experiments for run_id in experiment.ids}
     found: dict[str, list[tuple[str, str]]] = {}
-    for run in data.runs:
-        original = run.entry.tags.get(system_tags.REPRODUCES)
-        if original in ids:
-            verdict = run.entry.tags.get(system_tags.REPRODUCTION_VERDICT, "")
-            found.setdefault(str(original), []).append((run.id, verdict))
+    for experiment in data.experiments:
+        originals = experiment.column("tag", system_tags.REPRODUCES)
+        if not any(originals):
+            continue
+        verdicts = experiment.column("tag", system_tags.REPRODUCTION_VERDICT)
+        for run_id, original, verdict in zip(experiment.ids, originals, verdicts, strict=True):
+            if original in ids:
+                found.setdefault(str(original), []).append((run_id, verdict or ""))
     return found
 
 

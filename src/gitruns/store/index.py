@@ -129,6 +129,9 @@ class ExperimentIndex:
         self.experiment_id = experiment_id
         self.folder = runs_dir / INDEX_FOLDER / experiment_id
         self.names: list[str] = []
+        # Size and mtime of each run's run.yaml as this process found them, flat and in
+        # the order of ``names``: what tells a reader (the site) which runs changed.
+        self.signatures: list[int] = []
         self.columns: dict[str, str] = {}  # "kind\x00key" -> column file name
         self._offsets: list[int] = []
         self._loaded: dict[str, list[Any]] = {}
@@ -181,6 +184,7 @@ class ExperimentIndex:
         finally:
             if folder is not None:
                 os.close(folder)
+        self.signatures = signatures
         if state is None:
             self._rebuild(present, signatures, None)
             return self

@@ -118,8 +118,67 @@
     return row;
   }
 
+  // An experiment's rows come in chunks (a pull rewrites only those it touched), each
+  // naming its own params and metrics; the head gives the order the table shows them in
+  // and which are children. Laid end to end here, as the columns rowsOf reads.
+  function assembleChunks(dataset) {
+    const parts = (dataset.chunks || []).map((name) => data()["experiment:" + dataset.id + ":" + name])
+      .filter((part) => part && part.columns);
+    const total = parts.reduce((sum, part) => sum + part.count, 0);
+    const globalIndex = { p: new Map(dataset.params.map((key, i) => [key, i])), m: new Map(dataset.metrics.map((key, i) => [key, i])) };
+    const merged = {}, tags = {}, raw = {};
+    const renamed = (part, key) => {
+      const kind = key[0], local = Number(key.slice(1));
+      if ((kind !== "p" && kind !== "m") || !/^[pm]\d+$/.test(key)) return key;
+      const name = (kind === "p" ? part.params : part.metrics)[local];
+      return globalIndex[kind].has(name) ? kind + globalIndex[kind].get(name) : null;
+    };
+    const place = (into, key, values, offset) => {
+      if (!into[key]) into[key] = new Array(total).fill(null);
+      for (let i = 0; i < values.length; i++) into[key][offset + i] = values[i];
+    };
+    let offset = 0;
+    parts.forEach((part) => {
+      Object.entries(part.columns).forEach(([key, column]) => {
+        if (key === "tags") {
+          Object.entries(column).forEach(([tag, values]) => place(tags, tag, decodeColumn(values, part.count), offset));
+        } else if (key === "raw") {
+          Object.entries(column).forEach(([row, fields]) => {
+            const found = {};
+            Object.entries(fields).forEach(([field, value]) => { const name = renamed(part, field); if (name) found[name] = value; });
+            raw[offset + Number(row)] = found;
+          });
+        } else {
+          const name = renamed(part, key);
+          if (name) place(merged, name, decodeColumn(column, part.count), offset);
+        }
+      });
+      offset += part.count;
+    });
+    const order = (dataset.order || []).filter((row) => row < total);
+    const child = dataset.child || [];
+    const columns = { tags: {}, raw: {}, registered: {} };
+    Object.entries(merged).forEach(([key, values]) => { columns[key] = order.map((row) => values[row]); });
+    Object.entries(tags).forEach(([key, values]) => { columns.tags[key] = order.map((row) => values[row]); });
+    const parents = columns.parent || order.map(() => null);
+    columns.parent = parents.map((parent, i) => (child[i] ? parent : null));
+    columns.parent_run = parents.map((parent, i) => (child[i] ? null : parent));
+    const registered = dataset.registered || {};
+    order.forEach((row, i) => {
+      if (Object.hasOwn(raw, row)) columns.raw[i] = raw[row];
+      const id = columns.id ? columns.id[i] : null;
+      if (id && Object.hasOwn(registered, id)) columns.registered[i] = registered[id];
+    });
+    dataset.columns = columns;
+    dataset.count = order.length;
+  }
+
+  // "experiment:<id>" is an experiment's head; "experiment:<id>:<n>" one of its chunks.
+  const isExperimentKey = (key) => key.startsWith("experiment:") && key.split(":").length === 2;
+
   function prepareDataset(dataset) {
     if (!dataset.prepared) {
+      if (dataset.chunks) assembleChunks(dataset);
       dataset.runs = rowsOf(dataset);
       dataset.prepared = true;
     }
@@ -128,7 +187,7 @@
 
   function runColors() {
     const colors = {};
-    Object.keys(data()).filter((key) => key.startsWith("experiment:")).forEach((key) => {
+    Object.keys(data()).filter(isExperimentKey).forEach((key) => {
       prepareDataset(data()[key]).runs.forEach((run) => { colors[run.id] = run.color; });
     });
     return colors;
@@ -528,7 +587,7 @@
   function experimentData() {
     const table = document.querySelector("[data-dataset]");
     const name = table ? table.dataset.dataset : null;
-    const found = Object.keys(data()).filter((key) => key.startsWith("experiment:"));
+    const found = Object.keys(data()).filter(isExperimentKey);
     const dataset = data()[name || found[0]];
     return dataset ? prepareDataset(dataset) : { runs: [], params: [], metrics: [] };
   }
@@ -680,7 +739,10 @@
     const experiments = Array.from(new Set(ids.map((id) => Object.hasOwn(index, id) ? index[id] : null)
       .filter((id) => typeof id === "string" && EXPERIMENT_ID.test(id))));
     if (ids.length >= 2 && experiments.length) {
-      Promise.all(experiments.map((id) => loadScript(root + "data/experiments/" + id + ".js")))
+      Promise.all(experiments.map((id) => loadScript(root + "data/experiments/" + id + ".js")
+        .then(() => Promise.all(((data()["experiment:" + id] || {}).chunks || [])
+          .filter((name) => /^\d+$/.test(name))
+          .map((name) => loadScript(root + "data/experiments/" + id + "/" + name + ".js"))))))
         .then(() => {
           const rows = {};
           experiments.forEach((id) => {
