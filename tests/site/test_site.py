@@ -223,8 +223,18 @@ def test_script_in_any_logged_field_stays_inert(site, browser):
     visitor.close()
 
 
+def settled(runs: Path) -> None:
+    """Date every file of ``runs`` a few seconds back: a run.yaml written within the same
+    clock tick as a build is made again by the next one (it may have changed unseen)."""
+    back = time.time() - 5
+    for path in runs.rglob("*"):
+        if path.lstat().st_mtime > back:  # those dated already keep their date
+            os.utime(path, (back, back), follow_symlinks=False)
+
+
 def test_rebuilds_write_only_what_changed(repo: Path):
     ids = log_runs(repo)
+    settled(repo / "runs")
     output = repo / "site"
     first = build_site(repo / "runs", output)
     assert first.written == first.pages
@@ -247,6 +257,104 @@ def test_rebuilds_write_only_what_changed(repo: Path):
     MlflowClient().delete_run(run.info.run_id)
     build_site(repo / "runs", output)
     assert not (output / "runs" / f"{run.info.run_id}.html").exists()
+
+
+def test_a_pull_rewrites_only_the_chunks_its_runs_went_into(repo: Path, browser, monkeypatch):
+    """An experiment's rows are kept in chunks; a pull (runs that started earlier than
+    some already shown) rewrites the chunk they went into and the small head, never the
+    chunks of runs already there, and never recolours them; the page still reads every
+    run, params and metrics alike, as one table."""
+    from gitruns.site import pages
+
+    monkeypatch.setattr(pages, "CHUNK_RUNS", 20)
+    mlflow.set_experiment("sweep", primary_metric="rmse")
+    names = {}
+    for index in range(45):
+        with mlflow.start_run(run_name=f"trial-{index:02d}") as run:
+            params = {"seed": index} if index < 20 else {"seed": index, "depth": index % 7}
+            mlflow.log_params(params)
+            mlflow.log_metric("rmse", 100.0 - index)
+            if index >= 40:
+                mlflow.log_metric("auc", index / 100)  # only the last chunk has it
+        names[index] = run.info.run_id
+    settled(repo / "runs")
+    output = repo / "site"
+    build_site(repo / "runs", output)
+    chunks = output / "data" / "experiments" / "sweep"
+    assert sorted(path.name for path in chunks.iterdir()) == ["0.js", "1.js", "2.js"]
+    before = {path.name: path.read_bytes() for path in chunks.iterdir()}
+    colours = {run_id: _run_colour(output, run_id) for run_id in names.values()}
+    assert len({colours[names[i]] for i in range(20)}) == 20  # twenty in a row, all differ
+
+    # A teammate's run, started before every run here, arrives with a pull.
+    client = MlflowClient()
+    earlier = client.create_run(
+        mlflow.get_experiment_by_name("sweep").experiment_id,
+        start_time=1_000,
+        run_name="from-a-teammate",
+    )
+    client.log_param(earlier.info.run_id, "seed", 999)
+    client.log_metric(earlier.info.run_id, "rmse", 0.5)
+    client.set_terminated(earlier.info.run_id)
+    settled(repo / "runs")
+    report = build_site(repo / "runs", output)
+    chunk_files = sorted(path for path in report.files if path.startswith("data/experiments/"))
+    assert chunk_files == ["data/experiments/sweep.js", "data/experiments/sweep/2.js"]
+    assert all((chunks / name).read_bytes() == before[name] for name in ("0.js", "1.js"))
+    assert {run_id: _run_colour(output, run_id) for run_id in names.values()} == colours
+    assert [path for path in report.files if path.startswith("runs/")] == [
+        f"runs/{earlier.info.run_id}.html"
+    ]
+
+    # A run of the first chunk changes: only that chunk is made again.
+    client.set_tag(names[3], "note", "looked at")
+    settled(repo / "runs")
+    report = build_site(repo / "runs", output)
+    assert sorted(p for p in report.files if p.startswith("data/experiments/")) == [
+        "data/experiments/sweep.js",
+        "data/experiments/sweep/0.js",
+    ]
+
+    visitor = Visitor(browser)
+    visitor.open(output / "experiments" / "sweep.html")
+    page = visitor.page
+    page.wait_for_selector("#runs tbody tr[data-id]")
+    assert "46 runs" in page.locator("p.facts").inner_text()
+    table = page.evaluate(
+        """() => {
+          const d = Object.values(window.GITRUNS).find((d) => d.runs && d.goal);
+          const column = (name) => d.metrics.indexOf(name);
+          return d.runs.map((r) => [r.name, r["m" + column("rmse")], r["m" + column("auc")],
+                                    r["p" + d.params.indexOf("seed")], r.tags.note || null]);
+        }"""
+    )
+    rows = {name: (rmse, auc, seed, note) for name, rmse, auc, seed, note in table}
+    assert len(rows) == 46
+    assert rows["trial-00"] == (100.0, None, 0, None)
+    assert rows["trial-03"] == (97.0, None, 3, "looked at")
+    assert rows["trial-44"] == (56.0, 0.44, 44, None)
+    assert rows["from-a-teammate"] == (0.5, None, 999, None)
+    assert [name for name, *_ in table][:2] == ["trial-44", "trial-43"]  # newest first
+    page.fill("#run-filter", "metrics.auc > 0.42")
+    page.wait_for_function("document.querySelectorAll('#runs tbody tr[data-id]').length === 2")
+    page.fill("#run-filter", "params.depth = '3'")  # trials 24, 31 and 38: chunks 1 and 2
+    page.wait_for_function("document.querySelectorAll('#runs tbody tr[data-id]').length === 3")
+    # Runs of different chunks compare side by side (the compare page loads the chunks).
+    visitor.open(output / "compare.html", f"?runs={names[0]},{names[44]}")
+    page.wait_for_selector("#comparison tbody tr")
+    rmse = page.locator("#comparison tbody tr", has=page.locator("th", has_text="metrics.rmse"))
+    assert rmse.locator("td").all_inner_texts() == ["100", "56"]
+    assert visitor.errors == []
+    visitor.close()
+
+
+def _run_colour(output: Path, run_id: str) -> str:
+    """The colour a run's page gives its heading's dot."""
+    found = re.search(
+        r"--run-color: (#[0-9a-f]{6})", (output / "runs" / f"{run_id}.html").read_text()
+    )
+    assert found, run_id
+    return found[1]
 
 
 def test_templates_can_be_overridden_and_missing_ones_are_named(repo: Path, tmp_path: Path):

@@ -155,7 +155,7 @@ def _plan(data: SiteData, renderer: Renderer, writer: SiteWriter) -> list[Task]:
     ]
     for experiment in data.experiments:
         layout = chunk_layout(
-            writer.previous_layouts.get(experiment.id, []), experiment.ids, experiment.start_times
+            writer.previous_layout(experiment.id), experiment.ids, experiment.start_times
         )
         writer.layouts[experiment.id] = layout
         view = ExperimentView(experiment, registered, width, layout)
@@ -191,23 +191,40 @@ def _run_tasks(
     experiment = view.experiment
     key_of = dict(zip(experiment.ids, experiment.keys, strict=True))
     folder = os.path.join(experiment.index.runs_dir, experiment.id)
-    pending: list[tuple[str, str, list[tuple[str, int]]]] = []
+    page_keys: dict[str, str] = {}
+    artifacts: dict[str, list[tuple[str, int]]] = {}
+    # What every run's page shows of the experiment and the site (and the build's salt),
+    # short: most runs' page keys are this, their run.yaml's stamp and their colour.
+    shared = _key(writer.run_salt, experiment.record.name, nav_key)[:12]
     for run_id, run_key in key_of.items():
-        children = view.children.get(run_id, [])
-        files = artifact_files(f"{folder}/{run_id}") if run_id in experiment.with_artifacts else []
+        extras = (
+            run_id in view.children
+            or run_id in view.registered
+            or run_id in reproductions
+            or run_id in experiment.with_artifacts
+        )
+        if not extras:  # most runs: nothing of theirs outside their folder
+            page_keys[run_id] = f"{shared}:{run_key}:{view.colors[run_id][1:]}"
+            continue
+        files = artifacts[run_id] = (
+            artifact_files(f"{folder}/{run_id}") if run_id in experiment.with_artifacts else []
+        )
         # The page's key holds every input of the run's other files too.
-        page_key = _key(
+        page_keys[run_id] = _key(
+            shared,
             run_key,
-            experiment.record.name,
             view.colors[run_id],
             repr(view.registered.get(run_id, [])),
             repr(reproductions.get(run_id, [])),
-            *(f"{child}:{key_of[child]}" for child in children),
-            nav_key,
+            *(f"{child}:{key_of[child]}" for child in view.children.get(run_id, ())),
             *(f"{path}:{size}" for path, size in files),
         )
-        if not writer.keep_run_files(run_id, page_key):
-            pending.append((run_id, page_key, files))
+    kept = writer.keep_runs(page_keys)
+    pending = [
+        (run_id, page_key, artifacts.get(run_id, []))
+        for run_id, page_key in page_keys.items()
+        if run_id not in kept
+    ]
     wanted = [run_id for run_id, _, _ in pending]
     runs = {run.id: run for run in experiment.runs(wanted)}
     experiment.runs([child for run_id in wanted for child in view.children.get(run_id, [])])
@@ -286,7 +303,8 @@ def _model_tasks(
 
 
 def _experiment_head_js(view: ExperimentView) -> str:
-    return _data_js(f"experiment:{view.experiment.id}", experiment_head(view))
+    # Text, whole numbers and chart specs: nothing JSON lacks, no need to walk 100,000 rows.
+    return _data_js(f"experiment:{view.experiment.id}", experiment_head(view), clean=False)
 
 
 def _chunk_js(view: ExperimentView, number: int) -> str:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,8 +21,8 @@ from typing import Any, ClassVar
 from gitruns.exceptions import CorruptRecord, GitError, GitrunsError
 from gitruns.query.ranking import RankedMixin, Ranking, rank_columns
 from gitruns.registry.tags import mlflow_stage
-from gitruns.store.history import LOG_FILE, TABLE_FILE, history_files, read_histories
-from gitruns.store.index import ExperimentIndex, RunEntry
+from gitruns.store.history import read_histories
+from gitruns.store.index import RACY_NANOSECONDS, ExperimentIndex, RunEntry
 from gitruns.store.record import (
     ARTIFACTS_DIR,
     DIFF_FILE,
@@ -133,9 +134,11 @@ class ExperimentModel(RankedMixin):
     def runs(self, run_ids: list[str]) -> list[RunModel]:
         """The runs of ``run_ids`` (of this experiment) with their whole entries, read from
         the index in one pass; a run read before is not read again."""
-        at = {run_id: n for n, run_id in enumerate(self.ids)}
+        at = self._row_of
         wanted = [run_id for run_id in dict.fromkeys(run_ids) if run_id not in self._made]
         wanted = [run_id for run_id in wanted if run_id in at]
+        if not wanted:
+            return [self._made[run_id] for run_id in run_ids if run_id in self._made]
         folder = os.path.join(self.index.runs_dir, self.id)
         positions = [self.positions[at[run_id]] for run_id in wanted]
         for run_id, item in zip(wanted, self.index.entries_at(positions), strict=True):
@@ -143,6 +146,10 @@ class ExperimentModel(RankedMixin):
                 entry, _ = item
                 self._made[run_id] = RunModel(entry, f"{folder}/{run_id}", self.keys[at[run_id]])
         return [self._made[run_id] for run_id in run_ids if run_id in self._made]
+
+    @functools.cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {run_id: n for n, run_id in enumerate(self.ids)}
 
     def run(self, run_id: str) -> RunModel | None:
         found = self.runs([run_id])
@@ -172,20 +179,25 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-# What else of a run's folder its pages show, stat'ed beside run.yaml (which the index
-# stats): the metric histories, and the artifacts folder (walked only when it is there).
-_RUN_PARTS = (TABLE_FILE, LOG_FILE, ARTIFACTS_DIR)
-
-
 def _run_keys(
     experiment_dir: str, index: ExperimentIndex, positions: list[int], with_artifacts: set[str]
 ) -> list[str]:
-    """A key per run that changes when its run.yaml, a metric history or its artifacts
-    folder does: sizes and mtimes (lstat'ed relative to the experiment's folder, a few
-    microseconds a run: a rebuild does this for every run). Runs with an artifacts
-    folder are added to ``with_artifacts``: only theirs are walked."""
+    """A key per run that changes when its run.yaml or its artifacts folder does.
+
+    run.yaml's size and mtime come from the index, which stat'ed it already. The metric
+    histories need no stat of their own: gitruns rewrites run.yaml whenever it writes
+    metric values (its summary holds each metric's last value and time), and a pull that
+    brings values brings that summary. The artifacts folder is lstat'ed (relative to the
+    experiment's folder: a few microseconds a run), and runs that have one are added to
+    ``with_artifacts``: only theirs are walked.
+
+    A run.yaml changed within the index's racy window may change again within the same
+    clock tick, keeping its size and mtime: its key then holds this build's time, so its
+    page is made again next time too (git's rule, as the search index applies it).
+    """
     keys: list[str] = []
     flat = index.signatures
+    racy_after = time.time_ns() - RACY_NANOSECONDS
     try:
         folder = os.open(experiment_dir, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
@@ -193,21 +205,16 @@ def _run_keys(
     try:
         for at in positions:
             name = index.names[at]
-            parts = [str(flat[2 * at]), str(flat[2 * at + 1])]
-            for part in _RUN_PARTS:
-                try:
-                    found = os.lstat(f"{name}/{part}", dir_fd=folder)
-                except OSError:
-                    continue
-                parts.append(f"{part}:{found.st_size}:{found.st_mtime_ns}")
-                if part == ARTIFACTS_DIR:
-                    with_artifacts.add(name)
-            if len(parts) < 4 and os.path.isdir(os.path.join(experiment_dir, name, "metrics")):
-                parts += (  # schema 1: a file per metric
-                    f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
-                    for path in history_files(Path(experiment_dir, name), 1)
-                )
-            keys.append(":".join(parts))
+            key = f"{flat[2 * at]}:{flat[2 * at + 1]}"
+            if flat[2 * at + 1] > racy_after:
+                key += f":racy:{racy_after}"
+            try:
+                found = os.lstat(f"{name}/{ARTIFACTS_DIR}", dir_fd=folder)
+            except OSError:
+                keys.append(key)
+                continue
+            with_artifacts.add(name)
+            keys.append(f"{key}:{found.st_mtime_ns}")
     finally:
         os.close(folder)
     return keys

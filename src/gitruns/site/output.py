@@ -38,7 +38,7 @@ RUN_FILE = re.compile(r"\A(?:runs/|data/runs/|artifacts/)([0-9a-f]{32})(?:\.html
 RUN_PAGE = re.compile(r"\Aruns/([0-9a-f]{32})\.html\Z")
 RUN_DATA = re.compile(r"\Adata/runs/([0-9a-f]{32})\.js\Z")
 RUN_ID = re.compile(r"\A[0-9a-f]{32}\Z")
-EXPERIMENT_ID = re.compile(r"\A[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
+MAX_PLAIN_KEY = 64  # a run's page key this short is kept as it is, not digested
 KEY_LENGTH = 20  # hex digits of a key or digest: 80 bits tell versions of a file apart
 
 
@@ -61,7 +61,7 @@ class SiteWriter:
         # run id -> [key of its page, digest of its page, digest of its history data]
         self.previous_runs: dict[str, list[str]] = {}
         self.current_runs: dict[str, list[str]] = {}
-        self.previous_layouts: dict[str, list[list[str | None]]] = {}
+        self._previous_layouts: dict[str, Any] = {}
         self.layouts: dict[str, list[list[str | None]]] = {}  # this build's, saved at finish
         self.written_paths: list[str] = []
         self._listed: dict[str, set[str]] = {}  # folder -> its regular files, when listed
@@ -83,28 +83,24 @@ class SiteWriter:
             and len(entry) == 2
             and all(isinstance(part, str) for part in entry)
         }
-        self.previous_runs = {
-            run_id: entry
-            for run_id, entry in dict(document.get("runs", {})).items()
-            if isinstance(run_id, str)
-            and RUN_ID.match(run_id)
-            and isinstance(entry, list)
-            and len(entry) == 3
-            and all(isinstance(part, str) for part in entry)
-        }
-        for experiment_id, layout in dict(document.get("layouts", {})).items():
-            if (
-                isinstance(experiment_id, str)
-                and EXPERIMENT_ID.match(experiment_id)
-                and isinstance(layout, list)
-                and all(
-                    isinstance(chunk, list)
-                    and all(run_id is None or (isinstance(run_id, str) and RUN_ID.match(run_id))
-                            for run_id in chunk)
-                    for chunk in layout
-                )
-            ):  # fmt: skip
-                self.previous_layouts[experiment_id] = layout
+        # Checked where each is used (100,000 runs: checking all up front is a third of a
+        # second): a run's entry when its files are kept, its id before a path is made of it.
+        runs = document.get("runs", {})
+        self.previous_runs = runs if isinstance(runs, dict) else {}
+        layouts = document.get("layouts", {})
+        self._previous_layouts = layouts if isinstance(layouts, dict) else {}
+
+    def previous_layout(self, experiment_id: str) -> list[list[str | None]]:
+        """An experiment's chunk layout as the last build left it (empty when none, or
+        when what the manifest holds is not one)."""
+        layout = self._previous_layouts.get(experiment_id)
+        valid = isinstance(layout, list) and all(
+            isinstance(chunk, list)
+            and all(run_id is None or (isinstance(run_id, str) and RUN_ID.match(run_id))
+                    for run_id in chunk)
+            for chunk in layout
+        )  # fmt: skip
+        return layout if valid else []  # type: ignore[return-value]
 
     def _check_output_folder(self) -> None:
         if self.output.is_symlink():
@@ -124,6 +120,18 @@ class SiteWriter:
     def _full_key(self, key: str) -> str:
         return hashlib.sha1(f"{self.salt}\x00{key}".encode()).hexdigest()[:KEY_LENGTH]
 
+    @staticmethod
+    def _run_key(key: str) -> str:
+        """A run's page key as the manifest keeps it: as given when short (most runs':
+        comparing text is all a rebuild of 100,000 unchanged runs does), else its digest.
+        The caller's key holds the build's salt (:attr:`run_salt`)."""
+        return key if len(key) <= MAX_PLAIN_KEY else hashlib.sha1(key.encode()).hexdigest()
+
+    @property
+    def run_salt(self) -> str:
+        """What a run's page key starts with: the build's salt, short."""
+        return hashlib.sha1(self.salt.encode()).hexdigest()[:12]
+
     def _target(self, path: str) -> Path:
         """The file ``path`` names inside the output, never through a link or outside."""
         clean = check_relative_path(path, "site file")
@@ -136,16 +144,19 @@ class SiteWriter:
 
     def needs(self, path: str, key: str) -> bool:
         """Whether ``path`` must be made again; either way it belongs to this build."""
-        full = self._full_key(key)
         for slot, pattern in ((1, RUN_PAGE), (2, RUN_DATA)):
             found = pattern.match(path)
             if found:  # one of a run's own two files: kept under the run's id
+                full = self._run_key(key)
                 kept = self.previous_runs.get(found[1])
-                if kept is None or kept[0] != full or not self._present(path):
+                if not (type(kept) is list and len(kept) == 3 and kept[0] == full):
+                    return True
+                if not self._present(path):
                     return True
                 entry = self.current_runs.setdefault(found[1], [full, "", ""])
                 entry[slot] = kept[slot]
                 return False
+        full = self._full_key(key)
         previous = self.previous.get(path)
         if previous is not None and previous[0] == full and self._present(path):
             self.current[path] = previous
@@ -153,40 +164,53 @@ class SiteWriter:
         self.current[path] = (full, "")
         return True
 
-    def keep_run_files(self, run_id: str, key: str) -> bool:
-        """Keep every file the last build made for a run, as it is, when the key of its
-        page (which holds every input of the run's files) is the same and all are still
-        there; False when they must be made again."""
-        previous = self.previous_runs.get(run_id)
-        if previous is None or previous[0] != self._full_key(key):
-            return False
-        if not (self._present(f"runs/{run_id}.html") and self._present(f"data/runs/{run_id}.js")):
-            return False
+    def keep_runs(self, keys: dict[str, str]) -> set[str]:
+        """Keep every file the last build made for each run (id -> the key of its page,
+        which holds every input of the run's files) whose key is the same and whose files
+        are all still there; the ids of the runs kept. One call for all the runs: this is
+        what a rebuild of 100,000 unchanged runs costs."""
+        pages, data = self._listing("runs"), self._listing("data/runs")
         if self._by_run is None:
             self._by_run = {}
             for path in self.previous:
                 found = RUN_FILE.match(path)
                 if found:
                     self._by_run.setdefault(found[1], []).append(path)
-        paths = self._by_run.get(run_id, [])
-        if not all(self._present(path) for path in paths):
-            return False
-        self.current_runs[run_id] = previous
-        for path in paths:
-            self.current[path] = self.previous[path]
-        return True
+        previous_runs, current_runs, by_run = self.previous_runs, self.current_runs, self._by_run
+        kept: set[str] = set()
+        for run_id, key in keys.items():
+            previous = previous_runs.get(run_id)
+            if not (type(previous) is list and len(previous) == 3):
+                continue
+            if previous[0] != (key if len(key) <= MAX_PLAIN_KEY else self._run_key(key)):
+                continue
+            if f"{run_id}.html" not in pages or f"{run_id}.js" not in data:
+                continue
+            paths = by_run.get(run_id)
+            if paths:
+                if not all(self._present(path) for path in paths):
+                    continue
+                for path in paths:
+                    self.current[path] = self.previous[path]
+            current_runs[run_id] = previous
+            kept.add(run_id)
+        return kept
 
     def _present(self, path: str) -> bool:
-        """Whether ``path`` is a regular file in the output: each folder is listed once
-        (one scandir of 100,000 pages, not 100,000 stats)."""
+        """Whether ``path`` is a regular file in the output."""
         folder, _, name = path.rpartition("/")
+        return name in self._listing(folder)
+
+    def _listing(self, folder: str) -> set[str]:
+        """The regular files of an output folder, each folder listed once (one scandir of
+        100,000 pages, not 100,000 stats)."""
         found = self._listed.get(folder)
         if found is None:
             found = set()
             with contextlib.suppress(OSError), os.scandir(self.output / folder) as entries:
                 found = {entry.name for entry in entries if entry.is_file(follow_symlinks=False)}
             self._listed[folder] = found
-        return name in found
+        return found
 
     def write(self, path: str, content: str | bytes, key: str) -> None:
         target = self._target(path)
@@ -198,8 +222,8 @@ class SiteWriter:
             found = pattern.match(path)
             if found:
                 self.current.pop(path, None)
-                entry = self.current_runs.setdefault(found[1], [self._full_key(key), "", ""])
-                entry[0], entry[slot] = self._full_key(key), _digest(payload)
+                entry = self.current_runs.setdefault(found[1], ["", "", ""])
+                entry[0], entry[slot] = self._run_key(key), _digest(payload)
                 return
         self.current[path] = (self._full_key(key), _digest(payload))
 
@@ -226,9 +250,10 @@ class SiteWriter:
         for stale in sorted(self.previous.keys() - self.current.keys()):
             self._remove_stale(stale, self.previous[stale][1])
         for run_id in sorted(self.previous_runs.keys() - self.current_runs.keys()):
-            _, page, data = self.previous_runs[run_id]
-            self._remove_stale(f"runs/{run_id}.html", page)
-            self._remove_stale(f"data/runs/{run_id}.js", data)
+            entry = self.previous_runs[run_id]
+            if RUN_ID.match(run_id) and isinstance(entry, list) and len(entry) == 3:
+                self._remove_stale(f"runs/{run_id}.html", str(entry[1]))
+                self._remove_stale(f"data/runs/{run_id}.js", str(entry[2]))
         self.output.mkdir(parents=True, exist_ok=True)
         manifest = {
             "version": MANIFEST_VERSION,

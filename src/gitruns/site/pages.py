@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
@@ -145,34 +146,38 @@ class ExperimentView:
         self.width = width
         self.layout = layout
         ids = experiment.ids
-        self.colors: dict[str, str] = {}
-        self.row_of: dict[str, int] = {}  # run id -> its row in the chunks, one after another
-        for chunk in layout:
-            for place, run_id in enumerate(chunk):
-                if run_id is not None:
-                    self.colors[run_id] = PALETTE[place % len(PALETTE)]
-                    self.row_of[run_id] = len(self.row_of)
+        placed = [run_id for chunk in layout for run_id in chunk if run_id is not None]
+        self.row_of: dict[str, int] = {run_id: row for row, run_id in enumerate(placed)}
+        self.colors: dict[str, str] = {
+            run_id: PALETTE[place % len(PALETTE)]
+            for chunk in layout
+            for place, run_id in enumerate(chunk)
+            if run_id is not None
+        }
         parents = experiment.column("attribute", "parent")
-        starts = experiment.start_times
-        by_start = sorted(range(len(ids)), key=lambda n: (starts[n], ids[n]))
-        ordered = tree_order(by_start, ids.__getitem__, parents.__getitem__)
+        # The ids come sorted: a stable sort by start alone orders ties by id.
+        by_start = sorted(range(len(ids)), key=experiment.start_times.__getitem__)
         self.children: dict[str, list[str]] = {}  # run id -> its children's
-        path: list[int] = []
-        for n, depth in ordered:
-            del path[depth:]
-            if path:
-                self.children.setdefault(ids[path[-1]], []).append(ids[n])
-            path.append(n)
-        # The newest search first, each with its trials in the order they ran.
-        blocks: list[list[tuple[int, int]]] = []
-        for n, depth in ordered:
-            if depth == 0:
-                blocks.append([])
-            blocks[-1].append((n, depth))
-        self.rows: list[tuple[str, int]] = [
-            (ids[n], depth) for block in reversed(blocks) for n, depth in block
-        ]
-        self.registered = {run_id: registered[run_id] for run_id in ids if run_id in registered}
+        if not any(parents):  # no run has a parent: no tree to walk, each run is a block
+            self.rows: list[tuple[str, int]] = [(ids[n], 0) for n in reversed(by_start)]
+        else:
+            ordered = tree_order(by_start, ids.__getitem__, parents.__getitem__)
+            path: list[int] = []
+            for n, depth in ordered:
+                del path[depth:]
+                if path:
+                    self.children.setdefault(ids[path[-1]], []).append(ids[n])
+                path.append(n)
+            # The newest search first, each with its trials in the order they ran.
+            blocks: list[list[tuple[int, int]]] = []
+            for n, depth in ordered:
+                if depth == 0:
+                    blocks.append([])
+                blocks[-1].append((n, depth))
+            self.rows = [(ids[n], depth) for block in reversed(blocks) for n, depth in block]
+        self.registered = {
+            run_id: registered[run_id] for run_id in registered if run_id in self.row_of
+        }
 
     @functools.cached_property
     def chart_params(self) -> list[charts.Field]:
@@ -476,20 +481,30 @@ def _chart_params(
     """Numeric params that vary across most runs having the metric, most common first."""
     if metric is None:
         return []
-    scored = [n for n, value in enumerate(experiment.column("metric", metric)) if value is not None]
+    scores = experiment.column("metric", metric)
+    every = all(value is not None for value in scores)
+    scored = None if every else [n for n, value in enumerate(scores) if value is not None]
+    count = len(scores) if every else len(scored or [])
     chosen = []
     for index, key in enumerate(params):
         column = experiment.column("param", key)
-        values = [_as_number(column[n]) if column[n] is not None else None for n in scored]
-        present = [value for value in values if value is not None]
-        if len(present) >= max(2, len(scored) // 2) and len(set(present)) > 1:
+        # Params repeat (max_depth 2 to 12...): each distinct text is read as a number once.
+        texts = Counter(column if scored is None else [column[n] for n in scored])
+        numbers = {
+            text: number
+            for text in texts
+            if text is not None and (number := _as_number(text)) is not None
+        }
+        present = sum(texts[text] for text in numbers)
+        distinct = set(numbers.values())
+        if present >= max(2, count // 2) and len(distinct) > 1:
             field = charts.Field(
                 f"p{index}",
                 key,
-                log=min(present) > 0 and max(present) / min(present) >= LOG_AXIS_SPAN,
-                integer=all(float(value).is_integer() for value in present),
+                log=min(distinct) > 0 and max(distinct) / min(distinct) >= LOG_AXIS_SPAN,
+                integer=all(float(value).is_integer() for value in distinct),
             )
-            chosen.append((-len(present), key, field))
+            chosen.append((-present, key, field))
     return [field for _, _, field in sorted(chosen)]
 
 
