@@ -357,6 +357,30 @@ def _run_colour(output: Path, run_id: str) -> str:
     return found[1]
 
 
+def test_a_site_an_earlier_gitruns_built_is_taken_over(repo: Path, caplog):
+    """A site whose manifest is version 2 (each file under its path) is built again whole,
+    and the pages of runs deleted since are removed, as they were still as written."""
+    import hashlib
+
+    ids = log_runs(repo)
+    output = repo / "site"
+    build_site(repo / "runs", output)
+    manifest = output / ".gitruns-site.json"
+    files = {
+        str(path.relative_to(output)): ["0" * 40, hashlib.sha1(path.read_bytes()).hexdigest()]
+        for path in output.rglob("*")
+        if path.is_file() and path != manifest
+    }
+    manifest.write_text(json.dumps({"version": 2, "files": files}))
+    MlflowClient().delete_run(ids[2])
+    report = build_site(repo / "runs", output)
+    assert report.written == report.pages
+    assert not (output / "runs" / f"{ids[2]}.html").exists()
+    assert not (output / "data" / "runs" / f"{ids[2]}.js").exists()
+    assert (output / "runs" / f"{ids[1]}.html").exists()
+    assert not [r.message for r in caplog.records if r.message.startswith("Kept")]
+
+
 def test_templates_can_be_overridden_and_missing_ones_are_named(repo: Path, tmp_path: Path):
     log_runs(repo)
     custom = tmp_path / "theme"

@@ -30,7 +30,7 @@ from gitruns.utils.files import has_link_on_path, read_regular_file, write_atomi
 logger = logging.getLogger(__name__)
 
 MANIFEST = ".gitruns-site.json"
-MANIFEST_VERSION = 3  # 3: runs' pages by run, chunk layouts; 2 is read as no manifest
+MANIFEST_VERSION = 3  # 3: runs' pages by run, chunk layouts (2 is read, see below)
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 # The files of one run: its page (and further artifact pages), history data, artifacts.
 RUN_FILE = re.compile(r"\A(?:runs/|data/runs/|artifacts/)([0-9a-f]{32})(?:\.html\Z|\.js\Z|/)")
@@ -71,6 +71,8 @@ class SiteWriter:
             document = json.loads(read_regular_file(output / MANIFEST, MAX_MANIFEST_BYTES))
             if document.get("version") == MANIFEST_VERSION:
                 self._read_manifest(document)
+            elif document.get("version") == 2:
+                self._read_manifest(_from_version_2(document))
 
     def _read_manifest(self, document: dict[str, Any]) -> None:
         """What the last build wrote, each part checked: the manifest is a file in a
@@ -267,3 +269,24 @@ class SiteWriter:
         written = len(self.written_paths)
         files = len(self.current) + 2 * len(self.current_runs)
         return files, written, files - written
+
+
+def _from_version_2(document: dict[str, Any]) -> dict[str, Any]:
+    """A version 2 manifest (every file under its path, 40-digit keys and digests) as
+    version 3: nothing it lists is kept as it is (its keys differ), but what this build
+    no longer makes is still removed when it is as that build wrote it."""
+    files: dict[str, Any] = {}
+    runs: dict[str, list[str]] = {}
+    listed = document.get("files", {})
+    for path, entry in (listed if isinstance(listed, dict) else {}).items():
+        if not (isinstance(path, str) and isinstance(entry, list) and len(entry) == 2):
+            continue
+        digest = str(entry[1])[:KEY_LENGTH]
+        for slot, pattern in ((1, RUN_PAGE), (2, RUN_DATA)):
+            found = pattern.match(path)
+            if found:
+                runs.setdefault(found[1], ["", "", ""])[slot] = digest
+                break
+        else:
+            files[path] = ["", digest]
+    return {"version": MANIFEST_VERSION, "files": files, "runs": runs, "layouts": {}}
