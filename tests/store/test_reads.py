@@ -69,6 +69,8 @@ def test_a_run_records_each_file_it_read_that_git_does_not_hold(tmp_path: Path):
     (data / "labels.txt").write_text("cat\ndog\n")
     (data / "raw.bin").write_bytes(bytes(range(256)))
     (data / "unread.csv").write_text("never opened\n")
+    # Untracked, not ignored: the run's diff holds it (gitruns read it), the script never did.
+    (project / "NOTES.md").write_text("to do: try depth 5\n")
 
     records = run_script(project, SCRIPT)
 
@@ -83,7 +85,9 @@ def test_a_run_records_each_file_it_read_that_git_does_not_hold(tmp_path: Path):
             }
             for name in ("labels.txt", "raw.bin", "trips.csv")
         ]
-    text = (RunStore(project / "runs").find_run_dir(records[0].id) / "run.yaml").read_text()
+    run_dir = RunStore(project / "runs").find_run_dir(records[0].id)
+    assert "try depth 5" in (run_dir / "code.diff").read_text()
+    text = (run_dir / "run.yaml").read_text()
     assert text.startswith("schema: 4\n")
     checked = CliRunner().invoke(cli, ["check", str(project / "runs")])
     assert checked.exit_code == 0, checked.output

@@ -34,6 +34,7 @@ from gitruns.redact import (
     redact_lines,
     strip_credentials,
 )
+from gitruns.store.reads import own_reads
 from gitruns.utils.files import read_small_text
 from gitruns.utils.git import GitUnavailable, run_git
 from gitruns.utils.processes import forget_process_identity
@@ -293,7 +294,8 @@ class GitWatcher:
             if not is_secret_file(name) and not (site_folders and name.startswith(site_folders))
         ]
         for name in candidates[:MAX_UNTRACKED_FILES]:
-            text = read_small_text(self.top / name, MAX_UNTRACKED_FILE_BYTES)
+            with own_reads():  # read for the diff, not data the run was given
+                text = read_small_text(self.top / name, MAX_UNTRACKED_FILE_BYTES)
             if text is None:
                 left_out.append(name)
                 continue

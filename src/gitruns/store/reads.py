@@ -12,13 +12,14 @@ seen: a run names those with ``log_input``, whose local sources are recorded ali
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,19 @@ class _Watched:
 
 
 _watched = _Watched()
+_own = threading.local()  # gitruns' own reads in this thread (a diff of untracked files)
+
+
+@contextlib.contextmanager
+def own_reads() -> Iterator[None]:
+    """Files opened inside are gitruns' own reads, not the run's: capturing a diff reads
+    the untracked files of the work tree, which are not data the run was given."""
+    _own.depth = getattr(_own, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _own.depth -= 1
+
 # Per process: a path's tracked state and a file's digest (by its stat) do not change
 # between the runs of one search, so a loop of trials asks git and hashes once.
 _tracked: dict[tuple[str, str], bool] = {}
@@ -92,7 +106,7 @@ def _skipped_prefixes() -> set[str]:
 
 def _on_audit_event(event: str, args: tuple[Any, ...]) -> None:
     # Called for every audited event of the process: the first test must be the cheapest.
-    if event != "open":
+    if event != "open" or getattr(_own, "depth", 0):
         return
     path, mode, flags = args
     if isinstance(path, bytes):
