@@ -26,7 +26,17 @@ scalars = st.one_of(
 )
 documents = st.recursive(
     st.dictionaries(st.text(), scalars, max_size=5),
-    lambda children: st.dictionaries(st.text(), st.one_of(scalars, children), max_size=5),
+    lambda children: st.dictionaries(
+        st.text(),
+        st.one_of(
+            scalars,
+            children,
+            # what records hold in lists: a run's inputs and data files (mappings), or text
+            st.lists(children.filter(bool), max_size=3),
+            st.lists(scalars, max_size=3),
+        ),
+        max_size=5,
+    ),
     max_leaves=30,
 )
 
@@ -137,11 +147,27 @@ def test_the_fast_reader_reads_what_the_emitter_writes(document: dict):
     assert read_emitted_yaml(emit_record_yaml(document)) == document
 
 
+def test_a_record_with_inputs_and_data_files_is_read_without_pyyaml():
+    document = {
+        "schema": 4,
+        "inputs": [{"name": "trips", "digest": "ab12", "tags": {"split": "train"}}, {"name": "x"}],
+        "data_files": [{"path": ".gitignore", "size": 6, "sha256": "e4"}],
+        "empty": [],
+        "after": {"key": [1, "two", None]},
+    }
+    text = emit_record_yaml(document)
+    assert read_emitted_yaml(text) == document == yaml.safe_load(text)
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "a: 1  # comment\n",
-        "a:\n- 1\n",
+        "a:\n  - 1\n",
+        "a:\n-  1\n",
+        "a:\n- b: 1\n   c: 2\n",
+        "- 1\n",
+        "a: [1, 2]\n",
         "a: {b: 1}\n",
         "a: 012\n",
         "a: yes\n",

@@ -148,33 +148,23 @@ def _read_scalar(text: str) -> Any:
 
 def read_emitted_yaml(text: str) -> dict[str, Any]:
     """Read YAML in exactly the form :func:`emit_record_yaml` writes, several times faster
-    than libyaml.
+    than libyaml: mappings, and lists (a run's inputs and data files) with their dashes at
+    the indent of the key that holds them.
 
-    Anything else (a comment, a list, another style, a hand edit) raises
-    ``ValueError``; :func:`load_record_yaml` then falls back to PyYAML.
+    Anything else (a comment, another style, a hand edit) raises ``ValueError``;
+    :func:`load_record_yaml` then falls back to PyYAML.
     """
     if text == "{}\n":
         return {}
     root: dict[str, Any] = {}
-    stack: list[tuple[int, dict[str, Any]]] = [(0, root)]
-    opened: dict[str, Any] | None = None  # a mapping whose first key comes next
-    position, size = 0, len(text)
-    while position < size:
-        match = _LINE.match(text, position)
-        if match is None:
-            raise _NotEmitted(text[position : position + 80])
-        position = match.end()
-        indent_text, quoted, plain, rest = match.groups()
-        indent = len(indent_text)
-        if opened is not None:
-            if indent != stack[-1][0] + 2:
-                raise _NotEmitted(match.group())
-            stack.append((indent, opened))
-            opened = None
-        while indent < stack[-1][0]:
-            stack.pop()
-        if indent != stack[-1][0]:
-            raise _NotEmitted(match.group())
+    stack: list[tuple[int, dict[str, Any]]] = [(0, root)]  # mappings open, by key indent
+    lists: list[tuple[int, list[Any]]] = []  # lists open, by the indent of their dashes
+    opened: tuple[dict[str, Any], str] | None = None  # a key whose block comes next
+
+    def take(match: re.Match[str], indent: int) -> None:
+        """One ``key: value`` (or ``key:``) line at ``indent``, into the mapping open there."""
+        nonlocal opened
+        _, quoted, plain, rest = match.groups()
         if plain is not None:
             if plain[-1:] == " " or plain.lower() in _YAML_WORDS:
                 raise _NotEmitted(plain)
@@ -185,16 +175,83 @@ def read_emitted_yaml(text: str) -> dict[str, Any]:
         if key in target:
             raise _NotEmitted(match.group())
         if rest is None:
-            target[key] = opened = {}
+            target[key] = {}
+            opened = (target, key)
         elif rest == "{}":
             target[key] = {}
+        elif rest == "[]":
+            target[key] = []
         elif rest:
             target[key] = _read_scalar(rest)
         else:
             raise _NotEmitted(match.group())
+
+    position, size = 0, len(text)
+    while position < size:
+        indent = _INDENT.match(text, position).end() - position  # type: ignore[union-attr]
+        if text.startswith("- ", position + indent):
+            items = _list_at(indent, stack, lists, opened)
+            opened = None
+            start = position + indent + 2
+            end = text.find("\n", start)
+            if end < 0:
+                raise _NotEmitted("unfinished document")
+            match = _LINE.match(text, start)
+            if match is not None and match.group(1) == "" and match.end() == end + 1:
+                element: dict[str, Any] = {}  # a mapping: its first key on the dash's line
+                items.append(element)
+                stack.append((indent + 2, element))
+                take(match, indent + 2)
+            else:
+                items.append(_read_scalar(text[start:end]))
+            position = end + 1
+            continue
+        match = _LINE.match(text, position)
+        if match is None:
+            raise _NotEmitted(text[position : position + 80])
+        position = match.end()
+        if opened is not None:
+            if indent != stack[-1][0] + 2:
+                raise _NotEmitted(match.group())
+            stack.append((indent, opened[0][opened[1]]))
+            opened = None
+        while indent < stack[-1][0]:
+            stack.pop()
+        while lists and lists[-1][0] >= indent:
+            lists.pop()  # a key at a list's indent or left of it: the list ended
+        if indent != stack[-1][0]:
+            raise _NotEmitted(match.group())
+        take(match, indent)
     if opened is not None:
         raise _NotEmitted("unfinished document")
     return root
+
+
+_INDENT = re.compile(r" *")
+
+
+def _list_at(
+    indent: int,
+    stack: list[tuple[int, dict[str, Any]]],
+    lists: list[tuple[int, list[Any]]],
+    opened: tuple[dict[str, Any], str] | None,
+) -> list[Any]:
+    """The list a dash at ``indent`` adds to: a new one for the key just opened (the dash
+    at that key's indent), or the one whose items are at that indent."""
+    if opened is not None:
+        if indent != stack[-1][0]:
+            raise _NotEmitted("a list item where a mapping's key was expected")
+        items: list[Any] = []
+        opened[0][opened[1]] = items
+        lists.append((indent, items))
+        return items
+    while stack[-1][0] > indent:
+        stack.pop()
+    while lists and lists[-1][0] > indent:
+        lists.pop()
+    if not lists or lists[-1][0] != indent or stack[-1][0] != indent:
+        raise _NotEmitted("a list item outside a list")
+    return lists[-1][1]
 
 
 def load_record_yaml(text: str | bytes) -> Any:
