@@ -83,6 +83,72 @@ def test_snapshot_is_reused_until_something_changes(project: Path):
     assert watcher.snapshot().branch == "feature"
 
 
+@pytest.fixture(params=[2, 5_000], ids=["small", "5000-files"])
+def tree(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A repository of 2 tracked files, or of 5,000 (fifty packages of small modules)."""
+    files = {"train.py": "alpha = 1\n", "src/model.py": "x = 1\n"}
+    for index in range(request.param - 2):
+        files[f"src/package_{index // 100}/module_{index}.py"] = f"VALUE = {index}\n"
+    return make_repo(tmp_path / "project", files)
+
+
+@pytest.mark.parametrize("looking", ["kernel", "fingerprint", "git"])
+def test_every_way_of_looking_records_what_git_says(
+    tree: Path, looking: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Whether the kernel says the tree changed, a fingerprint does, or git is asked each
+    time, a run records the same as a fresh look would, after each kind of change."""
+    if looking != "kernel":
+        monkeypatch.setattr(capture.ChangeWatch, "start", classmethod(lambda cls, *a, **k: None))
+    if looking == "git":
+        monkeypatch.setattr(capture, "MAX_FINGERPRINTED_FILES", 0)
+    watcher = GitWatcher(tree, tree / "runs")
+    if looking == "kernel" and sys.platform.startswith("linux"):
+        watcher.snapshot()
+        assert watcher._changes is not None  # the kernel watches: nothing is stat'ed
+    fresh = lambda: GitWatcher(tree, tree / "runs").snapshot()  # noqa: E731
+
+    def same() -> capture.GitSnapshot:
+        seen = watcher.snapshot()
+        assert seen == fresh()
+        return seen
+
+    assert not same().dirty  # clean
+    (tree / "train.py").write_text("alpha = 2\n")  # a tracked file edited in place
+    assert "+alpha = 2" in same().diff
+    if looking == "kernel":  # nothing changed: nothing asked (after the index git refreshed)
+        first = watcher.snapshot()
+        assert watcher.snapshot() is first
+    (tree / "notes.md").write_text("idea\n")  # an untracked file
+    assert "+idea" in same().diff
+    git(tree, "add", "src/model.py", "notes.md")  # staged: the diff is against the commit
+    same()
+    (tree / "src" / "model.py").write_text("x = 2\n")  # staged, then edited again
+    assert "+x = 2" in same().diff
+    (tree / "fresh" / "deep").mkdir(parents=True)  # a new folder, then a file in it
+    (tree / "fresh" / "deep" / "a.txt").write_text("one\n")
+    assert "+one" in same().diff
+    (tree / "fresh" / "deep" / "a.txt").write_text("two\n")  # in a folder made since
+    assert "+two" in same().diff
+    (tree / ".git" / "info").mkdir(exist_ok=True)
+    with (tree / ".git" / "info" / "exclude").open("a") as excludes:
+        excludes.write("fresh/\n")  # excluded now: out of the diff
+    assert "fresh/deep" not in same().diff
+    (tree / "runs" / "exp").mkdir(parents=True)  # the runs folder: never part of the code
+    (tree / "runs" / "exp" / "run.yaml").write_text("x\n")
+    assert "runs/" not in same().diff
+    git(tree, "add", "-A")
+    git(tree, "commit", "--quiet", "-m", "more")
+    committed = same()
+    assert not committed.dirty and committed.commit == git(tree, "rev-parse", "HEAD").strip()
+    git(tree, "checkout", "--quiet", "-b", "feature")
+    assert same().branch == "feature"
+    git(tree, "remote", "add", "origin", "https://example.org/team/project.git")
+    assert same().remote == "https://example.org/team/project.git"
+    os.chmod(tree / "train.py", 0o755)  # the mode git tracks
+    assert same().dirty
+
+
 def test_repository_without_commits(tmp_path: Path):
     project = tmp_path / "fresh"
     project.mkdir()

@@ -3,9 +3,11 @@
 What cannot change within a process (Python, platform, packages, user, host)
 is captured once per process. Git state can change between two runs of one
 process (a notebook edits and commits), so it is captured per run; but
-``git status`` costs milliseconds, so a snapshot is reused while a cheap
-fingerprint of the work tree (the ``stat`` of every tracked file and folder,
-HEAD, the index and refs) is unchanged, the same signal git itself trusts.
+``git status`` costs milliseconds, growing with the tree, so a snapshot is
+reused while nothing changed: on Linux the kernel says so (inotify on the
+tree's folders and git's refs: one read a run, whatever the tree's size),
+elsewhere a fingerprint of the work tree (the ``stat`` of every tracked file
+and folder, HEAD, the index and refs), the same signal git itself trusts.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from gitruns.redact import (
     strip_credentials,
 )
 from gitruns.store.reads import own_reads
+from gitruns.utils.changes import ChangeWatch
 from gitruns.utils.files import read_small_text
 from gitruns.utils.git import GitUnavailable, run_git
 from gitruns.utils.processes import forget_process_identity
@@ -176,11 +179,17 @@ class GitSnapshot:
         }
 
 
-Fingerprint = tuple[tuple[int, int, int] | None, ...]
+Fingerprint = tuple[tuple[int, int, int, int] | None, ...]  # mtime, size, inode, mode
 
 
 class GitWatcher:
-    """Snapshots of one work tree, leaving out the runs folder, reused while nothing changed."""
+    """Snapshots of one work tree, leaving out the runs folder, reused while nothing changed.
+
+    Whether anything changed is asked of the kernel where it can tell (Linux: a
+    :class:`ChangeWatch` on the tree's folders and git's refs), which costs one read
+    whatever the size of the tree; elsewhere, of a fingerprint of the tree (the
+    ``stat`` of every tracked file and folder) while it is small, else of git.
+    """
 
     def __init__(self, top: Path, runs_dir: Path) -> None:
         self.top = top
@@ -198,31 +207,65 @@ class GitWatcher:
         self.common_dir = (top / common_dir).resolve()
         self._watched: list[str] = []
         self._fingerprint: Fingerprint | None = None
+        self._changes: ChangeWatch | None = None
         self._snapshot: GitSnapshot | None = None
         self._lock = threading.Lock()
 
     def snapshot(self) -> GitSnapshot:
         with self._lock:
-            if self._snapshot is not None and self._watched:
-                # Taken before asking git, so a change made meanwhile is seen next time.
-                fingerprint = self._take_fingerprint(self._watched)
-                if fingerprint == self._fingerprint:
-                    return self._snapshot
+            if self._snapshot is not None and not self._may_have_changed():
+                return self._snapshot
+            self.forget()
+            tracked = self._tracked_files()
+            # Watched before git is asked, so a change made meanwhile is seen next time.
+            self._changes = ChangeWatch.start(
+                [*self._git_folders(), *_folders_of(self.top, tracked)]
+            )
             watched = self._refs_and_index()
             before = self._take_fingerprint(watched)
-            snapshot, paths = self._ask_git()
-            if len(paths) <= MAX_FINGERPRINTED_FILES:
-                watched += paths
-                before += self._take_fingerprint(paths)
-                self._watched, self._fingerprint = watched, before
-            else:
-                self._watched, self._fingerprint = [], None
+            snapshot, untracked = self._ask_git()
+            if self._changes is not None:
+                # git refreshes its index as it looks: that write is ours, not a change.
+                index = (str(self.git_dir), "index")
+                if self._changes.settle([index, (index[0], "index.lock")]) or not (
+                    self._changes.add(_folders_of(self.top, untracked))
+                ):
+                    self.forget()  # something else changed meanwhile: ask again next time
+            if self._changes is None:
+                files = sorted({*tracked, *untracked} | {os.path.dirname(f) for f in tracked})
+                if len(files) <= MAX_FINGERPRINTED_FILES:
+                    paths = [str(self.top / name) for name in files]
+                    self._watched = watched + paths
+                    self._fingerprint = before + self._take_fingerprint(paths)
             self._snapshot = snapshot
             return snapshot
 
+    def _may_have_changed(self) -> bool:
+        if self._changes is not None:
+            return self._changes.changed()
+        if self._watched:
+            return self._take_fingerprint(self._watched) != self._fingerprint
+        return True
+
+    def forget(self) -> None:
+        """Stop watching (the next snapshot asks git)."""
+        if self._changes is not None:
+            self._changes.close()
+        self._changes, self._watched, self._fingerprint = None, [], None
+
+    def _git_folders(self) -> list[str]:
+        """Where git keeps what a snapshot reads besides the tree: HEAD, the config and
+        packed refs, the branches, the excludes."""
+        folders = {str(self.git_dir), str(self.common_dir)}
+        for refs in {self.git_dir / "refs" / "heads", self.common_dir / "refs" / "heads"}:
+            folders.add(str(refs))
+            folders.update(str(folder) for folder in refs.rglob("*") if folder.is_dir())
+        folders.add(str(self.common_dir / "info"))
+        return sorted(folders)
+
     def _refs_and_index(self) -> list[str]:
         files = [self.git_dir / "HEAD", self.git_dir / "index", self.common_dir / "packed-refs"]
-        files.append(self.common_dir / "config")
+        files += [self.common_dir / "config", self.common_dir / "info" / "exclude"]
         with contextlib.suppress(OSError):
             head = (self.git_dir / "HEAD").read_text().strip()
             if head.startswith("ref: "):
@@ -231,17 +274,22 @@ class GitWatcher:
 
     @staticmethod
     def _take_fingerprint(paths: list[str]) -> Fingerprint:
-        signatures: list[tuple[int, int, int] | None] = []
+        signatures: list[tuple[int, int, int, int] | None] = []
         for path in paths:
             try:
                 stat = os.stat(path, follow_symlinks=False)
             except OSError:
                 signatures.append(None)
             else:
-                signatures.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+                signatures.append((stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_mode))
         return tuple(signatures)
 
+    def _tracked_files(self) -> list[str]:
+        listed = run_git(["ls-files", "-z", *self.pathspec], self.top).split(b"\0")
+        return [os.fsdecode(name) for name in listed if name]
+
     def _ask_git(self) -> tuple[GitSnapshot, list[str]]:
+        """The snapshot, and the untracked files it found."""
         status = run_git(
             ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", *self.pathspec],
             self.top,
@@ -257,11 +305,7 @@ class GitWatcher:
             remote=self._remote(branch),
             diff=diff,
         )
-        tracked = run_git(["ls-files", "-z", *self.pathspec], self.top).split(b"\0")
-        files = {os.fsdecode(name) for name in tracked if name} | set(untracked)
-        folders = {os.path.dirname(name) for name in files}
-        paths = [str(self.top / name) for name in sorted(files | folders)]
-        return snapshot, paths
+        return snapshot, untracked
 
     def _diff(self, commit: str | None, untracked: list[str]) -> str:
         """The uncommitted changes, with secret files left out and secrets redacted.
@@ -353,6 +397,17 @@ class GitWatcher:
         return strip_credentials(url_text)
 
 
+def _folders_of(top: Path, files: list[str]) -> list[str]:
+    """The top and every folder holding one of ``files`` (relative to it), up to the top."""
+    found = {""}
+    for name in files:
+        folder = os.path.dirname(name)
+        while folder not in found:
+            found.add(folder)
+            folder = os.path.dirname(folder)
+    return [str(top / folder) if folder else str(top) for folder in sorted(found)]
+
+
 def _parse_status(output: bytes) -> tuple[str | None, str | None, list[str], list[str]]:
     """Commit, branch, changed paths and untracked paths from ``git status --porcelain=v2 -z``."""
     commit: str | None = None
@@ -423,6 +478,9 @@ def forget_process_state() -> None:
     """Drop per-process caches; called in a child after ``fork``."""
     forget_process_identity()
     with _watchers_lock:
+        for watcher in _watchers.values():
+            if watcher is not None:
+                watcher.forget()  # the parent's watch: this process starts its own
         _watchers.clear()
 
 

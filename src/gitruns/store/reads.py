@@ -61,18 +61,25 @@ class _Watched:
 
 
 _watched = _Watched()
-_own = threading.local()  # gitruns' own reads in this thread (a diff of untracked files)
+
+
+class _OwnReads(threading.local):
+    depth = 0  # inside own_reads() in this thread: gitruns' own reads, not the run's
+
+
+_own = _OwnReads()
 
 
 @contextlib.contextmanager
 def own_reads() -> Iterator[None]:
     """Files opened inside are gitruns' own reads, not the run's: capturing a diff reads
     the untracked files of the work tree, which are not data the run was given."""
-    _own.depth = getattr(_own, "depth", 0) + 1
+    _own.depth += 1
     try:
         yield
     finally:
         _own.depth -= 1
+
 
 # Per process: a path's tracked state and a file's digest (by its stat) do not change
 # between the runs of one search, so a loop of trials asks git and hashes once.
@@ -106,7 +113,7 @@ def _skipped_prefixes() -> set[str]:
 
 def _on_audit_event(event: str, args: tuple[Any, ...]) -> None:
     # Called for every audited event of the process: the first test must be the cheapest.
-    if event != "open" or getattr(_own, "depth", 0):
+    if event != "open" or _own.depth:
         return
     path, mode, flags = args
     if isinstance(path, bytes):
