@@ -149,6 +149,18 @@ def test_every_way_of_looking_records_what_git_says(
     assert same().dirty
 
 
+def test_a_process_watches_a_few_trees_at_most(tmp_path: Path):
+    """A user has 128 inotify instances: a process logging to many repositories keeps
+    watching the most recent few, and still captures the others."""
+    projects = [make_repo(tmp_path / f"p{n}", {"train.py": f"n = {n}\n"}) for n in range(10)]
+    for project in projects:
+        assert capture.capture_git(project, project / "runs") is not None
+    assert len(capture._watchers) == capture.MAX_WATCHED_TREES
+    (projects[0] / "train.py").write_text("n = 100\n")
+    again = capture.capture_git(projects[0], projects[0] / "runs")
+    assert again is not None and "+n = 100" in again.diff
+
+
 def test_repository_without_commits(tmp_path: Path):
     project = tmp_path / "fresh"
     project.mkdir()

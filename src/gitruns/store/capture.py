@@ -22,6 +22,7 @@ import platform
 import shlex
 import sys
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -450,7 +451,10 @@ def _new_file_diff(name: str, text: str) -> str:
     )
 
 
-_watchers: dict[tuple[Path, Path], GitWatcher | None] = {}
+# Trees a process keeps watching, the most recently used: a user has 128 inotify
+# instances in all (a server logging to many repositories must not take them all).
+MAX_WATCHED_TREES = 8
+_watchers: OrderedDict[tuple[Path, Path], GitWatcher | None] = OrderedDict()
 _watchers_lock = threading.Lock()
 
 
@@ -464,6 +468,11 @@ def capture_git(repo_top: Path, runs_dir: Path) -> GitSnapshot | None:
             except GitUnavailable as error:
                 logger.warning("No code version is captured: %s.", error)
                 _watchers[key] = None
+            while len(_watchers) > MAX_WATCHED_TREES:
+                _, oldest = _watchers.popitem(last=False)
+                if oldest is not None:
+                    oldest.forget()
+        _watchers.move_to_end(key)
         watcher = _watchers[key]
     if watcher is None:
         return None

@@ -156,6 +156,7 @@ class ChangeWatch:
                 return True
             folder = self._folders.get(watch)
             if folder is None or (folder, os.fsdecode(name)) not in ignored:
+                logger.debug("Changed: %s/%s (event %#x)", folder, os.fsdecode(name), mask)
                 return True
         return False
 
