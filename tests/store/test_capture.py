@@ -175,6 +175,14 @@ def test_remote_is_recorded_without_credentials(project: Path):
     assert snapshot(project).remote == "https://github.com/org/repo.git"
 
 
+def test_the_remote_is_the_branchs_own_when_it_has_one(project: Path):
+    git(project, "remote", "add", "origin", "https://example.org/mine.git")
+    git(project, "remote", "add", "upstream", "https://example.org/team.git")
+    assert snapshot(project).remote == "https://example.org/mine.git"
+    git(project, "config", "branch.main.remote", "upstream")
+    assert snapshot(project).remote == "https://example.org/team.git"
+
+
 @pytest.mark.parametrize(
     ("url", "clean"),
     [

@@ -385,14 +385,19 @@ class GitWatcher:
         return diff + "".join(notes)
 
     def _remote(self, branch: str | None) -> str | None:
-        remote_name = "origin"
-        if branch:
-            configured = run_git(
-                ["config", "--get", f"branch.{branch}.remote"], self.top, check=False
-            )
-            remote_name = configured.decode().strip() or remote_name
-        url = run_git(["config", "--get", f"remote.{remote_name}.url"], self.top, check=False)
-        url_text = url.decode().strip()
+        """The URL of the branch's remote (else origin's), without credentials; one git
+        process reads both settings."""
+        listed = run_git(
+            ["config", "-z", "--get-regexp", r"^(branch\..*\.remote|remote\..*\.url)$"],
+            self.top,
+            check=False,
+        )
+        settings: dict[str, str] = {}
+        for item in listed.split(b"\0"):
+            key, _, value = os.fsdecode(item).partition("\n")
+            settings[key] = value  # a key set twice: the last, as 'git config --get' says
+        remote_name = (branch and settings.get(f"branch.{branch}.remote")) or "origin"
+        url_text = settings.get(f"remote.{remote_name}.url", "").strip()
         if not url_text:
             return None
         return strip_credentials(url_text)
