@@ -5,6 +5,7 @@ page), bounded whatever a run holds."""
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import re
 from collections import Counter
@@ -211,21 +212,23 @@ class ExperimentView:
         count = len(self.experiment.ids)
         if kind == "tag" or not count:
             return False
-        present = sum(value is not None for value in self.experiment.column(kind, key))
+        column = self.experiment.column(kind, key)
+        present = len(column) - column.count(None)
         return present >= SHOWN_COLUMN_SHARE * count
 
 
 def home_page(data: SiteData, width: int) -> dict[str, Any]:
-    newest = sorted(
+    newest = heapq.nlargest(
+        15,
         (
-            (start, run_id, experiment)
-            for experiment in data.experiments
-            for run_id, start in zip(experiment.ids, experiment.start_times, strict=True)
+            (start, run_id, n)
+            for n, experiment in enumerate(data.experiments)
+            for start, run_id in heapq.nlargest(
+                15, zip(experiment.start_times, experiment.ids, strict=True)
+            )
         ),
-        key=lambda item: item[0],
-        reverse=True,
-    )[:15]
-    recent = [run for _, run_id, experiment in newest for run in experiment.runs([run_id])]
+    )
+    recent = [run for _, run_id, n in newest for run in data.experiments[n].runs([run_id])]
     experiments = []
     for e in data.experiments:
         experiments.append(
@@ -482,7 +485,7 @@ def _chart_params(
     if metric is None:
         return []
     scores = experiment.column("metric", metric)
-    every = all(value is not None for value in scores)
+    every = None not in scores
     scored = None if every else [n for n, value in enumerate(scores) if value is not None]
     count = len(scores) if every else len(scored or [])
     chosen = []
@@ -490,11 +493,8 @@ def _chart_params(
         column = experiment.column("param", key)
         # Params repeat (max_depth 2 to 12...): each distinct text is read as a number once.
         texts = Counter(column if scored is None else [column[n] for n in scored])
-        numbers = {
-            text: number
-            for text in texts
-            if text is not None and (number := _as_number(text)) is not None
-        }
+        texts.pop(None, None)
+        numbers = _numbers_of(list(texts))
         present = sum(texts[text] for text in numbers)
         distinct = set(numbers.values())
         if present >= max(2, count // 2) and len(distinct) > 1:
@@ -502,10 +502,21 @@ def _chart_params(
                 f"p{index}",
                 key,
                 log=min(distinct) > 0 and max(distinct) / min(distinct) >= LOG_AXIS_SPAN,
-                integer=all(float(value).is_integer() for value in distinct),
+                integer=all(map(float.is_integer, distinct)),
             )
             chosen.append((-present, key, field))
     return [field for _, _, field in sorted(chosen)]
+
+
+def _numbers_of(texts: list[str]) -> dict[str, float]:
+    """Each text that reads as a finite number, with its number. A column of numbers
+    (100,000 distinct learning rates) is converted in one pass, not a call per text."""
+    try:
+        values = list(map(float, texts))
+    except (TypeError, ValueError):  # some text is not a number: one by one
+        found = {text: _as_number(text) for text in texts}
+        return {text: number for text, number in found.items() if number is not None}
+    return {text: value for text, value in zip(texts, values, strict=True) if math.isfinite(value)}
 
 
 LOG_AXIS_SPAN = 100  # positive values whose largest is this many times the smallest: log axis

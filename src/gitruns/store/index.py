@@ -143,6 +143,7 @@ class ExperimentIndex:
         # With a delta, where each run's entry is: its position in the cache files, or
         # -1 - its position in the delta.
         self._where: list[int] = []
+        self._appended = False  # the delta's runs all follow the written ones
 
     # -- freshness ----------------------------------------------------------------
 
@@ -202,6 +203,15 @@ class ExperimentIndex:
         """Read the cache as written, with ``delta`` laid over it."""
         self.names, self.columns, self._offsets = names, state["columns"], state["offsets"]
         self._token, self._delta, self._where = state["token"], delta, where
+        # Most pulls bring runs newer than every run here (ids sort by start): the written
+        # runs keep their places and the delta's follow, so a column is two lists joined.
+        written = len(state["names"])
+        self._appended = (
+            delta is not None
+            and not delta.gone
+            and len(where) == written + len(delta.names)
+            and where[written:] == list(range(-1, -1 - len(delta.names), -1))
+        )
         experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
         gone = delta.gone if delta is not None else frozenset()
         for (name, reason), signature in zip(
@@ -504,6 +514,8 @@ class ExperimentIndex:
             return None
         if written is None:
             return [None if at >= 0 else fresh[-1 - at] for at in self._where]
+        if self._appended:  # new runs after all the written ones: no run moved
+            return written + fresh
         return [written[at] if at >= 0 else fresh[-1 - at] for at in self._where]
 
     def keys(self, kind: str) -> list[str]:

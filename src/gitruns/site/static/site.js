@@ -120,57 +120,74 @@
 
   // An experiment's rows come in chunks (a pull rewrites only those it touched), each
   // naming its own params and metrics; the head gives the order the table shows them in
-  // and which are children. Laid end to end here, as the columns rowsOf reads.
+  // and which are children. Each value goes straight to its place in the columns rowsOf
+  // reads: one pass over each chunk's columns, whatever their count.
   function assembleChunks(dataset) {
     const parts = (dataset.chunks || []).map((name) => data()["experiment:" + dataset.id + ":" + name])
       .filter((part) => part && part.columns);
     const total = parts.reduce((sum, part) => sum + part.count, 0);
-    const globalIndex = { p: new Map(dataset.params.map((key, i) => [key, i])), m: new Map(dataset.metrics.map((key, i) => [key, i])) };
-    const merged = {}, tags = {}, raw = {};
+    const order = (dataset.order || []).filter((row) => row < total);
+    const count = order.length;
+    const position = new Int32Array(total).fill(-1);  // a chunk row's place in the table
+    order.forEach((row, i) => { position[row] = i; });
+    const globalIndex = {
+      p: new Map(dataset.params.map((key, i) => [key, i])),
+      m: new Map(dataset.metrics.map((key, i) => [key, i])),
+    };
     const renamed = (part, key) => {
-      const kind = key[0], local = Number(key.slice(1));
-      if ((kind !== "p" && kind !== "m") || !/^[pm]\d+$/.test(key)) return key;
-      const name = (kind === "p" ? part.params : part.metrics)[local];
+      if (!/^[pm]\d+$/.test(key)) return key;
+      const kind = key[0];
+      const name = (kind === "p" ? part.params : part.metrics)[Number(key.slice(1))];
       return globalIndex[kind].has(name) ? kind + globalIndex[kind].get(name) : null;
     };
-    const place = (into, key, values, offset) => {
-      if (!into[key]) into[key] = new Array(total).fill(null);
-      for (let i = 0; i < values.length; i++) into[key][offset + i] = values[i];
-    };
+    const columns = { tags: {}, raw: {}, registered: {} };
+    const column = (into, key) => into[key] || (into[key] = new Array(count).fill(null));
     let offset = 0;
     parts.forEach((part) => {
-      Object.entries(part.columns).forEach(([key, column]) => {
+      const size = part.count;
+      const put = (out, encoded) => {
+        if (Array.isArray(encoded)) {
+          for (let j = 0; j < size; j++) {
+            const at = position[offset + j];
+            if (at >= 0) out[at] = encoded[j] === undefined ? null : encoded[j];
+          }
+        } else {
+          const values = encoded.d, codes = encoded.c;
+          for (let j = 0; j < size; j++) {
+            const at = position[offset + j];
+            if (at >= 0) out[at] = codes[j] < 0 ? null : values[codes[j]];
+          }
+        }
+      };
+      Object.entries(part.columns).forEach(([key, encoded]) => {
         if (key === "tags") {
-          Object.entries(column).forEach(([tag, values]) => place(tags, tag, decodeColumn(values, part.count), offset));
+          Object.entries(encoded).forEach(([tag, values]) => put(column(columns.tags, tag), values));
         } else if (key === "raw") {
-          Object.entries(column).forEach(([row, fields]) => {
+          Object.entries(encoded).forEach(([row, fields]) => {
+            const at = position[offset + Number(row)];
+            if (at === undefined || at < 0) return;
             const found = {};
             Object.entries(fields).forEach(([field, value]) => { const name = renamed(part, field); if (name) found[name] = value; });
-            raw[offset + Number(row)] = found;
+            columns.raw[at] = found;
           });
         } else {
           const name = renamed(part, key);
-          if (name) place(merged, name, decodeColumn(column, part.count), offset);
+          if (name) put(column(columns, name), encoded);
         }
       });
-      offset += part.count;
+      offset += size;
     });
-    const order = (dataset.order || []).filter((row) => row < total);
     const child = dataset.child || [];
-    const columns = { tags: {}, raw: {}, registered: {} };
-    Object.entries(merged).forEach(([key, values]) => { columns[key] = order.map((row) => values[row]); });
-    Object.entries(tags).forEach(([key, values]) => { columns.tags[key] = order.map((row) => values[row]); });
-    const parents = columns.parent || order.map(() => null);
+    const parents = columns.parent || new Array(count).fill(null);
     columns.parent = parents.map((parent, i) => (child[i] ? parent : null));
     columns.parent_run = parents.map((parent, i) => (child[i] ? null : parent));
     const registered = dataset.registered || {};
-    order.forEach((row, i) => {
-      if (Object.hasOwn(raw, row)) columns.raw[i] = raw[row];
-      const id = columns.id ? columns.id[i] : null;
-      if (id && Object.hasOwn(registered, id)) columns.registered[i] = registered[id];
-    });
+    const ids = columns.id || [];
+    if (Object.keys(registered).length) {
+      ids.forEach((id, i) => { if (Object.hasOwn(registered, id)) columns.registered[i] = registered[id]; });
+    }
     dataset.columns = columns;
-    dataset.count = order.length;
+    dataset.count = count;
   }
 
   // "experiment:<id>" is an experiment's head; "experiment:<id>:<n>" one of its chunks.
