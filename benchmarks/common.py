@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import random
 import subprocess
 import tempfile
 from pathlib import Path
@@ -32,30 +33,31 @@ def make_repository(folder: Path) -> None:
     subprocess.run([*GIT, "-C", str(folder), "commit", "-qm", "init"], check=True)
 
 
+def tuning_params(rng: random.Random, index: int) -> dict[str, object]:
+    """The 10 params of a tuning job's trial (an xgboost search's), drawn from ``rng``."""
+    return {
+        "max_depth": rng.randint(2, 12),
+        "learning_rate": round(rng.uniform(0.01, 0.5), 4),
+        "min_child_weight": round(rng.uniform(0.5, 10), 3),
+        "subsample": round(rng.uniform(0.5, 1), 3),
+        "colsample_bytree": round(rng.uniform(0.5, 1), 3),
+        "reg_alpha": round(10 ** rng.uniform(-4, 1), 6),
+        "reg_lambda": round(10 ** rng.uniform(-4, 1), 6),
+        "n_estimators": rng.choice([100, 200, 500, 1000]),
+        "model": rng.choice(["xgboost", "lightgbm", "ridge"]),
+        "seed": index,
+    }
+
+
 def log_runs(count: int, seed: int = 0, experiment: str = "bench") -> None:
     """Runs as a tuning job makes them: 10 params, 5 metrics x 100 steps each (seeded)."""
-    import random
-
     import gitruns
 
     gitruns.set_experiment(experiment, primary_metric="rmse")
     rng = random.Random(seed)
     for index in range(count):
         with gitruns.start_run():
-            gitruns.log_params(
-                {
-                    "max_depth": rng.randint(2, 12),
-                    "learning_rate": round(rng.uniform(0.01, 0.5), 4),
-                    "min_child_weight": round(rng.uniform(0.5, 10), 3),
-                    "subsample": round(rng.uniform(0.5, 1), 3),
-                    "colsample_bytree": round(rng.uniform(0.5, 1), 3),
-                    "reg_alpha": round(10 ** rng.uniform(-4, 1), 6),
-                    "reg_lambda": round(10 ** rng.uniform(-4, 1), 6),
-                    "n_estimators": rng.choice([100, 200, 500, 1000]),
-                    "model": rng.choice(["xgboost", "lightgbm", "ridge"]),
-                    "seed": index,
-                }
-            )
+            gitruns.log_params(tuning_params(rng, index))
             for step in range(100):
                 gitruns.log_metrics(
                     {
@@ -77,7 +79,6 @@ def copy_runs(count: int, seed: int = 0, experiment: str = "bench") -> list[Path
     minute back, as a pull's are. Returns their folders."""
     import errno
     import os
-    import random
     import re
     import shutil
     import time
@@ -105,18 +106,7 @@ def copy_runs(count: int, seed: int = 0, experiment: str = "bench") -> list[Path
     for index in range(count - 1):
         moment = start + index * 1000
         run_id = f"{moment:012x}{rng.getrandbits(80):020x}"
-        params = {
-            "max_depth": rng.randint(2, 12),
-            "learning_rate": round(rng.uniform(0.01, 0.5), 4),
-            "min_child_weight": round(rng.uniform(0.5, 10), 3),
-            "subsample": round(rng.uniform(0.5, 1), 3),
-            "colsample_bytree": round(rng.uniform(0.5, 1), 3),
-            "reg_alpha": round(10 ** rng.uniform(-4, 1), 6),
-            "reg_lambda": round(10 ** rng.uniform(-4, 1), 6),
-            "n_estimators": rng.choice([100, 200, 500, 1000]),
-            "model": rng.choice(["xgboost", "lightgbm", "ridge"]),
-            "seed": index,
-        }
+        params = tuning_params(rng, index)
         text = template.replace(model_run.info.run_id, run_id)
         started = datetime.fromtimestamp(moment / 1000, tz=timezone.utc)
         ended = datetime.fromtimestamp(moment / 1000 + rng.uniform(1, 60), tz=timezone.utc)
