@@ -96,12 +96,13 @@ class SiteWriter:
         """An experiment's chunk layout as the last build left it (empty when none, or
         when what the manifest holds is not one)."""
         layout = self._previous_layouts.get(experiment_id)
+        # Text or nothing in each place is all that is checked: a layout only keeps the
+        # places of runs the build found (an id that names no run is dropped).
         valid = isinstance(layout, list) and all(
             isinstance(chunk, list)
-            and all(run_id is None or (isinstance(run_id, str) and RUN_ID.match(run_id))
-                    for run_id in chunk)
+            and all(type(run_id) is str or run_id is None for run_id in chunk)
             for chunk in layout
-        )  # fmt: skip
+        )
         return layout if valid else []  # type: ignore[return-value]
 
     def _check_output_folder(self) -> None:
@@ -204,13 +205,13 @@ class SiteWriter:
         return name in self._listing(folder)
 
     def _listing(self, folder: str) -> set[str]:
-        """The regular files of an output folder, each folder listed once (one scandir of
-        100,000 pages, not 100,000 stats)."""
+        """The names in an output folder, each folder listed once (one listing of 100,000
+        pages, not 100,000 stats): what tells a page removed by hand."""
         found = self._listed.get(folder)
         if found is None:
             found = set()
-            with contextlib.suppress(OSError), os.scandir(self.output / folder) as entries:
-                found = {entry.name for entry in entries if entry.is_file(follow_symlinks=False)}
+            with contextlib.suppress(OSError):
+                found = set(os.listdir(self.output / folder))
             self._listed[folder] = found
         return found
 

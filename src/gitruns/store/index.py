@@ -266,12 +266,16 @@ class ExperimentIndex:
     ) -> bool:
         """Lay the runs that are new or changed since the cache was written over it, in
         ``delta.json``; False when they are too many (the cache is then written whole)."""
-        known = {name: (flat[2 * at], flat[2 * at + 1]) for at, name in enumerate(names)}
-        changed = [
-            at
-            for at, name in enumerate(present)
-            if known.get(name) != (signatures[2 * at], signatures[2 * at + 1])
-        ]
+        count = len(names)
+        if present[:count] == names and signatures[: 2 * count] == flat:
+            changed = list(range(count, len(present)))  # a pull of newer runs: only those
+        else:
+            known = {name: (flat[2 * at], flat[2 * at + 1]) for at, name in enumerate(names)}
+            changed = [
+                at
+                for at, name in enumerate(present)
+                if known.get(name) != (signatures[2 * at], signatures[2 * at + 1])
+            ]
         base = state["names"]
         limit = max(DELTA_MIN_RUNS, len(base) // DELTA_SHARE)
         changed_names = {present[at] for at in changed}
