@@ -126,6 +126,9 @@ def main() -> None:
                 f"{report.written} files written (target 5 s at 100,000)"
             )
         if os.path.exists(CHROMIUM):
+            # The builds just wrote hundreds of thousands of files: let them reach the disk
+            # first, or the page's reads wait behind that write-back (as no reader's would).
+            os.sync()
             ready = page_ready_seconds(workspace / "site" / "experiments" / "bench.html", total)
             print(
                 f"experiment page usable in Chromium: {ready:.2f} s "
