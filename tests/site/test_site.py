@@ -345,6 +345,20 @@ def test_a_pull_rewrites_only_the_chunks_its_runs_went_into(repo: Path, browser,
     rmse = page.locator("#comparison tbody tr", has=page.locator("th", has_text="metrics.rmse"))
     assert rmse.locator("td").all_inner_texts() == ["100", "56"]
     assert visitor.errors == []
+    # A chunk that does not load leaves its runs out; no run shows another's values.
+    (chunks / "1.js").unlink()
+    visitor.open(output / "experiments" / "sweep.html")
+    page.wait_for_selector("#runs tbody tr[data-id]")
+    shown = page.evaluate(
+        """() => {
+          const d = Object.values(window.GITRUNS).find((d) => d.runs && d.goal);
+          const rmse = "m" + d.metrics.indexOf("rmse");
+          return d.runs.map((r) => [r.name, r[rmse]]);
+        }"""
+    )
+    assert len(shown) == 26 and ["trial-44", 56.0] in shown and ["trial-03", 97.0] in shown
+    assert all(name != "trial-25" for name, _ in shown)
+    assert any("chunk 1 did not load" in error for error in visitor.errors)
     visitor.close()
 
 

@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 
 
 # The layout of the data files the pages load: a change rewrites them all.
-DATA_FORMAT = "5"  # 5: an experiment's rows in chunks, named by a head
+DATA_FORMAT = "6"  # 5: an experiment's rows in chunks, named by a head; 6: with their sizes
 
 
 # Headless Chromium as tests and benchmarks start it: no sandbox (root in CI), and no

@@ -306,6 +306,9 @@ def experiment_head(view: ExperimentView) -> dict[str, Any]:
         "goal": view.experiment.goal,
         "charts": comparison_charts(view),
         "chunks": chunk_names(view.layout),
+        "sizes": [
+            sum(run_id is not None for run_id in chunk) for chunk in view.layout if any(chunk)
+        ],
         "order": [view.row_of[run_id] for run_id, _ in view.rows],
         "child": [1 if depth else 0 for _, depth in view.rows],
         "registered": {

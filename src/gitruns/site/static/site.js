@@ -123,10 +123,24 @@
   // and which are children. Each value goes straight to its place in the columns rowsOf
   // reads: one pass over each chunk's columns, whatever their count.
   function assembleChunks(dataset) {
-    const parts = (dataset.chunks || []).map((name) => data()["experiment:" + dataset.id + ":" + name])
-      .filter((part) => part && part.columns);
-    const total = parts.reduce((sum, part) => sum + part.count, 0);
-    const order = (dataset.order || []).filter((row) => row < total);
+    // A chunk that did not load (or not as the head says) leaves its runs out, never
+    // another run's values in their place.
+    const sizes = dataset.sizes || [];
+    const starts = [];
+    let total = 0;
+    sizes.forEach((size) => { starts.push(total); total += size; });
+    const parts = [];
+    const loaded = new Uint8Array(total);
+    (dataset.chunks || []).forEach((name, n) => {
+      const part = data()["experiment:" + dataset.id + ":" + name];
+      if (!part || !part.columns || part.count !== sizes[n]) {
+        console.error("gitruns: the data of chunk " + name + " did not load; its runs are left out");
+        return;
+      }
+      parts.push({ part: part, offset: starts[n] });
+      loaded.fill(1, starts[n], starts[n] + sizes[n]);
+    });
+    const order = (dataset.order || []).filter((row) => row < total && loaded[row]);
     const count = order.length;
     const position = new Int32Array(total).fill(-1);  // a chunk row's place in the table
     order.forEach((row, i) => { position[row] = i; });
@@ -142,8 +156,7 @@
     };
     const columns = { tags: {}, raw: {}, registered: {} };
     const column = (into, key) => into[key] || (into[key] = new Array(count).fill(null));
-    let offset = 0;
-    parts.forEach((part) => {
+    parts.forEach(({ part, offset }) => {
       const size = part.count;
       const put = (out, encoded) => {
         if (Array.isArray(encoded)) {
@@ -175,7 +188,6 @@
           if (name) put(column(columns, name), encoded);
         }
       });
-      offset += size;
     });
     const child = dataset.child || [];
     const parents = columns.parent || new Array(count).fill(null);
