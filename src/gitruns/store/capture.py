@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import getpass
-import importlib.metadata
 import logging
 import os
 import platform
@@ -76,6 +75,8 @@ class Environment:
 def capture_environment() -> Environment:
     """Python, platform and installed packages; read once per process."""
     packages: dict[str, tuple[str, str]] = {}
+    import importlib.metadata  # here: importing it costs every process 17 ms, most never ask
+
     for distribution in importlib.metadata.distributions():
         name = distribution.metadata["Name"]
         if not name:
