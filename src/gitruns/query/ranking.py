@@ -108,19 +108,11 @@ def is_timing(metric: str) -> bool:
     return TIMING_METRIC.search(metric) is not None
 
 
-def guess_primary_metric(runs: Iterable[Ranked]) -> str | None:
-    """Rule 2: the metric most runs logged, timing metrics and constants left out (a
-    constant only when some other metric varies), ties by name."""
-    columns: dict[str, list[float]] = {}
-    for run in runs:
-        for key, value in run.metrics.items():
-            columns.setdefault(key, []).append(value)
-    return guess_from_columns({key: values.copy for key, values in columns.items()})
-
-
 def guess_from_columns(columns: Mapping[str, Callable[[], Sequence[float | None]]]) -> str | None:
-    """Rule 2 over columns: each metric's values, one per run (None where a run lacks it),
-    read only when asked for: the site ranks 100,000 runs from the search index's columns."""
+    """Rule 2: the metric most runs logged, timing metrics and constants left out (a
+    constant only when some other metric varies), ties by name. Each metric's values come
+    as a column, one per run (None where a run lacks it), read only when asked for: the
+    site ranks 100,000 runs from the search index's columns."""
     counts: dict[str, int] = {}
     varying: list[str] = []
     for key, read in columns.items():

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,6 +37,7 @@ from gitruns.site.pages import (
     chunk_rows,
     experiment_head,
     experiment_page,
+    filled_chunks,
     home_page,
     json_safe,
     model_source,
@@ -189,8 +189,7 @@ def _run_tasks(
     """The files of each run whose inputs changed: its page, history data, artifact pages
     and artifacts. Only these runs are read whole (in one pass over the index)."""
     experiment = view.experiment
-    key_of = dict(zip(experiment.ids, experiment.keys, strict=True))
-    folder = os.path.join(experiment.index.runs_dir, experiment.id)
+    key_of = experiment.key_of
     page_keys: dict[str, str] = {}
     artifacts: dict[str, list[tuple[str, int]]] = {}
     # What every run's page shows of the experiment and the site (and the build's salt),
@@ -207,7 +206,9 @@ def _run_tasks(
             page_keys[run_id] = f"{shared}:{run_key}:{view.colors[run_id][1:]}"
             continue
         files = artifacts[run_id] = (
-            artifact_files(f"{folder}/{run_id}") if run_id in experiment.with_artifacts else []
+            artifact_files(experiment.folder_of(run_id))
+            if run_id in experiment.with_artifacts
+            else []
         )
         # The page's key holds every input of the run's other files too.
         page_keys[run_id] = _key(
@@ -226,6 +227,7 @@ def _run_tasks(
         if run_id not in kept
     ]
     wanted = [run_id for run_id, _, _ in pending]
+    # Read in one pass over the index: the runs, then the children their pages list.
     runs = {run.id: run for run in experiment.runs(wanted)}
     experiment.runs([child for run_id in wanted for child in view.children.get(run_id, [])])
     tasks: list[Task] = []
@@ -252,11 +254,9 @@ def _chunk_tasks(view: ExperimentView) -> list[Task]:
     """A data file per chunk of the experiment's rows, made again only when a run in it
     changed, arrived or left."""
     experiment = view.experiment
-    key_of = dict(zip(experiment.ids, experiment.keys, strict=True))
+    key_of = experiment.key_of
     tasks: list[Task] = []
-    for number, chunk in enumerate(view.layout):
-        if not any(chunk):
-            continue
+    for number, chunk in filled_chunks(view.layout):
         key = _key("chunk", *(f"{run_id}:{key_of[run_id]}" if run_id else "" for run_id in chunk))
         tasks.append(
             (

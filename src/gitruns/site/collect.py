@@ -41,7 +41,7 @@ class RunModel:
 
     entry: RunEntry
     path: str  # its folder, as text: 100,000 Path objects made for nothing cost a second
-    key: str  # changes when run.yaml or any metric history changes
+    key: str  # changes when run.yaml (rewritten with every metric flush) or its artifacts do
     _last_histories: ClassVar[tuple[tuple[str, str], dict[str, list[list[float]]]] | None] = None
 
     @property
@@ -93,9 +93,7 @@ class ExperimentModel(RankedMixin):
             value or 0 for value in self.column("attribute", "start_time")
         ]
         self.with_artifacts: set[str] = set()  # runs with an artifacts folder (few)
-        self.keys = _run_keys(
-            os.path.join(index.runs_dir, experiment_id), index, self.positions, self.with_artifacts
-        )
+        self.keys = _run_keys(index, self.positions, self.with_artifacts)
         self._made: dict[str, RunModel] = {}
 
     def column(self, kind: str, key: str) -> list[Any]:
@@ -139,13 +137,21 @@ class ExperimentModel(RankedMixin):
         wanted = [run_id for run_id in wanted if run_id in at]
         if not wanted:
             return [self._made[run_id] for run_id in run_ids if run_id in self._made]
-        folder = os.path.join(self.index.runs_dir, self.id)
         positions = [self.positions[at[run_id]] for run_id in wanted]
         for run_id, item in zip(wanted, self.index.entries_at(positions), strict=True):
             if item is not None:
-                entry, _ = item
-                self._made[run_id] = RunModel(entry, f"{folder}/{run_id}", self.keys[at[run_id]])
+                entry, folder = item
+                self._made[run_id] = RunModel(entry, folder, self.keys[at[run_id]])
         return [self._made[run_id] for run_id in run_ids if run_id in self._made]
+
+    def folder_of(self, run_id: str) -> str:
+        """A run's folder, as the index names it (a run of this experiment)."""
+        return self.index.run_dir(self.positions[self._row_of[run_id]])
+
+    @functools.cached_property
+    def key_of(self) -> dict[str, str]:
+        """Each run's key (see :func:`_run_keys`), by id."""
+        return dict(zip(self.ids, self.keys, strict=True))
 
     @functools.cached_property
     def _row_of(self) -> dict[str, int]:
@@ -179,9 +185,7 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _run_keys(
-    experiment_dir: str, index: ExperimentIndex, positions: list[int], with_artifacts: set[str]
-) -> list[str]:
+def _run_keys(index: ExperimentIndex, positions: list[int], with_artifacts: set[str]) -> list[str]:
     """A key per run that changes when its run.yaml or its artifacts folder does.
 
     run.yaml's size and mtime come from the index, which stat'ed it already. The metric
@@ -199,7 +203,7 @@ def _run_keys(
     flat = index.signatures
     racy_after = time.time_ns() - RACY_NANOSECONDS
     try:
-        folder = os.open(experiment_dir, os.O_RDONLY | os.O_DIRECTORY)
+        folder = os.open(index.experiment_dir, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
         return [""] * len(positions)
     try:

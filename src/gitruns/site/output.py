@@ -64,7 +64,7 @@ class SiteWriter:
         self._previous_layouts: dict[str, Any] = {}
         self.layouts: dict[str, list[list[str | None]]] = {}  # this build's, saved at finish
         self.written_paths: list[str] = []
-        self._listed: dict[str, set[str]] = {}  # folder -> its regular files, when listed
+        self._listed: dict[str, set[str]] = {}  # folder -> the names in it, when listed
         self._by_run: dict[str, list[str]] | None = None  # run id -> its other files, last build
         self._check_output_folder()
         with contextlib.suppress(OSError, ValueError, GitrunsError):
@@ -147,18 +147,17 @@ class SiteWriter:
 
     def needs(self, path: str, key: str) -> bool:
         """Whether ``path`` must be made again; either way it belongs to this build."""
-        for slot, pattern in ((1, RUN_PAGE), (2, RUN_DATA)):
-            found = pattern.match(path)
-            if found:  # one of a run's own two files: kept under the run's id
-                full = self._run_key(key)
-                kept = self.previous_runs.get(found[1])
-                if not (type(kept) is list and len(kept) == 3 and kept[0] == full):
-                    return True
-                if not self._present(path):
-                    return True
-                entry = self.current_runs.setdefault(found[1], [full, "", ""])
-                entry[slot] = kept[slot]
-                return False
+        own = _run_slot(path)
+        if own is not None:  # one of a run's own two files: kept under the run's id
+            run_id, slot = own
+            full = self._run_key(key)
+            kept = self.previous_runs.get(run_id)
+            if not (type(kept) is list and len(kept) == 3 and kept[0] == full):
+                return True
+            if not self._present(path):
+                return True
+            self.current_runs.setdefault(run_id, [full, "", ""])[slot] = kept[slot]
+            return False
         full = self._full_key(key)
         previous = self.previous.get(path)
         if previous is not None and previous[0] == full and self._present(path):
@@ -185,7 +184,7 @@ class SiteWriter:
             previous = previous_runs.get(run_id)
             if not (type(previous) is list and len(previous) == 3):
                 continue
-            if previous[0] != (key if len(key) <= MAX_PLAIN_KEY else self._run_key(key)):
+            if previous[0] != self._run_key(key):
                 continue
             if f"{run_id}.html" not in pages or f"{run_id}.js" not in data:
                 continue
@@ -200,7 +199,7 @@ class SiteWriter:
         return kept
 
     def _present(self, path: str) -> bool:
-        """Whether ``path`` is a regular file in the output."""
+        """Whether ``path`` is in the output (as its folder's listing says)."""
         folder, _, name = path.rpartition("/")
         return name in self._listing(folder)
 
@@ -221,13 +220,13 @@ class SiteWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, payload)
         self.written_paths.append(path)
-        for slot, pattern in ((1, RUN_PAGE), (2, RUN_DATA)):
-            found = pattern.match(path)
-            if found:
-                self.current.pop(path, None)
-                entry = self.current_runs.setdefault(found[1], ["", "", ""])
-                entry[0], entry[slot] = self._run_key(key), _digest(payload)
-                return
+        own = _run_slot(path)
+        if own is not None:
+            run_id, slot = own
+            self.current.pop(path, None)
+            entry = self.current_runs.setdefault(run_id, ["", "", ""])
+            entry[0], entry[slot] = self._run_key(key), _digest(payload)
+            return
         self.current[path] = (self._full_key(key), _digest(payload))
 
     def write_if_changed(self, path: str, content: bytes) -> None:
@@ -255,8 +254,12 @@ class SiteWriter:
         for run_id in sorted(self.previous_runs.keys() - self.current_runs.keys()):
             entry = self.previous_runs[run_id]
             if RUN_ID.match(run_id) and isinstance(entry, list) and len(entry) == 3:
-                self._remove_stale(f"runs/{run_id}.html", str(entry[1]))
-                self._remove_stale(f"data/runs/{run_id}.js", str(entry[2]))
+                for path, digest in (
+                    (f"runs/{run_id}.html", entry[1]),
+                    (f"data/runs/{run_id}.js", entry[2]),
+                ):
+                    if digest:  # a file that build did write
+                        self._remove_stale(path, str(digest))
         self.output.mkdir(parents=True, exist_ok=True)
         manifest = {
             "version": MANIFEST_VERSION,
@@ -272,6 +275,16 @@ class SiteWriter:
         return files, written, files - written
 
 
+def _run_slot(path: str) -> tuple[str, int] | None:
+    """For a run's own page or history data: its id, and its slot in the manifest's entry
+    for the run (1: the page, 2: the data); None for any other file."""
+    for slot, pattern in ((1, RUN_PAGE), (2, RUN_DATA)):
+        found = pattern.match(path)
+        if found:
+            return found[1], slot
+    return None
+
+
 def _from_version_2(document: dict[str, Any]) -> dict[str, Any]:
     """A version 2 manifest (every file under its path, 40-digit keys and digests) as
     version 3: nothing it lists is kept as it is (its keys differ), but what this build
@@ -283,11 +296,9 @@ def _from_version_2(document: dict[str, Any]) -> dict[str, Any]:
         if not (isinstance(path, str) and isinstance(entry, list) and len(entry) == 2):
             continue
         digest = str(entry[1])[:KEY_LENGTH]
-        for slot, pattern in ((1, RUN_PAGE), (2, RUN_DATA)):
-            found = pattern.match(path)
-            if found:
-                runs.setdefault(found[1], ["", "", ""])[slot] = digest
-                break
+        own = _run_slot(path)
+        if own is not None:
+            runs.setdefault(own[0], ["", "", ""])[own[1]] = digest
         else:
             files[path] = ["", digest]
     return {"version": MANIFEST_VERSION, "files": files, "runs": runs, "layouts": {}}

@@ -306,9 +306,7 @@ def experiment_head(view: ExperimentView) -> dict[str, Any]:
         "goal": view.experiment.goal,
         "charts": comparison_charts(view),
         "chunks": chunk_names(view.layout),
-        "sizes": [
-            sum(run_id is not None for run_id in chunk) for chunk in view.layout if any(chunk)
-        ],
+        "sizes": [len(chunk) - chunk.count(None) for _, chunk in filled_chunks(view.layout)],
         "order": [view.row_of[run_id] for run_id, _ in view.rows],
         "child": [1 if depth else 0 for _, depth in view.rows],
         "registered": {
@@ -318,9 +316,13 @@ def experiment_head(view: ExperimentView) -> dict[str, Any]:
     }
 
 
+def filled_chunks(layout: Layout) -> list[tuple[int, list[str | None]]]:
+    """The chunks that hold rows, with their numbers (an emptied chunk has no file)."""
+    return [(n, chunk) for n, chunk in enumerate(layout) if any(chunk)]
+
+
 def chunk_names(layout: Layout) -> list[str]:
-    """The chunks that hold rows, by number (an emptied chunk has no file)."""
-    return [str(n) for n, chunk in enumerate(layout) if any(chunk)]
+    return [str(n) for n, _ in filled_chunks(layout)]
 
 
 def chunk_rows(runs: list[RunModel], colors: dict[str, str]) -> dict[str, Any]:

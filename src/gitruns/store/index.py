@@ -145,11 +145,21 @@ class ExperimentIndex:
         self._where: list[int] = []
         self._appended = False  # the delta's runs all follow the written ones
 
+    @property
+    def experiment_dir(self) -> str:
+        """The experiment's folder, where each run's folder is named by its id."""
+        return os.path.join(self.runs_dir, self.experiment_id)
+
+    def run_dir(self, position: int) -> str:
+        """The folder of the run at ``position``: a folder the scan found, never a path
+        made of what a record says."""
+        return os.path.join(self.experiment_dir, self.names[position])
+
     # -- freshness ----------------------------------------------------------------
 
     def refresh(self) -> ExperimentIndex:
         """Bring the cache up to date with the run folders (a stat per run)."""
-        experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
+        experiment_dir = self.experiment_dir
         state = self._load_state()
         delta = self._load_delta(state) if state is not None else None
         known = set(state["names"]) if state is not None else set()
@@ -212,7 +222,7 @@ class ExperimentIndex:
             and len(where) == written + len(delta.names)
             and where[written:] == list(range(-1, -1 - len(delta.names), -1))
         )
-        experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
+        experiment_dir = self.experiment_dir
         gone = delta.gone if delta is not None else frozenset()
         for (name, reason), signature in zip(
             state.get("problems", []), state.get("problem_signatures", []), strict=False
@@ -290,7 +300,7 @@ class ExperimentIndex:
         if len(kept_delta) + len(changed) > limit:
             return False
         now = time.time_ns()
-        experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
+        experiment_dir = self.experiment_dir
         entries = dict(kept_delta)
         for at in changed:
             name, size, mtime = present[at], signatures[2 * at], signatures[2 * at + 1]
@@ -390,7 +400,7 @@ class ExperimentIndex:
                         before[name] = position
         problems = {name: str(reason) for name, reason in (state or {}).get("problems", [])}
         now = time.time_ns()
-        experiment_dir = os.path.join(self.runs_dir, self.experiment_id)
+        experiment_dir = self.experiment_dir
         new_lines: list[bytes] = []
         fresh: dict[int, Any] = {}
         kept: list[Signature] = []
@@ -543,7 +553,7 @@ class ExperimentIndex:
         items = self._items_at(positions)
         for position, item in zip(positions, items, strict=True):
             name = self.names[position]
-            run_dir = os.path.join(self.runs_dir, self.experiment_id, name)
+            run_dir = self.run_dir(position)
             if isinstance(item, list) and not _belongs_here(item, name, self.experiment_id):
                 item = _read(os.path.join(run_dir, RUN_FILE))  # a cache entry naming elsewhere
                 if not isinstance(item, list):

@@ -154,8 +154,11 @@
       const name = (kind === "p" ? part.params : part.metrics)[Number(key.slice(1))];
       return globalIndex[kind].has(name) ? kind + globalIndex[kind].get(name) : null;
     };
-    const columns = { tags: {}, raw: {}, registered: {} };
-    const column = (into, key) => into[key] || (into[key] = new Array(count).fill(null));
+    // Keys come from records (a tag named "__proto__"): objects without a prototype, and
+    // only their own keys read, so no key reaches Object.prototype.
+    const bare = () => Object.create(null);
+    const columns = Object.assign(bare(), { tags: bare(), raw: bare(), registered: bare() });
+    const column = (into, key) => (Object.hasOwn(into, key) ? into[key] : (into[key] = new Array(count).fill(null)));
     parts.forEach(({ part, offset }) => {
       const size = part.count;
       const put = (out, encoded) => {
@@ -179,7 +182,7 @@
           Object.entries(encoded).forEach(([row, fields]) => {
             const at = position[offset + Number(row)];
             if (at === undefined || at < 0) return;
-            const found = {};
+            const found = bare();
             Object.entries(fields).forEach(([field, value]) => { const name = renamed(part, field); if (name) found[name] = value; });
             columns.raw[at] = found;
           });
