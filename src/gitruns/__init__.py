@@ -9,108 +9,127 @@ environment that produced it. Existing MLflow code runs unchanged with::
 
 from __future__ import annotations
 
-from gitruns import artifacts, data, entities, exceptions, pyfunc, sklearn, xgboost
-from gitruns.autologging import autolog
-from gitruns.client import MlflowClient
-from gitruns.entities import Experiment, Run, RunData, RunInfo, RunStatus, ViewType
-from gitruns.exceptions import GitrunsError, MlflowException
-from gitruns.signature import infer_signature
-from gitruns.tracking import (
-    ActiveRun,
-    active_run,
-    create_experiment,
-    delete_logged_model_tag,
-    delete_run,
-    delete_tag,
-    end_run,
-    flush,
-    get_artifact_uri,
-    get_experiment,
-    get_experiment_by_name,
-    get_logged_model,
-    get_run,
-    get_tracking_uri,
-    last_active_run,
-    list_experiments,
-    log_artifact,
-    log_artifacts,
-    log_dict,
-    log_figure,
-    log_input,
-    log_metric,
-    log_metrics,
-    log_param,
-    log_params,
-    log_text,
-    register_model,
-    search_experiments,
-    search_runs,
-    set_experiment,
-    set_experiment_tag,
-    set_experiment_tags,
-    set_logged_model_tags,
-    set_tag,
-    set_tags,
-    set_tracking_uri,
-    start_run,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from gitruns.store.reads import watch_reads
 from gitruns.version import __version__
 
-__all__ = [
-    "ActiveRun",
-    "Experiment",
-    "GitrunsError",
-    "MlflowClient",
-    "MlflowException",
-    "Run",
-    "RunData",
-    "RunInfo",
-    "RunStatus",
-    "ViewType",
-    "__version__",
-    "active_run",
-    "artifacts",
-    "autolog",
-    "create_experiment",
-    "data",
-    "delete_logged_model_tag",
-    "delete_run",
-    "delete_tag",
-    "end_run",
-    "entities",
-    "exceptions",
-    "flush",
-    "get_artifact_uri",
-    "get_experiment",
-    "get_experiment_by_name",
-    "get_logged_model",
-    "get_run",
-    "get_tracking_uri",
-    "infer_signature",
-    "last_active_run",
-    "list_experiments",
-    "log_artifact",
-    "log_artifacts",
-    "log_dict",
-    "log_figure",
-    "log_input",
-    "log_metric",
-    "log_metrics",
-    "log_param",
-    "log_params",
-    "log_text",
-    "pyfunc",
-    "register_model",
-    "search_experiments",
-    "search_runs",
-    "set_experiment",
-    "set_experiment_tag",
-    "set_experiment_tags",
-    "set_logged_model_tags",
-    "set_tag",
-    "set_tags",
-    "set_tracking_uri",
-    "sklearn",
-    "start_run",
-    "xgboost",
-]
+# What ``import gitruns`` offers, by the module that defines it. Each is imported on
+# first use (PEP 562): a script that only searches runs never loads the writer, the
+# registry or the model flavors, and starts 100 ms sooner.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "gitruns.autologging": ("autolog",),
+    "gitruns.client": ("MlflowClient",),
+    "gitruns.entities": ("Experiment", "Run", "RunData", "RunInfo", "RunStatus", "ViewType"),
+    "gitruns.exceptions": ("GitrunsError", "MlflowException"),
+    "gitruns.signature": ("infer_signature",),
+    "gitruns.tracking": (
+        "ActiveRun",
+        "active_run",
+        "create_experiment",
+        "delete_logged_model_tag",
+        "delete_run",
+        "delete_tag",
+        "end_run",
+        "flush",
+        "get_artifact_uri",
+        "get_experiment",
+        "get_experiment_by_name",
+        "get_logged_model",
+        "get_run",
+        "get_tracking_uri",
+        "last_active_run",
+        "list_experiments",
+        "log_artifact",
+        "log_artifacts",
+        "log_dict",
+        "log_figure",
+        "log_input",
+        "log_metric",
+        "log_metrics",
+        "log_param",
+        "log_params",
+        "log_text",
+        "register_model",
+        "search_experiments",
+        "search_runs",
+        "set_experiment",
+        "set_experiment_tag",
+        "set_experiment_tags",
+        "set_logged_model_tags",
+        "set_tag",
+        "set_tags",
+        "set_tracking_uri",
+        "start_run",
+    ),
+}
+_SUBMODULES = ("artifacts", "data", "entities", "exceptions", "pyfunc", "sklearn", "xgboost")
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted([*_HOME, *_SUBMODULES, "__version__"])
+
+if TYPE_CHECKING:  # what type checkers and editors see; a test keeps it and _EXPORTS alike
+    from gitruns import artifacts, data, entities, exceptions, pyfunc, sklearn, xgboost
+    from gitruns.autologging import autolog
+    from gitruns.client import MlflowClient
+    from gitruns.entities import Experiment, Run, RunData, RunInfo, RunStatus, ViewType
+    from gitruns.exceptions import GitrunsError, MlflowException
+    from gitruns.signature import infer_signature
+    from gitruns.tracking import (
+        ActiveRun,
+        active_run,
+        create_experiment,
+        delete_logged_model_tag,
+        delete_run,
+        delete_tag,
+        end_run,
+        flush,
+        get_artifact_uri,
+        get_experiment,
+        get_experiment_by_name,
+        get_logged_model,
+        get_run,
+        get_tracking_uri,
+        last_active_run,
+        list_experiments,
+        log_artifact,
+        log_artifacts,
+        log_dict,
+        log_figure,
+        log_input,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_text,
+        register_model,
+        search_experiments,
+        search_runs,
+        set_experiment,
+        set_experiment_tag,
+        set_experiment_tags,
+        set_logged_model_tags,
+        set_tag,
+        set_tags,
+        set_tracking_uri,
+        start_run,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"gitruns.{name}")
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gitruns' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+watch_reads()  # from the import on: a script reads its data before it starts a run

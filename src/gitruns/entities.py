@@ -8,6 +8,9 @@ commit, parent run), derived from the record rather than stored twice.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -26,10 +29,13 @@ from gitruns.store.record import (
     RunRecord,
     record_tags,
 )
-from gitruns.store.writer import LiveRun
 
 if TYPE_CHECKING:
     import pandas
+
+    from gitruns.query.search import ColumnRow
+    from gitruns.store.index import ExperimentIndex
+    from gitruns.store.writer import LiveRun
 
 
 class _Fields:
@@ -259,6 +265,37 @@ class PagedList(list[T], Generic[T]):
         self.token = token
 
 
+def page_of(items: list[T], max_results: int | None, page_token: str | None) -> PagedList[T]:
+    """The page of ``items`` that ``page_token`` (None: the first) points to, at most
+    ``max_results`` long, with the token of the next page."""
+    start = _offset(page_token)
+    if max_results is None:
+        return PagedList(items[start:], None)
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+        raise InvalidValue(f"max_results must be a positive integer, got {max_results!r}.")
+    end = start + max_results
+    return PagedList(items[start:end], _page_token(end) if end < len(items) else None)
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _offset(page_token: str | None) -> int:
+    if not page_token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(page_token.encode()))["offset"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as error:
+        raise InvalidValue(
+            f"page_token {page_token!r} is not one this client gave. Pass the .token of the "
+            "previous page, or None for the first page."
+        ) from error
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidValue(f"page_token {page_token!r} is damaged. Start again from None.")
+    return offset
+
+
 @dataclass
 class ModelVersion(_Fields):
     """A registered model's version, as MLflow's client returns it."""
@@ -374,33 +411,48 @@ def run_from_live(live: LiveRun) -> Run:
         return run_from_record(live.record, live.run_dir)
 
 
-def runs_to_dataframe(runs: Sequence[Run]) -> pandas.DataFrame:
-    """MLflow's search_runs columns: run_id, experiment_id, status, artifact_uri, start_time,
-    end_time, then ``metrics.*``, ``params.*`` and ``tags.*``."""
+def runs_frame(rows: Sequence[ColumnRow]) -> pandas.DataFrame:
+    """MLflow's ``search_runs`` frame for search rows, read column by column from the
+    search index (no run is read whole): run_id, experiment_id, status, artifact_uri,
+    start_time, end_time, then ``metrics.*`` (NaN where a run lacks one), ``params.*``
+    and ``tags.*`` (None where a run lacks one), as MLflow makes it."""
+    import numpy
     import pandas as pd
 
-    base = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
-    rows = []
-    for run in runs:
-        row: dict[str, Any] = {
-            "run_id": run.info.run_id,
-            "experiment_id": run.info.experiment_id,
-            "status": run.info.status,
-            "artifact_uri": run.info.artifact_uri,
-            "start_time": run.info.start_time,
-            "end_time": run.info.end_time,
-        }
-        row.update((f"metrics.{key}", value) for key, value in run.data.metrics.items())
-        row.update((f"params.{key}", value) for key, value in run.data.params.items())
-        row.update((f"tags.{key}", value) for key, value in run.data.tags.items())
-        rows.append(row)
-    extra = sorted({column for row in rows for column in row} - set(base), key=_column_order)
-    frame = pd.DataFrame(rows, columns=base + extra)
-    for column in ("start_time", "end_time"):
-        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
-    return frame
+    # Consecutive rows of one experiment's index, read together.
+    groups: list[tuple[ExperimentIndex, list[int]]] = []
+    for row in rows:
+        if not groups or groups[-1][0] is not row.index:
+            groups.append((row.index, []))
+        groups[-1][1].append(row.position)
 
+    def gather(kind: str, key: str) -> list[Any]:
+        values: list[Any] = []
+        for index, positions in groups:
+            column = index.column(kind, key)
+            values += [column[p] for p in positions] if column else [None] * len(positions)
+        return values
 
-def _column_order(column: str) -> tuple[int, str]:
-    prefix = column.split(".", 1)[0]
-    return ({"metrics": 0, "params": 1, "tags": 2}.get(prefix, 3), column)
+    data: dict[str, list[Any]] = {"run_id": [], "experiment_id": [], "artifact_uri": []}
+    for index, positions in groups:
+        experiment_id = public_experiment_id(index.experiment_id)
+        base = Path(index.experiment_dir).absolute().as_uri()
+        names = [index.names[p] for p in positions]
+        data["run_id"] += names
+        data["experiment_id"] += [experiment_id] * len(positions)
+        # A run's folder is named by its id: 32 hex digits, nothing to quote in a URI.
+        data["artifact_uri"] += [f"{base}/{name}/{ARTIFACTS_DIR}" for name in names]
+    frame: dict[str, Any] = {
+        "run_id": data["run_id"],
+        "experiment_id": data["experiment_id"],
+        "status": gather("attribute", "status"),
+        "artifact_uri": data["artifact_uri"],
+        "start_time": pd.to_datetime(gather("attribute", "start_time"), unit="ms", utc=True),
+        "end_time": pd.to_datetime(gather("attribute", "end_time"), unit="ms", utc=True),
+    }
+    for kind, prefix in (("metric", "metrics"), ("param", "params"), ("tag", "tags")):
+        for key in sorted({key for index, _ in groups for key in index.keys(kind)}):
+            values = gather(kind, key)
+            # A metric a run lacks is NaN (a float column), a param or tag None, as MLflow's.
+            frame[f"{prefix}.{key}"] = numpy.array(values, float) if kind == "metric" else values
+    return pd.DataFrame(frame)

@@ -14,10 +14,10 @@ import os
 import threading
 import types
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gitruns import location as locations
-from gitruns.client import MlflowClient
 from gitruns.entities import (
     Experiment,
     LoggedModel,
@@ -27,9 +27,11 @@ from gitruns.entities import (
     RunInfo,
     ViewType,
     experiment_from_record,
+    page_of,
+    run_from_entry,
     run_from_live,
     run_from_record,
-    runs_to_dataframe,
+    runs_frame,
 )
 from gitruns.exceptions import (
     GitrunsError,
@@ -56,10 +58,10 @@ from gitruns.store.writer import (
 from gitruns.utils.yamlcodec import dump_yaml
 from gitruns.workspace import DEFAULT_EXPERIMENT, Workspace
 
+if TYPE_CHECKING:
+    from gitruns.client import MlflowClient
+
 logger = logging.getLogger(__name__)
-
-watch_reads()  # from the import on: a script reads its data before it starts a run
-
 
 # -- where runs go ----------------------------------------------------------------
 
@@ -91,6 +93,14 @@ def get_tracking_uri() -> str:
 
 def _workspace() -> Workspace:
     return Workspace.current()
+
+
+def _client() -> MlflowClient:
+    # Imported on first use: the client brings the model registry (its tags, locks and
+    # YAML), which a script that logs or searches runs never needs.
+    from gitruns.client import MlflowClient
+
+    return MlflowClient()
 
 
 # -- experiments ------------------------------------------------------------------
@@ -143,12 +153,12 @@ def create_experiment(
     """Create an experiment and return its id (its folder name under ``runs/``); see
     :meth:`MlflowClient.create_experiment` for what becomes of ``tags`` and
     ``artifact_location``."""
-    return MlflowClient().create_experiment(name, artifact_location, tags)
+    return _client().create_experiment(name, artifact_location, tags)
 
 
 def set_experiment_tag(key: str, value: Any) -> None:
     """Set a tag on the current experiment (the one ``set_experiment`` chose)."""
-    MlflowClient().set_experiment_tag(_default_experiment_id(_workspace()), key, value)
+    _client().set_experiment_tag(_default_experiment_id(_workspace()), key, value)
 
 
 def set_experiment_tags(tags: Mapping[str, Any]) -> None:
@@ -609,7 +619,6 @@ def search_runs(
     """
     if output_format not in ("pandas", "list"):
         raise InvalidValue(f"output_format {output_format!r} is neither 'pandas' nor 'list'.")
-    client = MlflowClient()
     workspace = _workspace()
     if experiment_names:
         ids = []
@@ -628,10 +637,15 @@ def search_runs(
             if search_all_experiments
             else [_default_experiment_id(workspace)]
         )
-    runs = client.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by)
+    elif isinstance(experiment_ids, (str, int)):
+        experiment_ids = [str(experiment_ids)]
+    stages = ViewType.stages(run_view_type)
+    rows = page_of(
+        workspace.search(experiment_ids, filter_string, order_by, stages), max_results, None
+    )
     if output_format == "list":
-        return list(runs)
-    return runs_to_dataframe(runs)
+        return [run_from_entry(entry, Path(path)) for entry, path in workspace.entries_of(rows)]
+    return runs_frame(rows)
 
 
 def search_experiments(
@@ -641,7 +655,7 @@ def search_experiments(
     order_by: Sequence[str] | None = None,
 ) -> list[Experiment]:
     """Experiments, filtered on ``name`` or ``tags.KEY``."""
-    return list(MlflowClient().search_experiments(view_type, max_results, filter_string, order_by))
+    return list(_client().search_experiments(view_type, max_results, filter_string, order_by))
 
 
 def list_experiments(
@@ -653,7 +667,7 @@ def list_experiments(
 
 def delete_run(run_id: str) -> None:
     """Soft-delete a run (see :meth:`MlflowClient.delete_run`)."""
-    MlflowClient().delete_run(run_id)
+    _client().delete_run(run_id)
 
 
 def log_input(
@@ -683,16 +697,16 @@ def get_logged_model(model_id: str) -> LoggedModel:
         info = gitruns.sklearn.log_model(model, name="model")
         gitruns.get_logged_model(info.model_id).source_run_id
     """
-    return MlflowClient().get_logged_model(model_id)
+    return _client().get_logged_model(model_id)
 
 
 def set_logged_model_tags(model_id: str, tags: Mapping[str, Any]) -> None:
     """Tag a logged model; the tags are kept on its run."""
-    MlflowClient().set_logged_model_tags(model_id, tags)
+    _client().set_logged_model_tags(model_id, tags)
 
 
 def delete_logged_model_tag(model_id: str, key: str) -> None:
-    MlflowClient().delete_logged_model_tag(model_id, key)
+    _client().delete_logged_model_tag(model_id, key)
 
 
 def register_model(
@@ -711,13 +725,21 @@ def register_model(
 
         version = gitruns.register_model(f"runs:/{run_id}/model", "nyc-taxi-regressor")
     """
-    return MlflowClient().create_model_version(name, model_uri, tags=tags)
+    return _client().create_model_version(name, model_uri, tags=tags)
 
 
 def flush() -> None:
     """Write every buffered metric line of this process's runs now."""
     for live in list(live_runs):
         live.flush()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MlflowClient":  # ``mlflow.tracking.MlflowClient``, loaded on first use
+        from gitruns.client import MlflowClient
+
+        return MlflowClient
+    raise AttributeError(f"module 'gitruns.tracking' has no attribute {name!r}")
 
 
 __all__ = [

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitruns import location as locations
 from gitruns.exceptions import InvalidName, InvalidPath, InvalidValue, LoggedModelNotFound
 from gitruns.query.ranking import Ranking, rank
+from gitruns.query.search import ColumnRow, search_columns
 from gitruns.query.tables import ExperimentSummary, summarize_experiment
 from gitruns.store.folder import DEFAULT_EXPERIMENT, DEFAULT_EXPERIMENT_ALIASES, RunStore
 from gitruns.store.index import ExperimentIndex, RunEntry
@@ -262,6 +263,37 @@ class Workspace:
     def indexes(self, experiment_ids: list[str]) -> list[ExperimentIndex]:
         present = [i for i in experiment_ids if self._store.experiment_dir(i).is_dir()]
         return self._store.indexes(present)
+
+    def search(
+        self,
+        experiment_ids: Collection[object],
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        stages: Collection[str] = (ACTIVE,),
+    ) -> list[ColumnRow]:
+        """The runs of the experiments (ids or names) that match ``filter_string``, in
+        ``order_by`` order, as rows of the search index's columns: only the columns the
+        filter and the order name are read, and no run is read whole.
+
+        Example::
+
+            rows = workspace.search(["nyc-taxi"], "metrics.rmse < 7", ["metrics.rmse"])
+        """
+        ids = [self.experiment(reference)[0] for reference in experiment_ids]
+        return search_columns(self.indexes(ids), filter_string, order_by, stages)
+
+    @staticmethod
+    def entries_of(rows: Sequence[ColumnRow]) -> list[tuple[RunEntry, str]]:
+        """The whole entries (and folders) of search rows, read together from each index;
+        a record that no longer reads is left out."""
+        wanted: dict[int, tuple[ExperimentIndex, list[int]]] = {}
+        for row in rows:
+            wanted.setdefault(id(row.index), (row.index, []))[1].append(row.position)
+        found: dict[tuple[int, int], tuple[RunEntry, str] | None] = {}
+        for key, (index, positions) in wanted.items():
+            for position, item in zip(positions, index.entries_at(positions), strict=True):
+                found[(key, position)] = item
+        return [item for row in rows if (item := found[(id(row.index), row.position)]) is not None]
 
     def create_run(
         self,

@@ -15,7 +15,12 @@ from gitruns.exceptions import CorruptRecord
 from gitruns.store.history import MetricLog, read_histories
 from gitruns.store.record import MetricSummary, RunRecord, new_run_id, read_run_record
 from gitruns.utils.files import write_atomic
-from gitruns.utils.yamlcodec import emit_record_yaml, load_record_yaml, read_emitted_yaml
+from gitruns.utils.yamlcodec import (
+    InvalidYaml,
+    emit_record_yaml,
+    load_record_yaml,
+    read_emitted_yaml,
+)
 
 scalars = st.one_of(
     st.none(),
@@ -187,7 +192,7 @@ def test_the_fast_reader_refuses_anything_else_and_the_loader_falls_back(text: s
     try:
         expected = yaml.safe_load(text)
     except yaml.YAMLError:
-        with pytest.raises(yaml.YAMLError):
+        with pytest.raises(InvalidYaml):
             load_record_yaml(text)
     else:
         assert load_record_yaml(text) == expected

@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gitruns.client.paging import page_of
 from gitruns.client.tracking import checked_tags
 from gitruns.entities import (
     ModelVersion,
     PagedList,
     RegisteredModel,
+    page_of,
 )
 from gitruns.exceptions import InvalidValue
 from gitruns.query import (

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from gitruns import location, system_tags
-from gitruns.client.paging import page_of
 from gitruns.data import input_entry
 from gitruns.entities import (
     CONTEXT_TAG,
@@ -27,22 +26,20 @@ from gitruns.entities import (
     RunTag,
     ViewType,
     experiment_from_record,
+    page_of,
     run_from_entry,
     run_from_live,
     run_from_record,
 )
 from gitruns.exceptions import GitrunsError, InvalidName, InvalidValue, LoggedModelNotFound
 from gitruns.query import (
-    ColumnRow,
     abbreviate,
     check_known_keys,
     parse_experiment_field,
     parse_filter,
     parse_order_by,
-    search_columns,
 )
 from gitruns.store.history import read_history
-from gitruns.store.index import RunEntry
 from gitruns.store.logged_models import (
     FINALIZED,
     PENDING,
@@ -86,18 +83,6 @@ MLMODEL_FILE = "MLmodel"  # a folder holding one is a model
 logger = logging.getLogger(__name__)
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
-
-
-def _entries_of(rows: Sequence[ColumnRow]) -> list[tuple[RunEntry, str]]:
-    """The entries of a page of search rows, read together from each index."""
-    wanted: dict[int, tuple[Any, list[int]]] = {}
-    for row in rows:
-        wanted.setdefault(id(row.index), (row.index, []))[1].append(row.position)
-    found: dict[tuple[int, int], tuple[RunEntry, str] | None] = {}
-    for key, (index, positions) in wanted.items():
-        for position, item in zip(positions, index.entries_at(positions), strict=True):
-            found[(key, position)] = item
-    return [item for row in rows if (item := found[(id(row.index), row.position)]) is not None]
 
 
 class TrackingClient:
@@ -283,26 +268,15 @@ class TrackingClient:
 
         The result is a list with ``.token`` for the next page (None on the last).
         """
-        rows = self._search(experiment_ids, filter_string, run_view_type, order_by)
-        page = page_of(rows, max_results, page_token)
-        return PagedList(
-            [run_from_entry(entry, Path(path)) for entry, path in _entries_of(page)], page.token
-        )
-
-    def _search(
-        self,
-        experiment_ids: str | Sequence[str],
-        filter_string: str | None,
-        run_view_type: int,
-        order_by: Sequence[str] | None,
-    ) -> list[ColumnRow]:
-        """The matching runs, in order, as rows of the index's columns: the filter and the
-        order read only the columns they name, and only a page of runs is ever built."""
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [str(experiment_ids)]
-        ids = [self.workspace.experiment(experiment_id)[0] for experiment_id in experiment_ids]
         stages = ViewType.stages(run_view_type)
-        return search_columns(self.workspace.indexes(ids), filter_string, order_by, stages)
+        rows = self.workspace.search(experiment_ids, filter_string, order_by, stages)
+        page = page_of(rows, max_results, page_token)
+        return PagedList(
+            [run_from_entry(entry, Path(path)) for entry, path in self.workspace.entries_of(page)],
+            page.token,
+        )
 
     def id_width(self) -> int:
         """How many characters of a run id tell every run in the store apart (at least

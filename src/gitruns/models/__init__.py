@@ -20,14 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue, MissingLibrary
 from gitruns.registry import locate_model
 from gitruns.signature import ModelSignature
 from gitruns.store.names import check_relative_path, logged_model_id
 from gitruns.utils.files import has_link_on_path, is_regular_file, read_regular_file
-from gitruns.utils.yamlcodec import dump_yaml, load_yaml
+from gitruns.utils.yamlcodec import InvalidYaml, dump_yaml, load_yaml
 from gitruns.workspace import Workspace
 
 MLMODEL = "MLmodel"
@@ -307,7 +305,7 @@ def read_mlmodel(folder: Path) -> dict[str, Any]:
         )
     try:
         data = load_yaml(read_regular_file(path))
-    except yaml.YAMLError as error:
+    except InvalidYaml as error:
         raise InvalidPath(f"{path} is not valid YAML ({error}). Save the model again.") from error
     if not isinstance(data, dict) or not isinstance(data.get("flavors"), dict):
         raise InvalidPath(f"{path} has no 'flavors' section; it is not an MLmodel file.")

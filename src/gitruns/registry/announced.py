@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitruns.utils.files import read_small_text, write_atomic
 from gitruns.utils.git import run_git
-from gitruns.utils.yamlcodec import dump_yaml, load_yaml
+from gitruns.utils.yamlcodec import InvalidYaml, dump_yaml, load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +74,7 @@ def read_announced(repo_top: Path) -> dict[str, Announcement]:
     text = read_small_text(path, MAX_ANNOUNCED_BYTES)
     try:
         data = load_yaml(text) if text is not None else None
-    except (ValueError, yaml.YAMLError) as error:
+    except (ValueError, InvalidYaml) as error:
         logger.warning("Ignored %s, which does not read (%s); delete it.", path, error)
         return {}
     found = {}

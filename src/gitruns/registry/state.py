@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitruns.exceptions import GitrunsError
 from gitruns.registry.tags import (
     ASSIGN,
@@ -29,7 +27,7 @@ from gitruns.registry.tags import (
     version_number,
 )
 from gitruns.utils.git import run_git
-from gitruns.utils.yamlcodec import load_yaml
+from gitruns.utils.yamlcodec import InvalidYaml, load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +108,7 @@ class TagEvent:
         _headline, _, body = self.message.partition("\n\n")
         try:
             document = load_yaml(body)
-        except yaml.YAMLError:
+        except InvalidYaml:
             return {}
         return document if isinstance(document, dict) else {}
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from gitruns.exceptions import GitrunsError
 from gitruns.store.environments import (
@@ -33,7 +32,7 @@ from gitruns.store.logged_models import MODEL_FILE, MODELS_DIR, is_standalone_mo
 from gitruns.store.names import RUN_ID_PATTERN, SLUG_PATTERN
 from gitruns.store.record import EXPERIMENT_FILE, RUN_FILE
 from gitruns.utils.files import read_regular_file, read_small_text, regular_files
-from gitruns.utils.yamlcodec import load_yaml
+from gitruns.utils.yamlcodec import InvalidYaml, load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ def _read_yaml(path: Path, problems: list[Problem]) -> tuple[bool, Any]:
         return True, load_yaml(read_regular_file(path))
     except GitrunsError as error:
         problems.append(Problem(path, error.message))
-    except yaml.YAMLError as error:
+    except InvalidYaml as error:
         problems.append(Problem(path, f"not valid YAML: {error}".replace("\n", " ")))
     except OSError as error:
         problems.append(Problem(path, f"cannot be read: {error}"))

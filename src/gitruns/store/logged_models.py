@@ -23,13 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitruns.exceptions import CorruptRecord, InvalidName, InvalidValue
 from gitruns.store.names import check_key
 from gitruns.store.record import ARTIFACTS_DIR, record_lock, within_record_size
 from gitruns.utils.files import TEMPORARY_SUFFIX, read_regular_file, write_atomic
-from gitruns.utils.yamlcodec import dump_yaml, load_yaml
+from gitruns.utils.yamlcodec import InvalidYaml, dump_yaml, load_record_yaml
 
 MODELS_DIR = "models"
 MODEL_FILE = "model.yaml"
@@ -179,8 +177,8 @@ def model_dirs(experiment_dir: Path) -> Iterator[Path]:
 def read_model(folder: Path) -> ModelRecord:
     path = folder / MODEL_FILE
     try:
-        data = load_yaml(read_regular_file(path))
-    except yaml.YAMLError as error:
+        data = load_record_yaml(read_regular_file(path))
+    except InvalidYaml as error:
         raise CorruptRecord(
             f"{path} is not valid YAML ({error}). Restore it from git or remove the model."
         ) from error

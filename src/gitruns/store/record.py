@@ -38,13 +38,15 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-import filelock
-import yaml
-
 from gitruns import system_tags
 from gitruns.exceptions import CorruptRecord, InvalidValue
 from gitruns.utils.files import DEFAULT_MAX_BYTES, read_regular_file
-from gitruns.utils.yamlcodec import dump_yaml, emit_record_yaml, load_record_yaml, load_yaml
+from gitruns.utils.yamlcodec import (
+    InvalidYaml,
+    dump_yaml,
+    emit_record_yaml,
+    load_record_yaml,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +101,8 @@ def record_lock(run_dir: Path) -> Iterator[None]:
     """
     path = run_dir / RECORD_LOCK
     if fcntl is None:  # pragma: no cover - not POSIX
+        import filelock  # only here: importing it costs every process 9 ms
+
         with filelock.FileLock(path, thread_local=False):
             yield
         return
@@ -474,7 +478,7 @@ def parse_run_record(text: bytes, path: Path | str) -> RunRecord:
     """
     try:
         data = load_record_yaml(text)
-    except yaml.YAMLError as error:
+    except InvalidYaml as error:
         raise CorruptRecord(
             f"{path} is not valid YAML ({error}). Restore it from git or remove the run's folder."
         ) from error
@@ -525,8 +529,8 @@ class ExperimentRecord:
     @classmethod
     def read(cls, path: Path) -> ExperimentRecord:
         try:
-            data = load_yaml(read_regular_file(path))
-        except yaml.YAMLError as error:
+            data = load_record_yaml(read_regular_file(path))
+        except InvalidYaml as error:
             raise CorruptRecord(
                 f"{path} is not valid YAML ({error}). Restore it from git."
             ) from error

@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitruns import once, system_tags
 from gitruns.exceptions import (
     GitrunsError,
@@ -253,7 +251,7 @@ class LiveRun:
     def _read_theirs(self) -> dict[str, Any] | None:
         try:
             data = load_record_yaml(read_regular_file(self.run_dir / RUN_FILE))
-        except (OSError, GitrunsError, ValueError, yaml.YAMLError):
+        except (OSError, GitrunsError, ValueError):
             return None
         return data if isinstance(data, dict) else None
 
