@@ -414,8 +414,9 @@ def run_from_live(live: LiveRun) -> Run:
 def runs_frame(rows: Sequence[ColumnRow]) -> pandas.DataFrame:
     """MLflow's ``search_runs`` frame for search rows, read column by column from the
     search index (no run is read whole): run_id, experiment_id, status, artifact_uri,
-    start_time, end_time, then ``metrics.*`` (NaN where a run lacks one), ``params.*``
-    and ``tags.*`` (None where a run lacks one), as MLflow makes it."""
+    start_time, end_time, then ``metrics.*``, ``params.*`` and ``tags.*``, each sorted by
+    name. Values a run lacks are what MLflow gives: NaN for a metric, None for a param
+    or tag (which pandas 3's text columns show as NaN)."""
     import numpy
     import pandas as pd
 
@@ -453,6 +454,6 @@ def runs_frame(rows: Sequence[ColumnRow]) -> pandas.DataFrame:
     for kind, prefix in (("metric", "metrics"), ("param", "params"), ("tag", "tags")):
         for key in sorted({key for index, _ in groups for key in index.keys(kind)}):
             values = gather(kind, key)
-            # A metric a run lacks is NaN (a float column), a param or tag None, as MLflow's.
+            # Metrics are a float column even where no run has a value: NaN, not None.
             frame[f"{prefix}.{key}"] = numpy.array(values, float) if kind == "metric" else values
     return pd.DataFrame(frame)

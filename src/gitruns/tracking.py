@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitruns import location as locations
+from gitruns import system_tags
 from gitruns.entities import (
     Experiment,
     LoggedModel,
@@ -40,26 +41,21 @@ from gitruns.exceptions import (
 )
 from gitruns.store.names import (
     MAX_NAME_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    as_text,
     check_experiment_name,
     check_key,
     check_text_name,
 )
 from gitruns.store.reads import watch_reads
-from gitruns.store.record import FINISHED, TERMINAL_STATUSES
+from gitruns.store.record import FINISHED, TERMINAL_STATUSES, now_ms
 from gitruns.store.session import install_exit_hooks, live_runs, status_for_exception
-from gitruns.store.writer import (
-    MAX_TAG_VALUE_LENGTH,
-    NOTE_TAG,
-    RUN_NAME_TAG,
-    LiveRun,
-    as_text,
-    now_ms,
-)
 from gitruns.utils.yamlcodec import dump_yaml
 from gitruns.workspace import DEFAULT_EXPERIMENT, Workspace
 
 if TYPE_CHECKING:
     from gitruns.client import MlflowClient
+    from gitruns.store.writer import LiveRun
 
 logger = logging.getLogger(__name__)
 
@@ -321,9 +317,9 @@ def start_run(
             "or pass nested=True to start a child run inside it."
         )
     new_tags = _prepare_tags(tags)
-    if description is not None and NOTE_TAG in new_tags:
+    if description is not None and system_tags.NOTE in new_tags:
         raise InvalidValue(
-            f"the description is given twice: as description= and as the {NOTE_TAG!r} tag. "
+            f"the description is given twice: as description= and as the {system_tags.NOTE!r} tag. "
             "Pass only one of them."
         )
     if run_name is not None:
@@ -333,9 +329,9 @@ def start_run(
         live = workspace.resume_run(run_id)
         # A resumed run takes a new name or description the way MLflow stores them.
         if run_name is not None:
-            new_tags[RUN_NAME_TAG] = run_name
+            new_tags[system_tags.RUN_NAME] = run_name
         if description is not None:
-            new_tags[NOTE_TAG] = description
+            new_tags[system_tags.NOTE] = description
     else:
         parent = parent_run_id or (stack[-1].run_id if stack and nested else None)
         live = workspace.create_run(

@@ -50,12 +50,12 @@ from gitruns.store.record import (
     ExperimentRecord,
     RunRecord,
 )
-from gitruns.store.writer import LiveRun, create_run, open_run, resume_run
 from gitruns.utils.files import has_link_on_path
 from gitruns.utils.git import find_repo_top
 
 if TYPE_CHECKING:
     from gitruns.registry import Registry
+    from gitruns.store.writer import LiveRun
 
 logger = logging.getLogger(__name__)
 
@@ -304,13 +304,19 @@ class Workspace:
     ) -> LiveRun:
         """Start a run in an existing experiment, capturing code and environment; the
         caller ends it."""
+        from gitruns.store import writer  # loaded by the first run written, never by a search
+
         experiment_id = self._writable(experiment_id)
         self._store.require_experiment(experiment_id)  # a run is started often: not parsed
-        return create_run(self._store, self.location, experiment_id, run_name, parent, description)
+        return writer.create_run(
+            self._store, self.location, experiment_id, run_name, parent, description
+        )
 
     def open_run(self, run_id: str) -> LiveRun:
         """A run to change (tags, status), locked against its own process while written."""
-        return open_run(self._store, run_id)
+        from gitruns.store import writer
+
+        return writer.open_run(self._store, run_id)
 
     def open_active_run(self, run_id: str) -> LiveRun:
         """A run to log to: as MLflow's stores, a deleted run takes no params, metrics,
@@ -326,7 +332,9 @@ class Workspace:
 
     def resume_run(self, run_id: str) -> LiveRun:
         """A finished run started again by this process, as MLflow's start_run(run_id=...)."""
-        return resume_run(self._store, run_id)
+        from gitruns.store import writer
+
+        return writer.resume_run(self._store, run_id)
 
     # -- artifacts ----------------------------------------------------------------
 

@@ -744,3 +744,19 @@ def test_a_servers_default_artifact_root_is_honoured_as_mlflow_honours_it(repo: 
     assert out["uri"] == f"{out['location']}/{out['run_id']}/artifacts"
     assert (root / "served" / out["run_id"] / "artifacts" / "notes" / "note.txt").exists()
     assert out["listed"] == ["notes/note.txt"]
+
+
+@needs_mlflow
+def test_search_runs_gives_the_frame_mlflow_gives(tmp_path: Path):
+    """The same runs logged with MLflow and with gitruns: search_runs' columns, their
+    kinds (float metrics, text params and tags, UTC times), the order (a run lacking the
+    ordered metric last) and what stands for a missing value (NaN, None) are MLflow's."""
+    pictures = {}
+    for name in ("mlflow", "gitruns"):
+        folder = make_repo(tmp_path / name)
+        output = in_mlflow([str(SIDE / "search_frame.py"), name], folder)
+        pictures[name] = json.loads(output.strip().splitlines()[-1])
+    assert pictures["gitruns"] == pictures["mlflow"]
+    third = pictures["gitruns"]["rows"][-1]  # no rmse: last, whatever the direction
+    assert third["tags.mlflow.runName"] == "third" and third["metrics.rmse"] == "NaN"
+    assert third["metrics.mae"] == 3.0 and third["params.depth"] == "5"

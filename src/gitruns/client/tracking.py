@@ -51,7 +51,6 @@ from gitruns.store.logged_models import (
     metric_row,
     model_artifacts_dir,
     new_model_id,
-    now_ms,
     read_model,
 )
 from gitruns.store.names import (
@@ -72,6 +71,7 @@ from gitruns.store.record import (
     TERMINAL_STATUSES,
     ExperimentRecord,
     RunRecord,
+    now_ms,
     read_run_record,
     run_schema,
 )

@@ -52,6 +52,8 @@ from gitruns.registry.tags import version_number
 from gitruns.store.history import Point, write_histories
 from gitruns.store.index import ensure_ignore_file
 from gitruns.store.names import (
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
     RUN_ID_PATTERN,
     check_key,
     check_text_name,
@@ -70,7 +72,7 @@ from gitruns.store.record import (
     RunRecord,
     read_run_record,
 )
-from gitruns.store.writer import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, NOTE_TAG, PARENT_TAG
+from gitruns.store.writer import NOTE_TAG, PARENT_TAG
 from gitruns.utils.files import temporary_path, write_atomic
 from gitruns.workspace import Workspace
 

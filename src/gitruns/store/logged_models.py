@@ -16,7 +16,6 @@ import contextlib
 import os
 import re
 import shutil
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Any
 
 from gitruns.exceptions import CorruptRecord, InvalidName, InvalidValue
 from gitruns.store.names import check_key
-from gitruns.store.record import ARTIFACTS_DIR, record_lock, within_record_size
+from gitruns.store.record import ARTIFACTS_DIR, now_ms, record_lock, within_record_size
 from gitruns.utils.files import TEMPORARY_SUFFIX, read_regular_file, write_atomic
 from gitruns.utils.yamlcodec import InvalidYaml, dump_yaml, load_record_yaml
 
@@ -216,10 +215,6 @@ def create_model(folder: Path, record: ModelRecord) -> None:
     except BaseException:
         shutil.rmtree(hidden, ignore_errors=True)
         raise
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def checked_strings(values: Mapping[str, Any], kind: str) -> dict[str, str]:

@@ -17,12 +17,14 @@ import random
 import re
 import unicodedata
 
-from gitruns.exceptions import InvalidName, InvalidPath, RunNotFound
+from gitruns.exceptions import InvalidName, InvalidPath, InvalidValue, RunNotFound
 
 MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_SLUG_LENGTH = 64
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
 DEFAULT_EXPERIMENT_NAME = "Default"  # MLflow's, and the folder ``default``
 DEFAULT_EXPERIMENT_FOLDER = "default"
 DEFAULT_EXPERIMENT_ID = "0"  # the Default experiment's id in MLflow's API
@@ -324,3 +326,13 @@ def parse_logged_model_id(model_id: object) -> tuple[str, str]:
 def random_run_name() -> str:
     """A friendly run name, as MLflow gives runs that have none: ``'swift-heron-417'``."""
     return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randrange(1000)}"
+
+
+def as_text(kind: str, key: str, value: object, max_length: int) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > max_length:
+        raise InvalidValue(
+            f"{kind} {key!r} is {len(text)} characters long; the limit is {max_length}. "
+            "Log long text as an artifact with log_text() instead."
+        )
+    return text

@@ -579,3 +579,7 @@ def record_tags(record: RunRecord) -> dict[str, str]:
         system_tags.NOTE: record.description,
     }
     return {key: str(value) for key, value in candidates.items() if value is not None}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,15 @@ from gitruns.store.folder import RunStore
 from gitruns.store.history import MetricLog, fold_log
 from gitruns.store.index import ensure_ignore_file
 from gitruns.store.migrate import migrate_run
-from gitruns.store.names import check_key, check_relative_path, check_text_name, random_run_name
+from gitruns.store.names import (
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    as_text,
+    check_key,
+    check_relative_path,
+    check_text_name,
+    random_run_name,
+)
 from gitruns.store.reads import data_files, input_sources
 from gitruns.store.record import (
     ARTIFACTS_DIR,
@@ -50,6 +57,7 @@ from gitruns.store.record import (
     RunRecord,
     merge_record_dicts,
     new_run_id,
+    now_ms,
     record_lock,
     within_record_size,
 )
@@ -61,8 +69,6 @@ from gitruns.utils.yamlcodec import emit_record_yaml, load_record_yaml
 
 logger = logging.getLogger(__name__)
 
-MAX_PARAM_VALUE_LENGTH = 6000
-MAX_TAG_VALUE_LENGTH = 8000
 MAX_PENDING_METRIC_LINES = 10_000
 
 # Tags MLflow reserves that map onto fields of the record.
@@ -103,16 +109,6 @@ def as_integer(name: str, value: object) -> int:
             f"{name} must be an integer, got {type(value).__name__} {value!r}. Pass int(...)."
         )
     return int(value)  # type: ignore[call-overload]
-
-
-def as_text(kind: str, key: str, value: object, max_length: int) -> str:
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > max_length:
-        raise InvalidValue(
-            f"{kind} {key!r} is {len(text)} characters long; the limit is {max_length}. "
-            "Log long text as an artifact with log_text() instead."
-        )
-    return text
 
 
 def _local_source(local_path: str | os.PathLike[str]) -> Path:
@@ -171,10 +167,6 @@ def warn_if_large(path: Path) -> None:
         relative,
         size / 1e6,
     )
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class LiveRun:

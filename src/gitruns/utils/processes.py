@@ -13,7 +13,7 @@ import contextlib
 import functools
 import hashlib
 import os
-import socket
+import platform
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,8 @@ def host_token() -> str:
         with contextlib.suppress(OSError):
             machine_id = Path(path).read_text().strip()
             break
-    seed = f"{socket.gethostname()}\0{machine_id}".encode()
+    # platform.node() is the host name (gethostname), without importing socket.
+    seed = f"{platform.node()}\0{machine_id}".encode()
     return "host-" + hashlib.sha256(seed).hexdigest()[:16]
 
 
@@ -81,7 +82,7 @@ def process_alive(process: dict[str, Any] | None) -> bool | None:
     Only a process on this host can be checked (records before host tokens named the
     host itself).
     """
-    if not process or process.get("host") not in (host_token(), socket.gethostname()):
+    if not process or process.get("host") not in (host_token(), platform.node()):
         return None
     pid = process.get("pid")
     if not isinstance(pid, int) or pid <= 0:

@@ -36,7 +36,8 @@ def dump_yaml(data: Any) -> str:
 # A string may be written bare only when YAML can't read it as anything else:
 # starting with a letter rules out numbers, dates, '.nan' and indicators, and
 # leaving out ':' and '#' rules out mappings and comments.
-_PLAIN_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-./ ]*(?<! )\Z")
+_PLAIN_TEXT = r"[A-Za-z_][A-Za-z0-9_\-./ ]*(?<! )"
+_PLAIN_STRING = re.compile(f"^{_PLAIN_TEXT}\\Z")
 _YAML_WORDS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null"])
 # Characters that YAML reads differently or refuses when written raw inside quotes.
 _RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
@@ -110,8 +111,10 @@ def emit_record_yaml(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_INTEGER = re.compile(r"^-?(?:0|[1-9][0-9]*)\Z")
-_FLOAT = re.compile(r"^-?[0-9]+\.[0-9]*(?:e[-+][0-9]+)?\Z")
+_INTEGER_TEXT = r"-?(?:0|[1-9][0-9]*)"
+_FLOAT_TEXT = r"-?[0-9]+\.[0-9]*(?:e[-+][0-9]+)?"
+_INTEGER = re.compile(f"^{_INTEGER_TEXT}\\Z")
+_FLOAT = re.compile(f"^{_FLOAT_TEXT}\\Z")
 _SPECIAL_SCALARS: dict[str, Any] = {
     "null": None,
     "true": True,
@@ -127,9 +130,17 @@ class _NotEmitted(ValueError):
     """Text that :func:`emit_record_yaml` would not have written."""
 
 
+# A double-quoted string without escapes or control characters: JSON and YAML read its
+# inside as is.
+_QUOTED_TEXT = r'"([^"\\\x00-\x1f]*)"'
 # One line of emitted YAML: indent, a quoted or plain key, and after ": " a scalar
-# (or nothing, when a nested mapping follows).
-_LINE = re.compile(r'( *)(?:"((?:[^"\\\n]|\\.)*)"|([A-Za-z_][A-Za-z0-9_\-./ ]*?)):(?: ([^\n]*))?\n')
+# (or nothing, when a nested mapping follows). The usual scalars (an integer, a float, a
+# plain word, a string without escapes) are told apart by the same match; _read_scalar
+# reads the rest.
+_LINE = re.compile(
+    r'( *)(?:"((?:[^"\\\n]|\\.)*)"|([A-Za-z_][A-Za-z0-9_\-./ ]*?)):'
+    f"(?: (?:({_INTEGER_TEXT})|({_FLOAT_TEXT})|({_PLAIN_TEXT})|{_QUOTED_TEXT}|([^\\n]*)))?\\n"
+)
 
 
 def _read_scalar(text: str) -> Any:
@@ -148,9 +159,20 @@ def _read_scalar(text: str) -> Any:
         if _FLOAT.match(text):
             return float(text)
         raise _NotEmitted(text)
-    if _PLAIN_STRING.match(text) and text.lower() not in _YAML_WORDS:
-        return text
+    if _PLAIN_STRING.match(text):
+        return _read_word(text)
     raise _NotEmitted(text)
+
+
+def _read_word(word: str) -> Any:
+    """A plain word: null, true or false, else the string itself; any other word YAML
+    reads as something else (``yes``, ``off``) the emitter would have quoted."""
+    special = _SPECIAL_SCALARS.get(word, _NotEmitted)
+    if special is not _NotEmitted:
+        return special
+    if word.lower() in _YAML_WORDS:
+        raise _NotEmitted(word)
+    return word
 
 
 def read_emitted_yaml(text: str) -> dict[str, Any]:
@@ -171,7 +193,7 @@ def read_emitted_yaml(text: str) -> dict[str, Any]:
     def take(match: re.Match[str], indent: int) -> None:
         """One ``key: value`` (or ``key:``) line at ``indent``, into the mapping open there."""
         nonlocal opened
-        _, quoted, plain, rest = match.groups()
+        _, quoted, plain, integer, real, word, string, rest = match.groups()
         if plain is not None:
             if plain[-1:] == " " or plain.lower() in _YAML_WORDS:
                 raise _NotEmitted(plain)
@@ -181,7 +203,15 @@ def read_emitted_yaml(text: str) -> dict[str, Any]:
         target = stack[-1][1]
         if key in target:
             raise _NotEmitted(match.group())
-        if rest is None:
+        if integer is not None:
+            target[key] = int(integer)
+        elif real is not None:
+            target[key] = float(real)
+        elif word is not None:
+            target[key] = _read_word(word)
+        elif string is not None:
+            target[key] = string
+        elif rest is None:
             target[key] = {}
             opened = (target, key)
         elif rest == "{}":
@@ -195,8 +225,13 @@ def read_emitted_yaml(text: str) -> dict[str, Any]:
 
     position, size = 0, len(text)
     while position < size:
-        indent = _INDENT.match(text, position).end() - position  # type: ignore[union-attr]
-        if text.startswith("- ", position + indent):
+        match = _LINE.match(text, position)  # most lines are "key: value"
+        if match is not None:
+            indent = match.end(1) - position
+        else:
+            indent = _INDENT.match(text, position).end() - position  # type: ignore[union-attr]
+            if not text.startswith("- ", position + indent):
+                raise _NotEmitted(text[position : position + 80])
             items = _list_at(indent, stack, lists, opened)
             opened = None
             start = position + indent + 2
@@ -213,9 +248,6 @@ def read_emitted_yaml(text: str) -> dict[str, Any]:
                 items.append(_read_scalar(text[start:end]))
             position = end + 1
             continue
-        match = _LINE.match(text, position)
-        if match is None:
-            raise _NotEmitted(text[position : position + 80])
         position = match.end()
         if opened is not None:
             if indent != stack[-1][0] + 2:
