@@ -1105,3 +1105,47 @@ def test_a_run_page_shows_its_metric_charts_in_the_first_screen(search_site, bro
     assert params > bottom  # the params table follows the charts
     assert visitor.errors == []
     visitor.close()
+
+
+def test_keys_named_like_javascripts_own_are_plain_keys(repo: Path, browser):
+    """A tag named __proto__, a param named constructor, a metric named toString: in the
+    page they are keys like any other (shown, filtered on, compared), and a run that lacks
+    them lacks them; nothing of JavaScript's objects shows through."""
+    mlflow.set_experiment("keys")
+    with mlflow.start_run(run_name="odd") as odd:
+        mlflow.set_tags({"__proto__": "tag-value", "hasOwnProperty": "h"})
+        mlflow.log_params({"constructor": "c1", "alpha": "0.1"})
+        mlflow.log_metrics({"toString": 1.5, "rmse": 2.0})
+    with mlflow.start_run(run_name="plain") as plain:
+        mlflow.log_params({"alpha": "0.2"})
+        mlflow.log_metrics({"rmse": 3.0})
+    output = repo / "site"
+    build_site(repo / "runs", output)
+    visitor = Visitor(browser)
+    visitor.open(output / "experiments" / "keys.html")
+    page = visitor.page
+    names = lambda: sorted(page.locator("#runs tbody tr:not([hidden]) td.name a").all_inner_texts())  # noqa: E731
+    assert names() == ["odd", "plain"]
+    for text, expected in [
+        ("tags.__proto__ = 'tag-value'", ["odd"]),
+        ("tags.hasOwnProperty = 'h'", ["odd"]),
+        ("params.constructor = 'c1'", ["odd"]),
+        ("params.constructor != 'c1'", []),  # "plain" has no such param: it matches nothing
+        ("metrics.toString > 1", ["odd"]),
+        ("metrics.toString < 1", []),
+    ]:
+        page.fill("input[data-filter-for=runs]", text)
+        assert names() == expected, text
+        expected_ids = sorted(r.info.run_id for r in MlflowClient().search_runs(["keys"], text))
+        assert expected_ids == sorted({"odd": odd, "plain": plain}[n].info.run_id for n in expected)
+    page.fill("input[data-filter-for=runs]", "")
+    page.locator(f"input.pick[value='{odd.info.run_id}']").check()
+    page.locator(f"input.pick[value='{plain.info.run_id}']").check()
+    page.click("#compare")
+    page.wait_for_selector("#comparison tr[data-differs='1']")
+    compared = page.locator("#comparison").inner_text()
+    for shown in ("params.constructor", "c1", "metrics.toString", "1.5"):
+        assert shown in compared, shown
+    assert page.evaluate("Object.getPrototypeOf({}) === Object.prototype && !('c1' in {})")
+    assert visitor.errors == []
+    visitor.close()

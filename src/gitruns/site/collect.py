@@ -310,6 +310,14 @@ def artifact_files(run_path: str) -> list[tuple[str, int]]:
     return files
 
 
+def parsed_json_for_script(data: Any) -> str:
+    """``JSON.parse('...')`` of ``data``: a JS expression for a data file. Not an object
+    literal: in a literal, a key named ``__proto__`` (a tag can be) sets the object's
+    prototype instead of being a key. Single quotes leave JSON's own quotes as they are."""
+    text = json_for_script(data).replace("\\", "\\\\").replace("'", "\\'")
+    return f"JSON.parse('{text}')"
+
+
 def json_for_script(data: Any) -> str:
     """JSON safe inside HTML and JS: no character can close a script or start markup."""
     text = json.dumps(data, separators=(",", ":"), allow_nan=False, default=str)

@@ -1,4 +1,4 @@
-// MLflow's search grammar, evaluated in the page: the twin of gitruns/query.py, so the
+// MLflow's search grammar, evaluated in the page: the twin of gitruns/query/filters.py, so the
 // search box and `gitruns runs list -f` accept the same filters and say the same things.
 //   metrics.rmse < 4.6 AND (params.max_depth > 5 OR tags.model = 'xgboost')
 // A predicate takes {id, name, status, start, end, user, params, metrics, tags}.
@@ -83,17 +83,21 @@
     return (2 * row[b.length]) / (a.length + b.length || 1);
   }
 
+  // A key's own value, else undefined: keys come from records and filters, and a key
+  // such as "constructor" must not find what every JavaScript object inherits.
+  const own = (object, key) => (object && Object.hasOwn(object, key) ? object[key] : undefined);
+
   function field(token, text, known) {
     if (token.kind !== "field") throw new FilterError(text, token.position, "expected a field such as metrics.rmse");
     const dot = token.text.indexOf(".");
     const entity = token.text.slice(0, dot);
     let key = token.text.slice(dot + 1);
-    const kind = ENTITIES[entity.toLowerCase()];
+    const kind = own(ENTITIES, entity.toLowerCase());
     if (!kind) {
       throw new FilterError(text, token.position, "'" + entity + "' is not a kind of field; fields start with metrics, params, tags or attributes (e.g. metrics.rmse)");
     }
     if (key[0] === "`" || key[0] === '"') key = key.slice(1, -1);
-    if (kind === "attribute" && !(key in NUMERIC_ATTRIBUTES) && !(key in TEXT_ATTRIBUTES)) {
+    if (kind === "attribute" && own(NUMERIC_ATTRIBUTES, key) === undefined && own(TEXT_ATTRIBUTES, key) === undefined) {
       const known = Object.keys(NUMERIC_ATTRIBUTES).concat(Object.keys(TEXT_ATTRIBUTES)).sort().join(", ");
       throw new FilterError(text, token.position, "unknown attribute '" + key + "'; attributes are " + known);
     }
@@ -104,10 +108,10 @@
         : names.length ? "; the runs have " + names.slice().sort().slice(0, 8).join(", ") : "";
       throw new FilterError(text, token.position, "no run has " + kind + "s." + key + hint);
     }
-    const numeric = kind === "metric" || (kind === "attribute" && key in NUMERIC_ATTRIBUTES);
+    const numeric = kind === "metric" || (kind === "attribute" && own(NUMERIC_ATTRIBUTES, key) !== undefined);
     const value = (run) => {
-      const found = kind === "metric" ? run.metrics[key] : kind === "param" ? run.params[key]
-        : kind === "tag" ? run.tags[key] : run[NUMERIC_ATTRIBUTES[key] || TEXT_ATTRIBUTES[key]];
+      const found = kind === "metric" ? own(run.metrics, key) : kind === "param" ? own(run.params, key)
+        : kind === "tag" ? own(run.tags, key) : run[own(NUMERIC_ATTRIBUTES, key) || own(TEXT_ATTRIBUTES, key)];
       return found === undefined ? null : found;
     };
     return { kind: kind, key: key, numeric: numeric, value: value, name: kind + "s." + key };

@@ -94,7 +94,7 @@
         return new Date(this.start).toISOString().slice(0, 16).replace("T", " ") + " UTC";
       }),
       tags: field(function () {
-        const tags = { "mlflow.runName": this.name, "mlflow.user": this.user };
+        const tags = Object.assign(Object.create(null), { "mlflow.runName": this.name, "mlflow.user": this.user });
         for (const [key, values] of tagColumns) {
           const value = values[this.position];
           if (value !== null && value !== undefined) tags[key] = value;
@@ -624,7 +624,8 @@
     return dataset ? prepareDataset(dataset) : { runs: [], params: [], metrics: [] };
   }
   function runRecord(dataset, run) {
-    const params = {}, metrics = {};
+    // Keyed by the runs' own keys (a param named "constructor"): objects with no prototype.
+    const params = Object.create(null), metrics = Object.create(null);
     const raw = run.raw || {};
     dataset.params.forEach((key, index) => {
       const value = run["p" + index];
@@ -634,7 +635,7 @@
     return {
       id: run.id, name: run.name, status: run.status, start: run.start, end: run.end, user: run.user,
       experiment: run.experiment, lifecycle_stage: "active", parent: run.parent_run || null,
-      params: params, metrics: metrics, tags: run.tags || {},
+      params: params, metrics: metrics, tags: run.tags || Object.create(null),
     };
   }
   // The metrics and params some run of the page has: a filter naming another is a typo
@@ -870,10 +871,10 @@
         const best = judged && numbers.length >= 2 ? pick(...numbers) : null;
         values.forEach((value, index) => { if (best !== null && value === best) marked.add(index); });
       } else if (differs) {
-        const counts = {};
-        texts.forEach((text) => { counts[text] = (counts[text] || 0) + 1; });
-        const common = Object.keys(counts).sort((a, b) => counts[b] - counts[a])[0];
-        if (counts[common] > 1) texts.forEach((text, index) => { if (text !== common) marked.add(index); });
+        const counts = new Map();  // values are the runs' own text ("constructor")
+        texts.forEach((text) => { counts.set(text, (counts.get(text) || 0) + 1); });
+        const common = Array.from(counts.keys()).sort((a, b) => counts.get(b) - counts.get(a))[0];
+        if (counts.get(common) > 1) texts.forEach((text, index) => { if (text !== common) marked.add(index); });
       }
       values.forEach((value, index) => {
         const cell = row.insertCell();
