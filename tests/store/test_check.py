@@ -38,6 +38,24 @@ def test_a_tree_of_fresh_runs_is_valid(repo: Path):
     assert result.exit_code == 0 and "every record is valid" in result.output
 
 
+def test_the_runs_folder_is_named_as_every_command_names_it(repo: Path, tmp_path: Path):
+    """--runs-dir, as the other commands take it; the RUNS_DIR argument still works; two
+    different folders are refused, naming both."""
+    make_runs(1)
+    elsewhere = repo / "runs"
+    (tmp_path / "empty").mkdir()
+    for command in ("check", "migrate"):
+        for args in (["--runs-dir", str(elsewhere)], [str(elsewhere)]):
+            result = CliRunner().invoke(cli, [command, *args])
+            assert result.exit_code == 0, (command, args, result.output)
+            assert "1 run(s)" in result.output or "1 run(s) already current" in result.output
+        both = CliRunner().invoke(cli, [command, str(tmp_path / "empty"), "--runs-dir", "runs"])
+        assert both.exit_code == 2 and "two runs folders given" in both.output
+        assert str(tmp_path / "empty") in both.output
+    committed = CliRunner().invoke(cli, ["commit", "--runs-dir", "runs", "-m", "Runs"])
+    assert committed.exit_code == 0 and "Committed" in committed.output
+
+
 def test_every_bad_record_is_listed_by_path(repo: Path):
     good, broken_yaml, bad_fields, moved = make_runs(4)
     (broken_yaml / "run.yaml").write_text("id: [not closed\n")

@@ -122,6 +122,24 @@ def runs_dir_option(function: Any) -> Any:
     )(function)
 
 
+def runs_dir_argument_or_option(function: Any) -> Any:
+    """``--runs-dir``, as every command takes it, and the ``RUNS_DIR`` argument these
+    commands took first (kept: scripts and workflows call them so)."""
+    function = click.argument(
+        "runs_dir_argument", metavar="[RUNS_DIR]", type=click.Path(path_type=Path), required=False
+    )(function)
+    return runs_dir_option(function)
+
+
+def one_runs_dir(argument: Path | None, option: Path | None) -> Path | None:
+    """The runs folder named by RUNS_DIR or --runs-dir; naming two is a mistake."""
+    if argument is not None and option is not None and argument != option:
+        raise click.UsageError(
+            f"two runs folders given: {argument} and --runs-dir {option}. Give one."
+        )
+    return option if option is not None else argument
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gitruns")
 @click.option("-v", "--verbose", count=True, help="Say more (-v: what is written, -vv: debug).")

@@ -21,6 +21,7 @@ from gitruns.cli.app import (
     print_json,
     ranking_label,
     resolve_experiment,
+    runs_dir_option,
     runs_folder,
     view_option,
 )
@@ -42,7 +43,7 @@ def experiments() -> None:
 @experiments.command("list")
 @view_option
 @json_option
-@click.option("--runs-dir", type=click.Path(path_type=Path), help="The runs folder.")
+@runs_dir_option
 def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
     """List experiments with their run count, best primary metric and last activity.
 
@@ -95,7 +96,7 @@ def experiments_list(view: str, as_json: bool, runs_dir: Path | None) -> None:
 @experiments.command("rename")
 @click.argument("experiment")
 @click.argument("new_name")
-@click.option("--runs-dir", type=click.Path(path_type=Path), help="The runs folder.")
+@runs_dir_option
 def experiments_rename(experiment: str, new_name: str, runs_dir: Path | None) -> None:
     """Rename EXPERIMENT (its name or id) to NEW_NAME. Its folder, which is its id,
     stays, so runs, links and other branches keep finding it.

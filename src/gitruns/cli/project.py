@@ -15,7 +15,9 @@ from gitruns.cli.app import (
     cli,
     console,
     esc,
+    one_runs_dir,
     progress_bar,
+    runs_dir_argument_or_option,
     runs_folder,
 )
 from gitruns.exceptions import GitrunsError
@@ -110,21 +112,21 @@ def demo(directory: Path, trials: int, rows: int) -> None:
 
 
 @cli.command()
-@click.argument("runs_dir", type=click.Path(path_type=Path), required=False)
-def check(runs_dir: Path | None) -> None:
-    """Validate every run and experiment record under RUNS_DIR against the schema.
+@runs_dir_argument_or_option
+def check(runs_dir_argument: Path | None, runs_dir: Path | None) -> None:
+    """Validate every run and experiment record in the runs folder against the schema.
 
-    RUNS_DIR defaults to where runs are logged (runs/ at the top of this git
+    The runs folder defaults to where runs are logged (runs/ at the top of this git
     repository). Lists each bad file with what is wrong, and exits 1 if any.
 
     Example:
 
         \b
-        gitruns check runs
+        gitruns check --runs-dir runs
     """
     from gitruns.store.check import check_runs
 
-    report = check_runs(runs_folder(runs_dir))
+    report = check_runs(runs_folder(one_runs_dir(runs_dir_argument, runs_dir)))
     for problem in report.problems:
         console.print(f"[red]✗[/] {esc(problem)}", highlight=False, soft_wrap=True)
     summary = f"{report.experiments} experiment(s), {report.runs} run(s) in {esc(report.runs_dir)}"
@@ -139,8 +141,8 @@ def check(runs_dir: Path | None) -> None:
 
 @cli.command()
 @click.option("-m", "--message", default=None, help="Commit message (default: 'Add runs').")
-@click.argument("runs_dir", type=click.Path(path_type=Path), required=False)
-def commit(message: str | None, runs_dir: Path | None) -> None:
+@runs_dir_argument_or_option
+def commit(message: str | None, runs_dir_argument: Path | None, runs_dir: Path | None) -> None:
     """Commit the runs folder alone: nothing else you staged goes into the commit.
 
     Example:
@@ -150,7 +152,7 @@ def commit(message: str | None, runs_dir: Path | None) -> None:
     """
     from gitruns.store.repo import commit_runs
 
-    folder = runs_folder(runs_dir)
+    folder = runs_folder(one_runs_dir(runs_dir_argument, runs_dir))
     sha = commit_runs(folder, message)
     if sha is None:
         console.print(f"Nothing new to commit in {esc(folder)}.")
@@ -159,8 +161,8 @@ def commit(message: str | None, runs_dir: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("runs_dir", type=click.Path(path_type=Path), required=False)
-def migrate(runs_dir: Path | None) -> None:
+@runs_dir_argument_or_option
+def migrate(runs_dir_argument: Path | None, runs_dir: Path | None) -> None:
     """Rewrite runs written by an older gitruns in the current layout, in place.
 
     Each run moves over whole or not at all, so stopping it at any moment
@@ -175,7 +177,7 @@ def migrate(runs_dir: Path | None) -> None:
     from gitruns.store.migrate import migrate_runs
     from gitruns.store.record import LAYOUT_SCHEMA
 
-    folder = runs_folder(runs_dir)
+    folder = runs_folder(one_runs_dir(runs_dir_argument, runs_dir))
     with progress_bar("Migrating runs") as advance:
         report = migrate_runs(folder, progress=advance)
     for run_dir, message in report.failed:
