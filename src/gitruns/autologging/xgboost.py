@@ -27,6 +27,7 @@ from gitruns.autologging.common import (
     model_extras,
     training_run,
 )
+from gitruns.store.record import now_ms
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def _metrics_callback(live: Any) -> Any:
         """Each eval set's metrics, every iteration, as ``<set>-<metric>`` histories."""
 
         def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
-            moment = int(time.time() * 1000)
+            moment = now_ms()
             for data_name, metrics in evals_log.items():
                 for metric_name, values in metrics.items():
                     value = values[-1]

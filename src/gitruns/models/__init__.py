@@ -13,7 +13,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from gitruns.exceptions import GitrunsError, InvalidPath, InvalidValue, MissingL
 from gitruns.registry import locate_model
 from gitruns.signature import ModelSignature
 from gitruns.store.names import check_relative_path, logged_model_id
+from gitruns.store.record import now_ms
 from gitruns.utils.files import has_link_on_path, is_regular_file, read_regular_file
 from gitruns.utils.yamlcodec import InvalidYaml, dump_yaml, load_yaml
 from gitruns.workspace import Workspace
@@ -271,7 +271,7 @@ def write_model_folder(
         model_id=logged_model_id(run_id, artifact_path) if run_id and artifact_path else None,
         saved_input_example_info=mlmodel.get("saved_input_example_info"),
         metadata=mlmodel.get("metadata"),
-        creation_timestamp=int(time.time() * 1000),
+        creation_timestamp=now_ms(),
         path=folder,
     )
 

@@ -11,11 +11,11 @@ and for GTO, and the entry goes. Writers hold the registry's lock.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitruns.store.record import now_ms
 from gitruns.utils.files import read_small_text, write_atomic
 from gitruns.utils.git import run_git
 from gitruns.utils.yamlcodec import InvalidYaml, dump_yaml, load_yaml
@@ -32,7 +32,7 @@ class Announcement:
 
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
-    created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    created_ms: int = field(default_factory=now_ms)
     updated_ms: int = 0
 
     def to_dict(self) -> dict[str, Any]:

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import filelock
-import yaml
 
 from gitruns.exceptions import (
     GitError,
@@ -74,10 +73,11 @@ from gitruns.registry.tags import (
 )
 from gitruns.store.folder import RunStore
 from gitruns.store.names import RUN_ID_PATTERN, check_relative_path
-from gitruns.store.record import ARTIFACTS_DIR, RunRecord
+from gitruns.store.record import ARTIFACTS_DIR, RunRecord, now_ms
 from gitruns.store.repo import commit_paths, identity_env
 from gitruns.utils.git import find_repo_top, run_git
 from gitruns.utils.words import closest
+from gitruns.utils.yamlcodec import dump_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class Registry:
             del announced[name]
         else:
             change(announced[name])
-            announced[name].updated_ms = int(time.time() * 1000)
+            announced[name].updated_ms = now_ms()
         write_announced(self.repo_top, announced)
         return True
 
@@ -639,7 +639,7 @@ class Registry:
             if model.announced:
                 announced = read_announced(self.repo_top)
                 announced[new_name] = announced.pop(name)
-                announced[new_name].updated_ms = int(time.time() * 1000)
+                announced[new_name].updated_ms = now_ms()
                 write_announced(self.repo_top, announced)
                 return self.model(new_name)
             if new_name in self.tagged_models():
@@ -679,8 +679,7 @@ class Registry:
             "GIT_COMMITTER_DATE": event.date,
         }
         stamp = "model_changed_ms" if what == "model" else "changed_ms"
-        now_ms = int(time.time() * 1000)
-        message = _message(headline.lstrip("# "), {**info, "at_ms": event.time_ms, stamp: now_ms})
+        message = _message(headline.lstrip("# "), {**info, "at_ms": event.time_ms, stamp: now_ms()})
         run_git(
             ["tag", "-f", "-a", tag, "-m", message, event.commit],
             self.repo_top,
@@ -732,6 +731,6 @@ def _held_alias(model: ModelState, alias: str) -> str:
 def _message(headline: str, info: dict[str, Any]) -> str:
     """A tag message: a readable first line (what ``git tag -n`` shows), a blank line,
     then the YAML document, which says when it was made to the millisecond (``at_ms``)."""
-    info = {**info, "at_ms": info.get("at_ms", int(time.time() * 1000))}
-    body = yaml.safe_dump(info, sort_keys=False, allow_unicode=True) if info else "{}\n"
+    info = {**info, "at_ms": info.get("at_ms", now_ms())}
+    body = dump_yaml(info)
     return f"{headline}\n\n{body}"

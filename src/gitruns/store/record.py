@@ -155,7 +155,7 @@ def new_run_id() -> str:
     ids also strictly increase, so runs started in one millisecond keep their order.
     """
     global _last_id
-    candidate = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    candidate = (now_ms() << 80) | int.from_bytes(os.urandom(10), "big")
     with _id_lock:
         if candidate <= _last_id:
             candidate = _last_id + 1
