@@ -9,6 +9,9 @@ Three fresh processes are timed (CPU: user + system, the median of ``--repeat``)
 - DVCLive's layout: a folder per run holding the ``metrics.json`` DVCLive writes (the
   last value of each metric and the step), every file read with ``json`` into one
   pandas frame. DVCLive itself is not needed to read its files.
+- MLflow, where it is installed (here, or in the interpreter ``--mlflow-python`` or
+  ``$MLFLOW_PYTHON`` names): the same runs, params and last metric values in its
+  sqlite store, read with ``mlflow.search_runs``.
 
 Targets: gitruns warm costs no more than the DVCLive read; cold at most 1.5x warm.
 
@@ -16,13 +19,14 @@ gitruns' bytecode is compiled first, as ``pip install`` does: an editable instal
 ``PYTHONDONTWRITEBYTECODE``) would have every process compile gitruns from source, which
 no installed copy does, while pandas' bytecode is there.
 
-    python benchmarks/bench_readback.py --runs 1000
+    python benchmarks/bench_readback.py --runs 1000 --mlflow-python ~/venvs/mlflow/bin/python
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import importlib.util
 import json
 import os
 import resource
@@ -43,6 +47,34 @@ best = frame.loc[frame["metrics.rmse"].idxmin(), "run_id"]
 print(len(frame), best)
 """
 
+MLFLOW_READ = """
+import mlflow
+mlflow.set_tracking_uri("sqlite:///mlflow.db")
+frame = mlflow.search_runs(experiment_names=["bench"], max_results=100000)
+best = frame.loc[frame["metrics.rmse"].idxmin(), "tags.gitruns.run_id"]
+print(len(frame), best)
+"""
+
+# The runs, written into MLflow's store with its client: one log_batch a run.
+MLFLOW_WRITE = """
+import json, sys
+import mlflow
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+mlflow.set_tracking_uri("sqlite:///mlflow.db")
+client = MlflowClient()
+experiment = client.create_experiment("bench")
+for run in json.load(open(sys.argv[1])):
+    made = client.create_run(experiment, start_time=run["start"])
+    client.log_batch(
+        made.info.run_id,
+        metrics=[Metric(k, v, run["start"], 99) for k, v in run["metrics"].items()],
+        params=[Param(k, v) for k, v in run["params"].items()],
+        tags=[RunTag("gitruns.run_id", run["id"])],
+    )
+    client.set_terminated(made.info.run_id, end_time=run["start"] + 1000)
+"""
+
 DVCLIVE_READ = """
 import json, pathlib
 import pandas as pd
@@ -54,17 +86,23 @@ print(len(frame), best)
 """
 
 
-def timed(code: str, before: Sequence[Path] = ()) -> tuple[float, float, str]:
+def timed(
+    code: str, before: Sequence[Path] = (), python: str = sys.executable
+) -> tuple[float, float, str]:
     """CPU and wall seconds of a fresh interpreter running ``code`` here, and its output."""
     for path in before:
         shutil.rmtree(path, ignore_errors=True)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     return cpu, wall, done.stdout.strip()
+
+
+def has_mlflow() -> bool:
+    return importlib.util.find_spec("mlflow") is not None
 
 
 def main() -> None:
@@ -73,9 +111,15 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
     add_workspace_option(parser)
     args = parser.parse_args()
 
+    # Found before the benchmark moves into its workspace: a relative path names it from here.
+    found = shutil.which(args.mlflow_python) if args.mlflow_python else None
+    if args.mlflow_python and found is None:
+        parser.error(f"--mlflow-python {args.mlflow_python}: no such interpreter")
+    mlflow_python_named = os.path.abspath(found) if found else None
     workspace = new_workspace(args.workspace, "bench-readback-")
     here = Path.cwd()
     try:
@@ -87,6 +131,7 @@ def main() -> None:
         compileall.compile_dir(Path(gitruns.__file__).parent, quiet=1)
 
         frame = gitruns.search_runs(experiment_names=["bench"])
+        written = []
         for _, row in frame.iterrows():  # the same values, as DVCLive would have written them
             folder = workspace / "dvclive-runs" / row["run_id"]
             folder.mkdir(parents=True)
@@ -94,16 +139,34 @@ def main() -> None:
                 key[len("metrics.") :]: row[key] for key in frame if key.startswith("metrics.")
             }
             (folder / "metrics.json").write_text(json.dumps({**metrics, "step": 99}, indent=4))
+            params = {
+                key[len("params.") :]: row[key]
+                for key in frame
+                if key.startswith("params.") and isinstance(row[key], str)
+            }
+            start = int(row["start_time"].timestamp() * 1000)
+            written.append(
+                {"id": row["run_id"], "start": start, "params": params, "metrics": metrics}
+            )
+        mlflow_python = mlflow_python_named or (sys.executable if has_mlflow() else None)
+        if mlflow_python is not None:
+            (workspace / "runs.json").write_text(json.dumps(written))
+            subprocess.run(
+                [mlflow_python, "-c", MLFLOW_WRITE, "runs.json"], check=True, capture_output=True
+            )
 
-        results: dict[str, list[tuple[float, float]]] = {"warm": [], "cold": [], "dvclive": []}
+        readers = [
+            ("cold", GITRUNS_READ, [workspace / "runs" / ".index"], sys.executable),
+            ("warm", GITRUNS_READ, [], sys.executable),
+            ("dvclive", DVCLIVE_READ, [], sys.executable),
+        ]
+        if mlflow_python is not None:
+            readers.append(("mlflow", MLFLOW_READ, [], mlflow_python))
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in readers}
         answers = set()
         for _ in range(args.repeat):
-            for name, code, before in (
-                ("cold", GITRUNS_READ, [workspace / "runs" / ".index"]),
-                ("warm", GITRUNS_READ, []),
-                ("dvclive", DVCLIVE_READ, []),
-            ):
-                cpu, wall, output = timed(code, before)
+            for name, code, before, python in readers:
+                cpu, wall, output = timed(code, before, python)
                 results[name].append((cpu, wall))
                 answers.add(output)
         assert len(answers) == 1, answers  # every reader found the same best run
@@ -114,12 +177,16 @@ def main() -> None:
             ("warm", "gitruns, index written"),
             ("cold", "gitruns, fresh clone (no index)"),
             ("dvclive", "DVCLive's metrics.json files, pandas"),
+            ("mlflow", "MLflow's sqlite store, mlflow.search_runs"),
         ):
-            print(f"  {label}: {cpu[name] * 1000:.0f} ms CPU, {wall[name] * 1000:.0f} ms wall")
+            if name in cpu:
+                print(f"  {label}: {cpu[name] * 1000:.0f} ms CPU, {wall[name] * 1000:.0f} ms wall")
         print(
             f"gitruns warm / DVCLive: {cpu['warm'] / cpu['dvclive']:.2f}x CPU (target at most 1); "
             f"cold / warm: {cpu['cold'] / cpu['warm']:.2f}x (target at most 1.5)"
         )
+        if "mlflow" in cpu:
+            print(f"gitruns warm / MLflow: {cpu['warm'] / cpu['mlflow']:.2f}x CPU")
     finally:
         os.chdir(here)
         shutil.rmtree(workspace, ignore_errors=True)
