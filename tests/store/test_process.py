@@ -20,9 +20,12 @@ from tests.conftest import git, make_repo, run_python
 
 pytestmark = pytest.mark.slow
 
-# Logs a metric every 10 ms, says which run it is, then waits to be killed.
+# Logs a metric every 10 ms, says which run it is, then waits to be killed. A process
+# still alive after 25 s prints where each of its threads stands and exits: a test that
+# waits for it to end shows why it did not.
 LONG_RUN = """
-import sys, time, gitruns
+import faulthandler, sys, time, gitruns
+faulthandler.dump_traceback_later(25, exit=True)
 gitruns.set_experiment("crash")
 with gitruns.start_run() as run:
     gitruns.log_param("alpha", 0.1)
@@ -101,7 +104,8 @@ def test_sigterm_ends_the_run_as_killed(repo: Path):
 def test_ctrl_c_ends_the_run_as_killed(repo: Path):
     process, run_id = start_long_run(repo)
     process.send_signal(signal.SIGINT)
-    process.wait(timeout=30)
+    _, stderr = process.communicate(timeout=30)
+    assert "KeyboardInterrupt" in stderr and "Timeout (0:00:25)" not in stderr, stderr
     assert read_run_record(repo / "runs" / "crash" / run_id).status == "KILLED"
 
 
