@@ -14,7 +14,6 @@ import os
 import threading
 import types
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitruns import location as locations
@@ -29,7 +28,6 @@ from gitruns.entities import (
     ViewType,
     experiment_from_record,
     page_of,
-    run_from_entry,
     run_from_live,
     run_from_record,
     runs_frame,
@@ -635,13 +633,14 @@ def search_runs(
         )
     elif isinstance(experiment_ids, (str, int)):
         experiment_ids = [str(experiment_ids)]
-    stages = ViewType.stages(run_view_type)
-    rows = page_of(
-        workspace.search(experiment_ids, filter_string, order_by, stages), max_results, None
-    )
     if output_format == "list":
-        return [run_from_entry(entry, Path(path)) for entry, path in workspace.entries_of(rows)]
-    return runs_frame(rows)
+        page = _client().search_runs(
+            experiment_ids, filter_string, run_view_type, max_results, order_by
+        )
+        return list(page)
+    stages = ViewType.stages(run_view_type)
+    rows = workspace.search(experiment_ids, filter_string, order_by, stages)
+    return runs_frame(page_of(rows, max_results, None))
 
 
 def search_experiments(
