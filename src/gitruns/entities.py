@@ -411,12 +411,18 @@ def run_from_live(live: LiveRun) -> Run:
         return run_from_record(live.record, live.run_dir)
 
 
+# A page under this share of its experiment's runs is read from their entries (a few
+# lines of the index); a larger one column by column.
+ENTRY_PAGE_SHARE = 10
+FRAME_ATTRIBUTES = ("status", "start_time", "end_time")
+
+
 def runs_frame(rows: Sequence[ColumnRow]) -> pandas.DataFrame:
-    """MLflow's ``search_runs`` frame for search rows, read column by column from the
-    search index (no run is read whole): run_id, experiment_id, status, artifact_uri,
-    start_time, end_time, then ``metrics.*``, ``params.*`` and ``tags.*``, each sorted by
-    name. Values a run lacks are what MLflow gives: NaN for a metric, None for a param
-    or tag (which pandas 3's text columns show as NaN)."""
+    """MLflow's ``search_runs`` frame for search rows, read from the search index (no
+    run's record is read): run_id, experiment_id, status, artifact_uri, start_time,
+    end_time, then ``metrics.*``, ``params.*`` and ``tags.*`` for the keys the rows' runs
+    have, each group sorted by name. Values a run lacks are what MLflow gives: NaN for a
+    metric, None for a param or tag (which pandas 3's text columns show as NaN)."""
     import numpy
     import pandas as pd
 
@@ -426,34 +432,64 @@ def runs_frame(rows: Sequence[ColumnRow]) -> pandas.DataFrame:
         if not groups or groups[-1][0] is not row.index:
             groups.append((row.index, []))
         groups[-1][1].append(row.position)
+    parts = [(positions, _fields_at(index, positions)) for index, positions in groups]
 
-    def gather(kind: str, key: str) -> list[Any]:
+    def gather(field: str) -> list[Any]:
         values: list[Any] = []
-        for index, positions in groups:
-            column = index.column(kind, key)
-            values += [column[p] for p in positions] if column else [None] * len(positions)
+        for positions, found in parts:
+            values += found.get(field) or [None] * len(positions)
         return values
 
-    data: dict[str, list[Any]] = {"run_id": [], "experiment_id": [], "artifact_uri": []}
+    frame: dict[str, Any] = {"run_id": [], "experiment_id": []}
+    uris: list[str] = []
     for index, positions in groups:
-        experiment_id = public_experiment_id(index.experiment_id)
         base = Path(index.experiment_dir).absolute().as_uri()
         names = [index.names[p] for p in positions]
-        data["run_id"] += names
-        data["experiment_id"] += [experiment_id] * len(positions)
+        frame["run_id"] += names
+        frame["experiment_id"] += [public_experiment_id(index.experiment_id)] * len(positions)
         # A run's folder is named by its id: 32 hex digits, nothing to quote in a URI.
-        data["artifact_uri"] += [f"{base}/{name}/{ARTIFACTS_DIR}" for name in names]
-    frame: dict[str, Any] = {
-        "run_id": data["run_id"],
-        "experiment_id": data["experiment_id"],
-        "status": gather("attribute", "status"),
-        "artifact_uri": data["artifact_uri"],
-        "start_time": pd.to_datetime(gather("attribute", "start_time"), unit="ms", utc=True),
-        "end_time": pd.to_datetime(gather("attribute", "end_time"), unit="ms", utc=True),
-    }
-    for kind, prefix in (("metric", "metrics"), ("param", "params"), ("tag", "tags")):
-        for key in sorted({key for index, _ in groups for key in index.keys(kind)}):
-            values = gather(kind, key)
-            # Metrics are a float column even where no run has a value: NaN, not None.
-            frame[f"{prefix}.{key}"] = numpy.array(values, float) if kind == "metric" else values
+        uris += [f"{base}/{name}/{ARTIFACTS_DIR}" for name in names]
+    frame["status"] = gather("status")
+    frame["artifact_uri"] = uris
+    frame["start_time"] = pd.to_datetime(gather("start_time"), unit="ms", utc=True)
+    frame["end_time"] = pd.to_datetime(gather("end_time"), unit="ms", utc=True)
+    keyed = {name for _, found in parts for name in found if "." in name}
+    for prefix in ("metrics.", "params.", "tags."):
+        for name in sorted(name for name in keyed if name.startswith(prefix)):
+            values = gather(name)
+            # Metrics are a float column: NaN where a run lacks one, not None.
+            frame[name] = numpy.array(values, float) if prefix == "metrics." else values
     return pd.DataFrame(frame)
+
+
+def _fields_at(index: ExperimentIndex, positions: list[int]) -> dict[str, list[Any]]:
+    """The frame's attributes and each ``metrics.``, ``params.`` and ``tags.`` field some
+    run at ``positions`` has, a value per run (None where a run lacks it)."""
+    count = len(positions)
+    found: dict[str, list[Any]] = {}
+    if count * ENTRY_PAGE_SHARE < len(index.names):  # a page of a large experiment
+        for at, item in enumerate(index.entries_at(positions)):
+            if item is None:
+                continue
+            entry = item[0]
+            for name in FRAME_ATTRIBUTES:
+                found.setdefault(name, [None] * count)[at] = getattr(entry, name)
+            keyed: tuple[tuple[str, dict[str, Any]], ...] = (
+                ("metrics.", entry.metrics),
+                ("params.", entry.params),
+                ("tags.", entry.tags),
+            )
+            for prefix, pairs in keyed:
+                for key, value in pairs.items():
+                    found.setdefault(prefix + key, [None] * count)[at] = value
+        return found
+    for name in FRAME_ATTRIBUTES:
+        column = index.column("attribute", name)
+        found[name] = [column[p] for p in positions] if column else [None] * count
+    for kind, prefix in (("metric", "metrics."), ("param", "params."), ("tag", "tags.")):
+        for key in index.keys(kind):
+            column = index.column(kind, key)
+            values = [column[p] for p in positions] if column else []
+            if any(value is not None for value in values):
+                found[prefix + key] = values
+    return found

@@ -750,7 +750,8 @@ def test_a_servers_default_artifact_root_is_honoured_as_mlflow_honours_it(repo: 
 def test_search_runs_gives_the_frame_mlflow_gives(tmp_path: Path):
     """The same runs logged with MLflow and with gitruns: search_runs' columns, their
     kinds (float metrics, text params and tags, UTC times), the order (a run lacking the
-    ordered metric last) and what stands for a missing value (NaN, None) are MLflow's."""
+    ordered metric last), what stands for a missing value (NaN, None), and which keys a
+    filtered search has columns for are MLflow's."""
     pictures = {}
     for name in ("mlflow", "gitruns"):
         folder = make_repo(tmp_path / name)
@@ -760,3 +761,4 @@ def test_search_runs_gives_the_frame_mlflow_gives(tmp_path: Path):
     third = pictures["gitruns"]["rows"][-1]  # no rmse: last, whatever the direction
     assert third["tags.mlflow.runName"] == "third" and third["metrics.rmse"] == "NaN"
     assert third["metrics.mae"] == 3.0 and third["params.depth"] == "5"
+    assert pictures["gitruns"]["second"] == ["metrics.rmse", "params.alpha"]

@@ -416,3 +416,31 @@ def test_the_artifacts_module_reads_a_run_by_uri(repo: Path):
         mlflow.artifacts.load_text(f"runs:/{run_id}/../run.yaml")
     with pytest.raises(InvalidValue, match="runs:/RUN_ID"):
         mlflow.artifacts.load_text("s3://bucket/config.json")
+
+
+def test_a_page_of_a_large_experiment_reads_entries_and_gives_the_same_frame(
+    repo: Path, monkeypatch
+):
+    """A few runs of many are read from the index's entries, most of them column by
+    column: the frames are the same either way, and have columns only for the keys the
+    page's runs have."""
+    from gitruns import entities
+
+    mlflow.set_experiment("many")
+    for i in range(30):
+        with mlflow.start_run(run_name=f"run-{i}"):
+            mlflow.log_params({"i": i, **({"rare": "yes"} if i == 29 else {})})
+            mlflow.log_metric("rmse", 10.0 - i / 10)
+            if i % 2:
+                mlflow.set_tag("odd", "1")
+    query = {"experiment_names": ["many"], "order_by": ["metrics.rmse"], "max_results": 2}
+    monkeypatch.setattr(entities, "ENTRY_PAGE_SHARE", 10)  # 2 of 30: entries
+    from_entries = mlflow.search_runs(**query)
+    monkeypatch.setattr(entities, "ENTRY_PAGE_SHARE", 0)  # always columns
+    from_columns = mlflow.search_runs(**query)
+    pd.testing.assert_frame_equal(from_entries, from_columns)
+    assert list(from_entries["tags.mlflow.runName"]) == ["run-29", "run-28"]
+    rare = from_entries["params.rare"].tolist()
+    assert rare[0] == "yes" and pd.isna(rare[1])
+    plain = mlflow.search_runs(filter_string="params.i = '4'", **query)  # no rare, no odd
+    assert "params.rare" not in plain and "tags.odd" not in plain and len(plain) == 1
