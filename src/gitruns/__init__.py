@@ -118,14 +118,18 @@ if TYPE_CHECKING:  # what type checkers and editors see; a test keeps it and _EX
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"gitruns.{name}")
     module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gitruns' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # the next lookup is a plain attribute
+        return value
+    if not name.startswith("_"):  # a submodule, as after its import: mlflow.tracking.MlflowClient
+        try:
+            return importlib.import_module(f"gitruns.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"gitruns.{name}":
+                raise  # the submodule exists but needs something missing: say what
+    raise AttributeError(f"module 'gitruns' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

@@ -48,6 +48,22 @@ def test_every_name_the_package_offers_loads_and_type_checkers_see_the_same():
     assert MlflowClient is gitruns.MlflowClient
 
 
+def test_submodules_are_attributes_as_mlflows_are(tmp_path: Path):
+    """``import mlflow`` then ``mlflow.tracking.MlflowClient()``: in a fresh process,
+    where nothing imported the submodule first."""
+    done = run_python(
+        "import gitruns as mlflow\n"
+        "print(mlflow.tracking.MlflowClient.__name__, mlflow.entities.ViewType.ALL)\n"
+        "try:\n    mlflow.no_such_module\nexcept AttributeError as error:\n    print(error)",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == [
+        "MlflowClient 3",
+        "module 'gitruns' has no attribute 'no_such_module'",
+    ]
+
+
 LOADED = """
 import json, sys
 import gitruns
