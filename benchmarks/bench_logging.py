@@ -25,14 +25,13 @@ import argparse
 import importlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import BENCH_HOME, make_repository, new_workspace
+from common import BENCH_HOME, new_repository
 
 
 def measure(library: str, runs: int, metric_calls: int) -> dict[str, float | str]:
@@ -82,17 +81,10 @@ def measure(library: str, runs: int, metric_calls: int) -> dict[str, float | str
 def measure_in_fresh_repository(
     library: str, runs: int, metric_calls: int, tracked: int = 1, kind: str = "code"
 ) -> dict[str, float | str]:
-    folder = new_workspace(BENCH_HOME, f"bench-{library}-")
-    here = Path.cwd()
-    try:
-        make_repository(folder)
+    with new_repository(BENCH_HOME, f"bench-{library}-") as folder:
         if tracked > 1:
             (add_code_files if kind == "code" else add_committed_runs)(folder, tracked)
-        os.chdir(folder)
         return measure(library, runs, metric_calls)
-    finally:
-        os.chdir(here)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def add_code_files(folder: Path, count: int) -> None:

@@ -38,7 +38,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from common import add_workspace_option, copy_runs, make_repository, new_workspace
+from common import add_workspace_option, copy_runs, new_repository
 
 GITRUNS_READ = """
 import gitruns
@@ -120,11 +120,7 @@ def main() -> None:
     if args.mlflow_python and found is None:
         parser.error(f"--mlflow-python {args.mlflow_python}: no such interpreter")
     mlflow_python_named = os.path.abspath(found) if found else None
-    workspace = new_workspace(args.workspace, "bench-readback-")
-    here = Path.cwd()
-    try:
-        make_repository(workspace)
-        os.chdir(workspace)
+    with new_repository(args.workspace, "bench-readback-") as workspace:
         copy_runs(args.runs)
         import gitruns
 
@@ -187,9 +183,6 @@ def main() -> None:
         )
         if "mlflow" in cpu:
             print(f"gitruns warm / MLflow: {cpu['warm'] / cpu['mlflow']:.2f}x CPU")
-    finally:
-        os.chdir(here)
-        shutil.rmtree(workspace, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import time
 from pathlib import Path
 
-from common import add_workspace_option, copy_runs, log_runs, make_repository, new_workspace
+from common import add_workspace_option, copy_runs, log_runs, new_repository
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -69,11 +68,7 @@ def main() -> None:
 
     from gitruns.site import build_site
 
-    workspace = new_workspace(args.workspace, "bench-site-")
-    here = Path.cwd()
-    try:
-        make_repository(workspace)
-        os.chdir(workspace)
+    with new_repository(args.workspace, "bench-site-") as workspace:
         started = time.perf_counter()
         if args.copied:
             copy_runs(args.runs)
@@ -136,9 +131,6 @@ def main() -> None:
             )
         else:
             print("Chromium not found at /usr/bin/chromium: page time not measured.")
-    finally:
-        os.chdir(here)
-        shutil.rmtree(workspace, ignore_errors=True)
 
 
 if __name__ == "__main__":

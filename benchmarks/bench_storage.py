@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 
-from common import GIT, add_workspace_option, log_runs, make_repository, new_workspace
+from common import GIT, add_workspace_option, log_runs, new_repository
 
 METRIC_POINTS_PER_RUN = 5 * 100
 
@@ -51,12 +50,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     add_workspace_option(parser)
     args = parser.parse_args()
-    workspace = new_workspace(args.workspace, "bench-storage-")
-    here = Path.cwd()
-    try:
-        repository = workspace / "project"
-        make_repository(repository)
-        os.chdir(repository)
+    with new_repository(args.workspace, "bench-storage-", "project") as repository:
+        workspace = repository.parent
         started = time.perf_counter()
         log_runs(args.runs)
         print(f"logged {args.runs:,} runs in {time.perf_counter() - started:.1f} s")
@@ -89,9 +84,6 @@ def main() -> None:
             workspace,
         )
         print(f"git clone --no-local: {clone:.1f} s (target at 10,000 runs: 15 s)")
-    finally:
-        os.chdir(here)
-        shutil.rmtree(workspace, ignore_errors=True)
 
 
 if __name__ == "__main__":

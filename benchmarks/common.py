@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import random
+import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
@@ -23,6 +27,22 @@ def new_workspace(folder: Path, prefix: str) -> Path:
     """A fresh folder for one benchmark under ``folder`` (made if missing)."""
     folder.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
+
+
+@contextlib.contextmanager
+def new_repository(folder: Path, prefix: str, subfolder: str = "") -> Iterator[Path]:
+    """A fresh git repository in a new folder under ``folder`` (in ``subfolder`` of it,
+    if named), the current directory while the block runs; all of it removed after."""
+    workspace = new_workspace(folder, prefix)
+    repository = workspace / subfolder if subfolder else workspace
+    here = Path.cwd()
+    try:
+        make_repository(repository)
+        os.chdir(repository)
+        yield repository
+    finally:
+        os.chdir(here)
+        shutil.rmtree(workspace, ignore_errors=True)
 
 
 def make_repository(folder: Path) -> None:

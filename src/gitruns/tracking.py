@@ -631,8 +631,6 @@ def search_runs(
             if search_all_experiments
             else [_default_experiment_id(workspace)]
         )
-    elif isinstance(experiment_ids, (str, int)):
-        experiment_ids = [str(experiment_ids)]
     if output_format == "list":
         page = _client().search_runs(
             experiment_ids, filter_string, run_view_type, max_results, order_by

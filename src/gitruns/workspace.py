@@ -266,19 +266,21 @@ class Workspace:
 
     def search(
         self,
-        experiment_ids: Collection[object],
+        experiment_ids: str | int | Collection[object],
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
         stages: Collection[str] = (ACTIVE,),
     ) -> list[ColumnRow]:
-        """The runs of the experiments (ids or names) that match ``filter_string``, in
-        ``order_by`` order, as rows of the search index's columns: only the columns the
-        filter and the order name are read, and no run is read whole.
+        """The runs of the experiments (an id or name, or several) that match
+        ``filter_string``, in ``order_by`` order, as rows of the search index's columns:
+        only the columns the filter and the order name are read, and no run is read whole.
 
         Example::
 
             rows = workspace.search(["nyc-taxi"], "metrics.rmse < 7", ["metrics.rmse"])
         """
+        if isinstance(experiment_ids, (str, int)):  # one experiment, as MLflow accepts
+            experiment_ids = [experiment_ids]
         ids = [self.experiment(reference)[0] for reference in experiment_ids]
         return search_columns(self.indexes(ids), filter_string, order_by, stages)
 

@@ -133,7 +133,7 @@ def runs_dir_argument_or_option(function: Any) -> Any:
 
 def one_runs_dir(argument: Path | None, option: Path | None) -> Path | None:
     """The runs folder named by RUNS_DIR or --runs-dir; naming two is a mistake."""
-    if argument is not None and option is not None and argument != option:
+    if argument is not None and option is not None and argument.resolve() != option.resolve():
         raise click.UsageError(
             f"two runs folders given: {argument} and --runs-dir {option}. Give one."
         )

@@ -268,8 +268,6 @@ class TrackingClient:
 
         The result is a list with ``.token`` for the next page (None on the last).
         """
-        if isinstance(experiment_ids, (str, int)):
-            experiment_ids = [str(experiment_ids)]
         stages = ViewType.stages(run_view_type)
         rows = self.workspace.search(experiment_ids, filter_string, order_by, stages)
         page = page_of(rows, max_results, page_token)

@@ -38,7 +38,6 @@ from gitruns.store.record import (
     read_run_record,
     record_tags,
 )
-from gitruns.store.writer import PARENT_TAG
 from gitruns.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -156,7 +155,7 @@ def _export_run(
     own = {key: value for key, value in record.tags.items() if key != IMPORTED_TAG}
     tags = {**record_tags(record), **own, EXPORTED_ID_TAG: record.id}
     if record.parent:
-        tags[PARENT_TAG] = exported.get(record.parent, record.parent)
+        tags[system_tags.PARENT_RUN_ID] = exported.get(record.parent, record.parent)
     run = client.create_run(
         experiment_id, start_time=record.start_time, tags=tags, run_name=record.name
     )

@@ -72,7 +72,6 @@ from gitruns.store.record import (
     RunRecord,
     read_run_record,
 )
-from gitruns.store.writer import NOTE_TAG, PARENT_TAG
 from gitruns.utils.files import temporary_path, write_atomic
 from gitruns.workspace import Workspace
 
@@ -80,8 +79,6 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 BULK_RUNS = 100  # runs whose histories are read in one query, where the store can
-USER_TAG = system_tags.USER
-RUN_NAME_TAG = system_tags.RUN_NAME
 Progress = Callable[[int, int], None]
 
 
@@ -222,7 +219,7 @@ def _experiment_into(workspace: Workspace, experiment: Any, report: ImportReport
     if found is not None:
         return found[0]
     tags = {key: str(value) for key, value in (experiment.tags or {}).items()}
-    description = tags.pop(NOTE_TAG, None)
+    description = tags.pop(system_tags.NOTE, None)
     record = ExperimentRecord(
         name=experiment.name,
         description=description,
@@ -407,15 +404,15 @@ def _record_of(
     info, data = run.info, run.data
     what = f"run {info.run_id}"
     tags = dict(data.tags)
-    name = tags.pop(RUN_NAME_TAG, None) or info.run_name or ""
+    name = tags.pop(system_tags.RUN_NAME, None) or info.run_name or ""
     try:
         name = check_text_name(name, "run name")
     except GitrunsError as error:
         report.skip(f"{what} name {name!r}", f"{error.message} (named at random instead)")
         name = random_run_name()
-    user = info.user_id or tags.get(USER_TAG)
-    if tags.get(USER_TAG) == user:
-        tags.pop(USER_TAG)
+    user = info.user_id or tags.get(system_tags.USER)
+    if tags.get(system_tags.USER) == user:
+        tags.pop(system_tags.USER)
     tags[IMPORTED_TAG] = "mlflow"
     record = RunRecord(
         id=info.run_id,
@@ -425,8 +422,8 @@ def _record_of(
         status=info.status,
         end_time=None if info.end_time is None else int(info.end_time),
         user=user or None,
-        parent=tags.pop(PARENT_TAG, None),
-        description=tags.pop(NOTE_TAG, None),
+        parent=tags.pop(system_tags.PARENT_RUN_ID, None),
+        description=tags.pop(system_tags.NOTE, None),
         params=_checked(f"{what} param", data.params, MAX_PARAM_VALUE_LENGTH, report),
         tags=_checked(f"{what} tag", tags, MAX_TAG_VALUE_LENGTH, report),
         lifecycle_stage=info.lifecycle_stage or ACTIVE,

@@ -29,7 +29,7 @@ from gitruns.site.collect import (
     artifact_files,
     collect,
     json_for_script,
-    parsed_json_for_script,
+    parsed_in_script,
 )
 from gitruns.site.output import SiteWriter
 from gitruns.site.pages import (
@@ -326,10 +326,11 @@ def _key(*parts: str) -> str:
 
 def _data_js(name: str, payload: Any, clean: bool = True) -> str:
     """A data file the pages load with <script>: it adds ``payload`` to ``window.GITRUNS``."""
+    # Home folders leave the JSON text itself, before it is quoted into the script.
+    text = public_text(json_for_script(json_safe(payload) if clean else payload))
     return (
         "window.GITRUNS = window.GITRUNS || {};\n"
-        f"window.GITRUNS[{json_for_script(name)}] = "
-        f"{public_text(parsed_json_for_script(json_safe(payload) if clean else payload))};\n"
+        f"window.GITRUNS[{json_for_script(name)}] = {parsed_in_script(text)};\n"
     )
 
 

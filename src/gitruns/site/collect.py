@@ -310,12 +310,12 @@ def artifact_files(run_path: str) -> list[tuple[str, int]]:
     return files
 
 
-def parsed_json_for_script(data: Any) -> str:
-    """``JSON.parse('...')`` of ``data``: a JS expression for a data file. Not an object
-    literal: in a literal, a key named ``__proto__`` (a tag can be) sets the object's
-    prototype instead of being a key. Single quotes leave JSON's own quotes as they are."""
-    text = json_for_script(data).replace("\\", "\\\\").replace("'", "\\'")
-    return f"JSON.parse('{text}')"
+def parsed_in_script(json_text: str) -> str:
+    """``JSON.parse('...')`` of JSON text (:func:`json_for_script`'s): a JS expression for
+    a data file. Not an object literal: in a literal, a key named ``__proto__`` (a tag can
+    be) sets the object's prototype instead of being a key. Single quotes leave JSON's
+    own quotes as they are."""
+    return "JSON.parse('" + json_text.replace("\\", "\\\\").replace("'", "\\'") + "')"
 
 
 def json_for_script(data: Any) -> str:

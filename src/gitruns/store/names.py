@@ -329,6 +329,8 @@ def random_run_name() -> str:
 
 
 def as_text(kind: str, key: str, value: object, max_length: int) -> str:
+    """A param's or tag's value as the text stored (``0.1`` -> ``"0.1"``), refused past
+    ``max_length`` characters (MLflow's limits)."""
     text = value if isinstance(value, str) else str(value)
     if len(text) > max_length:
         raise InvalidValue(

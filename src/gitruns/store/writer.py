@@ -71,10 +71,6 @@ logger = logging.getLogger(__name__)
 
 MAX_PENDING_METRIC_LINES = 10_000
 
-# Tags MLflow reserves that map onto fields of the record.
-RUN_NAME_TAG = system_tags.RUN_NAME
-NOTE_TAG = system_tags.NOTE
-PARENT_TAG = system_tags.PARENT_RUN_ID
 
 # -- values -------------------------------------------------------------------------
 
@@ -286,11 +282,11 @@ class LiveRun:
         }
         with self._lock:
             for key, value in checked.items():
-                if key == RUN_NAME_TAG:
+                if key == system_tags.RUN_NAME:
                     self.record.name = check_text_name(value, "run name")
-                elif key == NOTE_TAG:
+                elif key == system_tags.NOTE:
                     self.record.description = value
-                elif key == PARENT_TAG:
+                elif key == system_tags.PARENT_RUN_ID:
                     self.record.parent = value
                 else:
                     self.record.tags[key] = value
@@ -309,7 +305,7 @@ class LiveRun:
         with self._lock:
             if self.record.tags.pop(check_key(key, "tag key"), None) is not None:
                 self.save()
-            elif key == NOTE_TAG and self.record.description is not None:
+            elif key == system_tags.NOTE and self.record.description is not None:
                 self.record.description = None
                 self.save()
             else:
