@@ -287,8 +287,9 @@ class GitWatcher:
         return tuple(signatures)
 
     def _tracked_files(self) -> list[str]:
-        listed = run_git(["ls-files", "-z", *self.pathspec], self.top).split(b"\0")
-        return [os.fsdecode(name) for name in listed if name]
+        # Decoded whole, then split: 50,000 names cost one decode, not 50,000.
+        listed = os.fsdecode(run_git(["ls-files", "-z", *self.pathspec], self.top))
+        return [name for name in listed.split("\0") if name]
 
     def _ask_git(self) -> tuple[GitSnapshot, list[str]]:
         """The snapshot, and the untracked files it found."""
@@ -407,11 +408,12 @@ class GitWatcher:
 def _folders_of(top: Path, files: list[str]) -> list[str]:
     """The top and every folder holding one of ``files`` (relative to it), up to the top."""
     found = {""}
-    for name in files:
-        folder = os.path.dirname(name)
+    # git names paths with "/" on every system; a folder holds many files, so the
+    # distinct folders are found first and only they are walked up.
+    for folder in {name.rpartition("/")[0] for name in files}:
         while folder not in found:
             found.add(folder)
-            folder = os.path.dirname(folder)
+            folder = folder.rpartition("/")[0]
     return [str(top / folder) if folder else str(top) for folder in sorted(found)]
 
 
