@@ -11,9 +11,10 @@ MLflow is looked for in this interpreter, else in the one named by
 never in gitruns' own environment.
 
 ``--tracked 1,5000,50000`` times a run in repositories of that many tracked files,
-each size twice: code files (a package of small modules), and half as many runs
-committed before (two files each, as a team's ``runs/`` grows), with both
-libraries in the same repository; a run's cost should not grow with the tree. Each
+each size three times: code files (a package of small modules), the same with one
+file edited (so that every run records a diff), and half as many runs committed
+before (two files each, as a team's ``runs/`` grows), with both libraries in the
+same repository; a run's cost should not grow with the tree. Each
 size is timed two ways: a run in a loop of runs (a tuning job), and a whole script
 (``python train.py``: a fresh process that imports the library, sets the experiment and
 logs one run), which also pays the imports and the first look at the work tree.
@@ -81,6 +82,9 @@ def measure(library: str, runs: int, metric_calls: int) -> dict[str, float | str
     }
 
 
+# The repositories a run is timed in, besides their size.
+KINDS = {"code": "code files", "edited": "code files, 1 edited", "runs": "files of runs"}
+
 # One script's run, as ``python train.py`` makes it: a fresh process pays what a loop of
 # runs pays once (imports, the first look at the work tree, the package list).
 FIRST_RUN = """
@@ -129,8 +133,12 @@ def measure_in_fresh_repository(
     first_runs: bool = False,
 ) -> dict[str, float | str]:
     with new_repository(BENCH_HOME, f"bench-{library}-") as folder:
-        if tracked > 1:
-            (add_code_files if kind == "code" else add_committed_runs)(folder, tracked)
+        if kind == "runs":
+            add_committed_runs(folder, tracked)
+        elif tracked > 1:
+            add_code_files(folder, tracked)
+        if kind == "edited":  # one tracked file changed: every run records the diff
+            (folder / "train.py").write_text("print('training, edited')\n")
         found = measure_first_runs(library) if first_runs else {}
         return {**measure(library, runs, metric_calls), **found}
 
@@ -210,7 +218,7 @@ def main() -> None:
     parser.add_argument(
         "--tracked", default=None, help="tracked files, comma-separated (e.g. 1,5000,50000)"
     )
-    parser.add_argument("--kind", choices=["code", "runs"], default="code", help=argparse.SUPPRESS)
+    parser.add_argument("--kind", choices=KINDS, default="code", help=argparse.SUPPRESS)
     parser.add_argument("--first-runs", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -256,21 +264,18 @@ def main() -> None:
 def by_size(args: argparse.Namespace, sizes: list[int]) -> None:
     """A run's cost in repositories of each size, code files and committed runs apart:
     a run in a loop of runs (one process), and a whole script (a fresh process)."""
-    base: dict[str, float] = {}
+    base: dict[tuple[str, str], float] = {}  # the 1-file figures, clean and edited
     for size in sizes:
-        for kind in ("code", "runs") if size > 1 else ("code",):
+        for kind in ("code", "edited", "runs") if size > 1 else ("code", "edited"):
             ours = measure_in_fresh_repository("gitruns", args.runs, 1_000, size, kind, True)
             theirs = measure_mlflow(args.mlflow_python, min(args.runs, 50), 100, size, kind, True)
-            what = (
-                "1 file"
-                if size == 1
-                else f"{size:,} {'code files' if kind == 'code' else 'files of runs'}"
-            )
+            what = "1 file" if size == 1 else f"{size:,} {KINDS[kind]}"
+            if size == 1 and kind == "edited":
+                what = "1 file, edited"
             for field, label in (("run_ms", "a run in a loop"), ("process_ms", "a whole script ")):
                 ms = float(ours[field])
-                base.setdefault(field, ms)
-                line = f"{what:>24}, {label}: gitruns {ms:7.2f} ms"
-                line += f" ({ms / base[field]:.1f}x 1 file)"
+                one_file = base.setdefault(("edited" if kind == "edited" else "code", field), ms)
+                line = f"{what:>32}, {label}: gitruns {ms:7.2f} ms ({ms / one_file:.1f}x 1 file)"
                 if theirs is not None:
                     ratio = float(theirs[field]) / ms
                     line += f"; MLflow {float(theirs[field]):7.2f} ms: gitruns {ratio:.1f}x cheaper"

@@ -83,6 +83,86 @@ def test_snapshot_is_reused_until_something_changes(project: Path):
     assert watcher.snapshot().branch == "feature"
 
 
+def test_the_diff_of_the_changed_paths_is_the_diff_of_the_whole_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The diff names the paths status found changed (secret files left out by name);
+    past a command line's length git is given the secret patterns and the whole tree
+    instead. Both record the same diff, whatever the names and kinds of change."""
+    files = {
+        "train.py": "alpha = 1\n",
+        "src/deep/er/model.py": "x = 1\n",
+        "gone.py": "bye\n",
+        "old name.py": "moved\n" * 20,
+        "[abc].py": "glob = 1\n",
+        "*.txt": "star\n",
+        "données/table.csv": "a,b\n",
+        "config/.env": "TOKEN_NAME = 'tracked secret'\n",
+        "home/.aws/config": "region = 'tracked secret'\n",
+        "runs/exp/old/run.yaml": "committed run\n",
+        "tool.sh": "echo hi\n",
+    }
+    project = make_repo(tmp_path / "project", files)
+    (project / "train.py").write_text("alpha = 2\n")
+    (project / "src" / "deep" / "er" / "model.py").write_text("x = 2\n")
+    (project / "gone.py").unlink()
+    git(project, "mv", "old name.py", "new name.py")
+    (project / "[abc].py").write_text("glob = 2\n")
+    (project / "a.py").write_text("not [abc].py\n")  # untracked: a glob would match it
+    git(project, "add", "a.py")
+    (project / "*.txt").write_text("star 2\n")
+    (project / "données" / "table.csv").write_text("a,b\n1,2\n")
+    (project / "config" / ".env").write_text("TOKEN_NAME = 'changed secret'\n")
+    (project / "home" / ".aws" / "config").write_text("region = 'changed secret'\n")
+    (project / "runs" / "exp" / "old" / "run.yaml").write_text("edited run\n")
+    os.chmod(project / "tool.sh", 0o755)
+
+    named = GitWatcher(project, project / "runs").snapshot().diff
+    monkeypatch.setattr(capture, "MAX_NAMED_PATHS_LENGTH", 0)
+    patterns = GitWatcher(project, project / "runs").snapshot().diff
+    assert named == patterns
+    for shown in ("+alpha = 2", "+x = 2", "deleted file mode", "rename to new name.py",
+                  "+glob = 2", "+not [abc].py", "+star 2", "+1,2", "new mode 100755"):  # fmt: skip
+        assert shown in named, shown
+    assert "secret" not in named and "run" not in named.replace("runs", "")
+    applied = subprocess.run(["git", "apply", "--check", "-R"], cwd=project, input=named.encode())
+    assert applied.returncode == 0, applied
+
+
+@pytest.mark.parametrize("runs_folder", ["runs", "my runs [1]", "out/runs#2"])
+def test_the_untracked_files_are_those_git_status_lists(tmp_path: Path, runs_folder: str):
+    """Untracked files are listed apart from the status (an ignore pattern keeps git out of
+    the runs folder): the same files as ``git status`` finds with the folder excluded."""
+    project = make_repo(
+        tmp_path / "project",
+        {"train.py": "a = 1\n", ".gitignore": "*.log\n!keep.log\nbuild/\n"},
+    )
+    (project / ".git" / "info").mkdir(exist_ok=True)
+    (project / ".git" / "info" / "exclude").write_text("scratch/\n")
+    (tmp_path / "global-ignore").write_text("*.tmp\n")
+    git(project, "config", "core.excludesFile", str(tmp_path / "global-ignore"))
+    for name in [
+        "notes.md", "deep/er/still/new.py", "with space é.txt", "[1].py", "a.log", "keep.log",
+        "build/out.bin", "scratch/try.py", "x.tmp", "runs/not the runs folder.txt",
+        f"{runs_folder}/exp/0123/run.yaml", f"{runs_folder}/loose.txt", "out/other.txt",
+    ]:  # fmt: skip
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("x\n")
+    nested = make_repo(project / "vendored", {"lib.py": "b = 1\n"})
+    assert nested.is_dir()
+
+    watcher = GitWatcher(project, project / runs_folder)
+    _, untracked = watcher._ask_git()
+    status = git(
+        project, "status", "--porcelain=v2", "-z", "--untracked-files=all",
+        "--", ".", f":(top,exclude){runs_folder}",
+    )  # fmt: skip
+    said = [entry[2:] for entry in status.split("\0") if entry.startswith("? ")]
+    assert sorted(untracked) == sorted(said)
+    assert "keep.log" in untracked and "vendored/" in untracked
+    assert not any(name.startswith(f"{runs_folder}/") for name in untracked)
+
+
 @pytest.fixture(params=[2, 5_000], ids=["small", "5000-files"])
 def tree(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """A repository of 2 tracked files, or of 5,000 (fifty packages of small modules)."""

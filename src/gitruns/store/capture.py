@@ -8,6 +8,10 @@ reused while nothing changed: on Linux the kernel says so (inotify on the
 tree's folders and git's refs: one read a run, whatever the tree's size),
 elsewhere a fingerprint of the work tree (the ``stat`` of every tracked file
 and folder, HEAD, the index and refs), the same signal git itself trusts.
+
+A fresh look costs what git's own ``status`` costs, not more: the runs folder is kept
+out of git's walk for untracked files, and the diff compares only the paths git found
+changed (50,000 tracked files: 0.09 s for a clean tree, 0.13 s with an edit).
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ MAX_UNTRACKED_FILES = 200
 MAX_FINGERPRINTED_FILES = 3000
 # A folder holding this file is a built site (gitruns' own output): never part of a diff.
 SITE_MANIFEST = ".gitruns-site.json"
+# The diff names the changed paths to git while they fit on a command line (Windows allows
+# 32,767 characters); past that, git matches the secret patterns against every file.
+MAX_NAMED_PATHS_LENGTH = 16_000
 
 
 @functools.lru_cache(maxsize=1)
@@ -196,10 +203,15 @@ class GitWatcher:
     def __init__(self, top: Path, runs_dir: Path) -> None:
         self.top = top
         self.pathspec = ["--", "."]
+        # Untracked files are listed apart: git walks every folder of an excluded
+        # pathspec looking for them (0.25 s for a runs folder of 25,000 runs), but
+        # never enters a folder an ignore pattern names.
+        self.untracked_command = ["ls-files", "--others", "--exclude-standard", "-z"]
         with contextlib.suppress(ValueError):
             relative = runs_dir.resolve().relative_to(top).as_posix()
             if relative != ".":
                 self.pathspec.append(f":(top,exclude){relative}")
+                self.untracked_command.append(f"--exclude={_anchored_pattern(relative)}")
         git_dir, common_dir = (
             run_git(["rev-parse", "--absolute-git-dir", "--git-common-dir"], top)
             .decode()
@@ -294,13 +306,15 @@ class GitWatcher:
     def _ask_git(self) -> tuple[GitSnapshot, list[str]]:
         """The snapshot, and the untracked files it found."""
         status = run_git(
-            ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", *self.pathspec],
+            ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no", *self.pathspec],
             self.top,
         )
-        commit, branch, changed, untracked = _parse_status(status)
+        commit, branch, changed = _parse_status(status)
+        listed = os.fsdecode(run_git(self.untracked_command, self.top))
+        untracked = [name for name in listed.split("\0") if name]
         diff = ""
         if changed or untracked:
-            diff = self._diff(commit, untracked)
+            diff = self._diff(commit, changed, untracked)
         snapshot = GitSnapshot(
             commit=commit,
             branch=branch,
@@ -310,24 +324,21 @@ class GitWatcher:
         )
         return snapshot, untracked
 
-    def _diff(self, commit: str | None, untracked: list[str]) -> str:
+    def _diff(self, commit: str | None, changed: list[str], untracked: list[str]) -> str:
         """The uncommitted changes, with secret files left out and secrets redacted.
 
         Untracked files are read without following links; a file whose name or
         content says it holds a secret is left out whole (named in a note), and
         what detect-secrets finds in the rest is replaced by ``[REDACTED]``.
         """
-        base = (
-            commit or run_git(["hash-object", "-t", "tree", "/dev/null"], self.top).decode().strip()
-        )
-        secret_names = [
-            *(f":(top,exclude,glob,icase)**/{pattern}" for pattern in SECRET_FILE_PATTERNS),
-            *(f":(top,exclude,glob,icase)**/{folder}/**" for folder in SECRET_FOLDERS),
-        ]
-        tracked = run_git(
-            ["diff", base, "--no-color", "--no-ext-diff", *self.pathspec, *secret_names],
-            self.top,
-        ).decode("utf-8", errors="replace")
+        pathspec = self._diff_pathspec(changed)
+        tracked = ""
+        if pathspec is not None:
+            empty_tree = ["hash-object", "-t", "tree", "/dev/null"]
+            base = commit or run_git(empty_tree, self.top).decode().strip()
+            tracked = run_git(
+                ["diff", base, "--no-color", "--no-ext-diff", *pathspec], self.top
+            ).decode("utf-8", errors="replace")
         redaction = redact_lines(tracked)
         parts = [redaction.text]
         left_out: list[str] = []
@@ -386,6 +397,20 @@ class GitWatcher:
             logger.warning("%s", note.removeprefix(NOTE_PREFIX).strip())
         return diff + "".join(notes)
 
+    def _diff_pathspec(self, changed: list[str]) -> list[str] | None:
+        """What the diff covers: the tracked paths ``git status`` found changed, but secret
+        files (None: nothing to compare). Named one by one, git compares a few files; the
+        same rule as patterns (past :data:`MAX_NAMED_PATHS_LENGTH`) has git match 46
+        patterns against every file of the tree, 0.3 s at 50,000 files."""
+        named = [f":(top,literal){path}" for path in changed if not is_secret_file(path)]
+        if sum(len(item) + 1 for item in named) <= MAX_NAMED_PATHS_LENGTH:
+            return ["--", *named] if named else None
+        return [
+            *self.pathspec,
+            *(f":(top,exclude,glob,icase)**/{pattern}" for pattern in SECRET_FILE_PATTERNS),
+            *(f":(top,exclude,glob,icase)**/{folder}/**" for folder in SECRET_FOLDERS),
+        ]
+
     def _remote(self, branch: str | None) -> str | None:
         """The URL of the branch's remote (else origin's), without credentials; one git
         process reads both settings."""
@@ -417,12 +442,19 @@ def _folders_of(top: Path, files: list[str]) -> list[str]:
     return [str(top / folder) if folder else str(top) for folder in sorted(found)]
 
 
-def _parse_status(output: bytes) -> tuple[str | None, str | None, list[str], list[str]]:
-    """Commit, branch, changed paths and untracked paths from ``git status --porcelain=v2 -z``."""
+def _anchored_pattern(folder: str) -> str:
+    """An ignore pattern naming ``folder`` (relative to the top) and nothing else: anchored,
+    with the characters git's patterns read specially escaped."""
+    escaped = "".join(f"\\{char}" if char in "\\*?[]!# " else char for char in folder)
+    return f"/{escaped}/"
+
+
+def _parse_status(output: bytes) -> tuple[str | None, str | None, list[str]]:
+    """Commit, branch and changed tracked paths (both ends of a rename) from
+    ``git status --porcelain=v2 --branch -z``."""
     commit: str | None = None
     branch: str | None = None
     changed: list[str] = []
-    untracked: list[str] = []
     entries = iter(output.split(b"\0"))
     for raw in entries:
         if not raw:
@@ -438,10 +470,10 @@ def _parse_status(output: bytes) -> tuple[str | None, str | None, list[str], lis
             changed.append(entry.split(" ", 8 if entry[0] == "1" else 10)[-1])
         elif entry.startswith("2 "):
             changed.append(entry.split(" ", 9)[-1])
-            next(entries, None)  # the path it was renamed from
-        elif entry.startswith("? "):
-            untracked.append(entry[2:])
-    return commit, branch, changed, untracked
+            renamed_from = next(entries, b"")  # the diff shows both ends of a rename
+            if renamed_from:
+                changed.append(os.fsdecode(renamed_from))
+    return commit, branch, changed
 
 
 def _shown(names: list[str]) -> str:
