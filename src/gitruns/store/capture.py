@@ -11,7 +11,7 @@ and folder, HEAD, the index and refs), the same signal git itself trusts.
 
 A fresh look costs what git's own ``status`` costs, not more: the runs folder is kept
 out of git's walk for untracked files, and the diff compares only the paths git found
-changed (50,000 tracked files: 0.09 s for a clean tree, 0.13 s with an edit).
+changed.
 """
 
 from __future__ import annotations
