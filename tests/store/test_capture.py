@@ -263,6 +263,22 @@ def test_the_remote_is_the_branchs_own_when_it_has_one(project: Path):
     assert snapshot(project).remote == "https://example.org/team.git"
 
 
+def test_the_package_list_is_what_importlib_metadata_says():
+    """Package names and versions read from the metadata's fields alone are those
+    ``importlib.metadata`` gives when it parses each file whole."""
+    import importlib.metadata
+
+    expected: dict[str, str] = {}
+    for distribution in importlib.metadata.distributions():
+        name = distribution.metadata["Name"]
+        if name:
+            canonical = name.lower().replace("_", "-").replace(".", "-")
+            expected.setdefault(canonical, f"{name}=={distribution.version}")
+    captured = capture.capture_environment.__wrapped__().requirements.splitlines()
+    assert sorted(captured) == sorted(expected.values())
+    assert any(line.startswith(("PyYAML==", "pyyaml==")) for line in captured)
+
+
 @pytest.mark.parametrize(
     ("url", "clean"),
     [
