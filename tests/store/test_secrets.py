@@ -135,6 +135,30 @@ def test_secret_options_are_redacted_from_the_recorded_command(project: Path):
     assert record["source"]["redacted"] == 3
 
 
+def test_a_script_without_arguments_in_a_clean_tree_loads_no_secret_scanner(project: Path):
+    """Nothing a clean tree's script records can hold a secret the record does not
+    already name (its entry point): the scanner, 75 ms of imports, is not loaded."""
+    (project / "train.py").write_text(
+        "import sys\n"
+        "import gitruns\n"
+        "gitruns.set_tracking_uri('runs')\n"
+        "with gitruns.start_run() as run:\n"
+        "    print(run.info.run_id, 'detect_secrets' in sys.modules)\n"
+    )
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "script")
+    result = run_python(
+        "import runpy, sys; sys.argv = ['train.py']; runpy.run_path('train.py', "
+        "run_name='__main__')",
+        project,
+    )
+    assert result.returncode == 0, result.stderr
+    run_id, scanner_loaded = result.stdout.split()
+    record = yaml.safe_load(next((project / "runs").glob(f"*/{run_id}/run.yaml")).read_text())
+    assert record["source"]["command"] == "python train.py"
+    assert scanner_loaded == "False"
+
+
 def test_redaction_helpers_leave_ordinary_text_alone():
     assert redact_command(["train.py", "--max-depth", "5"]) == (["train.py", "--max-depth", "5"], 0)
     assert not redact_lines("+learning_rate = 0.1\n+booster = xgb.train(params)\n").removed

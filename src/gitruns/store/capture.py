@@ -137,14 +137,14 @@ def capture_source(repo_top: Path | None) -> dict[str, Any]:
         return source
     argv = list(sys.argv)
     if not argv or argv[0] in ("", "-", "-c", "-m"):
-        return _with_command({"type": "LOCAL"}, ["python", *argv])
+        return _with_command({"type": "LOCAL"}, ["python"], argv)
     entry_point = _relative_to(Path(argv[0]), repo_top)
     launcher = ["python"] if entry_point.endswith(".py") else []
     script: dict[str, Any] = {"type": "LOCAL", "entry_point": entry_point}
     working = _working_directory(repo_top)
     if working:
         script["cwd"] = working
-    return _with_command(script, [*launcher, entry_point, *argv[1:]])
+    return _with_command(script, [*launcher, entry_point], argv[1:])
 
 
 def _working_directory(repo_top: Path | None) -> str | None:
@@ -159,9 +159,13 @@ def _working_directory(repo_top: Path | None) -> str | None:
     return None if relative == Path(".") else relative.as_posix()
 
 
-def _with_command(source: dict[str, Any], argv: list[str]) -> dict[str, Any]:
-    """The command line, its secrets (``--api-key=...``, tokens) replaced and counted."""
-    command, count = _redacted_command(tuple(argv))
+def _with_command(
+    source: dict[str, Any], program: list[str], arguments: list[str]
+) -> dict[str, Any]:
+    """The command line: the program as the record names it anyway (the launcher and the
+    entry point), then the arguments with their secrets (``--api-key=...``, tokens)
+    replaced and counted. A script run without arguments loads no secret scanner."""
+    command, count = _redacted_command(tuple(program), tuple(arguments))
     source["command"] = command
     if count:
         source["redacted"] = count
@@ -169,14 +173,14 @@ def _with_command(source: dict[str, Any], argv: list[str]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=8)
-def _redacted_command(argv: tuple[str, ...]) -> tuple[str, int]:
+def _redacted_command(program: tuple[str, ...], arguments: tuple[str, ...]) -> tuple[str, int]:
     # A process's command line rarely changes: scanned once, not once per run.
-    redacted, count = redact_command(list(argv))
+    redacted, count = redact_command(list(arguments)) if arguments else ([], 0)
     if count:
         logger.warning("Left %d secret(s) out of the recorded command line", count)
     # A record is committed and published: /home/ana/data.csv is recorded as ~/data.csv
     # (a reproduction expands it again on the machine that runs it).
-    return public_text(shlex.join(redacted)), count
+    return public_text(shlex.join([*program, *redacted])), count
 
 
 def _relative_to(path: Path, repo_top: Path | None) -> str:
