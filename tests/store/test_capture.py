@@ -241,6 +241,16 @@ def test_a_process_watches_a_few_trees_at_most(tmp_path: Path):
     assert again is not None and "+n = 100" in again.diff
 
 
+def test_git_commands_side_by_side_answer_in_order_and_a_failure_says_which(project: Path):
+    from gitruns.utils.git import GitUnavailable, run_git_together
+
+    head, listed = run_git_together([["rev-parse", "HEAD"], ["ls-files"]], project)
+    assert head.decode().strip() == git(project, "rev-parse", "HEAD").strip()
+    assert listed.decode().split() == ["src/model.py", "train.py"]
+    with pytest.raises(GitUnavailable, match="git rev-parse no-such-ref failed"):
+        run_git_together([["ls-files"], ["rev-parse", "no-such-ref"]], project)
+
+
 def test_repository_without_commits(tmp_path: Path):
     project = tmp_path / "fresh"
     project.mkdir()

@@ -43,7 +43,7 @@ from gitruns.redact import (
 from gitruns.store.reads import own_reads
 from gitruns.utils.changes import ChangeWatch
 from gitruns.utils.files import read_small_text
-from gitruns.utils.git import GitUnavailable, run_git
+from gitruns.utils.git import GitUnavailable, run_git, run_git_together
 from gitruns.utils.processes import forget_process_identity
 
 if TYPE_CHECKING:
@@ -330,13 +330,13 @@ class GitWatcher:
 
     def _ask_git(self) -> tuple[GitSnapshot, list[str]]:
         """The snapshot, and the untracked files it found."""
-        status = run_git(
-            ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no", *self.pathspec],
-            self.top,
+        # Tracked changes and untracked files, asked of two git processes side by side.
+        tracked_changes = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no"]
+        status, listed = run_git_together(
+            [[*tracked_changes, *self.pathspec], self.untracked_command], self.top
         )
         commit, branch, changed = _parse_status(status)
-        listed = os.fsdecode(run_git(self.untracked_command, self.top))
-        untracked = [name for name in listed.split("\0") if name]
+        untracked = [name for name in os.fsdecode(listed).split("\0") if name]
         diff = ""
         if changed or untracked:
             diff = self._diff(commit, changed, untracked)

@@ -29,15 +29,49 @@ class GitUnavailable(GitError):
     """git is not installed, or the folder is not a usable repository."""
 
 
+# Reading must never write: git refreshes its index as it looks unless told not to.
+GIT_COMMAND = ("git", "--no-optional-locks")
+NO_GIT = "git is not installed. Install it (e.g. 'apt-get install git') to record code versions."
+
+
 def run_git(
     args: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> bytes:
     """Run ``git args`` in ``cwd`` (with ``env`` added to the environment); its output."""
     result = _git(args, cwd, env)
     if check and result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip()
-        raise GitUnavailable(f"git {' '.join(args)} failed: {message}")
+        raise _failed(args, result.stderr)
     return result.stdout
+
+
+def run_git_together(commands: list[list[str]], cwd: Path) -> list[bytes]:
+    """Run read-only git commands in ``cwd`` side by side; their outputs, in order. As
+    with :func:`run_git`, one that fails raises."""
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for args in commands:
+            processes.append(
+                subprocess.Popen(
+                    [*GIT_COMMAND, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                )
+            )
+        finished = [process.communicate() for process in processes]
+    except FileNotFoundError as error:
+        raise GitUnavailable(NO_GIT) from error
+    finally:
+        for process in processes:
+            if process.poll() is None:  # left behind by an error
+                process.kill()
+                process.wait()
+    for args, process, (_, stderr) in zip(commands, processes, finished, strict=True):
+        if process.returncode != 0:
+            raise _failed(args, stderr)
+    return [stdout for stdout, _ in finished]
+
+
+def _failed(args: list[str], stderr: bytes) -> GitUnavailable:
+    message = stderr.decode(errors="replace").strip()
+    return GitUnavailable(f"git {' '.join(args)} failed: {message}")
 
 
 @dataclass(frozen=True)
@@ -59,13 +93,11 @@ def _git(
 ) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(
-            ["git", "--no-optional-locks", *args],
+            [*GIT_COMMAND, *args],
             cwd=cwd,
             capture_output=True,
             check=False,
             env=None if env is None else {**os.environ, **env},
         )
     except FileNotFoundError as error:
-        raise GitUnavailable(
-            "git is not installed. Install it (e.g. 'apt-get install git') to record code versions."
-        ) from error
+        raise GitUnavailable(NO_GIT) from error
