@@ -241,6 +241,19 @@ def test_a_process_watches_a_few_trees_at_most(tmp_path: Path):
     assert again is not None and "+n = 100" in again.diff
 
 
+def test_untracked_files_inside_a_submodule_make_the_tree_dirty(tmp_path: Path):
+    library = make_repo(tmp_path / "library", {"lib.py": "a = 1\n"})
+    project = make_repo(tmp_path / "project", {"train.py": "a = 1\n"})
+    git(project, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet",
+        str(library), "library")  # fmt: skip
+    git(project, "commit", "--quiet", "-m", "the library")
+    assert not snapshot(project).dirty
+    (project / "library" / "scratch.py").write_text("b = 2\n")
+    status = git(project, "status", "--porcelain=v2", "--untracked-files=all")
+    assert status.startswith("1 .M S..U")  # what git says: the submodule changed
+    assert snapshot(project).dirty
+
+
 def test_git_commands_side_by_side_answer_in_order_and_a_failure_says_which(project: Path):
     from gitruns.utils.git import GitUnavailable, run_git_together
 

@@ -330,10 +330,12 @@ class GitWatcher:
 
     def _ask_git(self) -> tuple[GitSnapshot, list[str]]:
         """The snapshot, and the untracked files it found."""
-        # Tracked changes and untracked files, asked of two git processes side by side.
-        tracked_changes = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no"]
+        # Tracked changes and untracked files, asked of two git processes side by side. A
+        # submodule holding untracked files is a change only when status looks for them.
+        looks = "all" if os.path.lexists(self.top / ".gitmodules") else "no"
+        status_command = ["status", "--porcelain=v2", "--branch", "-z", "-u" + looks]
         status, listed = run_git_together(
-            [[*tracked_changes, *self.pathspec], self.untracked_command], self.top
+            [[*status_command, *self.pathspec], self.untracked_command], self.top
         )
         commit, branch, changed = _parse_status(status)
         untracked = [name for name in os.fsdecode(listed).split("\0") if name]
