@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -111,24 +112,34 @@ def test_init_ignores_build_output(project: Path):
     assert (project / ".gitignore").read_text().count("/site/") == 1
 
 
-def test_secret_options_are_redacted_from_the_recorded_command(project: Path):
+def run_committed_script(
+    project: Path, argv: list[str], also_printed: str = ""
+) -> tuple[list[str], dict[str, Any]]:
+    """Commit a script that logs one run and prints its id (and ``also_printed``), run it
+    with ``argv`` in a fresh process: what it printed, and its run's record."""
     (project / "train.py").write_text(
+        "import sys\n"
         "import gitruns\n"
         "gitruns.set_tracking_uri('runs')\n"
         "with gitruns.start_run() as run:\n"
-        "    print(run.info.run_id)\n"
+        f"    print(run.info.run_id, {also_printed or 'None'})\n"
     )
     git(project, "add", ".")
     git(project, "commit", "-qm", "script")
     result = run_python(
-        "import runpy, sys; sys.argv = ['train.py', '--api-key=SECRET-123', '--password', "
-        f"'hunter2hunter2', '--lr', '0.1', '--data', 'https://me:{GITHUB_TOKEN}@host.example/d']; "
-        "runpy.run_path('train.py', run_name='__main__')",
+        f"import runpy, sys; sys.argv = {argv!r}; runpy.run_path('train.py', run_name='__main__')",
         project,
     )
     assert result.returncode == 0, result.stderr
-    run_id = result.stdout.strip()
-    record = yaml.safe_load(next((project / "runs").glob(f"*/{run_id}/run.yaml")).read_text())
+    printed = result.stdout.split()
+    record = yaml.safe_load(next((project / "runs").glob(f"*/{printed[0]}/run.yaml")).read_text())
+    return printed, record
+
+
+def test_secret_options_are_redacted_from_the_recorded_command(project: Path):
+    argv = ["train.py", "--api-key=SECRET-123", "--password", "hunter2hunter2", "--lr", "0.1"]
+    argv += ["--data", f"https://me:{GITHUB_TOKEN}@host.example/d"]
+    _, record = run_committed_script(project, argv)
     command = record["source"]["command"]
     assert "SECRET-123" not in command and "hunter2" not in command and GITHUB_TOKEN not in command
     assert f"--api-key={REDACTED}" in command and "--lr 0.1" in command
@@ -138,25 +149,9 @@ def test_secret_options_are_redacted_from_the_recorded_command(project: Path):
 def test_a_script_without_arguments_in_a_clean_tree_loads_no_secret_scanner(project: Path):
     """Nothing a clean tree's script records can hold a secret the record does not
     already name (its entry point): the scanner, 75 ms of imports, is not loaded."""
-    (project / "train.py").write_text(
-        "import sys\n"
-        "import gitruns\n"
-        "gitruns.set_tracking_uri('runs')\n"
-        "with gitruns.start_run() as run:\n"
-        "    print(run.info.run_id, 'detect_secrets' in sys.modules)\n"
-    )
-    git(project, "add", ".")
-    git(project, "commit", "-qm", "script")
-    result = run_python(
-        "import runpy, sys; sys.argv = ['train.py']; runpy.run_path('train.py', "
-        "run_name='__main__')",
-        project,
-    )
-    assert result.returncode == 0, result.stderr
-    run_id, scanner_loaded = result.stdout.split()
-    record = yaml.safe_load(next((project / "runs").glob(f"*/{run_id}/run.yaml")).read_text())
+    printed, record = run_committed_script(project, ["train.py"], "'detect_secrets' in sys.modules")
     assert record["source"]["command"] == "python train.py"
-    assert scanner_loaded == "False"
+    assert printed[1] == "False"
 
 
 def test_redaction_helpers_leave_ordinary_text_alone():
