@@ -23,6 +23,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "gitruns.client": ("MlflowClient",),
     "gitruns.entities": ("Experiment", "Run", "RunData", "RunInfo", "RunStatus", "ViewType"),
     "gitruns.exceptions": ("GitrunsError", "MlflowException"),
+    "gitruns.searching": ("search_runs",),
     "gitruns.signature": ("infer_signature",),
     "gitruns.tracking": (
         "ActiveRun",
@@ -53,7 +54,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "log_text",
         "register_model",
         "search_experiments",
-        "search_runs",
         "set_experiment",
         "set_experiment_tag",
         "set_experiment_tags",
@@ -75,6 +75,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; a test keeps it and _EX
     from gitruns.client import MlflowClient
     from gitruns.entities import Experiment, Run, RunData, RunInfo, RunStatus, ViewType
     from gitruns.exceptions import GitrunsError, MlflowException
+    from gitruns.searching import search_runs
     from gitruns.signature import infer_signature
     from gitruns.tracking import (
         ActiveRun,
@@ -105,7 +106,6 @@ if TYPE_CHECKING:  # what type checkers and editors see; a test keeps it and _EX
         log_text,
         register_model,
         search_experiments,
-        search_runs,
         set_experiment,
         set_experiment_tag,
         set_experiment_tags,

@@ -8,16 +8,18 @@ commit, parent run), derived from the record rather than stored twice.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from gitruns import system_tags
-from gitruns.exceptions import InvalidValue
+
+# MLflow's entities module offers these too: code written for MLflow imports them from here.
+from gitruns.listing import LifecycleStage as LifecycleStage
+from gitruns.listing import PagedList as PagedList
+from gitruns.listing import ViewType as ViewType
+from gitruns.listing import page_of as page_of
 from gitruns.store.index import RunEntry
 from gitruns.store.names import public_experiment_id
 from gitruns.store.record import (
@@ -31,10 +33,6 @@ from gitruns.store.record import (
 )
 
 if TYPE_CHECKING:
-    import pandas
-
-    from gitruns.query.search import ColumnRow
-    from gitruns.store.index import ExperimentIndex
     from gitruns.store.writer import LiveRun
 
 
@@ -71,49 +69,6 @@ class RunStatus:
     @staticmethod
     def from_string(status: str) -> str:
         return status
-
-
-class ViewType:
-    """Which runs or experiments a search returns: live ones, deleted ones, or all."""
-
-    ACTIVE_ONLY = 1
-    DELETED_ONLY = 2
-    ALL = 3
-
-    @classmethod
-    def from_string(cls, name: str) -> int:
-        return {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}[name.upper()]
-
-    @classmethod
-    def to_string(cls, view_type: int) -> str:
-        return {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}[view_type]
-
-    @classmethod
-    def includes(cls, view_type: int, lifecycle_stage: str) -> bool:
-        """Whether a run or experiment in ``lifecycle_stage`` belongs to this view."""
-        if view_type == cls.ALL:
-            return True
-        if view_type == cls.DELETED_ONLY:
-            return lifecycle_stage == LifecycleStage.DELETED
-        if view_type == cls.ACTIVE_ONLY:
-            return lifecycle_stage != LifecycleStage.DELETED
-        raise InvalidValue(
-            f"view type {view_type!r} is not one of ViewType.ACTIVE_ONLY, DELETED_ONLY or ALL."
-        )
-
-    @classmethod
-    def stages(cls, view_type: int) -> frozenset[str]:
-        """The lifecycle stages this view shows."""
-        return frozenset(
-            stage
-            for stage in (LifecycleStage.ACTIVE, LifecycleStage.DELETED)
-            if cls.includes(view_type, stage)
-        )
-
-
-class LifecycleStage:
-    ACTIVE = "active"
-    DELETED = "deleted"
 
 
 class SourceType:
@@ -254,48 +209,6 @@ class FileInfo(_Fields):
     file_size: int | None
 
 
-T = TypeVar("T")
-
-
-class PagedList(list[T], Generic[T]):
-    """A page of results; ``token`` fetches the next page, None on the last."""
-
-    def __init__(self, items: list[T], token: str | None) -> None:
-        super().__init__(items)
-        self.token = token
-
-
-def page_of(items: list[T], max_results: int | None, page_token: str | None) -> PagedList[T]:
-    """The page of ``items`` that ``page_token`` (None: the first) points to, at most
-    ``max_results`` long, with the token of the next page."""
-    start = _offset(page_token)
-    if max_results is None:
-        return PagedList(items[start:], None)
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
-        raise InvalidValue(f"max_results must be a positive integer, got {max_results!r}.")
-    end = start + max_results
-    return PagedList(items[start:end], _page_token(end) if end < len(items) else None)
-
-
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def _offset(page_token: str | None) -> int:
-    if not page_token:
-        return 0
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(page_token.encode()))["offset"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as error:
-        raise InvalidValue(
-            f"page_token {page_token!r} is not one this client gave. Pass the .token of the "
-            "previous page, or None for the first page."
-        ) from error
-    if not isinstance(offset, int) or offset < 0:
-        raise InvalidValue(f"page_token {page_token!r} is damaged. Start again from None.")
-    return offset
-
-
 @dataclass
 class ModelVersion(_Fields):
     """A registered model's version, as MLflow's client returns it."""
@@ -409,87 +322,3 @@ def run_from_live(live: LiveRun) -> Run:
     """MLflow's entity for a run this process writes, as it stands now."""
     with live.lock:
         return run_from_record(live.record, live.run_dir)
-
-
-# A page under this share of its experiment's runs is read from their entries (a few
-# lines of the index); a larger one column by column.
-ENTRY_PAGE_SHARE = 10
-FRAME_ATTRIBUTES = ("status", "start_time", "end_time")
-
-
-def runs_frame(rows: Sequence[ColumnRow]) -> pandas.DataFrame:
-    """MLflow's ``search_runs`` frame for search rows, read from the search index (no
-    run's record is read): run_id, experiment_id, status, artifact_uri, start_time,
-    end_time, then ``metrics.*``, ``params.*`` and ``tags.*`` for the keys the rows' runs
-    have, each group sorted by name. Values a run lacks are what MLflow gives: NaN for a
-    metric, None for a param or tag (which pandas 3's text columns show as NaN)."""
-    import numpy
-    import pandas as pd
-
-    # Consecutive rows of one experiment's index, read together.
-    groups: list[tuple[ExperimentIndex, list[int]]] = []
-    for row in rows:
-        if not groups or groups[-1][0] is not row.index:
-            groups.append((row.index, []))
-        groups[-1][1].append(row.position)
-    parts = [(positions, _fields_at(index, positions)) for index, positions in groups]
-
-    def gather(field: str) -> list[Any]:
-        values: list[Any] = []
-        for positions, found in parts:
-            values += found.get(field) or [None] * len(positions)
-        return values
-
-    frame: dict[str, Any] = {"run_id": [], "experiment_id": []}
-    uris: list[str] = []
-    for index, positions in groups:
-        base = Path(index.experiment_dir).absolute().as_uri()
-        names = [index.names[p] for p in positions]
-        frame["run_id"] += names
-        frame["experiment_id"] += [public_experiment_id(index.experiment_id)] * len(positions)
-        # A run's folder is named by its id: 32 hex digits, nothing to quote in a URI.
-        uris += [f"{base}/{name}/{ARTIFACTS_DIR}" for name in names]
-    frame["status"] = gather("status")
-    frame["artifact_uri"] = uris
-    frame["start_time"] = pd.to_datetime(gather("start_time"), unit="ms", utc=True)
-    frame["end_time"] = pd.to_datetime(gather("end_time"), unit="ms", utc=True)
-    keyed = {name for _, found in parts for name in found if "." in name}
-    for prefix in ("metrics.", "params.", "tags."):
-        for name in sorted(name for name in keyed if name.startswith(prefix)):
-            values = gather(name)
-            # Metrics are a float column: NaN where a run lacks one, not None.
-            frame[name] = numpy.array(values, float) if prefix == "metrics." else values
-    return pd.DataFrame(frame)
-
-
-def _fields_at(index: ExperimentIndex, positions: list[int]) -> dict[str, list[Any]]:
-    """The frame's attributes and each ``metrics.``, ``params.`` and ``tags.`` field some
-    run at ``positions`` has, a value per run (None where a run lacks it)."""
-    count = len(positions)
-    found: dict[str, list[Any]] = {}
-    if count * ENTRY_PAGE_SHARE < len(index.names):  # a page of a large experiment
-        for at, item in enumerate(index.entries_at(positions)):
-            if item is None:
-                continue
-            entry = item[0]
-            for name in FRAME_ATTRIBUTES:
-                found.setdefault(name, [None] * count)[at] = getattr(entry, name)
-            keyed: tuple[tuple[str, dict[str, Any]], ...] = (
-                ("metrics.", entry.metrics),
-                ("params.", entry.params),
-                ("tags.", entry.tags),
-            )
-            for prefix, pairs in keyed:
-                for key, value in pairs.items():
-                    found.setdefault(prefix + key, [None] * count)[at] = value
-        return found
-    for name in FRAME_ATTRIBUTES:
-        column = index.column("attribute", name)
-        found[name] = [column[p] for p in positions] if column else [None] * count
-    for kind, prefix in (("metric", "metrics."), ("param", "params."), ("tag", "tags.")):
-        for key in index.keys(kind):
-            column = index.column(kind, key)
-            values = [column[p] for p in positions] if column else []
-            if any(value is not None for value in values):
-                found[prefix + key] = values
-    return found

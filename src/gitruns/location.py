@@ -1,4 +1,5 @@
-"""Where runs go: the tracking URI, resolved to a ``runs/`` folder.
+"""Where runs go: the tracking URI, resolved to a ``runs/`` folder, and the experiment
+``set_experiment`` chose.
 
 In order: ``set_tracking_uri``, then ``GITRUNS_DIR``, then ``MLFLOW_TRACKING_URI``,
 then ``runs/`` at the top of the current git repository (``./runs`` outside git).
@@ -56,9 +57,11 @@ def warn_if_untracked(where: Location) -> None:
 
 
 class _Current:
-    """The tracking URI set in this process, and its last resolution."""
+    """The tracking URI and the experiment set in this process, and the URI's last
+    resolution."""
 
     uri: str | None = None
+    experiment_id: str | None = None
     resolved: Location | None = None
     resolved_for: tuple[str | None, str] | None = None
 
@@ -69,6 +72,18 @@ _current = _Current()
 def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
     _current.uri = None if uri is None else os.fspath(uri)
     _current.resolved = None
+
+
+def set_active_experiment(experiment_id: str | None) -> None:
+    """The experiment the fluent API's runs and searches use from now on (None: the
+    environment's, else Default); :meth:`gitruns.workspace.Workspace.active_experiment`
+    resolves it."""
+    _current.experiment_id = experiment_id
+
+
+def active_experiment() -> str | None:
+    """The experiment id ``set_experiment`` chose in this process, if any."""
+    return _current.experiment_id
 
 
 def configured_uri(explicit: str | None = None) -> str | None:

@@ -27,16 +27,11 @@ from gitruns.entities import (
     RunInfo,
     ViewType,
     experiment_from_record,
-    page_of,
     run_from_live,
     run_from_record,
-    runs_frame,
 )
-from gitruns.exceptions import (
-    GitrunsError,
-    InvalidValue,
-    RunAlreadyActive,
-)
+from gitruns.exceptions import InvalidValue, RunAlreadyActive
+from gitruns.searching import search_runs
 from gitruns.store.names import (
     MAX_NAME_LENGTH,
     MAX_TAG_VALUE_LENGTH,
@@ -49,7 +44,7 @@ from gitruns.store.reads import watch_reads
 from gitruns.store.record import FINISHED, TERMINAL_STATUSES, now_ms
 from gitruns.store.session import install_exit_hooks, live_runs, status_for_exception
 from gitruns.utils.yamlcodec import dump_yaml
-from gitruns.workspace import DEFAULT_EXPERIMENT, Workspace
+from gitruns.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitruns.client import MlflowClient
@@ -58,13 +53,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # -- where runs go ----------------------------------------------------------------
-
-
-class _Settings:
-    experiment_id: str | None = None
-
-
-_settings = _Settings()
 
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
@@ -137,7 +125,7 @@ def set_experiment(
         workspace.declare(
             experiment_id, description=description, primary_metric=primary_metric, goal=goal
         )
-    _settings.experiment_id = experiment_id
+    locations.set_active_experiment(experiment_id)
     return _experiment_entity(workspace, experiment_id)
 
 
@@ -152,7 +140,7 @@ def create_experiment(
 
 def set_experiment_tag(key: str, value: Any) -> None:
     """Set a tag on the current experiment (the one ``set_experiment`` chose)."""
-    _client().set_experiment_tag(_default_experiment_id(_workspace()), key, value)
+    _client().set_experiment_tag(_workspace().active_experiment(), key, value)
 
 
 def set_experiment_tags(tags: Mapping[str, Any]) -> None:
@@ -169,16 +157,6 @@ def get_experiment_by_name(name: str) -> Experiment | None:
     workspace = _workspace()
     found = workspace.find_experiment(name)
     return None if found is None else _experiment_entity(workspace, found[0])
-
-
-def _default_experiment_id(workspace: Workspace) -> str:
-    if _settings.experiment_id is not None:
-        return _settings.experiment_id
-    from_environment = os.environ.get("MLFLOW_EXPERIMENT_ID")
-    if from_environment:
-        return workspace.experiment(from_environment)[0]
-    name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
-    return workspace.ensure_experiment(name)
 
 
 class _ThreadRuns(threading.local):
@@ -213,7 +191,7 @@ _last = _LastRun()
 def forget_session() -> None:
     """Forget the active experiment and the last ended run (as a new process would);
     runs still active are the caller's to end first."""
-    _settings.experiment_id = None
+    locations.set_active_experiment(None)
     _last.run = None
 
 
@@ -352,7 +330,7 @@ def _experiment_for(workspace: Workspace, experiment_id: str | None, parent: str
         return workspace.experiment(experiment_id)[0]
     if parent is not None:
         return workspace.open_run(parent).record.experiment
-    return _default_experiment_id(workspace)
+    return workspace.active_experiment()
 
 
 def end_run(status: str = FINISHED) -> None:
@@ -587,58 +565,6 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
 
 
 # -- searching ------------------------------------------------------------------------
-
-
-def search_runs(
-    experiment_ids: str | Sequence[str] | None = None,
-    filter_string: str = "",
-    run_view_type: int = ViewType.ACTIVE_ONLY,
-    max_results: int = 100_000,
-    order_by: Sequence[str] | None = None,
-    output_format: str = "pandas",
-    search_all_experiments: bool = False,
-    experiment_names: Sequence[str] | None = None,
-) -> Any:
-    """Runs matching a filter, as a pandas DataFrame (MLflow's columns) or a list of runs.
-
-    Without experiment ids or names, searches the active experiment (every
-    experiment with ``search_all_experiments=True``).
-
-    Example::
-
-        best = gitruns.search_runs(
-            filter_string="metrics.rmse < 7 AND params.model = 'xgboost'",
-            order_by=["metrics.rmse ASC"],
-        )
-    """
-    if output_format not in ("pandas", "list"):
-        raise InvalidValue(f"output_format {output_format!r} is neither 'pandas' nor 'list'.")
-    workspace = _workspace()
-    if experiment_names:
-        ids = []
-        for name in experiment_names:
-            found = workspace.find_experiment(name)
-            if found is None:
-                raise GitrunsError(
-                    f"no experiment named {name!r}. List them with 'gitruns experiments list'.",
-                    error_code="RESOURCE_DOES_NOT_EXIST",
-                )
-            ids.append(found[0])
-        experiment_ids = ids
-    elif experiment_ids is None:
-        experiment_ids = (
-            workspace.experiment_ids()
-            if search_all_experiments
-            else [_default_experiment_id(workspace)]
-        )
-    if output_format == "list":
-        page = _client().search_runs(
-            experiment_ids, filter_string, run_view_type, max_results, order_by
-        )
-        return list(page)
-    stages = ViewType.stages(run_view_type)
-    rows = workspace.search(experiment_ids, filter_string, order_by, stages)
-    return runs_frame(page_of(rows, max_results, None))
 
 
 def search_experiments(

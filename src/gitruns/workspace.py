@@ -17,24 +17,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitruns import location as locations
 from gitruns.exceptions import InvalidName, InvalidPath, InvalidValue, LoggedModelNotFound
-from gitruns.query.ranking import Ranking, rank
-from gitruns.query.search import ColumnRow, search_columns
-from gitruns.query.tables import ExperimentSummary, summarize_experiment
+from gitruns.query.search import Hit, search_columns
 from gitruns.store.folder import DEFAULT_EXPERIMENT, DEFAULT_EXPERIMENT_ALIASES, RunStore
 from gitruns.store.index import ExperimentIndex, RunEntry
-from gitruns.store.logged_models import (
-    ModelRecord,
-    check_model_id,
-    create_model,
-    model_dir,
-    model_dirs,
-)
 from gitruns.store.names import (
     RUN_ID_PATTERN,
     check_experiment_name,
@@ -54,10 +46,17 @@ from gitruns.utils.files import has_link_on_path
 from gitruns.utils.git import find_repo_top
 
 if TYPE_CHECKING:
+    from gitruns.query.ranking import Ranking
+    from gitruns.query.tables import ExperimentSummary
     from gitruns.registry import Registry
+    from gitruns.store.logged_models import ModelRecord
     from gitruns.store.writer import LiveRun
 
 logger = logging.getLogger(__name__)
+
+# The ranking, the tables and logged models are imported by the methods
+# that use them, so a script that reads runs back into a frame loads none of them
+# (benchmarks/bench_readback.py times that script against DVCLive's files).
 
 __all__ = ["DEFAULT_EXPERIMENT", "Workspace"]
 
@@ -158,6 +157,20 @@ class Workspace:
         found = self._store.find_experiment(name)
         return found[0] if found else self._store.create_experiment(ExperimentRecord(name=name))
 
+    def active_experiment(self) -> str:
+        """The experiment the fluent API's runs and searches use: the one
+        ``set_experiment`` chose, else ``MLFLOW_EXPERIMENT_ID``, else the experiment
+        ``MLFLOW_EXPERIMENT_NAME`` names (made if needed), else Default."""
+        chosen = locations.active_experiment()
+        if chosen is not None:
+            return chosen
+        from_environment = os.environ.get("MLFLOW_EXPERIMENT_ID")
+        if from_environment:
+            return self.experiment(from_environment)[0]
+        return self.ensure_experiment(
+            os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+        )
+
     def update_experiment(self, experiment_id: str, record: ExperimentRecord) -> None:
         self._store.update_experiment(self._writable(experiment_id), record)
 
@@ -208,6 +221,8 @@ class Workspace:
 
     def ranking(self, experiment_id: str) -> Ranking:
         """The experiment's primary metric, goal and best run, by the one ranking rule."""
+        from gitruns.query.ranking import rank  # on first use (see the top)
+
         experiment_id, record = self.experiment(experiment_id)
         runs = [entry for entry, _ in self._store.entries([experiment_id])]
         return rank(record.primary_metric, record.goal, runs)
@@ -221,6 +236,8 @@ class Workspace:
             for summary in Workspace.current().summaries():
                 print(summary.name, summary.runs, summary.best)
         """
+        from gitruns.query.tables import summarize_experiment  # on first use (see the top)
+
         by_experiment: dict[str, list[RunEntry]] = {}
         for run, run_dir in self._store.entries():
             if run.lifecycle_stage != DELETED:
@@ -270,14 +287,14 @@ class Workspace:
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
         stages: Collection[str] = (ACTIVE,),
-    ) -> list[ColumnRow]:
+    ) -> list[Hit]:
         """The runs of the experiments (an id or name, or several) that match
-        ``filter_string``, in ``order_by`` order, as rows of the search index's columns:
+        ``filter_string``, in ``order_by`` order, as positions in their search indexes:
         only the columns the filter and the order name are read, and no run is read whole.
 
         Example::
 
-            rows = workspace.search(["nyc-taxi"], "metrics.rmse < 7", ["metrics.rmse"])
+            hits = workspace.search(["nyc-taxi"], "metrics.rmse < 7", ["metrics.rmse"])
         """
         if isinstance(experiment_ids, (str, int)):  # one experiment, as MLflow accepts
             experiment_ids = [experiment_ids]
@@ -285,17 +302,17 @@ class Workspace:
         return search_columns(self.indexes(ids), filter_string, order_by, stages)
 
     @staticmethod
-    def entries_of(rows: Sequence[ColumnRow]) -> list[tuple[RunEntry, str]]:
-        """The whole entries (and folders) of search rows, read together from each index;
+    def entries_of(hits: Sequence[Hit]) -> list[tuple[RunEntry, str]]:
+        """The whole entries (and folders) of search hits, read together from each index;
         a record that no longer reads is left out."""
         wanted: dict[int, tuple[ExperimentIndex, list[int]]] = {}
-        for row in rows:
-            wanted.setdefault(id(row.index), (row.index, []))[1].append(row.position)
+        for index, position in hits:
+            wanted.setdefault(id(index), (index, []))[1].append(position)
         found: dict[tuple[int, int], tuple[RunEntry, str] | None] = {}
         for key, (index, positions) in wanted.items():
             for position, item in zip(positions, index.entries_at(positions), strict=True):
                 found[(key, position)] = item
-        return [item for row in rows if (item := found[(id(row.index), row.position)]) is not None]
+        return [item for index, position in hits if (item := found[(id(index), position)])]
 
     def create_run(
         self,
@@ -367,16 +384,20 @@ class Workspace:
 
     def new_logged_model(self, experiment_id: str, record: ModelRecord) -> Path:
         """Make the folder of a new logged model in an experiment; returns it."""
+        from gitruns.store import logged_models  # on first use (see the top)
+
         experiment_id = self._writable(experiment_id)
-        folder = model_dir(self.experiment_dir(experiment_id), record.id)
-        create_model(folder, record)
+        folder = logged_models.model_dir(self.experiment_dir(experiment_id), record.id)
+        logged_models.create_model(folder, record)
         return folder
 
     def logged_model_dir(self, model_id: str) -> tuple[str, Path]:
         """The experiment and folder of a logged model no run holds, by its id."""
-        check_model_id(model_id)
+        from gitruns.store import logged_models  # on first use (see the top)
+
+        logged_models.check_model_id(model_id)
         for experiment_id in self.experiment_ids():
-            folder = model_dir(self.experiment_dir(experiment_id), model_id)
+            folder = logged_models.model_dir(self.experiment_dir(experiment_id), model_id)
             if folder.is_dir() and not folder.is_symlink():
                 return experiment_id, folder
         raise LoggedModelNotFound(
@@ -387,6 +408,8 @@ class Workspace:
     def logged_model_dirs(self, experiment_ids: list[str]) -> Iterator[tuple[str, Path]]:
         """Every logged model folder (no run's) of the given experiments, with its
         experiment."""
+        from gitruns.store import logged_models  # on first use (see the top)
+
         for experiment_id in experiment_ids:
-            for folder in model_dirs(self.experiment_dir(experiment_id)):
+            for folder in logged_models.model_dirs(self.experiment_dir(experiment_id)):
                 yield experiment_id, folder

@@ -424,7 +424,7 @@ def test_a_page_of_a_large_experiment_reads_entries_and_gives_the_same_frame(
     """A few runs of many are read from the index's entries, most of them column by
     column: the frames are the same either way, and have columns only for the keys the
     page's runs have."""
-    from gitruns import entities
+    from gitruns import searching
 
     mlflow.set_experiment("many")
     for i in range(30):
@@ -434,9 +434,9 @@ def test_a_page_of_a_large_experiment_reads_entries_and_gives_the_same_frame(
             if i % 2:
                 mlflow.set_tag("odd", "1")
     query = {"experiment_names": ["many"], "order_by": ["metrics.rmse"], "max_results": 2}
-    monkeypatch.setattr(entities, "ENTRY_PAGE_SHARE", 10)  # 2 of 30: entries
+    monkeypatch.setattr(searching, "ENTRY_PAGE_SHARE", 10)  # 2 of 30: entries
     from_entries = mlflow.search_runs(**query)
-    monkeypatch.setattr(entities, "ENTRY_PAGE_SHARE", 0)  # always columns
+    monkeypatch.setattr(searching, "ENTRY_PAGE_SHARE", 0)  # always columns
     from_columns = mlflow.search_runs(**query)
     pd.testing.assert_frame_equal(from_entries, from_columns)
     assert list(from_entries["tags.mlflow.runName"]) == ["run-29", "run-28"]

@@ -9,7 +9,8 @@ import pytest
 
 import gitruns
 from gitruns import MlflowClient
-from gitruns.query import InvalidFilter, parse_filter, parse_order_by
+from gitruns.query.filters import InvalidFilter, parse_filter
+from gitruns.query.search import parse_order_by
 
 
 @pytest.fixture()

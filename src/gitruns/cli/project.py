@@ -21,9 +21,7 @@ from gitruns.cli.app import (
     runs_folder,
 )
 from gitruns.exceptions import GitrunsError
-from gitruns.query import (
-    abbreviate,
-)
+from gitruns.query.tables import abbreviate
 
 
 @cli.command()

@@ -34,12 +34,7 @@ from gitruns.cli.app import (
 )
 from gitruns.entities import Run, ViewType
 from gitruns.exceptions import GitrunsError
-from gitruns.query import (
-    abbreviate,
-    compare_runs,
-    format_duration,
-    tree_order,
-)
+from gitruns.query.tables import abbreviate, compare_runs, format_duration, tree_order
 
 
 @cli.group()
@@ -178,7 +173,7 @@ def runs_list(
 
 def _parse_columns(text: str | None) -> list[tuple[str, str]]:
     """``"metrics.rmse,params.max_depth"`` -> [("metric", "rmse"), ("param", "max_depth")]."""
-    from gitruns.query import Token, parse_field
+    from gitruns.query.filters import Token, parse_field
 
     if not text:
         return []

@@ -15,11 +15,7 @@ from gitruns.entities import (
     page_of,
 )
 from gitruns.exceptions import InvalidValue
-from gitruns.query import (
-    order_models,
-    parse_filter,
-    parse_model_field,
-)
+from gitruns.query.filters import order_models, parse_filter, parse_model_field
 from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
 from gitruns.registry.tags import gto_stage, mlflow_stage
 from gitruns.store.names import (

@@ -32,13 +32,9 @@ from gitruns.entities import (
     run_from_record,
 )
 from gitruns.exceptions import GitrunsError, InvalidName, InvalidValue, LoggedModelNotFound
-from gitruns.query import (
-    abbreviate,
-    check_known_keys,
-    parse_experiment_field,
-    parse_filter,
-    parse_order_by,
-)
+from gitruns.query.filters import check_known_keys, parse_experiment_field, parse_filter
+from gitruns.query.search import parse_order_by
+from gitruns.query.tables import abbreviate
 from gitruns.store.history import read_history
 from gitruns.store.logged_models import (
     FINALIZED,
@@ -269,8 +265,8 @@ class TrackingClient:
         The result is a list with ``.token`` for the next page (None on the last).
         """
         stages = ViewType.stages(run_view_type)
-        rows = self.workspace.search(experiment_ids, filter_string, order_by, stages)
-        page = page_of(rows, max_results, page_token)
+        hits = self.workspace.search(experiment_ids, filter_string, order_by, stages)
+        page = page_of(hits, max_results, page_token)
         return PagedList(
             [run_from_entry(entry, Path(path)) for entry, path in self.workspace.entries_of(page)],
             page.token,

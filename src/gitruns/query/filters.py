@@ -92,6 +92,12 @@ class Field:
             self.kind == "attribute" and self.key in NUMERIC_ATTRIBUTES
         )
 
+    @property
+    def attribute(self) -> str:
+        """The entry's attribute (and the index's column) an attribute field reads:
+        ``created`` reads ``start_time``, ``run_id`` reads ``id``."""
+        return NUMERIC_ATTRIBUTES.get(self.key) or TEXT_ATTRIBUTES[self.key]
+
     def value(self, run: RunEntry) -> Any:
         """The field's value in ``run``, or None when the run lacks it."""
         if self.kind == "metric":
@@ -102,7 +108,7 @@ class Field:
             return run.tags.get(self.key)
         if self.kind == "dataset":  # within one dataset: [name, digest, context]
             return run[DATASET_KEYS[self.key]]
-        return getattr(run, NUMERIC_ATTRIBUTES.get(self.key) or TEXT_ATTRIBUTES[self.key])
+        return getattr(run, self.attribute)
 
     def __str__(self) -> str:
         return f"{self.kind}s.{self.key}"

@@ -4,15 +4,11 @@ search loads (never all the runs)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from gitruns.store.index import ExperimentIndex, RunEntry
-from gitruns.store.record import ACTIVE, DELETED
-
-if TYPE_CHECKING:
-    pass
 from gitruns.query.filters import (
     FILTER_EXAMPLES,
     Field,
@@ -22,6 +18,8 @@ from gitruns.query.filters import (
     parse_filter,
     tokenize,
 )
+from gitruns.store.index import ExperimentIndex
+from gitruns.store.record import ACTIVE, DELETED
 
 
 @dataclass(frozen=True)
@@ -67,57 +65,69 @@ def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
     return keys
 
 
-def order_runs(
-    rows: list[Any], keys: list[OrderKey], entry_of: Callable[[Any], RunEntry]
-) -> list[Any]:
-    """Sort ``rows`` by the keys, most significant first.
+class Hit(NamedTuple):
+    """A run a search found: its experiment's search index, and its position there."""
+
+    experiment: ExperimentIndex
+    position: int
+
+
+def order_runs(hits: list[Hit], keys: list[OrderKey]) -> list[Hit]:
+    """Sort ``hits`` by the keys, most significant first, reading each key's column once.
 
     Runs lacking a key's field come last whatever the direction, as in MLflow; NaN just before.
     """
     for key in reversed(keys):
         present, not_a_number, missing = [], [], []
-        for row in rows:
-            value = key.field.value(entry_of(row))
+        for value, hit in zip(_values_of(hits, key.field), hits, strict=True):
             if value is None:
-                missing.append(row)
+                missing.append(hit)
             elif isinstance(value, float) and math.isnan(value):
-                not_a_number.append(row)
+                not_a_number.append(hit)
             else:
-                present.append((value, row))
+                present.append((value, hit))
         if key.field.kind == "param":
             present = _as_numbers(present)
-        present.sort(key=lambda pair: pair[0], reverse=key.descending)
-        rows = [row for _, row in present] + not_a_number + missing
-    return rows
+        present.sort(key=itemgetter(0), reverse=key.descending)
+        hits = [hit for _, hit in present] + not_a_number + missing
+    return hits
 
 
-def _as_numbers(present: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+def _values_of(hits: list[Hit], field: Field) -> list[Any]:
+    """The value of ``field`` for each hit (None where its run lacks it)."""
+    key = field.attribute if field.kind == "attribute" else field.key
+    columns: dict[int, list[Any]] = {}
+    values = []
+    for index, position in hits:
+        column = columns.get(id(index))
+        if column is None:
+            column = columns[id(index)] = index.column(field.kind, key) or []
+        values.append(column[position] if column else None)
+    return values
+
+
+def _as_numbers(present: list[tuple[Any, Hit]]) -> list[tuple[Any, Hit]]:
     """Params are strings; when every value is a number they sort as numbers (9 < 10)."""
     try:
-        return [(float(value), row) for value, row in present]
+        return [(float(value), hit) for value, hit in present]
     except (TypeError, ValueError):
         return present
 
 
-class ColumnRow:
-    """A run as a filter or an order reads it, from an index's columns: a search over
-    100,000 runs builds no entry but for the page it returns, and no dict per run."""
+class _Cursor:
+    """The run at ``position`` as a filter reads it, from the index's columns: one cursor
+    moves over an experiment's runs, so a search over 100,000 runs builds no entry and no
+    dict per run."""
 
     __slots__ = ("attributes", "index", "metrics", "params", "position", "tags")
 
-    def __init__(
-        self,
-        index: ExperimentIndex,
-        position: int,
-        named: dict[str, dict[str, list[Any]]],
-        attributes: dict[str, list[Any]],
-    ) -> None:
+    def __init__(self, index: ExperimentIndex, named: dict[str, dict[str, list[Any]]]) -> None:
         self.index = index
-        self.position = position
+        self.position = 0
         self.metrics = _ColumnValues(self, named["metric"])
         self.params = _ColumnValues(self, named["param"])
         self.tags = _ColumnValues(self, named["tag"])
-        self.attributes = attributes
+        self.attributes: dict[str, list[Any]] = {}
 
     def __getattr__(self, name: str) -> Any:  # an attribute: status, start_time, ...
         column = self.attributes.get(name)
@@ -127,19 +137,19 @@ class ColumnRow:
 
 
 class _ColumnValues:
-    """``row.metrics.get(key)`` read from the column of ``key`` at the row's position."""
+    """``run.metrics.get(key)`` read from the column of ``key`` at the cursor's position."""
 
-    __slots__ = ("columns", "row")
+    __slots__ = ("columns", "cursor")
 
-    def __init__(self, row: ColumnRow, columns: dict[str, list[Any]]) -> None:
-        self.row = row
+    def __init__(self, cursor: _Cursor, columns: dict[str, list[Any]]) -> None:
+        self.cursor = cursor
         self.columns = columns
 
     def get(self, key: str, default: Any = None) -> Any:
         column = self.columns.get(key)
         if column is None:
             return default
-        value = column[self.row.position]
+        value = column[self.cursor.position]
         return default if value is None else value
 
 
@@ -148,30 +158,31 @@ def search_columns(
     filter_string: str | None = None,
     order_by: Sequence[str] | None = None,
     stages: Collection[str] = (ACTIVE, DELETED),
-) -> list[ColumnRow]:
+) -> list[Hit]:
     """The runs matching ``filter_string``, in ``order_by`` order, read from the indexes'
-    columns: one row moves over the runs while the filter reads it; a match gets a row
-    of its own."""
+    columns: only the columns the filter and the order name are read, and a match is an
+    (index, position) pair."""
     matches = parse_filter(filter_string)
     keys = parse_order_by(order_by)
-    fields = [key.field for key in keys]
+    fields = []
     if filter_string:
         tokens = tokenize(filter_string)
-        fields += [parse_field(token, filter_string) for token in tokens if token.kind == "field"]
-    rows = []
+        fields = [parse_field(token, filter_string) for token in tokens if token.kind == "field"]
+    hits: list[Hit] = []
     for index in indexes:
+        lifecycle = index.column("attribute", "lifecycle_stage") or []
+        kept = [position for position, stage in enumerate(lifecycle) if stage in stages]
+        if not filter_string:
+            hits += [Hit(index, position) for position in kept]
+            continue
         named: dict[str, dict[str, list[Any]]] = {"metric": {}, "param": {}, "tag": {}}
         for kind, key in {(f.kind, f.key) for f in fields if f.kind in named}:
             column = index.column(kind, key)
             if column is not None:
                 named[kind][key] = column
-        attributes: dict[str, list[Any]] = {}
-        cursor = ColumnRow(index, 0, named, attributes)
-        lifecycle = index.column("attribute", "lifecycle_stage") or []
-        for position, stage in enumerate(lifecycle):
-            if stage not in stages:
-                continue
+        cursor = _Cursor(index, named)
+        for position in kept:
             cursor.position = position
             if matches(cursor):
-                rows.append(ColumnRow(index, position, named, attributes))
-    return order_runs(rows, keys, lambda row: row)
+                hits.append(Hit(index, position))
+    return order_runs(hits, keys)

@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gitruns.query import abbreviate
+from gitruns.query.tables import abbreviate
 from gitruns.redact import public_text
 from gitruns.site import charts
 from gitruns.site.collect import (

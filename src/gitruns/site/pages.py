@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gitruns import system_tags
-from gitruns.query import format_duration, tree_order
 from gitruns.query.ranking import Ranking
+from gitruns.query.tables import format_duration, tree_order
 from gitruns.site import charts
 from gitruns.site.collect import (
     ExperimentModel,

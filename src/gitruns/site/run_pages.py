@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gitruns import system_tags
-from gitruns.query import format_duration
+from gitruns.query.tables import format_duration
 from gitruns.reproduce import data_sources, reproduce_command
 from gitruns.site import charts
 from gitruns.site.collect import (
