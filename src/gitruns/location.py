@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from gitruns import once
@@ -28,8 +28,7 @@ GITRUNS_SCHEME = "gitruns"
 _URI_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):")
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """A resolved tracking location: the runs folder and the repository around it."""
 
     runs_dir: Path

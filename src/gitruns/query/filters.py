@@ -25,8 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from gitruns import system_tags
 from gitruns.exceptions import InvalidValue
@@ -72,15 +71,16 @@ class InvalidFilter(InvalidValue):
     """A filter or order_by string that does not parse, with where and what was expected."""
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """A word of a filter: its kind (field, operator, string, keyword...), its text and
+    where it starts."""
+
     kind: str
     text: str
     position: int
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """A field of a run: ``kind`` is metric, param, tag or attribute."""
 
     kind: str
@@ -449,13 +449,15 @@ def parse_filter(text: str | None, fields: FieldParser = parse_field) -> Predica
     return _Parser(text, fields).parse()
 
 
-@dataclass(frozen=True)
-class ExperimentField:
+class ExperimentField(NamedTuple):
     """A field of an experiment: its ``name``, ``experiment_id``, ``lifecycle_stage`` or a tag."""
 
     kind: str
     key: str
-    numeric = False
+
+    @property
+    def numeric(self) -> bool:
+        return False
 
     def value(self, experiment: Any) -> Any:
         if self.kind == "tag":
@@ -476,8 +478,7 @@ MODEL_ATTRIBUTES = {
 NUMERIC_MODEL_ATTRIBUTES = frozenset({"version", "creation_timestamp", "last_updated_timestamp"})
 
 
-@dataclass(frozen=True)
-class ModelField:
+class ModelField(NamedTuple):
     """A field of a registered model or model version (MLflow's entities): an attribute,
     or ``tags.KEY``."""
 

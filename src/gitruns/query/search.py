@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -22,8 +21,9 @@ from gitruns.store.index import ExperimentIndex
 from gitruns.store.record import ACTIVE, DELETED
 
 
-@dataclass(frozen=True)
-class OrderKey:
+class OrderKey(NamedTuple):
+    """One clause of an order-by: the field, and whether the largest comes first."""
+
     field: Field
     descending: bool
 
@@ -96,12 +96,12 @@ def order_runs(hits: list[Hit], keys: list[OrderKey]) -> list[Hit]:
 def _values_of(hits: list[Hit], field: Field) -> list[Any]:
     """The value of ``field`` for each hit (None where its run lacks it)."""
     key = field.attribute if field.kind == "attribute" else field.key
-    columns: dict[int, list[Any]] = {}
     values = []
+    last: ExperimentIndex | None = None
+    column: list[Any] = []
     for index, position in hits:
-        column = columns.get(id(index))
-        if column is None:
-            column = columns[id(index)] = index.column(field.kind, key) or []
+        if index is not last:  # hits of several experiments: each index keeps its columns
+            last, column = index, index.column(field.kind, key) or []
         values.append(column[position] if column else None)
     return values
 

@@ -19,7 +19,6 @@ import re
 import secrets
 import stat
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -657,8 +656,7 @@ class RunIndex:
         return found
 
 
-@dataclass(frozen=True)
-class _Delta:
+class _Delta(NamedTuple):
     """The runs new or changed since the cache files were written (``delta.json``)."""
 
     names: list[str]  # sorted

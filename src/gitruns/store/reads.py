@@ -20,9 +20,8 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitruns import once
 from gitruns.exceptions import GitrunsError
@@ -37,8 +36,7 @@ CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".so", ".pyd", ".pth", ".dylib")
 DIGEST_CHUNK = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class DataFile:
+class DataFile(NamedTuple):
     """A file a run read that git does not hold, as ``run.yaml`` keeps it (schema 4)."""
 
     path: str  # relative to the repository's top, with forward slashes

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gitruns.exceptions import GitError
 
@@ -74,8 +74,7 @@ def _failed(args: list[str], stderr: bytes) -> GitUnavailable:
     return GitUnavailable(f"git {' '.join(args)} failed: {message}")
 
 
-@dataclass(frozen=True)
-class GitOutcome:
+class GitOutcome(NamedTuple):
     """How a git command ended, for commands whose refusal is an answer (a push)."""
 
     returncode: int

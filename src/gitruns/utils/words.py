@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -25,5 +24,7 @@ def closest(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
         found = [name for name in names if rule(name)]
         if len(found) == 1:
             return found[0]
+    import difflib  # only a mistyped name gets here: searching does not load it
+
     matches = difflib.get_close_matches(word, names, n=1, cutoff=cutoff)
     return matches[0] if matches else None
