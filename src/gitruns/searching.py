@@ -120,8 +120,8 @@ def runs_frame(hits: Sequence[Hit]) -> pandas.DataFrame:
         uris += [f"{base}/{name}/{ARTIFACTS_DIR}" for name in names]
     frame["status"] = gather("status")
     frame["artifact_uri"] = uris
-    frame["start_time"] = pd.to_datetime(gather("start_time"), unit="ms", utc=True)
-    frame["end_time"] = pd.to_datetime(gather("end_time"), unit="ms", utc=True)
+    for name in ("start_time", "end_time"):  # milliseconds, NaN (NaT) where not ended
+        frame[name] = pd.to_datetime(numpy.array(gather(name), float), unit="ms", utc=True)
     keyed = {name for _, found in parts for name in found if "." in name}
     for prefix in ("metrics.", "params.", "tags."):
         for name in sorted(name for name in keyed if name.startswith(prefix)):
@@ -154,11 +154,11 @@ def _fields_at(index: ExperimentIndex, positions: list[int]) -> dict[str, list[A
         return found
     for name in FRAME_ATTRIBUTES:
         column = index.column("attribute", name)
-        found[name] = [column[p] for p in positions] if column else [None] * count
+        found[name] = list(map(column.__getitem__, positions)) if column else [None] * count
     for kind, prefix in (("metric", "metrics."), ("param", "params."), ("tag", "tags.")):
         for key in index.keys(kind):
             column = index.column(kind, key)
-            values = [column[p] for p in positions] if column else []
+            values = list(map(column.__getitem__, positions)) if column else []
             if any(value is not None for value in values):
                 found[prefix + key] = values
     return found

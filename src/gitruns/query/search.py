@@ -3,10 +3,8 @@ search loads (never all the runs)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Iterable, Sequence
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 from gitruns.query.filters import (
     FILTER_EXAMPLES,
@@ -65,11 +63,9 @@ def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
     return keys
 
 
-class Hit(NamedTuple):
-    """A run a search found: its experiment's search index, and its position there."""
-
-    experiment: ExperimentIndex
-    position: int
+# A run a search found: its experiment's search index, and its position there. A plain
+# pair: a search over 100,000 runs makes one per match.
+Hit: TypeAlias = tuple[ExperimentIndex, int]
 
 
 def order_runs(hits: list[Hit], keys: list[OrderKey]) -> list[Hit]:
@@ -77,20 +73,18 @@ def order_runs(hits: list[Hit], keys: list[OrderKey]) -> list[Hit]:
 
     Runs lacking a key's field come last whatever the direction, as in MLflow; NaN just before.
     """
+    order = list(range(len(hits)))  # sorted as numbers: no pair made per run and key
     for key in reversed(keys):
-        present, not_a_number, missing = [], [], []
-        for value, hit in zip(_values_of(hits, key.field), hits, strict=True):
-            if value is None:
-                missing.append(hit)
-            elif isinstance(value, float) and math.isnan(value):
-                not_a_number.append(hit)
-            else:
-                present.append((value, hit))
+        values = _values_of(hits, key.field)
+        # NaN is the one value that is not equal to itself.
+        present = [at for at in order if (value := values[at]) is not None and value == value]
+        not_a_number = [at for at in order if (value := values[at]) is not None and value != value]
+        missing = [at for at in order if values[at] is None]
         if key.field.kind == "param":
-            present = _as_numbers(present)
-        present.sort(key=itemgetter(0), reverse=key.descending)
-        hits = [hit for _, hit in present] + not_a_number + missing
-    return hits
+            values = _as_numbers(values, present)
+        present.sort(key=values.__getitem__, reverse=key.descending)
+        order = present + not_a_number + missing
+    return [hits[at] for at in order]
 
 
 def _values_of(hits: list[Hit], field: Field) -> list[Any]:
@@ -106,12 +100,15 @@ def _values_of(hits: list[Hit], field: Field) -> list[Any]:
     return values
 
 
-def _as_numbers(present: list[tuple[Any, Hit]]) -> list[tuple[Any, Hit]]:
-    """Params are strings; when every value is a number they sort as numbers (9 < 10)."""
+def _as_numbers(values: list[Any], present: list[int]) -> list[Any]:
+    """Params are strings; when every one present is a number they sort as numbers (9 < 10)."""
+    numbers = list(values)
     try:
-        return [(float(value), hit) for value, hit in present]
+        for at in present:
+            numbers[at] = float(values[at])
     except (TypeError, ValueError):
-        return present
+        return values
+    return numbers
 
 
 class _Cursor:
@@ -173,7 +170,7 @@ def search_columns(
         lifecycle = index.column("attribute", "lifecycle_stage") or []
         kept = [position for position, stage in enumerate(lifecycle) if stage in stages]
         if not filter_string:
-            hits += [Hit(index, position) for position in kept]
+            hits += [(index, position) for position in kept]
             continue
         named: dict[str, dict[str, list[Any]]] = {"metric": {}, "param": {}, "tag": {}}
         for kind, key in {(f.kind, f.key) for f in fields if f.kind in named}:
@@ -184,5 +181,5 @@ def search_columns(
         for position in kept:
             cursor.position = position
             if matches(cursor):
-                hits.append(Hit(index, position))
+                hits.append((index, position))
     return order_runs(hits, keys)

@@ -497,6 +497,8 @@ class ExperimentIndex:
 
     def column(self, kind: str, key: str) -> list[Any] | None:
         """One value per run (None where a run lacks it), or None when no run has it."""
+        if kind == "attribute" and key == "id":  # a run's id is its folder's name
+            return self.names
         field = f"{kind}\x00{key}"
         if field in self._loaded:
             return self._loaded[field]
@@ -520,8 +522,6 @@ class ExperimentIndex:
     def _overlaid(self, kind: str, key: str, written: list[Any] | None) -> list[Any] | None:
         """A column of the written cache with the delta's values laid over it."""
         assert self._delta is not None
-        if kind == "attribute" and key == "id":
-            return list(self.names)
         fresh = [_value_of(item, kind, key) for item in self._delta.items]
         if written is None and all(value is None for value in fresh):
             return None

@@ -57,7 +57,11 @@ def read_regular_file(path: Path | str, max_bytes: int = DEFAULT_MAX_BYTES) -> b
                 "kind of file. Restore it from git, or remove it."
             )
         with os.fdopen(descriptor, "rb", closefd=False) as file:
-            data = file.read(max_bytes + 1)
+            # Asked for the size it has (a read of max_bytes would allocate max_bytes:
+            # 1 GiB for an index column of a few kilobytes), then for what it grew by.
+            data = file.read(status.st_size + 1)
+            if len(data) > status.st_size:
+                data += file.read(max_bytes - len(data) + 1)
     finally:
         os.close(descriptor)
     if len(data) > max_bytes:  # it grew while being read
