@@ -56,17 +56,30 @@ def read_regular_file(path: Path | str, max_bytes: int = DEFAULT_MAX_BYTES) -> b
                 f"{path} is {status.st_size:,} bytes, over the limit of {max_bytes:,} for this "
                 "kind of file. Restore it from git, or remove it."
             )
-        with os.fdopen(descriptor, "rb", closefd=False) as file:
-            # Asked for the size it has (a read of max_bytes would allocate max_bytes:
-            # 1 GiB for an index column of a few kilobytes), then for what it grew by.
-            data = file.read(status.st_size + 1)
-            if len(data) > status.st_size:
-                data += file.read(max_bytes - len(data) + 1)
+        data = _read_to_end(descriptor, status.st_size, max_bytes)
     finally:
         os.close(descriptor)
     if len(data) > max_bytes:  # it grew while being read
         raise CorruptRecord(f"{path} is over the limit of {max_bytes:,} bytes. Remove it.")
     return data
+
+
+# What a read asks for past a file's stated size: a read allocates what it asks for.
+READ_CHUNK = 64 * 1024
+
+
+def _read_to_end(descriptor: int, size: int, max_bytes: int) -> bytes:
+    """The rest of an open file, at most ``max_bytes + 1`` bytes: the size it has first
+    (asking for ``max_bytes`` would allocate them: 1 GiB for an index column of a few
+    kilobytes), then what it grew by, a chunk at a time."""
+    parts = [os.read(descriptor, min(size, max_bytes) + 1)]
+    count = len(parts[0])
+    while parts[-1] and count <= max_bytes:
+        parts.append(os.read(descriptor, min(READ_CHUNK, max_bytes + 1 - count)))
+        count += len(parts[-1])
+    if not parts[-1]:
+        parts.pop()  # the end of the file
+    return b"".join(parts)  # a single part is returned as it is, not copied
 
 
 def read_small_text(path: Path | str, max_bytes: int) -> str | None:
