@@ -1,8 +1,8 @@
 """Reading runs back: the last value of every metric of N runs and the best run by one,
 in a fresh process, against DVCLive's layout read with pandas.
 
-Fresh processes are timed (CPU: user + system, the median of ``--repeat``), in an order
-that turns at each repeat:
+Fresh processes are timed (CPU: user + system, the median of ``--repeat``), in a new
+order at each repeat:
 
 - gitruns, its search index written (a machine that searched before);
 - gitruns cold: no index (a fresh clone: ``runs/.index`` is not committed), so every
@@ -30,6 +30,7 @@ import compileall
 import importlib.util
 import json
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -162,10 +163,11 @@ def main() -> None:
         results: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in readers}
         answers = set()
         for repeat in range(args.repeat):
-            # Each reader follows each other one in turn: a process run right after the
-            # cold one (which writes the index) costs about 1% more than after another.
-            turn = repeat % len(readers)
-            for name, code, before, python in readers[turn:] + readers[:turn]:
+            # In a new order each time (the same from one benchmark to the next): a
+            # process right after the cold reader, which writes the index, costs 1-2% more.
+            order = list(readers)
+            random.Random(repeat).shuffle(order)
+            for name, code, before, python in order:
                 cpu, wall, output = timed(code, before, python)
                 results[name].append((cpu, wall))
                 answers.add(output)
