@@ -305,14 +305,16 @@ class Workspace:
     def entries_of(hits: Sequence[Hit]) -> list[tuple[RunEntry, str]]:
         """The whole entries (and folders) of search hits, read together from each index;
         a record that no longer reads is left out."""
-        wanted: dict[int, tuple[ExperimentIndex, list[int]]] = {}
+        # Keyed by the index itself (hashed by identity): id() is an audited call while
+        # the data-file watch runs, two per hit.
+        wanted: dict[ExperimentIndex, list[int]] = {}
         for index, position in hits:
-            wanted.setdefault(id(index), (index, []))[1].append(position)
-        found: dict[tuple[int, int], tuple[RunEntry, str] | None] = {}
-        for key, (index, positions) in wanted.items():
+            wanted.setdefault(index, []).append(position)
+        found: dict[Hit, tuple[RunEntry, str] | None] = {}
+        for index, positions in wanted.items():
             for position, item in zip(positions, index.entries_at(positions), strict=True):
-                found[(key, position)] = item
-        return [item for index, position in hits if (item := found[(id(index), position)])]
+                found[(index, position)] = item
+        return [item for hit in hits if (item := found[hit])]
 
     def create_run(
         self,
