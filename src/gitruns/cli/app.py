@@ -23,8 +23,9 @@ from rich.text import Text
 
 from gitruns import location
 from gitruns.client import MlflowClient
-from gitruns.entities import Run, ViewType
+from gitruns.entities import Run
 from gitruns.exceptions import ExperimentNotFound, GitrunsError
+from gitruns.listing import ViewType
 from gitruns.query.ranking import Ranking
 from gitruns.utils.words import closest
 from gitruns.version import __version__

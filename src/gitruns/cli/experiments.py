@@ -25,7 +25,7 @@ from gitruns.cli.app import (
     runs_folder,
     view_option,
 )
-from gitruns.entities import ViewType
+from gitruns.listing import ViewType
 from gitruns.workspace import Workspace
 
 

@@ -32,8 +32,9 @@ from gitruns.cli.app import (
     status_text,
     view_option,
 )
-from gitruns.entities import Run, ViewType
+from gitruns.entities import Run
 from gitruns.exceptions import GitrunsError
+from gitruns.listing import LifecycleStage, ViewType
 from gitruns.query.tables import abbreviate, compare_runs, format_duration, tree_order
 
 
@@ -253,7 +254,7 @@ def runs_show(run_id: str, as_json: bool, runs_dir: Path | None) -> None:
         (
             "status",
             status_text(record.status)
-            + (" (deleted)" if record.lifecycle_stage == "deleted" else ""),
+            + (" (deleted)" if record.lifecycle_stage == LifecycleStage.DELETED else ""),
         ),
         ("error", f"{record.error['type']}: {record.error['message']}" if record.error else ""),
         ("started", format_time(record.start_time, full=True)),

@@ -8,13 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from gitruns.client.tracking import checked_tags
-from gitruns.entities import (
-    ModelVersion,
-    PagedList,
-    RegisteredModel,
-    page_of,
-)
+from gitruns.entities import ModelVersion, RegisteredModel
 from gitruns.exceptions import InvalidValue
+from gitruns.listing import PagedList, page_of
 from gitruns.query.filters import order_models, parse_filter, parse_model_field
 from gitruns.registry import ModelState, Registry, VersionState, resolve_version, split_runs_uri
 from gitruns.registry.tags import gto_stage, mlflow_stage

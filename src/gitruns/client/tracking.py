@@ -19,19 +19,17 @@ from gitruns.entities import (
     FileInfo,
     LoggedModel,
     Metric,
-    PagedList,
     Param,
     Run,
     RunInfo,
     RunTag,
-    ViewType,
     experiment_from_record,
-    page_of,
     run_from_entry,
     run_from_live,
     run_from_record,
 )
 from gitruns.exceptions import GitrunsError, InvalidName, InvalidValue, LoggedModelNotFound
+from gitruns.listing import PagedList, ViewType, page_of
 from gitruns.query.filters import check_known_keys, parse_experiment_field, parse_filter
 from gitruns.query.search import parse_order_by
 from gitruns.query.tables import abbreviate

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
+from gitruns.store.record import DELETED
+
 MINIMIZE = "minimize"
 MAXIMIZE = "maximize"
 GOALS = (MINIMIZE, MAXIMIZE)
@@ -146,7 +148,7 @@ def rank(
 ) -> Ranking:
     """The ranking of ``runs`` (one experiment's): rules 1 to 4. ``metric`` overrides
     the primary metric (a review asked to judge by another)."""
-    alive = [run for run in runs if run.lifecycle_stage != "deleted"]
+    alive = [run for run in runs if run.lifecycle_stage != DELETED]
     keys = {key for run in alive for key in run.metrics}
     return rank_columns(
         primary_metric,

@@ -23,7 +23,7 @@ from gitruns.exceptions import GitError
 from gitruns.query.ranking import finite, rank
 from gitruns.review.model import ChangedRun, ExperimentReview, Review, RunResult
 from gitruns.store.names import RUN_ID_PATTERN
-from gitruns.store.record import EXPERIMENT_FILE, RUN_FILE, RunRecord
+from gitruns.store.record import DELETED, EXPERIMENT_FILE, RUN_FILE, RunRecord
 from gitruns.utils.files import read_regular_file
 from gitruns.utils.git import find_repo_top, run_git
 from gitruns.utils.words import closest
@@ -127,7 +127,7 @@ def review(
         added_entries = [  # a run the branch added and deleted is not a result
             entry
             for entry in entries
-            if entry.id not in base_ids and entry.lifecycle_stage != "deleted"
+            if entry.id not in base_ids and entry.lifecycle_stage != DELETED
         ]
         if not added_entries:
             continue
@@ -200,7 +200,7 @@ def changed_runs(
                 now = load_record_yaml(read_regular_file(run_dir / RUN_FILE))
             except Exception:
                 now = {}
-            if isinstance(now, dict) and now.get("lifecycle_stage") == "deleted":
+            if isinstance(now, dict) and now.get("lifecycle_stage") == DELETED:
                 change = "soft-deleted"
         found.append(ChangedRun(run_id, experiment, name, change, sorted(statuses)))
     return found
@@ -259,7 +259,7 @@ def _check_metric(metric: str, added: list[Any], base: list[RunRecord]) -> None:
 def _best_base(records: list[RunRecord], metric: str | None, goal: str) -> RunResult | None:
     scored: list[tuple[RunRecord, float]] = []
     for record in sorted(records, key=lambda record: record.start_time):  # ties: first wins
-        if metric and metric in record.metrics and record.lifecycle_stage != "deleted":
+        if metric and metric in record.metrics and record.lifecycle_stage != DELETED:
             value = finite(record.metrics[metric].last)
             if value is not None:
                 scored.append((record, value))

@@ -72,7 +72,7 @@ def _read_to_end(descriptor: int, size: int, max_bytes: int) -> bytes:
     """The rest of an open file, at most ``max_bytes + 1`` bytes: the size it has first
     (asking for ``max_bytes`` would allocate them: 1 GiB for an index column of a few
     kilobytes), then what it grew by, a chunk at a time."""
-    parts = [os.read(descriptor, min(size, max_bytes) + 1)]
+    parts = [os.read(descriptor, size + 1)]  # size <= max_bytes: checked by the caller
     count = len(parts[0])
     while parts[-1] and count <= max_bytes:
         parts.append(os.read(descriptor, min(READ_CHUNK, max_bytes + 1 - count)))
