@@ -367,10 +367,7 @@ def last_active_run() -> Run | None:
 
 
 def get_run(run_id: str) -> Run:
-    """A run by id or unique id prefix, as it stands on disk now."""
-    for live in live_runs:
-        if live.run_id == run_id:
-            live.flush()
+    """A run by id or unique id prefix, with every value this process logged to it."""
     record, run_dir = _workspace().load_run(run_id)
     return run_from_record(record, run_dir)
 

@@ -5,6 +5,8 @@ MLflow plugin, import and export, reproduce, hyperopt, the demo) opens runs thro
 :class:`Workspace`; none opens the store itself (an import-linter contract holds that).
 So an experiment id, a run id or prefix, MLflow's experiment ``"0"`` and an artifact
 path are checked here once, by the store's rules, whatever surface they came through.
+A read first writes what this process's open runs hold in memory, so it sees every value
+logged here.
 
 Example::
 
@@ -42,6 +44,7 @@ from gitruns.store.record import (
     ExperimentRecord,
     RunRecord,
 )
+from gitruns.store.session import flush_open_runs
 from gitruns.utils.files import has_link_on_path
 from gitruns.utils.git import find_repo_top
 
@@ -252,10 +255,12 @@ class Workspace:
 
     def run_dir(self, run_id: str) -> Path:
         """The folder of the run named by ``run_id`` or a unique prefix of it."""
+        flush_open_runs()
         return self._store.find_run_dir(run_id)
 
     def load_run(self, run_id: str) -> tuple[RunRecord, Path]:
         """A run's record, with its status as observed now, and its folder."""
+        flush_open_runs()
         return self._store.load_run(run_id)
 
     def new_run_dir(self, experiment_id: str, run_id: str) -> Path:
@@ -275,10 +280,12 @@ class Workspace:
         """What searches read of every run of the experiments (all by default)."""
         if experiment_ids is not None:  # Default's, read before it is made, has no runs
             experiment_ids = [i for i in experiment_ids if self._store.experiment_dir(i).is_dir()]
+        flush_open_runs()
         return self._store.entries(experiment_ids)
 
     def indexes(self, experiment_ids: list[str]) -> list[ExperimentIndex]:
         present = [i for i in experiment_ids if self._store.experiment_dir(i).is_dir()]
+        flush_open_runs()
         return self._store.indexes(present)
 
     def search(

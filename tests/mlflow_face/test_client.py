@@ -193,12 +193,35 @@ def test_fluent_search_runs_gives_mlflow_columns(experiment: str):
         frame.columns
     )
     assert list(frame["metrics.rmse"]) == [6.4, 6.9]
-    assert str(frame["start_time"].dtype).startswith("datetime64") and "UTC" in str(
-        frame["start_time"].dtype
-    )
+    # The times pandas' own to_datetime gives for MLflow's milliseconds, NaT where not ended.
+    runs = {run.info.run_id: run.info for run in MlflowClient().search_runs(experiment)}
+    for name in ("start_time", "end_time"):
+        expected = pd.to_datetime(
+            [getattr(runs[run_id], name) for run_id in frame["run_id"]], unit="ms", utc=True
+        )
+        assert frame[name].dtype == expected.dtype
+        assert list(frame[name]) == list(expected)
     as_list = mlflow.search_runs(experiment_names=["nyc-taxi-experiment"], output_format="list")
     assert len(as_list) == 4 and all(isinstance(run, gitruns.Run) for run in as_list)
     assert len(mlflow.search_runs(search_all_experiments=True)) == 4
+
+
+def test_a_running_run_is_read_with_what_it_logged(experiment: str):
+    client = MlflowClient()
+    with mlflow.start_run() as running:
+        mlflow.log_metric("rmse", 1.0)
+        mlflow.log_metric("rmse", 0.5, step=1)
+        # Read at once, in the process that logged: nothing waits for a flush.
+        assert client.get_run(running.info.run_id).data.metrics == {"rmse": 0.5}
+        history = client.get_metric_history(running.info.run_id, "rmse")
+        assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5)]
+        assert client.search_runs(experiment, order_by=["metrics.rmse"])[0].info.run_id == (
+            running.info.run_id
+        )
+        frame = mlflow.search_runs(order_by=["metrics.rmse"])
+    assert frame["run_id"][0] == running.info.run_id and frame["status"][0] == "RUNNING"
+    assert pd.isna(frame["end_time"][0]) and frame["end_time"][1:].notna().all()
+    assert frame["start_time"][0] == pd.Timestamp(running.info.start_time, unit="ms", tz="UTC")
 
 
 def test_search_skips_a_corrupt_record_with_one_warning(experiment: str, caplog):

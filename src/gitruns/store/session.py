@@ -59,6 +59,13 @@ class _Flusher:
 flusher = _Flusher()
 
 
+def flush_open_runs() -> None:
+    """Write what this process's open runs hold in memory (metric lines, a record to
+    save), so that a read here sees every value logged here, as MLflow's reads do."""
+    for run in list(live_runs):
+        run.flush()
+
+
 def status_for_exception(error: BaseException | None) -> tuple[str, BaseException | None]:
     """How a run ends when its block (or the process) ends with ``error``."""
     if error is None:
