@@ -246,6 +246,36 @@ def test_the_index_cache_is_ignored_by_git_and_deleting_it_loses_nothing(experim
     assert sorted(run.info.run_id for run in client.search_runs(experiment)) == before
 
 
+def test_a_metric_column_keeps_nan_apart_from_a_missing_value_and_mends_when_damaged(
+    experiment: str,
+):
+    client = MlflowClient()
+    with mlflow.start_run(experiment_id=experiment) as nan_run:
+        mlflow.log_metric("rmse", float("nan"))
+    with mlflow.start_run(experiment_id=experiment) as lacking:
+        mlflow.log_metric("mae", 1.0)
+    settle(Path("runs"))  # read from the cache's columns, not parsed again as just written
+
+    def searched() -> tuple[list[str], list[str], list[float]]:
+        ordered = [r.info.run_id for r in client.search_runs(experiment, order_by=["metrics.rmse"])]
+        under = [r.info.run_id for r in client.search_runs(experiment, "metrics.rmse < 100")]
+        frame = mlflow.search_runs(experiment_ids=[experiment], order_by=["metrics.rmse"])
+        return ordered, under, list(frame["metrics.rmse"])
+
+    ordered, under, values = searched()
+    assert ordered[-2:] == [nan_run.info.run_id, lacking.info.run_id]  # NaN, then missing
+    assert len(under) == 4 and nan_run.info.run_id not in under
+    assert values[:4] == [6.4, 6.9, 7.5, 8.1] and pd.isna(values[4]) and pd.isna(values[5])
+    columns = sorted(Path("runs/.index", experiment).glob("c-*.f64"))
+    assert len(columns) == 2  # rmse and mae: 6 runs, 9 bytes each
+    assert all(column.stat().st_size == 6 * 9 for column in columns)
+    columns[0].write_bytes(columns[0].read_bytes()[:-1])  # cut short
+    columns[1].unlink()
+    again = searched()
+    assert again[:2] == (ordered, under) and again[2][:4] == values[:4]
+    assert all(column.stat().st_size == 6 * 9 for column in columns)  # written again whole
+
+
 def test_the_index_follows_changes_to_records(experiment: str):
     client = MlflowClient()
     run = client.search_runs(experiment, "params.alpha = '0.1'")[0]

@@ -1,11 +1,14 @@
 """A cache of what searches need of every run, refreshed from the files that changed.
 
-The files stay the truth. The cache is ``runs/.index/runs.json``, kept out of
-git by ``runs/.gitignore``; deleting it loses nothing but the time to rebuild
-it. A search stats each ``run.yaml`` (one system call a run), reads the cache,
-and parses only the records whose size or mtime changed since. Each run is
-cached as a :class:`RunEntry`: ids, status, times, params, tags and the last
-value of each metric, which is all a filter, an ordering or a listing reads.
+The files stay the truth. The cache is a folder per experiment under ``runs/.index/``,
+kept out of git by ``runs/.gitignore``; deleting it loses nothing but the time to rebuild
+it. A search stats each ``run.yaml`` (one system call a run), reads the cache, and parses
+only the records whose size or mtime changed since. Each run is cached as a
+:class:`RunEntry` (ids, status, times, params, tags and the last value of each metric,
+which is all a filter, an ordering or a listing reads), a line of ``entries.jsonl``; each
+field is a column file too, so a search reads only the columns it names. ``state.json``,
+written last, says which files make the cache; ``delta.json`` holds the runs a pull
+brought since.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import os
 import re
 import secrets
 import stat
+import sys
 import time
+from array import array
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -40,8 +45,9 @@ logger = logging.getLogger(__name__)
 INDEX_FOLDER = ".index"
 STATE_FILE = "state.json"
 ENTRIES_FILE = "entries.jsonl"
-COLUMN_FILE = re.compile(r"\Ac-[0-9a-f]{20}\.json\Z")
-INDEX_VERSION = 8
+COLUMN_FILE = re.compile(r"\Ac-[0-9a-f]{20}\.(?:json|f64)\Z")
+FLOAT_COLUMN_SUFFIX = ".f64"  # a metric's column: 8-byte floats, then a byte per run
+INDEX_VERSION = 9
 DELTA_FILE = "delta.json"
 DELTA_MIN_RUNS = 2_000  # a delta may hold this many runs, or a twentieth of the cache
 DELTA_SHARE = 20
@@ -444,10 +450,11 @@ class ExperimentIndex:
         carried: dict[str, list[Any]] = {}
         for field, file_name in state["columns"].items():
             try:
-                values = json.loads(read_regular_file(self.folder / file_name, MAX_INDEX_BYTES))
+                data = read_regular_file(self.folder / file_name, MAX_INDEX_BYTES)
+                values = _decode_column(file_name, data, count)
             except (OSError, ValueError, CorruptRecord):
                 return None
-            if not isinstance(values, list) or len(values) != count:
+            if values is None:
                 return None
             carried[field] = [None if move is None else values[move] for move in moves]
         return carried
@@ -463,7 +470,9 @@ class ExperimentIndex:
             self._claim_folder()
             write_atomic(self.folder / ENTRIES_FILE, b"".join(self._lines))
             for field, file_name in self.columns.items():
-                write_atomic(self.folder / file_name, json.dumps(self._loaded[field]))
+                write_atomic(
+                    self.folder / file_name, _encode_column(file_name, self._loaded[field])
+                )
             self._token = secrets.token_hex(8)
             state = {
                 "version": INDEX_VERSION,
@@ -505,11 +514,13 @@ class ExperimentIndex:
         file_name = self.columns.get(field)
         values: list[Any] | None = None
         if file_name is not None:
+            count = len(self._offsets) - 1
             try:
-                values = json.loads(read_regular_file(self.folder / file_name, MAX_INDEX_BYTES))
+                data = read_regular_file(self.folder / file_name, MAX_INDEX_BYTES)
+                values = _decode_column(file_name, data, count)
             except (OSError, ValueError, CorruptRecord):
                 values = None
-            if not isinstance(values, list) or len(values) != len(self._offsets) - 1:
+            if values is None:
                 self._rebuild_from_records()  # another process wrote a different state: reread
                 return self._loaded.get(field)
         if self._delta is not None:
@@ -777,8 +788,45 @@ def _column_in(columns: dict[str, list[Any]], field: str, count: int) -> list[An
 
 
 def _column_file(field: str) -> str:
-    """A column's file name: a digest of its kind and key (never the key itself)."""
-    return f"c-{hashlib.sha1(field.encode('utf-8', 'surrogatepass')).hexdigest()[:20]}.json"
+    """A column's file name: a digest of its kind and key (never the key itself). A
+    metric's column is binary (:func:`_encode_column`), any other JSON."""
+    digest = hashlib.sha1(field.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    suffix = FLOAT_COLUMN_SUFFIX if field.startswith("metric\x00") else ".json"
+    return f"c-{digest}{suffix}"
+
+
+def _encode_column(file_name: str, values: list[Any]) -> bytes:
+    """A column file's bytes. A metric's: its values as little-endian doubles, then one
+    byte per run, 1 where the run lacks the metric. JSON parses a thousand floats in
+    about 200 µs; these read in 10."""
+    if not file_name.endswith(FLOAT_COLUMN_SUFFIX):
+        return json.dumps(values).encode()
+    present = [type(value) is float for value in values]  # a record's metrics are floats
+    numbers = array(
+        "d", [value if here else 0.0 for value, here in zip(values, present, strict=True)]
+    )
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    return numbers.tobytes() + bytes(not here for here in present)
+
+
+def _decode_column(file_name: str, data: bytes, count: int) -> list[Any] | None:
+    """A column's ``count`` values from its file (None where a run lacks one), or None
+    when the file does not hold a column of ``count`` runs."""
+    if not file_name.endswith(FLOAT_COLUMN_SUFFIX):
+        parsed = json.loads(data)
+        return parsed if isinstance(parsed, list) and len(parsed) == count else None
+    if len(data) != 9 * count:
+        return None
+    numbers = array("d")
+    numbers.frombytes(memoryview(data)[: 8 * count])
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    values: list[Any] = numbers.tolist()
+    lacking = data[8 * count :]
+    if lacking.count(0) != count:
+        values = [None if flag else value for value, flag in zip(values, lacking, strict=True)]
+    return values
 
 
 # RunEntry's fields a filter or order reads as attributes, kept as columns too.
