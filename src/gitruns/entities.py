@@ -28,9 +28,8 @@ from gitruns.store.record import (
     STATUSES,
     TERMINAL_STATUSES,
     ExperimentRecord,
-    RunRecord,
-    record_tags,
 )
+from gitruns.store.run_record import RunRecord, record_tags
 
 if TYPE_CHECKING:
     from gitruns.store.writer import LiveRun

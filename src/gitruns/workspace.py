@@ -42,7 +42,6 @@ from gitruns.store.record import (
     EXPERIMENT_FILE,
     GOALS,
     ExperimentRecord,
-    RunRecord,
 )
 from gitruns.store.session import flush_open_runs
 from gitruns.utils.files import has_link_on_path
@@ -53,6 +52,7 @@ if TYPE_CHECKING:
     from gitruns.query.tables import ExperimentSummary
     from gitruns.registry import Registry
     from gitruns.store.logged_models import ModelRecord
+    from gitruns.store.run_record import RunRecord
     from gitruns.store.writer import LiveRun
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ import gitruns
 from gitruns.cli import cli
 from gitruns.store.check import check_runs
 from gitruns.store.folder import RunStore
-from gitruns.store.record import read_run_record
+from gitruns.store.run_record import read_run_record
 from tests.conftest import git, installed_command, run_python
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from gitruns.exceptions import (
     ParamConflict,
     RunNotFound,
 )
-from gitruns.store.record import read_run_record
+from gitruns.store.run_record import read_run_record
 
 
 def files_outside_runs(repo: Path) -> set[str]:

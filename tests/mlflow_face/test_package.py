@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,14 @@ def test_reading_runs_back_loads_neither_the_writer_nor_the_registry_nor_yaml(re
     unneeded = {*WRITING, "gitruns.tracking", "gitruns.entities", "yaml", "filelock"}
     assert "gitruns.searching" in searched
     assert not searched & unneeded, searched & unneeded
+
+    # Once the index holds every run (its records older than a clock tick), a search reads
+    # no record, and does not define the record's classes.
+    for record in repo.glob("runs/*/*/run.yaml"):
+        os.utime(record, (time.time() - 10, time.time() - 10))
+    loaded_after('gitruns.search_runs(experiment_names=["Default"])', repo)  # writes it
+    warm = loaded_after('gitruns.search_runs(experiment_names=["Default"])', repo)
+    assert "gitruns.store.index" in warm and "gitruns.store.run_record" not in warm
 
     logged = loaded_after('with gitruns.start_run():\n    gitruns.log_metric("rmse", 1.0)', repo)
     assert {"gitruns.store.writer", "gitruns.store.capture"} <= logged

@@ -17,7 +17,7 @@ from gitruns import MlflowClient
 from gitruns.exceptions import InvalidName
 from gitruns.store.history import read_histories
 from gitruns.store.names import MAX_EXPERIMENT_NAME_LENGTH, experiment_folder
-from gitruns.store.record import read_run_record
+from gitruns.store.run_record import read_run_record
 from tests.conftest import git, make_repo, run_python
 
 

@@ -18,7 +18,7 @@ from gitruns.cli import cli
 from gitruns.reproduce import REPRODUCES_TAG, VERDICT_TAG, ReproduceError, reproduce_run
 from gitruns.store.environments import store_requirements
 from gitruns.store.folder import RunStore
-from gitruns.store.record import read_run_record
+from gitruns.store.run_record import read_run_record
 from tests.conftest import git, make_repo
 from tests.site.test_site import Visitor
 from tests.site.test_site import browser as browser  # the fixture, shared

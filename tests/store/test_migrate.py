@@ -19,7 +19,7 @@ from gitruns.store.environments import ENVIRONMENTS_DIR
 from gitruns.store.folder import RunStore
 from gitruns.store.history import read_histories
 from gitruns.store.migrate import migrate_runs
-from gitruns.store.record import read_run_record
+from gitruns.store.run_record import read_run_record
 from tests.conftest import git, installed_command
 
 SCHEMA_1_TREE = Path(__file__).parents[1] / "data" / "schema-1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,8 +15,8 @@ import gitruns
 from gitruns.store.check import check_runs
 from gitruns.store.folder import RunStore
 from gitruns.store.history import read_histories
-from gitruns.store.record import read_run_record
 from gitruns.store.repo import commit_runs
+from gitruns.store.run_record import read_run_record
 from tests.conftest import git, make_repo, run_python
 
 pytestmark = pytest.mark.slow
@@ -285,3 +286,28 @@ def test_a_registry_lock_held_by_a_dead_process_blocks_nothing(repo: Path):
     started = time.monotonic()
     MlflowClient().create_model_version("taxi-model", f"runs:/{run.info.run_id}/model")
     assert time.monotonic() - started < 5
+
+
+FORKED_CHILD = """
+import os, gitruns
+from gitruns.store import session
+with gitruns.start_run() as run:
+    gitruns.log_metric("loss", 1.0)
+    child = os.fork()
+    if child == 0:  # the child ends without ending its parent's run, and logs nothing to it
+        os._exit(0 if not session.live_runs and session.flusher.thread is None else 3)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, status
+    gitruns.log_metric("loss", 0.5, step=1)
+print(run.info.run_id)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_a_forked_child_forgets_its_parents_runs(tmp_path: Path):
+    repo = make_repo(tmp_path)
+    done = run_python(FORKED_CHILD, repo)
+    assert done.returncode == 0, done.stderr
+    run_dir = RunStore(repo / "runs").find_run_dir(done.stdout.split()[-1])
+    record = read_run_record(run_dir)
+    assert record.status == "FINISHED" and record.metrics["loss"].last == 0.5

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from gitruns.cli import cli
 from gitruns.exceptions import CorruptRecord
 from gitruns.store.folder import RunStore
-from gitruns.store.record import RunRecord, read_run_record
+from gitruns.store.run_record import RunRecord, read_run_record
 from tests.conftest import make_repo
 
 SCRIPT = """\

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from gitruns.exceptions import CorruptRecord
 from gitruns.store.history import MetricLog, read_histories
-from gitruns.store.record import MetricSummary, RunRecord, new_run_id, read_run_record
+from gitruns.store.record import new_run_id
+from gitruns.store.run_record import MetricSummary, RunRecord, read_run_record
 from gitruns.utils.files import write_atomic
 from gitruns.utils.yamlcodec import (
     InvalidYaml,

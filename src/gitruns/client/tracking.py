@@ -64,11 +64,9 @@ from gitruns.store.record import (
     RUNNING,
     TERMINAL_STATUSES,
     ExperimentRecord,
-    RunRecord,
     now_ms,
-    read_run_record,
-    run_schema,
 )
+from gitruns.store.run_record import RunRecord, read_run_record, run_schema
 from gitruns.utils.files import copy_regular_files
 from gitruns.workspace import Workspace
 

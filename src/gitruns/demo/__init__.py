@@ -19,8 +19,9 @@ from importlib import resources
 from pathlib import Path
 
 from gitruns.exceptions import GitrunsError
-from gitruns.store.record import FINISHED, ExperimentRecord, read_run_record
+from gitruns.store.record import FINISHED, ExperimentRecord
 from gitruns.store.repo import commit_paths, identity_env
+from gitruns.store.run_record import read_run_record
 from gitruns.utils.git import find_repo_top, run_git
 from gitruns.workspace import Workspace
 

@@ -30,14 +30,8 @@ from gitruns.mlflow_bridge import EXPORTED_ID_TAG, IMPORTED_TAG, TransferReport,
 from gitruns.mlflow_bridge.convert import to_dataset_input
 from gitruns.mlflow_bridge.importing import PAGE_SIZE, pages
 from gitruns.store.history import read_histories
-from gitruns.store.record import (
-    ACTIVE,
-    ARTIFACTS_DIR,
-    RUNNING,
-    RunRecord,
-    read_run_record,
-    record_tags,
-)
+from gitruns.store.record import ACTIVE, ARTIFACTS_DIR, RUNNING
+from gitruns.store.run_record import RunRecord, read_run_record, record_tags
 from gitruns.workspace import Workspace
 
 logger = logging.getLogger(__name__)

@@ -68,10 +68,8 @@ from gitruns.store.record import (
     RUNNING,
     STATUSES,
     ExperimentRecord,
-    MetricSummary,
-    RunRecord,
-    read_run_record,
 )
+from gitruns.store.run_record import MetricSummary, RunRecord, read_run_record
 from gitruns.utils.files import temporary_path, write_atomic
 from gitruns.workspace import Workspace
 

@@ -73,8 +73,9 @@ from gitruns.registry.tags import (
 )
 from gitruns.store.folder import RunStore
 from gitruns.store.names import RUN_ID_PATTERN, check_relative_path
-from gitruns.store.record import ARTIFACTS_DIR, RunRecord, now_ms
+from gitruns.store.record import ARTIFACTS_DIR, now_ms
 from gitruns.store.repo import commit_paths, identity_env
+from gitruns.store.run_record import RunRecord
 from gitruns.utils.git import find_repo_top, run_git
 from gitruns.utils.words import closest
 from gitruns.utils.yamlcodec import dump_yaml

@@ -18,7 +18,8 @@ from gitruns.store.capture import capture_environment
 from gitruns.store.environments import read_requirements
 from gitruns.store.names import check_relative_path
 from gitruns.store.reads import file_digest, input_sources
-from gitruns.store.record import DIFF_FILE, FINISHED, RunRecord
+from gitruns.store.record import DIFF_FILE, FINISHED
+from gitruns.store.run_record import RunRecord
 from gitruns.utils.files import has_link_on_path, read_small_text
 from gitruns.utils.git import run_git
 from gitruns.workspace import Workspace

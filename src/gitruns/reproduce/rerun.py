@@ -37,7 +37,8 @@ from gitruns.reproduce.sandbox import (
 )
 from gitruns.store.environments import ENVIRONMENTS_DIR
 from gitruns.store.names import check_relative_path
-from gitruns.store.record import EXPERIMENT_FILE, RunRecord, read_run_record
+from gitruns.store.record import EXPERIMENT_FILE
+from gitruns.store.run_record import RunRecord, read_run_record
 from gitruns.utils.files import has_link_on_path
 from gitruns.workspace import Workspace
 

@@ -23,7 +23,8 @@ from gitruns.exceptions import GitError
 from gitruns.query.ranking import finite, rank
 from gitruns.review.model import ChangedRun, ExperimentReview, Review, RunResult
 from gitruns.store.names import RUN_ID_PATTERN
-from gitruns.store.record import DELETED, EXPERIMENT_FILE, RUN_FILE, RunRecord
+from gitruns.store.record import DELETED, EXPERIMENT_FILE, RUN_FILE
+from gitruns.store.run_record import RunRecord
 from gitruns.utils.files import read_regular_file
 from gitruns.utils.git import find_repo_top, run_git
 from gitruns.utils.words import closest

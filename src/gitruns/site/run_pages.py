@@ -22,7 +22,8 @@ from gitruns.site.collect import (
 from gitruns.site.pages import ExperimentView, compact_number, format_time, full_number, run_row
 from gitruns.store.history import TABLE_FILE
 from gitruns.store.names import RUN_ID_PATTERN
-from gitruns.store.record import ARTIFACTS_DIR, read_run_record
+from gitruns.store.record import ARTIFACTS_DIR
+from gitruns.store.run_record import read_run_record
 from gitruns.utils.files import read_small_text
 
 MAX_COPIED_ARTIFACT_BYTES = 5 * 1024 * 1024

@@ -1,6 +1,8 @@
 """The runs folder on disk, and nothing MLflow-shaped.
 
-- :mod:`~gitruns.store.record`: ``run.yaml`` and ``experiment.yaml``, read and written;
+- :mod:`~gitruns.store.record`: the on-disk contract's names, states and limits, and
+  ``experiment.yaml``;
+- :mod:`~gitruns.store.run_record`: ``run.yaml``, read, checked and merged;
 - :mod:`~gitruns.store.folder`: a ``runs/`` tree, its experiments and run folders;
 - :mod:`~gitruns.store.writer`: a live run, locked while its process writes it;
 - :mod:`~gitruns.store.history`: metric histories;

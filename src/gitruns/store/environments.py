@@ -17,7 +17,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from gitruns.store.record import RunRecord
+from gitruns.store.run_record import RunRecord
 from gitruns.utils.files import create_exclusive, read_small_text
 
 ENVIRONMENTS_DIR = "_environments"

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitruns import once
 from gitruns.exceptions import (
@@ -41,13 +42,15 @@ from gitruns.store.record import (
     KILLED,
     RUNNING,
     ExperimentRecord,
-    MetricSummary,
-    RunRecord,
-    read_run_record,
     within_record_size,
 )
 from gitruns.utils.files import TEMPORARY_SUFFIX, create_exclusive, write_atomic
 from gitruns.utils.processes import pid_alive, process_alive
+
+if TYPE_CHECKING:
+    # The run record's module is imported where a record is read: a search the index
+    # answers defines none of its classes.
+    from gitruns.store.run_record import MetricSummary, RunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +293,8 @@ class RunStore:
 
     def load_run(self, run_id: str) -> tuple[RunRecord, Path]:
         """The record of a run and its folder, with its status as observed now."""
+        from gitruns.store.run_record import read_run_record
+
         run_dir = self.find_run_dir(run_id)
         return observe(read_run_record(run_dir), run_dir), run_dir
 
@@ -314,11 +319,15 @@ def observe(record: RunRecord, run_dir: Path) -> RunRecord:
 def _observed(entry: RunEntry, run_dir: str) -> RunEntry:
     if entry.status != RUNNING or process_alive(entry.process) is not False:
         return entry
+    from gitruns.store.run_record import read_run_record
+
     return RunEntry.of(observe(read_run_record(Path(run_dir)), Path(run_dir)))
 
 
 def summarize_histories(run_dir: Path, schema: int) -> dict[str, MetricSummary]:
     """Metric summaries computed from the histories of a run."""
+    from gitruns.store.run_record import MetricSummary
+
     summaries: dict[str, MetricSummary] = {}
     for key, history in read_histories(run_dir, schema).items():
         summary: MetricSummary | None = None

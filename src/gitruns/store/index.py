@@ -21,24 +21,22 @@ import os
 import re
 import secrets
 import stat
+import struct
 import sys
 import time
-from array import array
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitruns import once
 from gitruns.exceptions import CorruptRecord
 from gitruns.store.names import RUN_ID_PATTERN
-from gitruns.store.record import (
-    LOCK_SUFFIX,
-    RUN_FILE,
-    RUNNING,
-    RunRecord,
-    parse_run_record,
-    record_tags,
-)
+from gitruns.store.record import LOCK_SUFFIX, RUN_FILE, RUNNING
 from gitruns.utils.files import TEMPORARY_SUFFIX, read_regular_file, write_atomic
+
+if TYPE_CHECKING:
+    # The run record's module is imported where a record is read: a search the index
+    # answers defines none of its classes.
+    from gitruns.store.run_record import RunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +82,8 @@ class RunEntry(NamedTuple):
 
     @classmethod
     def of(cls, record: RunRecord) -> RunEntry:
+        from gitruns.store.run_record import record_tags
+
         return cls(
             id=record.id,
             experiment=record.experiment,
@@ -723,6 +723,8 @@ records_read = 0  # how many run.yaml files this process parsed: a cache's worth
 
 def _read(record_path: str) -> list[Any] | str:
     """The run's entry as a list (what the cache stores), or why it can't be read."""
+    from gitruns.store.run_record import parse_run_record
+
     global records_read
     records_read += 1
     try:
@@ -802,12 +804,8 @@ def _encode_column(file_name: str, values: list[Any]) -> bytes:
     if not file_name.endswith(FLOAT_COLUMN_SUFFIX):
         return json.dumps(values).encode()
     present = [type(value) is float for value in values]  # a record's metrics are floats
-    numbers = array(
-        "d", [value if here else 0.0 for value, here in zip(values, present, strict=True)]
-    )
-    if sys.byteorder == "big":
-        numbers.byteswap()
-    return numbers.tobytes() + bytes(not here for here in present)
+    numbers = [value if here else 0.0 for value, here in zip(values, present, strict=True)]
+    return struct.pack(f"<{len(numbers)}d", *numbers) + bytes(not here for here in present)
 
 
 def _decode_column(file_name: str, data: bytes, count: int) -> list[Any] | None:
@@ -818,11 +816,11 @@ def _decode_column(file_name: str, data: bytes, count: int) -> list[Any] | None:
         return parsed if isinstance(parsed, list) and len(parsed) == count else None
     if len(data) != 9 * count:
         return None
-    numbers = array("d")
-    numbers.frombytes(memoryview(data)[: 8 * count])
-    if sys.byteorder == "big":
-        numbers.byteswap()
-    values: list[Any] = numbers.tolist()
+    values: list[Any]
+    if sys.byteorder == "little":  # read in place, without the struct machinery
+        values = memoryview(data)[: 8 * count].cast("d").tolist()
+    else:
+        values = list(struct.unpack_from(f"<{count}d", data))
     lacking = data[8 * count :]
     if lacking.count(0) != count:
         values = [None if flag else value for value, flag in zip(values, lacking, strict=True)]

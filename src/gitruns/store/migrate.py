@@ -51,10 +51,9 @@ from gitruns.store.record import (
     MAX_METRIC_FILE_BYTES,
     RUN_FILE,
     RUNNING,
-    RunRecord,
-    read_run_record,
     record_lock,
 )
+from gitruns.store.run_record import RunRecord, read_run_record
 from gitruns.utils.files import read_regular_file, read_small_text, write_atomic
 from gitruns.utils.processes import process_alive
 from gitruns.utils.yamlcodec import emit_record_yaml

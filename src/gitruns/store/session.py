@@ -5,6 +5,7 @@ SIGTERM); a forked child forgets its parent's runs."""
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import signal
@@ -43,6 +44,7 @@ class _Flusher:
 
     def ensure_running(self) -> None:
         if self.thread is None:
+            _forget_runs_in_forked_children()
             self.thread = threading.Thread(target=self._loop, name="gitruns-flusher", daemon=True)
             self.thread.start()
 
@@ -116,6 +118,7 @@ def install_exit_hooks() -> None:
     if _hooks_installed:
         return
     _hooks_installed = True
+    _forget_runs_in_forked_children()
     atexit.register(_at_exit)
     _previous_excepthook = sys.excepthook
     sys.excepthook = _on_uncaught
@@ -132,4 +135,9 @@ def _forget_parent_runs() -> None:
     flusher.thread = None
 
 
-os.register_at_fork(after_in_child=_forget_parent_runs)
+@functools.cache
+def _forget_runs_in_forked_children() -> None:
+    # Registered once this process holds a run, not at import: the hook keeps this module
+    # alive until the interpreter's very end, and a process that only reads runs back
+    # then pays 5 million instructions more to tear down.
+    os.register_at_fork(after_in_child=_forget_parent_runs)

@@ -53,14 +53,12 @@ from gitruns.store.record import (
     LAYOUT_SCHEMA,
     RUN_FILE,
     RUNNING,
-    MetricSummary,
-    RunRecord,
-    merge_record_dicts,
     new_run_id,
     now_ms,
     record_lock,
     within_record_size,
 )
+from gitruns.store.run_record import MetricSummary, RunRecord, merge_record_dicts
 from gitruns.store.session import flusher, live_runs
 from gitruns.utils.files import read_regular_file, temporary_path, write_atomic
 from gitruns.utils.git import find_repo_top, run_git
