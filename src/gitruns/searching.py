@@ -125,10 +125,10 @@ def runs_frame(hits: Sequence[Hit]) -> pandas.DataFrame:
     keyed = {name for _, found in parts for name in found if "." in name}
     for prefix in ("metrics.", "params.", "tags."):
         for name in sorted(name for name in keyed if name.startswith(prefix)):
-            values = gather(name)
-            # Metrics are a float column: NaN where a run lacks one, not None.
-            frame[name] = numpy.array(values, float) if prefix == "metrics." else values
-    return pd.DataFrame(frame)
+            # Metrics are a float column: NaN where a run lacks one, not None. Params and
+            # tags go in as object arrays, which pandas takes without converting a list.
+            frame[name] = numpy.array(gather(name), float if prefix == "metrics." else object)
+    return pd.DataFrame(frame, copy=False)
 
 
 def _fields_at(index: ExperimentIndex, positions: list[int]) -> dict[str, list[Any]]:

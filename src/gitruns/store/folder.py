@@ -23,7 +23,6 @@ from gitruns.exceptions import (
     InvalidName,
     RunNotFound,
 )
-from gitruns.store.history import read_histories
 from gitruns.store.index import INDEX_FOLDER, ExperimentIndex, RunEntry, RunIndex
 from gitruns.store.names import (
     DEFAULT_EXPERIMENT_FOLDER,
@@ -326,6 +325,7 @@ def _observed(entry: RunEntry, run_dir: str) -> RunEntry:
 
 def summarize_histories(run_dir: Path, schema: int) -> dict[str, MetricSummary]:
     """Metric summaries computed from the histories of a run."""
+    from gitruns.store.history import read_histories
     from gitruns.store.run_record import MetricSummary
 
     summaries: dict[str, MetricSummary] = {}
