@@ -276,6 +276,28 @@ def test_a_metric_column_keeps_nan_apart_from_a_missing_value_and_mends_when_dam
     assert all(column.stat().st_size == 6 * 9 for column in columns)  # written again whole
 
 
+def test_an_index_another_gitruns_version_wrote_is_rebuilt_and_its_files_removed(
+    experiment: str,
+):
+    import json
+
+    from gitruns.store.index import INDEX_VERSION
+
+    client = MlflowClient()
+    settle(Path("runs"))
+    ordered = [r.info.run_id for r in client.search_runs(experiment, order_by=["metrics.rmse"])]
+    folder = Path("runs/.index", experiment)
+    state = json.loads((folder / "state.json").read_text())
+    (folder / "state.json").write_text(json.dumps({**state, "version": INDEX_VERSION - 1}))
+    stale = folder / ("c-" + "0" * 20 + ".json")  # a column file of the older layout
+    stale.write_text("[1.0, 2.0, 3.0, 4.0]")
+    assert [r.info.run_id for r in client.search_runs(experiment, order_by=["metrics.rmse"])] == (
+        ordered
+    )
+    assert json.loads((folder / "state.json").read_text())["version"] == INDEX_VERSION
+    assert not stale.exists()
+
+
 def test_the_index_follows_changes_to_records(experiment: str):
     client = MlflowClient()
     run = client.search_runs(experiment, "params.alpha = '0.1'")[0]
