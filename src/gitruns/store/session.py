@@ -137,7 +137,7 @@ def _forget_parent_runs() -> None:
 
 @functools.cache
 def _forget_runs_in_forked_children() -> None:
-    # Registered once this process holds a run, not at import: the hook keeps this module
-    # alive until the interpreter's very end, and a process that only reads runs back
-    # then pays 5 million instructions more to tear down.
+    # Registered once this process holds a run, not at import: registered at import, it
+    # cost a process that only reads runs back 5.5 million instructions at exit (none
+    # when that process left with os._exit), half a percent of the whole read.
     os.register_at_fork(after_in_child=_forget_parent_runs)
