@@ -224,6 +224,20 @@ def test_a_running_run_is_read_with_what_it_logged(experiment: str):
     assert frame["start_time"][0] == pd.Timestamp(running.info.start_time, unit="ms", tz="UTC")
 
 
+def test_a_live_run_that_cannot_be_written_does_not_stop_a_read(experiment: str, caplog):
+    caplog.set_level(logging.WARNING)
+    client = MlflowClient()
+    run = mlflow.start_run(experiment_id=experiment)
+    mlflow.log_metric("rmse", 1.0)
+    shutil.rmtree(Path(run.info.artifact_uri.removeprefix("file://")).parent)  # under it
+    for _ in range(2):
+        assert len(client.search_runs(experiment)) == 4  # the runs on disk
+    said = [r.getMessage() for r in caplog.records if run.info.run_id in r.getMessage()]
+    assert len(said) == 1 and "is still there" in said[0]
+    with pytest.raises(GitrunsError):  # the run's own end says what is wrong
+        mlflow.end_run()
+
+
 def test_search_skips_a_corrupt_record_with_one_warning(experiment: str, caplog):
     caplog.set_level(logging.WARNING)
     client = MlflowClient()

@@ -15,6 +15,7 @@ import time
 import types
 from typing import Protocol
 
+from gitruns import once
 from gitruns.store.record import FAILED, FINISHED, KILLED
 
 logger = logging.getLogger(__name__)
@@ -63,9 +64,23 @@ flusher = _Flusher()
 
 def flush_open_runs() -> None:
     """Write what this process's open runs hold in memory (metric lines, a record to
-    save), so that a read here sees every value logged here, as MLflow's reads do."""
+    save), so that a read here sees every value logged here, as MLflow's reads do.
+
+    A run that cannot be written (its folder removed under it, a full disk) does not stop
+    the read: it answers from what is on disk, and the run's own next write or its end
+    raises the error."""
     for run in list(live_runs):
-        run.flush()
+        try:
+            run.flush()
+        except Exception as error:
+            once.warn_once(
+                logger,
+                ("flush-before-read", run.run_id),
+                "Could not write run %s's latest values before reading (%s); the read shows "
+                "what is on disk. Check that its folder is still there and the disk has room.",
+                run.run_id,
+                error,
+            )
 
 
 def status_for_exception(error: BaseException | None) -> tuple[str, BaseException | None]:
