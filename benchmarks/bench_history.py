@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import BENCH_HOME, make_repository, new_workspace
+from common import BENCH_HOME, add_mlflow_python_option, make_repository, new_workspace
 
 
 def tracking_uri(library: str) -> str | None:
@@ -88,7 +87,7 @@ def main() -> None:
     )
     parser.add_argument("--metrics", type=int, default=2000, help="metrics in the run")
     parser.add_argument("--reads", type=int, default=20, help="histories read")
-    parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
+    add_mlflow_python_option(parser)
     parser.add_argument("--library", choices=["gitruns", "mlflow"], help=argparse.SUPPRESS)
     parser.add_argument("--step", choices=["log", "read"], help=argparse.SUPPRESS)
     parser.add_argument("--run-id", help=argparse.SUPPRESS)

@@ -35,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import BENCH_HOME, GIT, new_repository
+from common import BENCH_HOME, GIT, add_mlflow_python_option, new_repository
 
 
 def measure(library: str, runs: int, metric_calls: int) -> dict[str, float | str]:
@@ -218,7 +218,7 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=200, help="runs to time (default 200)")
     parser.add_argument("--metric-calls", type=int, default=None, help="log_metric calls to time")
-    parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
+    add_mlflow_python_option(parser)
     parser.add_argument("--only", choices=["gitruns", "mlflow"], help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print one JSON line per library")
     parser.add_argument(

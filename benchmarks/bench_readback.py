@@ -32,7 +32,6 @@ import argparse
 import compileall
 import importlib.util
 import json
-import os
 import random
 import resource
 import shutil
@@ -43,7 +42,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from common import add_workspace_option, copy_runs, new_repository
+from common import add_mlflow_python_option, add_workspace_option, copy_runs, new_repository
 
 GITRUNS_READ = """
 import gitruns
@@ -116,15 +115,10 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
+    add_mlflow_python_option(parser)
     add_workspace_option(parser)
     args = parser.parse_args()
 
-    # Found before the benchmark moves into its workspace: a relative path names it from here.
-    found = shutil.which(args.mlflow_python) if args.mlflow_python else None
-    if args.mlflow_python and found is None:
-        parser.error(f"--mlflow-python {args.mlflow_python}: no such interpreter")
-    mlflow_python_named = os.path.abspath(found) if found else None
     with new_repository(args.workspace, "bench-readback-") as workspace:
         copy_runs(args.runs)
         import gitruns
@@ -149,7 +143,7 @@ def main() -> None:
             written.append(
                 {"id": row["run_id"], "start": start, "params": params, "metrics": metrics}
             )
-        mlflow_python = mlflow_python_named or (sys.executable if has_mlflow() else None)
+        mlflow_python = args.mlflow_python or (sys.executable if has_mlflow() else None)
         if mlflow_python is not None:
             (workspace / "runs.json").write_text(json.dumps(written))
             subprocess.run(

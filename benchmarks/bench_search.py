@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import add_workspace_option, make_repository, new_workspace
+from common import add_mlflow_python_option, add_workspace_option, make_repository, new_workspace
 
 FILTER = "metrics.rmse < 5 AND params.model = 'xgboost'"
 ORDER_BY = ["metrics.rmse ASC"]
@@ -227,7 +226,7 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default="2000,10000,100000", help="run counts, comma-separated")
     add_workspace_option(parser)
-    parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
+    add_mlflow_python_option(parser)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--make", choices=["gitruns", "mlflow"], help=argparse.SUPPRESS)
     parser.add_argument("--search", choices=["gitruns", "mlflow"], help=argparse.SUPPRESS)

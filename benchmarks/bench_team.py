@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import socket
 import statistics
@@ -27,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import GIT, add_workspace_option, new_workspace
+from common import GIT, add_mlflow_python_option, add_workspace_option, new_workspace
 
 GITRUNS_WRITER = """\
 import json, sys, time
@@ -198,7 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"))
+    add_mlflow_python_option(parser)
     add_workspace_option(parser)
     args = parser.parse_args()
     workspace = new_workspace(args.workspace, "team-")

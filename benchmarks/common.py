@@ -23,6 +23,25 @@ def add_workspace_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_mlflow_python_option(parser: argparse.ArgumentParser) -> None:
+    """``--mlflow-python``: the interpreter of a side virtualenv with MLflow (default
+    ``$MLFLOW_PYTHON``), made absolute as it is read, since a benchmark then moves into
+    its workspace, where a relative path would name nothing."""
+
+    def interpreter(named: str) -> str:
+        found = shutil.which(named)
+        if found is None:
+            raise argparse.ArgumentTypeError(f"{named}: no such interpreter")
+        return os.path.abspath(found)
+
+    parser.add_argument(
+        "--mlflow-python",
+        type=interpreter,
+        default=os.environ.get("MLFLOW_PYTHON"),
+        help="Python of a virtualenv with MLflow (default: $MLFLOW_PYTHON)",
+    )
+
+
 def new_workspace(folder: Path, prefix: str) -> Path:
     """A fresh folder for one benchmark under ``folder`` (made if missing)."""
     folder.mkdir(parents=True, exist_ok=True)
