@@ -31,7 +31,11 @@ def add_mlflow_python_option(parser: argparse.ArgumentParser) -> None:
     def interpreter(named: str) -> str:
         found = shutil.which(named)
         if found is None:
-            raise argparse.ArgumentTypeError(f"{named}: no such interpreter")
+            raise argparse.ArgumentTypeError(
+                f"{named}: no such interpreter. Give the python of a virtualenv with MLflow "
+                "installed (python3 -m venv ~/venvs/mlflow && ~/venvs/mlflow/bin/pip "
+                "install mlflow), or leave the option out to measure gitruns alone."
+            )
         return os.path.abspath(found)
 
     parser.add_argument(

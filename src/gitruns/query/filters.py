@@ -22,6 +22,7 @@ A run lacking a field never matches a comparison on it (except ``IS NULL``).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -34,7 +35,7 @@ from gitruns.utils.words import closest
 
 T = TypeVar("T")
 
-# The words of a filter. Compiled by the first filter (re keeps it): a search without
+# The words of a filter, compiled by the first filter (_token_pattern): a search without
 # one, as most are, never pays for it.
 TOKEN = r"""
     (?P<space>\s+)
@@ -117,10 +118,16 @@ Predicate = Callable[[Any], bool]  # over a RunEntry, or an Experiment
 FieldParser = Callable[[Token, str], Any]  # a token -> a field with .numeric and .value(item)
 
 
+@functools.cache
+def _token_pattern() -> re.Pattern[str]:
+    # Kept here, not left to re's cache, which holds 512 patterns and evicts the oldest.
+    return re.compile(TOKEN, re.VERBOSE)
+
+
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     position = 0
-    words = re.compile(TOKEN, re.VERBOSE)
+    words = _token_pattern()
     while position < len(text):
         match = words.match(text, position)
         if match is None:

@@ -33,11 +33,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
-from gitruns.store.record import DELETED
-
-MINIMIZE = "minimize"
-MAXIMIZE = "maximize"
-GOALS = (MINIMIZE, MAXIMIZE)
+from gitruns.store.record import DELETED, GOALS, MAXIMIZE, MINIMIZE
 
 # A metric that measures the clock (autolog's training_time, a duration): shown, never
 # the metric runs are ranked by, and never judged when a run is reproduced.

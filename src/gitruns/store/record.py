@@ -80,7 +80,8 @@ RUNNING, SCHEDULED, FINISHED, FAILED, KILLED = (
 )
 STATUSES = (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)
 TERMINAL_STATUSES = (FINISHED, FAILED, KILLED)
-GOALS = ("minimize", "maximize")
+MINIMIZE, MAXIMIZE = "minimize", "maximize"  # an experiment's goal for its primary metric
+GOALS = (MINIMIZE, MAXIMIZE)
 ACTIVE, DELETED = "active", "deleted"  # MLflow's lifecycle stages: deleting is soft
 
 

@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -39,10 +40,14 @@ def dump_yaml(data: Any) -> str:
 _PLAIN_TEXT = r"[A-Za-z_][A-Za-z0-9_\-./ ]*(?<! )"
 _PLAIN_STRING = re.compile(f"^{_PLAIN_TEXT}\\Z")
 _YAML_WORDS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null"])
-# Characters that YAML reads differently or refuses when written raw inside quotes. Left
-# to re's cache, compiled on first use: it takes 0.5 ms, which a process that only
-# reads runs back need not pay.
-_RAW_UNSAFE = "[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]"
+
+
+@functools.cache
+def _raw_unsafe() -> re.Pattern[str]:
+    """Characters that YAML reads differently or refuses when written raw inside quotes.
+    Compiled on first use (0.5 ms a process that only reads runs back need not pay), and
+    kept here: re's own cache holds 512 patterns and evicts the oldest."""
+    return re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 def _escape_character(match: re.Match[str]) -> str:
@@ -53,7 +58,7 @@ def _yaml_scalar(value: Any) -> str:
     if type(value) is str:
         if _PLAIN_STRING.match(value) and value.lower() not in _YAML_WORDS:
             return value
-        return re.sub(_RAW_UNSAFE, _escape_character, json.dumps(value, ensure_ascii=False))
+        return _raw_unsafe().sub(_escape_character, json.dumps(value, ensure_ascii=False))
     if value is None:
         return "null"
     if value is True:
