@@ -254,6 +254,36 @@ def test_untracked_files_inside_a_submodule_make_the_tree_dirty(tmp_path: Path):
     assert snapshot(project).dirty
 
 
+@pytest.mark.parametrize("looking", ["kernel", "fingerprint"])
+def test_a_change_inside_a_submodule_is_seen_by_the_next_run(
+    tmp_path: Path, looking: str, monkeypatch: pytest.MonkeyPatch
+):
+    """A submodule's files are not the superproject's: no watch of the superproject sees
+    them change, so the second run of a process records what a fresh look would."""
+    if looking != "kernel":
+        monkeypatch.setattr(capture.ChangeWatch, "start", classmethod(lambda cls, *a, **k: None))
+    library = make_repo(tmp_path / "library", {"lib.py": "a = 1\n", "pkg/deep.py": "b = 1\n"})
+    project = make_repo(tmp_path / "project", {"train.py": "a = 1\n"})
+    git(project, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet",
+        str(library), "library")  # fmt: skip
+    git(project, "commit", "--quiet", "-m", "the library")
+    watcher = GitWatcher(project, project / "runs")
+    assert not watcher.snapshot().dirty
+
+    def same() -> capture.GitSnapshot:
+        seen = watcher.snapshot()
+        assert seen == GitWatcher(project, project / "runs").snapshot()
+        return seen
+
+    (project / "library" / "pkg" / "deep.py").write_text("b = 2\n")  # edited in place
+    assert same().dirty
+    git(project / "library", "commit", "--quiet", "-am", "deeper")  # a new commit in it
+    assert "Subproject commit" in same().diff
+    git(project, "add", "library")
+    git(project, "commit", "--quiet", "-m", "the library, moved on")
+    assert not same().dirty
+
+
 def test_git_commands_side_by_side_answer_in_order_and_a_failure_says_which(project: Path):
     from gitruns.utils.git import GitUnavailable, run_git_together
 

@@ -7,7 +7,8 @@ process (a notebook edits and commits), so it is captured per run; but
 reused while nothing changed: on Linux the kernel says so (inotify on the
 tree's folders and git's refs: one read a run, whatever the tree's size),
 elsewhere a fingerprint of the work tree (the ``stat`` of every tracked file
-and folder, HEAD, the index and refs), the same signal git itself trusts.
+and folder, HEAD, the index and refs), the same signal git itself trusts. A tree
+with submodules is asked of git each run: their files are not this repository's.
 
 A fresh look costs what git's own ``status`` costs, not more: the runs folder is kept
 out of git's walk for untracked files, and the diff compares only the paths git found
@@ -253,6 +254,11 @@ class GitWatcher:
             if self._snapshot is not None and not self._may_have_changed():
                 return self._snapshot
             self.forget()
+            if self._has_submodules():
+                # A submodule's files are listed, and change, in its own repository: no
+                # watch of this one sees them. Such a tree is asked of git every time.
+                self._snapshot = self._ask_git()[0]
+                return self._snapshot
             tracked = self._tracked_files()
             # Watched before git is asked, so a change made meanwhile is seen next time.
             self._changes = ChangeWatch.start(
@@ -276,6 +282,12 @@ class GitWatcher:
                     self._fingerprint = before + self._take_fingerprint(paths)
             self._snapshot = snapshot
             return snapshot
+
+    def _has_submodules(self) -> bool:
+        """Whether the tree has submodules, as ``git submodule add`` records them. (A
+        repository committed inside another without it, which git warns against, is not
+        seen as one.)"""
+        return os.path.lexists(self.top / ".gitmodules")
 
     def _may_have_changed(self) -> bool:
         if self._changes is not None:
@@ -330,7 +342,7 @@ class GitWatcher:
         """The snapshot, and the untracked files it found."""
         # Tracked changes and untracked files, asked of two git processes side by side. A
         # submodule holding untracked files is a change only when status looks for them.
-        looks = "all" if os.path.lexists(self.top / ".gitmodules") else "no"
+        looks = "all" if self._has_submodules() else "no"
         status_command = ["status", "--porcelain=v2", "--branch", "-z", "-u" + looks]
         status, listed = run_git_together(
             [[*status_command, *self.pathspec], self.untracked_command], self.top
