@@ -151,8 +151,10 @@ def test_the_untracked_files_are_those_git_status_lists(tmp_path: Path, runs_fol
     nested = make_repo(project / "vendored", {"lib.py": "b = 1\n"})
     assert nested.is_dir()
 
+    (project / "empty" / "too").mkdir(parents=True)
+
     watcher = GitWatcher(project, project / runs_folder)
-    _, untracked = watcher._ask_git()
+    _, untracked, unlisted = watcher._ask_git()
     status = git(
         project, "status", "--porcelain=v2", "-z", "--untracked-files=all",
         "--", ".", f":(top,exclude){runs_folder}",
@@ -161,6 +163,12 @@ def test_the_untracked_files_are_those_git_status_lists(tmp_path: Path, runs_fol
     assert sorted(untracked) == sorted(said)
     assert "keep.log" in untracked and "vendored/" in untracked
     assert not any(name.startswith(f"{runs_folder}/") for name in untracked)
+    # The folders a watch looks in besides those of listed files: never ignored ones.
+    assert {"empty/", "deep/", "vendored/"} <= set(unlisted)
+    assert not {"build/", "scratch/", f"{runs_folder}/"} & set(unlisted)
+    below = capture._folders_below(project, unlisted, watcher.runs_dir)
+    assert below is not None and str(project / "empty" / "too") in below
+    assert not [folder for folder in below if runs_folder in folder or ".git" in folder]
 
 
 @pytest.fixture(params=[2, 5_000], ids=["small", "5000-files"])
@@ -252,6 +260,51 @@ def test_untracked_files_inside_a_submodule_make_the_tree_dirty(tmp_path: Path):
     status = git(project, "status", "--porcelain=v2", "--untracked-files=all")
     assert status.startswith("1 .M S..U")  # what git says: the submodule changed
     assert snapshot(project).dirty
+
+
+@pytest.mark.parametrize("looking", ["kernel", "fingerprint"])
+def test_a_file_in_a_folder_git_lists_nothing_in_is_seen_by_the_next_run(
+    project: Path, looking: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Folders that hold no file git lists (empty, or only ignored files) are looked at
+    too: a file made in one between two runs of a process is in the second run's diff."""
+    if looking != "kernel":
+        monkeypatch.setattr(capture.ChangeWatch, "start", classmethod(lambda cls, *a, **k: None))
+    (project / ".gitignore").write_text("*.log\n")
+    (project / "logs").mkdir()
+    (project / "logs" / "train.log").write_text("epoch 1\n")  # ignored: git lists nothing
+    (project / "src" / "empty" / "deeper").mkdir(parents=True)
+    watcher = GitWatcher(project, project / "runs")
+
+    def same() -> capture.GitSnapshot:
+        seen = watcher.snapshot()
+        assert seen == GitWatcher(project, project / "runs").snapshot()
+        return seen
+
+    same()
+    (project / "logs" / "notes.md").write_text("first\n")  # beside ignored files only
+    assert "+first" in same().diff
+    (project / "src" / "empty" / "deeper" / "idea.py").write_text("idea = 1\n")  # nested
+    assert "+idea = 1" in same().diff
+    (project / "logs" / "more.md").write_text("second\n")  # a second file, same folder
+    assert "+second" in same().diff
+    (project / "data" / "raw").mkdir(parents=True)  # made between runs, empty
+    same()
+    (project / "data" / "raw" / "rows.csv").write_text("a,b\n")
+    assert "+a,b" in same().diff
+
+
+def test_a_tree_of_many_empty_folders_is_asked_of_git_each_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(capture, "MAX_UNLISTED_FOLDERS", 2)
+    for name in ("a", "b", "c"):
+        (project / "empty" / name).mkdir(parents=True)
+    watcher = GitWatcher(project, project / "runs")
+    assert not watcher.snapshot().dirty
+    assert watcher._changes is None and not watcher._watched  # nothing to trust: ask git
+    (project / "empty" / "b" / "new.txt").write_text("seen\n")
+    assert "+seen" in watcher.snapshot().diff
 
 
 @pytest.mark.parametrize("looking", ["kernel", "fingerprint"])

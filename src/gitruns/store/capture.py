@@ -7,7 +7,9 @@ process (a notebook edits and commits), so it is captured per run; but
 reused while nothing changed: on Linux the kernel says so (inotify on the
 tree's folders and git's refs: one read a run, whatever the tree's size),
 elsewhere a fingerprint of the work tree (the ``stat`` of every tracked file
-and folder, HEAD, the index and refs), the same signal git itself trusts. A tree
+and folder, HEAD, the index and refs), the same signal git itself trusts. Both
+look at every folder git looks in, empty ones and those of ignored files only
+among them, since a file can appear in any of them. A tree
 with submodules is asked of git each run: their files are not this repository's.
 
 A fresh look costs what git's own ``status`` costs, not more: the runs folder is kept
@@ -56,6 +58,9 @@ MAX_UNTRACKED_FILE_BYTES = 64 * 1024
 MAX_UNTRACKED_FILES = 200
 # Past this many tracked files, stat-ing them all costs more than asking git.
 MAX_FINGERPRINTED_FILES = 3000
+# Folders git lists no file in (empty, or of ignored files only) a process looks at; a tree
+# with more is asked of git each run.
+MAX_UNLISTED_FOLDERS = 2000
 # A folder holding this file is a built site (gitruns' own output): never part of a diff.
 SITE_MANIFEST = ".gitruns-site.json"
 # The diff names the changed paths to git while they fit on a command line (Windows allows
@@ -226,6 +231,7 @@ class GitWatcher:
 
     def __init__(self, top: Path, runs_dir: Path) -> None:
         self.top = top
+        self.runs_dir = str(runs_dir.resolve())
         self.pathspec = ["--", "."]
         # Untracked files are listed apart: git walks every folder of an excluded
         # pathspec looking for them (0.25 s for a runs folder of 25,000 runs), but
@@ -266,18 +272,28 @@ class GitWatcher:
             )
             watched = self._refs_and_index()
             before = self._take_fingerprint(watched)
-            snapshot, untracked = self._ask_git()
+            snapshot, untracked, unlisted = self._ask_git()
+            # A file can appear in any folder git looks in, not only those holding a file
+            # it listed: an empty folder, or one of ignored files only, is looked at too.
+            below = _folders_below(self.top, unlisted, self.runs_dir)
+            if below is None:  # too many to look at: git is asked each time
+                self.forget()
+                self._snapshot = snapshot
+                return snapshot
+            folders = [*_folders_of(self.top, untracked), *below]
             if self._changes is not None:
                 # git refreshes its index as it looks: that write is ours, not a change.
                 index = (str(self.git_dir), "index")
                 if self._changes.settle([index, (index[0], "index.lock")]) or not (
-                    self._changes.add(_folders_of(self.top, untracked))
+                    self._changes.add(folders)
                 ):
                     self.forget()  # something else changed meanwhile: ask again next time
             if self._changes is None:
-                files = sorted({*tracked, *untracked} | {os.path.dirname(f) for f in tracked})
-                if len(files) <= MAX_FINGERPRINTED_FILES:
-                    paths = [str(self.top / name) for name in files]
+                paths = sorted(
+                    {*(str(self.top / name) for name in (*tracked, *untracked))}
+                    | {*_folders_of(self.top, tracked), *folders}
+                )
+                if len(paths) <= MAX_FINGERPRINTED_FILES:
                     self._watched = watched + paths
                     self._fingerprint = before + self._take_fingerprint(paths)
             self._snapshot = snapshot
@@ -338,17 +354,30 @@ class GitWatcher:
         listed = os.fsdecode(run_git(["ls-files", "-z", *self.pathspec], self.top))
         return [name for name in listed.split("\0") if name]
 
-    def _ask_git(self) -> tuple[GitSnapshot, list[str]]:
-        """The snapshot, and the untracked files it found."""
-        # Tracked changes and untracked files, asked of two git processes side by side. A
+    def _ask_git(self) -> tuple[GitSnapshot, list[str], list[str]]:
+        """The snapshot, the untracked files it found, and the folders git collapsed as it
+        listed them (relative, each ending with "/"): folders holding no tracked file,
+        among them those a watch must look in though git lists no file in them (empty,
+        or of ignored files only)."""
+        # Tracked changes and untracked files, asked of git processes side by side. A
         # submodule holding untracked files is a change only when status looks for them.
         looks = "all" if self._has_submodules() else "no"
         status_command = ["status", "--porcelain=v2", "--branch", "-z", "-u" + looks]
         status, listed = run_git_together(
-            [[*status_command, *self.pathspec], self.untracked_command], self.top
+            [[*status_command, *self.pathspec], [*self.untracked_command, "--directory"]],
+            self.top,
         )
+        names = [name for name in os.fsdecode(listed).split("\0") if name]
+        unlisted = [name for name in names if name.endswith("/")]
+        untracked = [name for name in names if not name.endswith("/")]
+        if unlisted:  # the files inside the collapsed folders: git walks only those
+            pathspec = [f":(literal){name}" for name in unlisted]
+            if sum(len(item) + 1 for item in pathspec) > MAX_NAMED_PATHS_LENGTH:
+                pathspec = []  # too long a command line: list the whole tree again
+            inside = run_git([*self.untracked_command, "--", *pathspec], self.top)
+            found = {name for name in os.fsdecode(inside).split("\0") if name}
+            untracked = sorted(found.union(untracked))
         commit, branch, changed = _parse_status(status)
-        untracked = [name for name in os.fsdecode(listed).split("\0") if name]
         diff = ""
         if changed or untracked:
             diff = self._diff(commit, changed, untracked)
@@ -359,7 +388,7 @@ class GitWatcher:
             remote=self._remote(branch),
             diff=diff,
         )
-        return snapshot, untracked
+        return snapshot, untracked, unlisted
 
     def _diff(self, commit: str | None, changed: list[str], untracked: list[str]) -> str:
         """The uncommitted changes, with secret files left out and secrets redacted.
@@ -473,6 +502,24 @@ def _folders_of(top: Path, files: list[str]) -> list[str]:
             found.add(folder)
             folder = folder.rpartition("/")[0]
     return [str(top / folder) if folder else str(top) for folder in sorted(found)]
+
+
+def _folders_below(top: Path, folders: list[str], runs_dir: str) -> list[str] | None:
+    """``folders`` (relative to ``top``) and every folder below them, links not followed,
+    the runs folder and a nested repository's ``.git`` left out; None past
+    :data:`MAX_UNLISTED_FOLDERS`."""
+    found: list[str] = []
+    for folder in folders:
+        for below, subfolders, _ in os.walk(top / folder):
+            subfolders[:] = [
+                name
+                for name in subfolders
+                if name != ".git" and os.path.join(below, name) != runs_dir
+            ]
+            found.append(below)
+            if len(found) > MAX_UNLISTED_FOLDERS:
+                return None
+    return found
 
 
 def _anchored_pattern(folder: str) -> str:
