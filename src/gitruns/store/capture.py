@@ -231,6 +231,7 @@ class GitWatcher:
 
     def __init__(self, top: Path, runs_dir: Path) -> None:
         self.top = top
+        # As a walk of the tree from ``top`` names it, for that walk to leave it out.
         self.runs_dir = str(runs_dir.resolve())
         self.pathspec = ["--", "."]
         # Untracked files are listed apart: git walks every folder of an excluded
@@ -240,6 +241,7 @@ class GitWatcher:
         with contextlib.suppress(ValueError):
             relative = runs_dir.resolve().relative_to(top).as_posix()
             if relative != ".":
+                self.runs_dir = os.path.join(top, *relative.split("/"))
                 self.pathspec.append(f":(top,exclude){relative}")
                 self.untracked_command.append(f"--exclude={_anchored_pattern(relative)}")
         git_dir, common_dir = (
