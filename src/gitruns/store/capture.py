@@ -9,8 +9,8 @@ tree's folders and git's refs: one read a run, whatever the tree's size),
 elsewhere a fingerprint of the work tree (the ``stat`` of every tracked file
 and folder, HEAD, the index and refs), the same signal git itself trusts. Both
 look at every folder git looks in, empty ones and those of ignored files only
-among them, since a file can appear in any of them. A tree
-with submodules is asked of git each run: their files are not this repository's.
+among them, since a file can appear in any of them. A tree with submodules is
+asked of git each run: their files are not this repository's.
 
 A fresh look costs what git's own ``status`` costs, not more: the runs folder is kept
 out of git's walk for untracked files, and the diff compares only the paths git found
