@@ -380,9 +380,29 @@ def test_the_package_list_is_what_importlib_metadata_says():
         if name:
             canonical = name.lower().replace("_", "-").replace(".", "-")
             expected.setdefault(canonical, f"{name}=={distribution.version}")
-    captured = capture.capture_environment.__wrapped__().requirements.splitlines()
+    captured = capture._read_environment().requirements.splitlines()
     assert sorted(captured) == sorted(expected.values())
     assert any(line.startswith(("PyYAML==", "pyyaml==")) for line in captured)
+
+
+def test_a_package_installed_between_two_runs_is_in_the_second_runs_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A process reads the package list again once a package folder changed, as a
+    notebook's ``%pip install`` changes it; while nothing changed it reads it once."""
+    packages = tmp_path / "venv" / "site-packages"
+    packages.mkdir(parents=True)
+    monkeypatch.syspath_prepend(str(packages))
+    before = capture.capture_environment()
+    assert capture.capture_environment() is before  # nothing installed: not read again
+    assert "demo-package==" not in before.requirements
+    info = packages / "demo_package-1.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-package\nVersion: 1.2\n")
+    assert "demo-package==1.2\n" in capture.capture_environment().requirements
+    (info / "METADATA").unlink()
+    info.rmdir()  # uninstalled
+    assert "demo-package==" not in capture.capture_environment().requirements
 
 
 @pytest.mark.parametrize(

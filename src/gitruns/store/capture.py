@@ -1,8 +1,10 @@
 """What a run records about itself: code version, uncommitted diff, environment, source.
 
-What cannot change within a process (Python, platform, packages, user, host)
-is captured once per process. Git state can change between two runs of one
-process (a notebook edits and commits), so it is captured per run; but
+What cannot change within a process (Python, platform, user, host) is captured
+once per process; the installed packages are read again when a folder they are
+installed in changed (a notebook's ``%pip install``). Git state can change
+between two runs of one process (a notebook edits and commits), so it is
+captured per run; but
 ``git status`` costs milliseconds, growing with the tree, so a snapshot is
 reused while nothing changed: on Linux the kernel says so (inotify on the
 tree's folders and git's refs: one read a run, whatever the tree's size),
@@ -86,9 +88,36 @@ class Environment:
     requirements: str  # ``name==version`` lines, sorted, the body of requirements.txt
 
 
-@functools.lru_cache(maxsize=1)
+_environment: tuple[tuple[tuple[str, int], ...], Environment] | None = None
+
+
 def capture_environment() -> Environment:
-    """Python, platform and installed packages; read once per process."""
+    """Python, platform and installed packages. The packages are read again only when a
+    folder they are installed in changed (a notebook's ``%pip install`` between two
+    runs): a loop of runs reads every package's metadata once."""
+    global _environment
+    stamp = _package_folders_stamp()
+    if _environment is None or _environment[0] != stamp:
+        _environment = (stamp, _read_environment())
+    return _environment[1]
+
+
+def _package_folders_stamp() -> tuple[tuple[str, int], ...]:
+    """The modification time of each package folder on ``sys.path`` (``site-packages``,
+    Debian's ``dist-packages``): installing, upgrading or removing a package makes or
+    removes a ``.dist-info`` folder there. The other entries (the script's own folder,
+    whose files change with every run) are left out."""
+    stamp = []
+    for entry in sys.path:
+        if os.path.basename(entry.rstrip("/\\")) in ("site-packages", "dist-packages"):
+            try:
+                stamp.append((entry, os.stat(entry).st_mtime_ns))
+            except OSError:
+                stamp.append((entry, -1))
+    return tuple(stamp)
+
+
+def _read_environment() -> Environment:
     packages: dict[str, tuple[str, str]] = {}
     import importlib.metadata  # here: importing it costs every process 17 ms, most never ask
 
