@@ -53,10 +53,7 @@ class _Flusher:
         while True:
             time.sleep(FLUSH_INTERVAL_SECONDS)
             for run in list(live_runs):
-                try:
-                    run.flush()
-                except Exception:
-                    logger.exception("Could not flush run %s", run.run_id)
+                _flush_or_warn(run)
 
 
 flusher = _Flusher()
@@ -70,17 +67,24 @@ def flush_open_runs() -> None:
     the read: it answers from what is on disk, and the run's own next write or its end
     raises the error."""
     for run in list(live_runs):
-        try:
-            run.flush()
-        except Exception as error:
-            once.warn_once(
-                logger,
-                ("flush-before-read", run.run_id),
-                "Could not write run %s's latest values before reading (%s); the read shows "
-                "what is on disk. Check that its folder is still there and the disk has room.",
-                run.run_id,
-                error,
-            )
+        _flush_or_warn(run)
+
+
+def _flush_or_warn(run: OpenRun) -> None:
+    """Flush ``run``; a failure is said once per run, not at every try (the flusher tries
+    again twice a second, in case the disk has room again)."""
+    try:
+        run.flush()
+    except Exception as error:
+        once.warn_once(
+            logger,
+            ("flush", run.run_id),
+            "Could not write run %s's latest values (%s); reads show what is on disk, and "
+            "the run's end will fail. Check that its folder is still there and the disk "
+            "has room.",
+            run.run_id,
+            error,
+        )
 
 
 def status_for_exception(error: BaseException | None) -> tuple[str, BaseException | None]:
