@@ -147,7 +147,11 @@ def measure_in_fresh_repository(
             add_code_files(folder, tracked)
         if kind == "edited":  # one tracked file changed: every run records the diff
             (folder / "train.py").write_text("print('training, edited')\n")
+        # The tree was just written: the disk writes it back in the next seconds, and file
+        # creation meanwhile is several times slower, which a user's repository is not.
+        os.sync()
         found = measure_first_runs(library) if first_runs else {}
+        os.sync()
         return {**measure(library, runs, metric_calls), **found}
 
 
