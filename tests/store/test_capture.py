@@ -148,7 +148,7 @@ def test_the_untracked_files_are_those_git_status_lists(tmp_path: Path, runs_fol
     ]:  # fmt: skip
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text("x\n")
-    nested = make_repo(project / "vendored", {"lib.py": "b = 1\n"})
+    nested = make_repo(project / "vendored", {"lib.py": "b = 1\n", "pkg/deep.py": "c = 1\n"})
     assert nested.is_dir()
 
     (project / "empty" / "too").mkdir(parents=True)
@@ -169,6 +169,8 @@ def test_the_untracked_files_are_those_git_status_lists(tmp_path: Path, runs_fol
     below = capture._folders_below(project, unlisted, watcher.runs_dir)
     assert below is not None and str(project / "empty" / "too") in below
     assert not [folder for folder in below if runs_folder in folder or ".git" in folder]
+    assert str(project / "vendored") in below  # a nested repository: git names it whole
+    assert str(project / "vendored" / "pkg") not in below
 
 
 @pytest.fixture(params=[2, 5_000], ids=["small", "5000-files"])

@@ -537,19 +537,18 @@ def _folders_of(top: Path, files: list[str]) -> list[str]:
 
 def _folders_below(top: Path, folders: list[str], runs_dir: str) -> list[str] | None:
     """``folders`` (relative to ``top``) and every folder below them, links not followed,
-    the runs folder and a nested repository's ``.git`` left out; None past
-    :data:`MAX_UNLISTED_FOLDERS`."""
+    the runs folder and what is inside a nested repository left out (git names such a
+    repository, never its files); None past :data:`MAX_UNLISTED_FOLDERS`."""
     found: list[str] = []
     for folder in folders:
-        for below, subfolders, _ in os.walk(top / folder):
-            subfolders[:] = [
-                name
-                for name in subfolders
-                if name != ".git" and os.path.join(below, name) != runs_dir
-            ]
+        for below, subfolders, files in os.walk(top / folder):
             found.append(below)
             if len(found) > MAX_UNLISTED_FOLDERS:
                 return None
+            if ".git" in subfolders or ".git" in files:
+                subfolders[:] = []
+            else:
+                subfolders[:] = [n for n in subfolders if os.path.join(below, n) != runs_dir]
     return found
 
 
