@@ -16,7 +16,9 @@ import gitruns as mlflow
 from gitruns import MlflowClient
 from gitruns.entities import Metric, Param, RunTag, ViewType
 from gitruns.exceptions import ExperimentNotFound, GitrunsError, InvalidPath, InvalidValue
+from gitruns.store import session
 from gitruns.store.check import check_runs
+from gitruns.store.record import FINISHED
 from gitruns.store.session import FLUSH_INTERVAL_SECONDS
 from tests.conftest import git
 
@@ -238,6 +240,13 @@ def test_a_live_run_that_cannot_be_written_does_not_stop_a_read(experiment: str,
     assert len(said) == 1 and "is still there" in said[0]  # said once, not at every try
     with pytest.raises(GitrunsError):  # the run's own end says what is wrong
         mlflow.end_run()
+    session.end_all(FINISHED, None)  # as the process's exit does with runs left open
+    ended = [r for r in caplog.records if r.getMessage().startswith("Could not end run")]
+    assert len(ended) == 1 and run.info.run_id in ended[0].getMessage()
+    assert "folder is still there" in ended[0].getMessage() and not ended[0].exc_info
+    session.live_runs.difference_update(
+        [live for live in session.live_runs if live.run_id == run.info.run_id]
+    )
 
 
 def test_search_skips_a_corrupt_record_with_one_warning(experiment: str, caplog):

@@ -103,8 +103,16 @@ def end_all(status: str, error: BaseException | None) -> None:
     for run in sorted(live_runs, key=lambda live: live.run_id, reverse=True):
         try:
             run.finish(status, error)
-        except Exception:
-            logger.exception("Could not end run %s", run.run_id)
+        except Exception as failure:
+            logger.error(
+                "Could not end run %s %s (%s). Its record may still say RUNNING; readers on "
+                "this host show it as KILLED once this process is gone. Check that its "
+                "folder is still there and the disk has room.",
+                run.run_id,
+                status,
+                failure,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+            )
 
 
 def _at_exit() -> None:
