@@ -108,6 +108,11 @@ def record_lock(run_dir: Path) -> Iterator[None]:
     while True:
         try:
             descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        except FileNotFoundError as error:
+            raise CorruptRecord(
+                f"the run's folder {run_dir} is gone (removed, or moved, while the run was "
+                "open): its record cannot be written. Restore the folder, or log to a new run."
+            ) from error
         except OSError as error:
             raise CorruptRecord(
                 f"the run's lock file {path} cannot be opened ({error.strerror}); it should "
