@@ -4,9 +4,8 @@ What cannot change within a process (Python, platform, user, host) is captured
 once per process; the installed packages are read again when a folder they are
 installed in changed (a notebook's ``%pip install``). Git state can change
 between two runs of one process (a notebook edits and commits), so it is
-captured per run; but
-``git status`` costs milliseconds, growing with the tree, so a snapshot is
-reused while nothing changed: on Linux the kernel says so (inotify on the
+captured per run; but ``git status`` costs milliseconds, growing with the tree,
+so a snapshot is reused while nothing changed: on Linux the kernel says so (inotify on the
 tree's folders and git's refs: one read a run, whatever the tree's size),
 elsewhere a fingerprint of the work tree (the ``stat`` of every tracked file
 and folder, HEAD, the index and refs), the same signal git itself trusts. Both
@@ -260,13 +259,14 @@ class GitWatcher:
 
     def __init__(self, top: Path, runs_dir: Path) -> None:
         self.top = top
-        # As a walk of the tree from ``top`` names it, for that walk to leave it out.
-        self.runs_dir = str(runs_dir.resolve())
         self.pathspec = ["--", "."]
         # Untracked files are listed apart: git walks every folder of an excluded
         # pathspec looking for them (0.25 s for a runs folder of 25,000 runs), but
         # never enters a folder an ignore pattern names.
         self.untracked_command = ["ls-files", "--others", "--exclude-standard", "-z"]
+        # The runs folder as a walk of the tree from ``top`` names it, for the walk to
+        # leave it out (outside the tree, nothing names it).
+        self.runs_dir = str(runs_dir.resolve())
         with contextlib.suppress(ValueError):
             relative = runs_dir.resolve().relative_to(top).as_posix()
             if relative != ".":

@@ -110,8 +110,9 @@ def record_lock(run_dir: Path) -> Iterator[None]:
             descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except FileNotFoundError as error:
             raise CorruptRecord(
-                f"the run's folder {run_dir} is gone (removed, or moved, while the run was "
-                "open): its record cannot be written. Restore the folder, or log to a new run."
+                f"the folder {run_dir} is gone (removed, or moved, while gitruns was writing "
+                "in it): its record cannot be written. Restore the folder, or start again "
+                "in a new run."
             ) from error
         except OSError as error:
             raise CorruptRecord(

@@ -80,8 +80,8 @@ def _flush_or_warn(run: OpenRun) -> None:
             logger,
             ("flush", run.run_id),
             "Could not write run %s's latest values (%s); reads show what is on disk, and "
-            "the run's end will fail. Check that its folder is still there and the disk "
-            "has room.",
+            "the run cannot end until they are written. Check that its folder is still "
+            "there and the disk has room.",
             run.run_id,
             error,
         )
@@ -105,8 +105,8 @@ def end_all(status: str, error: BaseException | None) -> None:
             run.finish(status, error)
         except Exception as failure:
             logger.error(
-                "Could not end run %s %s (%s). Its record may still say RUNNING; readers on "
-                "this host show it as KILLED once this process is gone. Check that its "
+                "Could not end run %s as %s (%s). Its record may still say RUNNING; readers "
+                "on this host show it as KILLED once this process is gone. Check that its "
                 "folder is still there and the disk has room.",
                 run.run_id,
                 status,
